@@ -1,0 +1,38 @@
+from setuptools import setup
+
+from swarmd import __version__
+
+setup(
+    name="swarmd",
+    version=__version__,
+    description="Classic (standalone) Docker Swarm rebuilt on Twisted",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=[
+        "swarmd",
+        "swarmd.api",
+        "swarmd.cluster",
+        "swarmd.discovery",
+        "swarmd.engine",
+        "swarmd.scheduler",
+        "swarmd.testing",
+        # No __init__.py lives in twisted/plugins: list it explicitly or the
+        # twistd plugin is not installed.
+        "twisted.plugins",
+    ],
+    package_data={"twisted.plugins": ["swarm_plugin.py"]},
+    install_requires=[
+        "twisted[tls]>=24.7",
+        "treq>=24.9",
+        "klein>=24.8",
+        "zope.interface>=6",
+        "service-identity>=24.1",
+        "pyopenssl>=24.2",
+        "attrs>=23.1",
+    ],
+    extras_require={
+        "test": ["hypothesis>=6.100", "docker>=7.1", "coverage>=7"],
+        "lint": ["ruff", "mypy", "mypy-zope"],
+    },
+)
