@@ -1,0 +1,122 @@
+"""
+Validated settings of the C{swarm} subcommands.
+
+L{swarmd.tap} turns command-line flags and environment variables into these
+objects; everything else reads them.  Durations are in seconds (floats).
+"""
+
+from __future__ import annotations
+
+import attr
+
+DEFAULT_FILTERS = (
+    "health",
+    "port",
+    "containerslots",
+    "dependency",
+    "affinity",
+    "constraint",
+    "whitelist",
+)
+
+STRATEGIES = ("spread", "binpack", "random")
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class ClusterOptions:
+    """
+    The C{--cluster-opt swarm.*} settings.
+
+    @ivar overcommit: fraction of CPU and memory to overcommit (0.05 = 5%).
+    @ivar create_retry: how many times a failed create is retried on another
+        node.
+    """
+
+    overcommit: float = 0.05
+    create_retry: int = 0
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class TLSOptions:
+    """
+    The C{--tls*} settings, shared by the client-facing listener and the
+    connections to engines (as classic Swarm does).
+    """
+
+    tls: bool = False
+    verify: bool = False
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.tls or self.verify
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class ManageConfig:
+    """
+    Settings of C{swarm manage}.
+    """
+
+    discovery: str
+    hosts: tuple[str, ...] = ("tcp://127.0.0.1:2375",)
+    strategy: str = "spread"
+    filters: tuple[str, ...] = DEFAULT_FILTERS
+    replication: bool = False
+    replication_ttl: float = 20.0
+    advertise: str | None = None
+    tls: TLSOptions = TLSOptions()
+    engine_refresh_min_interval: float = 30.0
+    engine_refresh_max_interval: float = 60.0
+    engine_failure_retry: int = 3
+    heartbeat: float = 60.0
+    cors: bool = False
+    cluster_driver: str = "swarm"
+    cluster_opts: ClusterOptions = ClusterOptions()
+    discovery_opts: tuple[tuple[str, str], ...] = ()
+    refresh_on_node_filter: bool = False
+    container_name_refresh_filter: str = ""
+    debug: bool = False
+    log_level: str = "info"
+    experimental: bool = False
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class JoinConfig:
+    """
+    Settings of C{swarm join}.
+    """
+
+    discovery: str
+    advertise: str
+    heartbeat: float = 60.0
+    ttl: float = 180.0
+    delay: float = 0.0
+    discovery_opts: tuple[tuple[str, str], ...] = ()
+    debug: bool = False
+    log_level: str = "info"
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class ListConfig:
+    """
+    Settings of C{swarm list}.
+    """
+
+    discovery: str
+    timeout: float = 10.0
+    discovery_opts: tuple[tuple[str, str], ...] = ()
+    debug: bool = False
+    log_level: str = "info"
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class CreateConfig:
+    """
+    Settings of C{swarm create}.
+    """
+
+    debug: bool = False
+    log_level: str = "info"
