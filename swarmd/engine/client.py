@@ -1,0 +1,459 @@
+"""
+L{EngineClient}: the Docker remote API of one engine over treq, for TCP,
+TLS and unix-socket engines alike.
+"""
+
+import json
+from urllib.parse import quote, urlencode
+
+import treq
+from treq.client import HTTPClient
+from twisted.internet import error as ierror
+from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
+from twisted.internet.protocol import Protocol
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
+from zope.interface import implementer
+
+from swarmd import API_VERSION
+from swarmd.engine._interfaces import IEngineClient, IEventStream
+from swarmd.engine.endpoints import engine_endpoint, host_header
+from swarmd.engine.errors import EngineError, EngineUnreachable
+from swarmd.versions import lower_version
+
+#: Errors that mean "the engine cannot be reached", not "the engine said no".
+_UNREACHABLE = (
+    ierror.ConnectError,
+    ierror.ConnectionLost,
+    ierror.ConnectionClosed,
+    ierror.TimeoutError,
+    ierror.DNSLookupError,
+    CancelledError,
+    OSError,
+)
+
+
+def _is_unreachable(failure):
+    from twisted.web._newclient import (
+        RequestNotSent,
+        RequestTransmissionFailed,
+        ResponseFailed,
+        ResponseNeverReceived,
+    )
+
+    return failure.check(
+        ResponseNeverReceived,
+        ResponseFailed,
+        RequestTransmissionFailed,
+        RequestNotSent,
+        *_UNREACHABLE,
+    )
+
+
+def _reason(failure):
+    value = failure.value
+    reasons = getattr(value, "reasons", None)
+    if reasons:
+        value = reasons[0].value
+    if isinstance(value, (ierror.TimeoutError, CancelledError)):
+        return "timed out"
+    text = str(value).strip()
+    return text or value.__class__.__name__
+
+
+@implementer(IAgentEndpointFactory)
+class _OneEndpoint:
+    """
+    Every request of one client goes to the same engine endpoint.
+    """
+
+    def __init__(self, endpoint):
+        self._endpoint = endpoint
+
+    def endpointForURI(self, uri):
+        return self._endpoint
+
+
+@implementer(IBodyProducer)
+class _BytesProducer:
+    def __init__(self, data):
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer):
+        consumer.write(self._data)
+        return succeed(None)
+
+    def pauseProducing(self):
+        pass
+
+    def resumeProducing(self):
+        pass
+
+    def stopProducing(self):
+        pass
+
+
+class JSONStreamParser:
+    """
+    Split a stream of concatenated JSON documents (Docker's events and
+    progress streams) into decoded objects.
+
+    @ivar callback: called with each decoded object.
+    """
+
+    _decoder = json.JSONDecoder()
+
+    def __init__(self, callback, limit=16 * 1024 * 1024):
+        self.callback = callback
+        self._buffer = ""
+        self._pending = b""
+        self._limit = limit
+
+    def feed(self, data):
+        """
+        Feed bytes; complete documents are passed to C{callback}.
+
+        @raise ValueError: on malformed JSON or a document over the size limit.
+        """
+        data = self._pending + data
+        # Keep an incomplete UTF-8 sequence for the next chunk.
+        try:
+            text = data.decode("utf-8")
+            self._pending = b""
+        except UnicodeDecodeError as e:
+            if e.start < len(data) - 3:
+                raise ValueError("invalid UTF-8 in JSON stream") from None
+            text = data[: e.start].decode("utf-8")
+            self._pending = data[e.start:]
+        buf = self._buffer + text
+        index = 0
+        end = len(buf)
+        while True:
+            while index < end and buf[index] in " \t\r\n":
+                index += 1
+            if index == end:
+                break
+            try:
+                obj, index = self._decoder.raw_decode(buf, index)
+            except ValueError:
+                # Incomplete document: wait for more, unless it can never end.
+                if end - index > self._limit:
+                    raise ValueError("JSON document too large in stream") from None
+                if buf[index] not in "{[":
+                    raise
+                break
+            self.callback(obj)
+        self._buffer = buf[index:]
+
+
+class _EventsProtocol(Protocol):
+    def __init__(self, callback, ended):
+        self._parser = JSONStreamParser(callback)
+        self._ended = ended
+
+    def dataReceived(self, data):
+        try:
+            self._parser.feed(data)
+        except ValueError:
+            self.transport.stopProducing()
+
+    def connectionLost(self, reason):
+        ended, self._ended = self._ended, None
+        if ended is not None:
+            ended(reason)
+
+
+@implementer(IEventStream)
+class _EventStream:
+    def __init__(self, address, response, callback):
+        self._stopped = False
+        self._address = address
+        self.done = Deferred()
+        self._protocol = _EventsProtocol(callback, self._ended)
+        response.deliverBody(self._protocol)
+
+    def _ended(self, reason):
+        if self._stopped or reason.check(ResponseDone):
+            self.done.callback(None)
+        else:
+            self.done.errback(EngineUnreachable(self._address, _reason(reason)))
+
+    def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        transport = self._protocol.transport
+        if transport is not None:
+            transport.stopProducing()
+
+
+def _query(params):
+    items = [(k, v) for k, v in params.items() if v is not None]
+    if not items:
+        return ""
+    return "?" + urlencode(
+        [(k, ("1" if v else "0") if isinstance(v, bool) else v) for k, v in items]
+    )
+
+
+def _quote(name):
+    return quote(name, safe="")
+
+
+@implementer(IEngineClient)
+class EngineClient:
+    """
+    Talk to one Docker engine.
+
+    @ivar address: the engine's address.
+    @ivar api_version: the API version used in request paths, or L{None}
+        before L{version} was called (paths are then unversioned).
+    """
+
+    def __init__(self, address, reactor=None, tls=None, timeout=10.0, connect_timeout=5.0,
+                 max_connections=8):
+        """
+        @param reactor: the reactor (also the clock of every timeout).
+        @param tls: L{None}, or a callable taking a host name and returning an
+            C{IOpenSSLClientConnectionCreator} for TLS engines.
+        @param timeout: seconds every call may take (streams: until the head
+            of the response arrived).
+        @param connect_timeout: seconds to establish a connection.
+        @param max_connections: idle persistent connections kept to the engine.
+        """
+        if reactor is None:
+            from twisted.internet import reactor
+        self.address = address
+        self.api_version = None
+        self._reactor = reactor
+        self._timeout = timeout
+        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool.maxPersistentPerHost = max_connections
+        self._pool.retryAutomatically = True
+        endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
+        self.agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(endpoint), pool=self._pool)
+        self._http = HTTPClient(self.agent)
+        self._base = "http://" + host_header(address)
+
+    def __repr__(self):
+        return "<EngineClient %s>" % (self.address,)
+
+    def close(self):
+        """
+        Drop the idle connections kept for this engine.
+
+        @return: a L{Deferred} that fires when they are closed.
+        """
+        return self._pool.closeCachedConnections()
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _path(self, path, versioned=True):
+        if versioned and self.api_version is not None:
+            return "/v" + self.api_version + path
+        return path
+
+    def _guard(self, d, timeout):
+        if timeout is not None:
+            d.addTimeout(timeout, self._reactor)
+
+        def failed(failure):
+            if failure.check(EngineError, EngineUnreachable):
+                return failure
+            if _is_unreachable(failure):
+                raise EngineUnreachable(self.address, _reason(failure))
+            return failure
+
+        return d.addErrback(failed)
+
+    def _call(self, method, path, params=None, body=None, headers=None, timeout=None,
+              versioned=True, ok=(200, 201, 204, 304)):
+        """
+        Send one request and read the whole body.
+
+        @return: fires with C{(response, body_bytes)}.
+        """
+        url = self._base + self._path(path, versioned) + _query(params or {})
+        kwargs = {}
+        if body is not None:
+            kwargs["json"] = body
+        d = self._http.request(
+            method, url, headers=headers, allow_redirects=False, unbuffered=True, **kwargs
+        )
+
+        def read(response):
+            return treq.content(response).addCallback(lambda data: (response, data))
+
+        def check(result):
+            response, data = result
+            if response.code not in ok:
+                raise EngineError.from_body(response.code, data)
+            return result
+
+        d.addCallback(read)
+        d.addCallback(check)
+        return self._guard(d, self._timeout if timeout is None else timeout)
+
+    def _json(self, method, path, **kwargs):
+        def decode(result):
+            response, data = result
+            if not data.strip():
+                return None
+            try:
+                return json.loads(data)
+            except ValueError:
+                raise EngineError(502, "engine %s sent invalid JSON for %s" % (
+                    self.address, path)) from None
+
+        return self._call(method, path, **kwargs).addCallback(decode)
+
+    def _none(self, method, path, **kwargs):
+        return self._call(method, path, **kwargs).addCallback(lambda _: None)
+
+    # -- IEngineClient -------------------------------------------------------
+
+    def ping(self):
+        return self._none("GET", "/_ping", versioned=False)
+
+    def version(self):
+        def got(version):
+            if not isinstance(version, dict):
+                raise EngineError(502, "engine %s sent no version" % (self.address,))
+            theirs = version.get("ApiVersion")
+            self.api_version = lower_version(API_VERSION, theirs) if theirs else API_VERSION
+            return version
+
+        return self._json("GET", "/version", versioned=False).addCallback(got)
+
+    def info(self):
+        return self._json("GET", "/info")
+
+    def list_containers(self, all=True, filters=None):
+        params = {"all": all}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        return self._json("GET", "/containers/json", params=params)
+
+    def inspect_container(self, container):
+        return self._json("GET", "/containers/%s/json" % (_quote(container),))
+
+    def create_container(self, body, name=None, auth=None):
+        headers = None
+        if auth:
+            headers = Headers({b"X-Registry-Auth": [auth.encode("ascii")
+                                                    if isinstance(auth, str) else auth]})
+        return self._json("POST", "/containers/create", params={"name": name}, body=body,
+                          headers=headers, timeout=max(self._timeout, 60.0))
+
+    def start_container(self, container):
+        return self._none("POST", "/containers/%s/start" % (_quote(container),),
+                          timeout=max(self._timeout, 60.0))
+
+    def stop_container(self, container, timeout=None):
+        return self._none("POST", "/containers/%s/stop" % (_quote(container),),
+                          params={"t": timeout}, timeout=self._timeout + (timeout or 10))
+
+    def kill_container(self, container, signal=None):
+        return self._none("POST", "/containers/%s/kill" % (_quote(container),),
+                          params={"signal": signal})
+
+    def pause_container(self, container):
+        return self._none("POST", "/containers/%s/pause" % (_quote(container),))
+
+    def unpause_container(self, container):
+        return self._none("POST", "/containers/%s/unpause" % (_quote(container),))
+
+    def restart_container(self, container, timeout=None):
+        return self._none("POST", "/containers/%s/restart" % (_quote(container),),
+                          params={"t": timeout}, timeout=self._timeout + (timeout or 10))
+
+    def remove_container(self, container, force=False, volumes=False):
+        return self._none("DELETE", "/containers/%s" % (_quote(container),),
+                          params={"force": force, "v": volumes},
+                          timeout=max(self._timeout, 60.0))
+
+    def wait_container(self, container):
+        # Waiting has no upper bound; the connection itself stays guarded.
+        return self._json("POST", "/containers/%s/wait" % (_quote(container),), timeout=None)
+
+    def container_logs(self, container, stdout=True, stderr=True, tail=None):
+        return self._call(
+            "GET", "/containers/%s/logs" % (_quote(container),),
+            params={"stdout": stdout, "stderr": stderr, "tail": tail},
+        ).addCallback(lambda result: result[1])
+
+    def list_images(self):
+        return self._json("GET", "/images/json")
+
+    def inspect_image(self, image):
+        return self._json("GET", "/images/%s/json" % (quote(image, safe="/:@"),))
+
+    @inlineCallbacks
+    def pull_image(self, image, auth=None):
+        name, tag = split_reference(image)
+        headers = Headers()
+        if auth:
+            headers.setRawHeaders(b"X-Registry-Auth", [auth.encode("ascii")
+                                                      if isinstance(auth, str) else auth])
+        _, data = yield self._call("POST", "/images/create",
+                                   params={"fromImage": name, "tag": tag},
+                                   headers=headers, timeout=max(self._timeout, 600.0))
+        messages = []
+        JSONStreamParser(messages.append).feed(data)
+        for message in messages:
+            if isinstance(message, dict) and message.get("error"):
+                raise EngineError(500, message["error"])
+        return messages
+
+    def list_networks(self):
+        return self._json("GET", "/networks")
+
+    def list_volumes(self):
+        return self._json("GET", "/volumes").addCallback(
+            lambda body: (body or {}).get("Volumes") or [])
+
+    def events(self, callback, since=None, filters=None):
+        params = {"since": since}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        url = (self._base + self._path("/events") + _query(params)).encode("ascii")
+        d = self.agent.request(b"GET", url)
+
+        @inlineCallbacks
+        def opened(response):
+            if response.code != 200:
+                body = yield treq.content(response)
+                raise EngineError.from_body(response.code, body)
+            return _EventStream(self.address, response, callback)
+
+        d.addCallback(opened)
+        return self._guard(d, self._timeout)
+
+    def request(self, method, path, headers=None, body=None, timeout=None):
+        if isinstance(method, str):
+            method = method.encode("ascii")
+        if isinstance(path, str):
+            path = path.encode("latin-1")
+        if isinstance(body, bytes):
+            body = _BytesProducer(body)
+        url = self._base.encode("ascii") + path
+        d = self.agent.request(method, url, headers, body)
+        return self._guard(d, timeout)
+
+
+def split_reference(image):
+    """
+    Split an image reference into repository and tag for C{/images/create}.
+
+    @return: C{(name, tag)}; the tag is L{None} for digests, C{"latest"}
+        when no tag is given.
+    """
+    if "@" in image:
+        return image, None
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1:]
+    return image, "latest"

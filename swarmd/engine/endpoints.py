@@ -1,0 +1,76 @@
+"""
+Engine addresses and the client endpoints that reach them.
+
+An engine address is C{host:port} (TCP, optionally wrapped in TLS) or
+C{unix:///path/to/docker.sock}.
+"""
+
+from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
+
+UNIX_PREFIX = "unix://"
+
+
+def split_address(address):
+    """
+    Split an engine address.
+
+    @param address: C{"host:port"}, C{"[v6]:port"} or C{"unix:///path"}.
+    @return: C{("unix", path, None)} or C{("tcp", host, port)}.
+    @raise ValueError: when the address has neither form.
+    """
+    if address.startswith(UNIX_PREFIX):
+        path = address[len(UNIX_PREFIX):]
+        if not path.startswith("/"):
+            raise ValueError("unix address needs an absolute path: %r" % (address,))
+        return ("unix", path, None)
+    host, sep, port = address.rpartition(":")
+    if not sep or not host:
+        raise ValueError("missing port in address %r" % (address,))
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError("invalid port in address %r" % (address,)) from None
+    if not 0 < number < 65536:
+        raise ValueError("invalid port in address %r" % (address,))
+    return ("tcp", host, number)
+
+
+def address_ip(address):
+    """
+    The IP (or host name) a client reaches the engine's host at.
+
+    @return: the host of a TCP address, C{"127.0.0.1"} for a unix socket.
+    """
+    kind, host, _ = split_address(address)
+    return "127.0.0.1" if kind == "unix" else host
+
+
+def host_header(address):
+    """
+    The C{Host} header (and URL authority) used for requests to an engine.
+    """
+    kind, host, port = split_address(address)
+    if kind == "unix":
+        return "docker"
+    if ":" in host:
+        return "[%s]:%d" % (host, port)
+    return "%s:%d" % (host, port)
+
+
+def engine_endpoint(reactor, address, tls=None, timeout=5.0):
+    """
+    A client endpoint reaching one engine.
+
+    @param tls: L{None} for plain connections, or a callable taking the host
+        name and returning an C{IOpenSSLClientConnectionCreator}.
+    @param timeout: connect timeout in seconds.
+    """
+    kind, host, port = split_address(address)
+    if kind == "unix":
+        return UNIXClientEndpoint(reactor, host, timeout=timeout)
+    endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+    if tls is not None:
+        endpoint = wrapClientTLS(tls(host), endpoint)
+    return endpoint

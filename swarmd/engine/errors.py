@@ -1,0 +1,54 @@
+"""
+Errors of engine calls.
+"""
+
+import json
+
+
+class EngineError(Exception):
+    """
+    The engine answered with an error status.
+
+    @ivar status: the HTTP status code.
+    @ivar message: the engine's message (from its JSON body, or the raw text).
+    """
+
+    def __init__(self, status, message):
+        Exception.__init__(self, status, message)
+        self.status = status
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+    @classmethod
+    def from_body(cls, status, body):
+        """
+        Build the error from an error response body.
+
+        @param status: the HTTP status code.
+        @param body: the raw C{bytes} of the body.
+        """
+        text = body.decode("utf-8", "replace").strip()
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict) and isinstance(decoded.get("message"), str):
+            text = decoded["message"]
+        return cls(status, text or "engine returned status %d" % (status,))
+
+
+class EngineUnreachable(Exception):
+    """
+    The engine could not be reached, the connection broke, or it did not
+    answer in time.
+    """
+
+    def __init__(self, address, reason):
+        Exception.__init__(self, address, reason)
+        self.address = address
+        self.reason = reason
+
+    def __str__(self):
+        return "cannot reach engine %s: %s" % (self.address, self.reason)
