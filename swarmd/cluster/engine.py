@@ -1,0 +1,658 @@
+"""
+L{Engine}: one Docker engine of the cluster, its cached state, its health
+and the loops that keep both fresh.
+
+States follow classic Swarm: an engine is I{pending} until the first
+successful connection, then I{healthy}; after C{failure_retry} connection
+failures in a row it turns I{unhealthy}, and back to I{healthy} on the next
+success.  A refresh loop (a L{JitteredLoop}) re-reads the engine every
+random wait between the refresh min and max interval, multiplied by a
+backoff factor once the engine keeps failing; a C{/events} stream drives
+targeted refreshes in between.
+"""
+
+import random as _random
+import re
+from datetime import datetime
+
+import attr
+from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore, inlineCallbacks
+from twisted.logger import Logger
+
+from swarmd._log import observer
+from swarmd._loop import JitteredLoop
+from swarmd.cluster.containers import Container
+from swarmd.engine import EngineError, EngineUnreachable, address_ip
+
+PENDING = "Pending"
+HEALTHY = "Healthy"
+UNHEALTHY = "Unhealthy"
+DISCONNECTED = "Disconnected"
+
+#: Classic Swarm caps the refresh backoff at this factor.
+MAX_BACKOFF_FACTOR = 1000
+
+#: Specs (info) of healthy engines are re-read this often, in seconds.
+SPEC_UPDATE_INTERVAL = 300.0
+
+#: Inspect calls one engine refresh runs at once.
+INSPECT_CONCURRENCY = 8
+
+#: Container event actions that change nothing the manager caches.
+_IGNORED_ACTIONS = frozenset(["attach", "detach", "resize", "top", "export", "commit", "copy",
+                              "archive-path", "extract-to-dir"])
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class EngineOptions:
+    """
+    Tuning of every engine of a cluster.
+    """
+
+    refresh_min: float = 30.0
+    refresh_max: float = 60.0
+    failure_retry: int = 3
+    overcommit: float = 0.05
+    #: Seconds before a broken events stream is opened again (times the
+    #: backoff factor).
+    events_retry: float = 1.0
+
+
+class EngineListener:
+    """
+    What a cluster hears from its engines.  This base class ignores
+    everything; the cluster overrides what it needs.
+    """
+
+    def engine_state_changed(self, engine, old, new):
+        """
+        C{engine.state} went from C{old} to C{new}.
+        """
+
+    def engine_event(self, engine, event):
+        """
+        The engine sent C{event} (a Docker events C{dict}), or the manager
+        made one about the engine (C{Type} C{"swarm"}).
+        """
+
+    def container_changed(self, engine, old, new):
+        """
+        A cached container appeared (C{old} is L{None}), changed, or went
+        away (C{new} is L{None}).
+        """
+
+
+def _event_since(event):
+    """
+    The C{since} value that replays events from C{event}'s time on.
+    """
+    nano = event.get("timeNano")
+    if nano:
+        return "%d.%09d" % divmod(int(nano), 1000000000)
+    if event.get("time"):
+        return "%d.000000000" % int(event["time"])
+    return None
+
+
+def _event_key(event):
+    actor = event.get("Actor") or {}
+    return (event.get("timeNano") or event.get("time"), event.get("Type"),
+            event.get("Action") or event.get("status"), actor.get("ID") or event.get("id"))
+
+
+_SYSTEM_TIME = re.compile(r"^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
+def _time_to_since(text):
+    """
+    Turn Docker's RFC 3339 C{SystemTime} into an events C{since} value.
+
+    @return: C{"<seconds>.<nanoseconds>"}, or L{None} when unparseable.
+    """
+    match = _SYSTEM_TIME.match(text or "")
+    if match is None:
+        return None
+    base, fraction, zone = match.groups()
+    try:
+        when = datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return None
+    nanos = int(((fraction or "") + "000000000")[:9])
+    return "%d.%09d" % (int(when.timestamp()), nanos)
+
+
+class Engine:
+    """
+    One Docker engine of the cluster.
+
+    @ivar address: the discovery address.
+    @ivar client: its L{swarmd.engine.IEngineClient}.
+    @ivar state: L{PENDING}, L{HEALTHY}, L{UNHEALTHY} or L{DISCONNECTED}.
+    @ivar failures: connection failures in a row.
+    @ivar error: the last error, C{""} when the last call succeeded.
+    @ivar updated_at: when the cache was last refreshed (clock seconds), or
+        L{None}.
+    @ivar containers: C{dict} of container ID to L{Container}.
+    @ivar images: the engine's C{/images/json} list.
+    @ivar networks: the engine's C{/networks} list.
+    @ivar volumes: the engine's C{/volumes} list.
+    """
+
+    _log = Logger(observer=observer)
+
+    def __init__(self, client, clock, options=EngineOptions(), listener=None, random=None):
+        self.address = client.address
+        self.client = client
+        self.ip = address_ip(self.address)
+        self.options = options
+        self._clock = clock
+        self._random = random or _random.Random()
+        self._listener = listener or EngineListener()
+        self.state = PENDING
+        self.failures = 0
+        self.error = ""
+        self.updated_at = None
+        self.docker_id = ""
+        self.name = ""
+        self.info = {}
+        self.version = {}
+        self.labels = {}
+        self.cpus = 0
+        self.memory = 0
+        self.containers = {}
+        self.images = []
+        self.networks = []
+        self.volumes = []
+        self._stopped = False
+        self._connecting = None
+        self._specs_at = None
+        self._generation = {}
+        self._events = None
+        self._events_opening = False
+        self._events_since = None
+        self._events_seen = (None, set())
+        self._events_retry = None
+        self._lists_busy = {}
+        self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
+        self._loop = JitteredLoop(self.refresh, self._next_wait, clock,
+                                  name="refresh of engine %s" % (self.address,))
+
+    def __repr__(self):
+        return "<Engine %s %s %s>" % (self.name or "?", self.address, self.state)
+
+    # -- identity and resources ---------------------------------------------
+
+    @property
+    def id(self):
+        """
+        C{"<docker info ID>|<address>"}, or C{""} before the first connection.
+        """
+        return "%s|%s" % (self.docker_id, self.address) if self.docker_id else ""
+
+    @property
+    def healthy(self):
+        return self.state == HEALTHY
+
+    @property
+    def total_cpus(self):
+        return self.cpus + self.cpus * int(self.options.overcommit * 100) // 100
+
+    @property
+    def total_memory(self):
+        return self.memory + self.memory * int(self.options.overcommit * 100) // 100
+
+    @property
+    def used_cpus(self):
+        """
+        CPUs reserved by containers (classic: shares turned back into CPUs).
+        """
+        if not self.cpus:
+            return 0
+        return sum(((c.info.get("HostConfig") or {}).get("CpuShares") or 0) * self.cpus // 1024
+                   for c in self.containers.values())
+
+    @property
+    def used_memory(self):
+        return sum(((c.info.get("HostConfig") or {}).get("Memory") or 0)
+                   for c in self.containers.values())
+
+    @property
+    def health_indicator(self):
+        """
+        0 (unhealthy or pending) to 100 (last call succeeded), as classic.
+        """
+        retry = self.options.failure_retry
+        if self.state != HEALTHY or self.failures >= retry:
+            return 0
+        return 100 - self.failures * 100 // retry
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self):
+        """
+        Connect now and start the refresh loop.
+
+        @return: a L{Deferred} that fires (never fails) once the first
+            connection attempt ended.
+        """
+        self._stopped = False
+        self._loop.start(now=False)
+        return self.connect()
+
+    def stop(self):
+        """
+        Stop every loop and stream; the engine leaves the cluster.
+        """
+        self._stopped = True
+        self._loop.stop()
+        if self._events_retry is not None and self._events_retry.active():
+            self._events_retry.cancel()
+        self._events_retry = None
+        if self._events is not None:
+            self._events.stop()
+            self._events = None
+        self._set_state(DISCONNECTED)
+
+    def _next_wait(self):
+        low, high = self.options.refresh_min, self.options.refresh_max
+        wait = low + (self._random.random() * (high - low) if high > low else 0.0)
+        return wait * (self._backoff_factor() + 1)
+
+    def _backoff_factor(self):
+        return min(max(self.failures - self.options.failure_retry, 0), MAX_BACKOFF_FACTOR)
+
+    def _set_state(self, new):
+        old = self.state
+        if old == new:
+            return
+        self.state = new
+        self._listener.engine_state_changed(self, old, new)
+        action = {
+            (PENDING, HEALTHY): "engine_connect",
+            (HEALTHY, UNHEALTHY): "engine_disconnect",
+            (UNHEALTHY, HEALTHY): "engine_reconnect",
+        }.get((old, new))
+        if action is not None:
+            self._emit_swarm_event(action)
+
+    def _emit_swarm_event(self, action):
+        now = self._clock.seconds()
+        self._listener.engine_event(self, {
+            "status": action,
+            "from": "swarm",
+            "Type": "swarm",
+            "Action": action,
+            "Actor": {"ID": self.id, "Attributes": {}},
+            "scope": "local",
+            "time": int(now),
+            "timeNano": int(now * 1e9),
+        })
+
+    # -- failure accounting -----------------------------------------------------
+
+    def succeeded(self):
+        """
+        Record that a call to the engine worked.
+        """
+        self.failures = 0
+        self.error = ""
+        if self.state == UNHEALTHY:
+            self._log.info("engine {engine} ({address}) is healthy again",
+                           engine=self.name, address=self.address)
+            self._set_state(HEALTHY)
+
+    def failed(self, error):
+        """
+        Record that a call to the engine failed.  Only connection failures
+        (L{EngineUnreachable}) count towards unhealthiness.
+
+        @param error: the exception.
+        """
+        self.error = str(error)
+        if not isinstance(error, EngineUnreachable):
+            return
+        self.failures += 1
+        if self.state == HEALTHY and self.failures >= self.options.failure_retry:
+            self._log.warn("engine {engine} ({address}) unhealthy after {failures} failures: "
+                           "{error}", engine=self.name, address=self.address,
+                           failures=self.failures, error=self.error)
+            self._set_state(UNHEALTHY)
+
+    def _guard(self, d):
+        """
+        Count the outcome of an engine call made for bookkeeping.
+        """
+
+        def ok(result):
+            self.succeeded()
+            return result
+
+        def bad(failure):
+            failure.trap(EngineUnreachable, EngineError)
+            self.failed(failure.value)
+            return failure
+
+        return d.addCallbacks(ok, bad)
+
+    # -- connecting and refreshing ------------------------------------------------
+
+    def connect(self):
+        """
+        Validate the engine and load its whole state.
+
+        @return: a L{Deferred} firing with C{True} when the engine is now
+            connected, C{False} otherwise; it never fails.
+        """
+        if self._connecting is not None:
+            # One attempt at a time; later callers wait for its outcome.
+            waiter = Deferred()
+            self._connecting.append(waiter)
+            return waiter
+        waiters = self._connecting = []
+
+        def done(result):
+            self._connecting = None
+            for waiter in waiters:
+                waiter.callback(result)
+            return result
+
+        return self._connect().addBoth(done)
+
+    @inlineCallbacks
+    def _connect(self):
+        try:
+            yield self._guard(self.client.version()).addCallback(self._set_version)
+            since = yield self._update_specs()
+            yield self._refresh_all(full=True)
+        except (EngineUnreachable, EngineError) as e:
+            self._log.info("engine {address} not connected: {error}", address=self.address,
+                           error=str(e))
+            return False
+        except Exception:
+            self._log.failure("connecting engine {address} failed", address=self.address)
+            return False
+        if self._stopped:
+            return False
+        if self._events_since is None:
+            self._events_since = since
+        self._open_events()
+        self.updated_at = self._clock.seconds()
+        self._log.info("engine {engine} ({address}) connected: {containers} containers",
+                       engine=self.name, address=self.address, containers=len(self.containers))
+        self._set_state(HEALTHY)
+        return True
+
+    def _set_version(self, version):
+        self.version = version
+
+    @inlineCallbacks
+    def _update_specs(self):
+        info = yield self._guard(self.client.info())
+        if not isinstance(info, dict) or not info.get("ID"):
+            raise EngineError(502, "engine %s sent no ID in its info" % (self.address,))
+        self.info = info
+        if self.docker_id and info["ID"] != self.docker_id:
+            self._log.warn("engine {address} changed its ID from {old} to {new}",
+                           address=self.address, old=self.docker_id, new=info["ID"])
+        self.docker_id = info["ID"]
+        self.name = info.get("Name") or ""
+        self.cpus = int(info.get("NCPU") or 0)
+        self.memory = int(info.get("MemTotal") or 0)
+        labels = {}
+        for key, field in (("storagedriver", "Driver"), ("kernelversion", "KernelVersion"),
+                           ("operatingsystem", "OperatingSystem"), ("ostype", "OSType")):
+            if info.get(field):
+                labels[key] = info[field]
+        for label in info.get("Labels") or []:
+            key, sep, value = label.partition("=")
+            if sep:
+                labels[key] = value
+        self.labels = labels
+        self._specs_at = self._clock.seconds()
+        return _time_to_since(info.get("SystemTime"))
+
+    def refresh(self):
+        """
+        One run of the refresh loop.
+
+        @return: a L{Deferred} firing when done; it never fails.
+        """
+        if self._stopped:
+            return None
+        if self.state == PENDING:
+            return self.connect()
+        return self._refresh()
+
+    @inlineCallbacks
+    def _refresh(self):
+        try:
+            stale = (self._specs_at is None
+                     or self._clock.seconds() - self._specs_at > SPEC_UPDATE_INTERVAL)
+            if not self.healthy or stale:
+                yield self._update_specs()
+            if self._events is None and not self._events_opening:
+                self._open_events()
+            yield self._refresh_all(full=False)
+            self.updated_at = self._clock.seconds()
+        except (EngineUnreachable, EngineError) as e:
+            self._log.debug("refresh of engine {address} failed: {error}",
+                            address=self.address, error=str(e))
+
+    @inlineCallbacks
+    def _refresh_all(self, full):
+        yield self.refresh_containers(full=full)
+        yield DeferredList([self.refresh_list(kind) for kind in ("images", "networks", "volumes")],
+                           consumeErrors=True)
+
+    _LISTS = {
+        "images": "list_images",
+        "networks": "list_networks",
+        "volumes": "list_volumes",
+    }
+
+    def refresh_list(self, kind):
+        """
+        Re-read C{images}, C{networks} or C{volumes}.  Calls made while one is
+        running are folded into one more run after it.
+
+        @return: a L{Deferred} firing with L{None} once the list is fresh.
+        """
+        busy = self._lists_busy.get(kind)
+        if busy is not None:
+            waiters = busy.setdefault("again", [])
+            d = Deferred()
+            waiters.append(d)
+            return d
+        self._lists_busy[kind] = {}
+
+        def got(items):
+            setattr(self, kind, items or [])
+
+        def done(result):
+            state = self._lists_busy.pop(kind)
+            again = state.get("again")
+            if again:
+                follow = self.refresh_list(kind)
+                for waiter in again:
+                    follow.addBoth(lambda r, w=waiter: (w.callback(None), r)[1])
+            return result
+
+        d = self._guard(getattr(self.client, self._LISTS[kind])())
+        d.addCallback(got)
+        d.addBoth(done)
+        return d
+
+    @inlineCallbacks
+    def refresh_containers(self, full=False):
+        """
+        List the engine's containers; inspect new or changed ones (all when
+        C{full}); drop the ones that are gone.
+        """
+        snapshot = dict(self.containers)
+        summaries = yield self._guard(self.client.list_containers(all=True))
+        seen = set()
+        wanted = []
+        for summary in summaries or []:
+            cid = summary.get("Id")
+            if not cid:
+                continue
+            seen.add(cid)
+            current = self.containers.get(cid)
+            if full or current is None or self._differs(current, summary):
+                wanted.append(cid)
+        for cid in list(self.containers):
+            # Only what was cached before the list was asked for, unchanged
+            # since, can be judged by it.
+            if cid not in seen and self.containers.get(cid) is snapshot.get(cid, False):
+                self._drop(cid)
+        results = yield DeferredList(
+            [self._inspect_limit.run(self.refresh_container, cid) for cid in wanted],
+            consumeErrors=True)
+        for ok, result in results:
+            if not ok:
+                result.raiseException()
+
+    @staticmethod
+    def _differs(container, summary):
+        names = summary.get("Names") or []
+        return (summary.get("State") != container.status
+                or (names and names[0] != "/" + container.name)
+                or (summary.get("Labels") or {}) != container.labels)
+
+    @inlineCallbacks
+    def refresh_container(self, container_id):
+        """
+        Inspect one container and update the cache (drop it on 404).  A
+        result that an event made stale in the meantime is thrown away.
+
+        @return: a L{Deferred} firing with the L{Container}, or L{None} when
+            it is gone.
+        """
+        generation = self._generation.get(container_id, 0)
+        try:
+            info = yield self._guard(self.client.inspect_container(container_id))
+        except EngineError as e:
+            if e.status != 404:
+                raise
+            if self._generation.get(container_id, 0) == generation:
+                self._drop(container_id)
+            return None
+        if self._generation.get(container_id, 0) != generation or self._stopped:
+            return self.containers.get(container_id)
+        return self._store(info)
+
+    def _store(self, info):
+        old = self.containers.get(info["Id"])
+        new = Container(self, info)
+        self.containers[info["Id"]] = new
+        self._listener.container_changed(self, old, new)
+        return new
+
+    def _drop(self, container_id):
+        self._generation[container_id] = self._generation.get(container_id, 0) + 1
+        old = self.containers.pop(container_id, None)
+        if old is not None:
+            self._listener.container_changed(self, old, None)
+
+    def forget_container(self, container_id):
+        """
+        Drop a container from the cache now (after a successful remove).
+        """
+        self._drop(container_id)
+
+    # -- events -------------------------------------------------------------------
+
+    def _open_events(self):
+        if self._stopped or self._events is not None or self._events_opening:
+            return
+        self._events_opening = True
+        d = self.client.events(self._on_event, since=self._events_since)
+
+        def opened(stream):
+            self._events_opening = False
+            if self._stopped:
+                stream.stop()
+                return
+            self._events = stream
+            stream.done.addCallbacks(self._events_ended, self._events_broke)
+
+        def failed(failure):
+            self._events_opening = False
+            self._events_broke(failure)
+
+        d.addCallbacks(opened, failed)
+
+    def _events_ended(self, _):
+        self._events = None
+        if not self._stopped:
+            self._log.info("events stream of engine {address} ended; reopening",
+                           address=self.address)
+            self._retry_events()
+
+    def _events_broke(self, failure):
+        self._events = None
+        if self._stopped:
+            return
+        error = failure.value
+        if isinstance(error, (EngineUnreachable, EngineError)):
+            self.failed(error)
+        else:
+            self._log.failure("events stream of engine {address} broke", failure,
+                              address=self.address)
+        self._retry_events()
+
+    def _retry_events(self):
+        if self._events_retry is not None and self._events_retry.active():
+            return
+        wait = self.options.events_retry * (self._backoff_factor() + 1)
+        self._events_retry = self._clock.callLater(wait, self._open_events)
+
+    def _on_event(self, event):
+        if not isinstance(event, dict):
+            return
+        since = _event_since(event)
+        key = _event_key(event)
+        seen_at, seen = self._events_seen
+        if since is not None:
+            if since == seen_at:
+                if key in seen:
+                    return
+                seen.add(key)
+            elif seen_at is None or since > seen_at:
+                self._events_seen = (since, {key})
+            self._events_since = max(since, self._events_since or since)
+        try:
+            self._apply_event(event)
+        except Exception:
+            self._log.failure("applying event {event} of engine {address} failed",
+                              event=event, address=self.address)
+        self._listener.engine_event(self, event)
+
+    def _apply_event(self, event):
+        kind = event.get("Type") or ("container" if event.get("id") else "")
+        action = event.get("Action") or event.get("status") or ""
+        actor = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
+        if kind == "container" and actor:
+            base = action.split(":", 1)[0].strip()
+            if base in _IGNORED_ACTIONS or base.startswith("exec_"):
+                return
+            if base == "destroy":
+                self._drop(actor)
+                return
+            self._generation[actor] = self._generation.get(actor, 0) + 1
+            self._ignore(self.refresh_container(actor))
+        elif kind == "image":
+            self._ignore(self.refresh_list("images"))
+        elif kind == "network":
+            self._ignore(self.refresh_list("networks"))
+            container = (event.get("Actor") or {}).get("Attributes", {}).get("container")
+            if container in self.containers:
+                self._ignore(self.refresh_container(container))
+        elif kind == "volume":
+            self._ignore(self.refresh_list("volumes"))
+        elif kind == "daemon":
+            self._ignore(self._update_specs())
+
+    def _ignore(self, d):
+        d.addErrback(lambda f: f.trap(EngineUnreachable, EngineError))
+        return d

@@ -1,0 +1,404 @@
+"""
+Tests for L{swarmd.cluster.engine}: states, failure counting, the refresh
+loop's timing and backoff, and event-driven refreshes, with a L{Clock}.
+"""
+
+import random
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from swarmd.cluster.engine import (
+    HEALTHY,
+    PENDING,
+    UNHEALTHY,
+    Engine,
+    EngineListener,
+    EngineOptions,
+    _time_to_since,
+)
+from swarmd.engine import EngineError, EngineUnreachable, IEventStream
+
+
+@implementer(IEventStream)
+class StubStream:
+    def __init__(self, callback, since):
+        self.callback = callback
+        self.since = since
+        self.done = Deferred()
+        self.stopped = False
+
+    def stop(self):
+        self.stopped = True
+        if not self.done.called:
+            self.done.callback(None)
+
+
+def inspect(cid, name, status="running", labels=None, shares=0, memory=0):
+    return {
+        "Id": cid,
+        "Name": "/" + name,
+        "Created": "2026-11-28T10:00:00.000000000Z",
+        "State": {"Status": status, "Running": status == "running",
+                  "StartedAt": "2026-11-28T10:00:01Z", "FinishedAt": "0001-01-01T00:00:00Z"},
+        "Config": {"Image": "busybox", "Labels": labels or {}},
+        "HostConfig": {"CpuShares": shares, "Memory": memory},
+        "Image": "sha256:abc",
+    }
+
+
+class StubClient:
+    """
+    An in-memory engine client whose answers the test controls.
+    """
+
+    def __init__(self, address="127.0.0.1:2375"):
+        self.address = address
+        self.down = False
+        self.containers = {}
+        self.calls = []
+        self.streams = []
+        self.info_answer = {
+            "ID": "AAAA:BBBB", "Name": "n1", "NCPU": 4, "MemTotal": 8 * 1024 ** 3,
+            "Labels": ["node=n1", "storage=ssd"], "Driver": "overlay2",
+            "KernelVersion": "6.1", "OperatingSystem": "Debian", "OSType": "linux",
+            "SystemTime": "2026-11-28T10:00:00.5Z",
+        }
+
+    def _answer(self, name, value):
+        self.calls.append(name)
+        if self.down:
+            return fail(EngineUnreachable(self.address, "connection refused"))
+        return succeed(value)
+
+    def version(self):
+        return self._answer("version", {"ApiVersion": "1.41", "Version": "20.10"})
+
+    def info(self):
+        return self._answer("info", self.info_answer)
+
+    def list_containers(self, all=True, filters=None):
+        return self._answer("list_containers", [
+            {"Id": c["Id"], "Names": [c["Name"]], "State": c["State"]["Status"],
+             "Labels": c["Config"]["Labels"]}
+            for c in self.containers.values()])
+
+    def inspect_container(self, cid):
+        if not self.down and cid not in self.containers:
+            self.calls.append("inspect_container")
+            return fail(EngineError(404, "No such container: " + cid))
+        return self._answer("inspect_container", self.containers.get(cid))
+
+    def list_images(self):
+        return self._answer("list_images", [{"Id": "sha256:abc", "RepoTags": ["busybox:latest"]}])
+
+    def list_networks(self):
+        return self._answer("list_networks", [{"Name": "bridge"}])
+
+    def list_volumes(self):
+        return self._answer("list_volumes", [])
+
+    def events(self, callback, since=None, filters=None):
+        self.calls.append("events")
+        if self.down:
+            return fail(EngineUnreachable(self.address, "connection refused"))
+        stream = StubStream(callback, since)
+        self.streams.append(stream)
+        return succeed(stream)
+
+
+class RecordingListener(EngineListener):
+    def __init__(self):
+        self.states = []
+        self.events = []
+        self.changes = []
+
+    def engine_state_changed(self, engine, old, new):
+        self.states.append((old, new))
+
+    def engine_event(self, engine, event):
+        self.events.append(event)
+
+    def container_changed(self, engine, old, new):
+        self.changes.append((old and old.id, new and new.id))
+
+
+def make_engine(client=None, **options):
+    client = client or StubClient()
+    clock = Clock()
+    listener = RecordingListener()
+    opts = EngineOptions(**dict(dict(refresh_min=30.0, refresh_max=60.0, failure_retry=3),
+                                **options))
+    engine = Engine(client, clock, opts, listener=listener, random=random.Random(7))
+    return engine, client, clock, listener
+
+
+class ConnectTests(SynchronousTestCase):
+    """
+    The first connection.
+    """
+
+    def test_connect_loads_state_and_turns_healthy(self):
+        """A reachable engine goes pending -> healthy with specs, labels and containers loaded."""
+        engine, client, clock, listener = make_engine()
+        client.containers["c1"] = inspect("c1", "web")
+        self.assertEqual(engine.state, PENDING)
+        result = self.successResultOf(engine.start())
+        self.assertTrue(result)
+        self.assertEqual(engine.state, HEALTHY)
+        self.assertEqual(engine.id, "AAAA:BBBB|127.0.0.1:2375")
+        self.assertEqual(engine.name, "n1")
+        self.assertEqual(engine.labels, {
+            "node": "n1", "storage": "ssd", "storagedriver": "overlay2",
+            "kernelversion": "6.1", "operatingsystem": "Debian", "ostype": "linux"})
+        self.assertEqual(list(engine.containers), ["c1"])
+        self.assertEqual(engine.images[0]["RepoTags"], ["busybox:latest"])
+        self.assertEqual(listener.states, [(PENDING, HEALTHY)])
+        self.assertEqual([e["Action"] for e in listener.events], ["engine_connect"])
+        engine.stop()
+
+    def test_events_resume_from_engine_time(self):
+        """The events stream opens from the engine's own clock before the first listing."""
+        engine, client, clock, listener = make_engine()
+        self.successResultOf(engine.start())
+        self.assertEqual(client.streams[0].since, "1795860000.500000000")
+        engine.stop()
+
+    def test_unreachable_stays_pending(self):
+        """An engine that cannot be reached stays pending, with the error recorded."""
+        client = StubClient()
+        client.down = True
+        engine, client, clock, listener = make_engine(client)
+        self.assertFalse(self.successResultOf(engine.start()))
+        self.assertEqual(engine.state, PENDING)
+        self.assertIn("connection refused", engine.error)
+        self.assertEqual(listener.events, [])
+        engine.stop()
+
+    def test_pending_retried_by_refresh_loop(self):
+        """A pending engine is connected by a later run of the refresh loop."""
+        client = StubClient()
+        client.down = True
+        engine, client, clock, listener = make_engine(client)
+        engine.start()
+        client.down = False
+        clock.advance(60 * 4)
+        self.assertEqual(engine.state, HEALTHY)
+        engine.stop()
+
+
+class HealthTests(SynchronousTestCase):
+    """
+    Failure counting and the healthy <-> unhealthy transitions.
+    """
+
+    def setUp(self):
+        self.engine, self.client, self.clock, self.listener = make_engine()
+        self.successResultOf(self.engine.start())
+        self.addCleanup(self.engine.stop)
+
+    def test_unhealthy_after_retry_failures(self):
+        """Three connection failures in a row turn a healthy engine unhealthy."""
+        error = EngineUnreachable("x", "refused")
+        self.engine.failed(error)
+        self.engine.failed(error)
+        self.assertEqual(self.engine.state, HEALTHY)
+        self.assertEqual(self.engine.health_indicator, 34)
+        self.engine.failed(error)
+        self.assertEqual(self.engine.state, UNHEALTHY)
+        self.assertEqual(self.engine.health_indicator, 0)
+        self.assertEqual(self.listener.events[-1]["Action"], "engine_disconnect")
+
+    def test_engine_errors_do_not_count(self):
+        """An engine that answers with an error status is still reachable."""
+        for _ in range(5):
+            self.engine.failed(EngineError(500, "boom"))
+        self.assertEqual(self.engine.state, HEALTHY)
+        self.assertEqual(self.engine.failures, 0)
+        self.assertEqual(self.engine.error, "boom")
+
+    def test_success_recovers(self):
+        """One success after unhealthiness resets the count and reconnects."""
+        for _ in range(3):
+            self.engine.failed(EngineUnreachable("x", "refused"))
+        self.engine.succeeded()
+        self.assertEqual(self.engine.state, HEALTHY)
+        self.assertEqual(self.engine.failures, 0)
+        self.assertEqual(self.engine.error, "")
+        self.assertEqual([e["Action"] for e in self.listener.events],
+                         ["engine_connect", "engine_disconnect", "engine_reconnect"])
+
+    def test_refresh_failures_turn_unhealthy_then_recover(self):
+        """Refresh runs against a dead engine count failures; when it is back it heals."""
+        self.client.down = True
+        self.clock.advance(61)
+        self.clock.advance(61)
+        self.clock.advance(61)
+        self.assertEqual(self.engine.state, UNHEALTHY)
+        self.client.down = False
+        for _ in range(10):
+            self.clock.advance(61)
+        self.assertEqual(self.engine.state, HEALTHY)
+
+
+class RefreshLoopTests(SynchronousTestCase):
+    """
+    The refresh loop's timing.
+    """
+
+    def test_wait_within_interval(self):
+        """Each wait is between the min and max interval while the engine is fine."""
+        engine, client, clock, listener = make_engine()
+        waits = [engine._next_wait() for _ in range(200)]
+        self.assertTrue(all(30.0 <= w < 60.0 for w in waits))
+        self.assertGreater(max(waits) - min(waits), 10)
+
+    def test_backoff_multiplies_wait(self):
+        """Failures beyond the retry count multiply the wait by (failures - retry + 1)."""
+        engine, client, clock, listener = make_engine(refresh_min=10.0, refresh_max=10.0)
+        engine.failures = 5
+        self.assertEqual(engine._next_wait(), 30.0)
+        engine.failures = 10 ** 6
+        self.assertEqual(engine._next_wait(), 10.0 * 1001)
+
+    def test_loop_refreshes_on_schedule(self):
+        """With equal min and max the engine is re-listed exactly every interval."""
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        self.successResultOf(engine.start())
+        before = client.calls.count("list_containers")
+        clock.advance(4.9)
+        self.assertEqual(client.calls.count("list_containers"), before)
+        clock.advance(0.1)
+        self.assertEqual(client.calls.count("list_containers"), before + 1)
+        clock.advance(5)
+        self.assertEqual(client.calls.count("list_containers"), before + 2)
+        engine.stop()
+        clock.advance(50)
+        self.assertEqual(client.calls.count("list_containers"), before + 2)
+
+    def test_one_failing_run_does_not_stop_loop(self):
+        """An unexpected error in one run is logged and the loop goes on."""
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        self.successResultOf(engine.start())
+        original = client.list_containers
+        client.list_containers = lambda all=True, filters=None: fail(RuntimeError("oops"))
+        clock.advance(5)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        client.list_containers = original
+        client.containers["c9"] = inspect("c9", "late")
+        clock.advance(5)
+        self.assertIn("c9", engine.containers)
+        engine.stop()
+
+    def test_refresh_drops_and_adds(self):
+        """A periodic refresh picks up new containers and drops vanished ones."""
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        client.containers["c1"] = inspect("c1", "one")
+        self.successResultOf(engine.start())
+        del client.containers["c1"]
+        client.containers["c2"] = inspect("c2", "two")
+        clock.advance(5)
+        self.assertEqual(list(engine.containers), ["c2"])
+        self.assertIn(("c1", None), listener.changes)
+        engine.stop()
+
+    def test_changed_summary_reinspected(self):
+        """A container whose listed state differs from the cache is inspected again."""
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        client.containers["c1"] = inspect("c1", "one")
+        self.successResultOf(engine.start())
+        client.containers["c1"] = inspect("c1", "one", status="exited")
+        clock.advance(5)
+        self.assertEqual(engine.containers["c1"].status, "exited")
+
+
+class EventTests(SynchronousTestCase):
+    """
+    Events drive targeted refreshes and are forwarded.
+    """
+
+    def setUp(self):
+        self.engine, self.client, self.clock, self.listener = make_engine()
+        self.successResultOf(self.engine.start())
+        self.addCleanup(self.engine.stop)
+        self.stream = self.client.streams[-1]
+
+    def event(self, action, cid, nano):
+        return {"Type": "container", "Action": action, "status": action, "id": cid,
+                "Actor": {"ID": cid, "Attributes": {}}, "time": nano // 10 ** 9,
+                "timeNano": nano}
+
+    def test_start_event_inspects(self):
+        """A container event refreshes that container from the engine."""
+        self.client.containers["c5"] = inspect("c5", "new")
+        self.stream.callback(self.event("create", "c5", 1795860001000000000))
+        self.assertIn("c5", self.engine.containers)
+        self.assertEqual(self.listener.events[-1]["Action"], "create")
+
+    def test_destroy_event_drops(self):
+        """A destroy event removes the container from the cache without a call."""
+        self.client.containers["c5"] = inspect("c5", "new")
+        self.stream.callback(self.event("create", "c5", 1795860001000000000))
+        calls = len(self.client.calls)
+        self.stream.callback(self.event("destroy", "c5", 1795860002000000000))
+        self.assertNotIn("c5", self.engine.containers)
+        self.assertEqual(len(self.client.calls), calls)
+
+    def test_duplicate_event_dropped(self):
+        """An event replayed after a reconnect is not forwarded twice."""
+        event = self.event("start", "c5", 1795860001000000000)
+        self.stream.callback(event)
+        self.stream.callback(dict(event))
+        self.assertEqual([e["Action"] for e in self.listener.events].count("start"), 1)
+
+    def test_stale_inspect_discarded(self):
+        """An inspect answer overtaken by a later destroy event does not resurrect it."""
+        pending = Deferred()
+        self.client.inspect_container = lambda cid: pending
+        d = self.engine.refresh_container("c7")
+        self.stream.callback(self.event("destroy", "c7", 1795860003000000000))
+        pending.callback(inspect("c7", "ghost"))
+        self.assertIsNone(self.successResultOf(d))
+        self.assertNotIn("c7", self.engine.containers)
+
+    def test_stream_reopened_from_last_event(self):
+        """A broken stream is reopened after the retry wait, resuming at the last event."""
+        self.stream.callback(self.event("start", "c5", 1795860001000000123))
+        self.stream.done.errback(EngineUnreachable("x", "reset"))
+        self.assertEqual(self.engine.failures, 1)
+        opened = len(self.client.streams)
+        self.clock.advance(1.0)
+        self.assertEqual(len(self.client.streams), opened + 1)
+        self.assertEqual(self.client.streams[-1].since, "1795860001.000000123")
+
+    def test_image_event_refreshes_images(self):
+        """An image event re-reads the image list."""
+        before = self.client.calls.count("list_images")
+        self.stream.callback({"Type": "image", "Action": "pull", "Actor": {"ID": "busybox"},
+                              "timeNano": 1795860001000000000})
+        self.assertEqual(self.client.calls.count("list_images"), before + 1)
+
+
+class HelpersTests(SynchronousTestCase):
+    """
+    Small helpers of the engine module.
+    """
+
+    def test_time_to_since(self):
+        """Docker SystemTime values become events since values with nanoseconds."""
+        self.assertEqual(_time_to_since("2026-11-28T10:00:00.123456789Z"),
+                         "1795860000.123456789")
+        self.assertEqual(_time_to_since("2026-11-28T11:00:00+01:00"), "1795860000.000000000")
+        self.assertIsNone(_time_to_since("garbage"))
+
+    def test_resources_with_overcommit(self):
+        """Totals include the overcommit; used CPUs turn shares back into CPUs."""
+        engine, client, clock, listener = make_engine(overcommit=0.5)
+        client.containers["c1"] = inspect("c1", "a", shares=512, memory=1024)
+        self.successResultOf(engine.start())
+        self.assertEqual(engine.total_cpus, 6)
+        self.assertEqual(engine.used_cpus, 2)
+        self.assertEqual(engine.used_memory, 1024)
+        engine.stop()
