@@ -318,9 +318,30 @@ class Engine:
                            failures=self.failures, error=self.error)
             self._set_state(UNHEALTHY)
 
+    def track(self, d):
+        """
+        Let the engine's health follow the outcome of a call made for a
+        client: a success heals, a connection failure counts; error answers
+        (404, 409...) say nothing about health.
+
+        @return: C{d}, with the outcome unchanged.
+        """
+
+        def ok(result):
+            self.succeeded()
+            return result
+
+        def bad(failure):
+            if failure.check(EngineUnreachable):
+                self.failed(failure.value)
+            return failure
+
+        return d.addCallbacks(ok, bad)
+
     def _guard(self, d):
         """
-        Count the outcome of an engine call made for bookkeeping.
+        Count the outcome of an engine call made for bookkeeping (error
+        answers are recorded as the engine's error too).
         """
 
         def ok(result):

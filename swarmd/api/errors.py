@@ -1,0 +1,60 @@
+"""
+Docker-style API errors: C{{"message": "..."}} with the right status.
+"""
+
+import json
+
+
+class DockerError(Exception):
+    """
+    An error the manager answers itself.
+
+    @ivar status: the HTTP status code.
+    @ivar message: the text of the C{message} field.
+    """
+
+    def __init__(self, status, message):
+        Exception.__init__(self, status, message)
+        self.status = status
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def not_found(message):
+    return DockerError(404, message)
+
+
+def bad_request(message):
+    return DockerError(400, message)
+
+
+def conflict(message):
+    return DockerError(409, message)
+
+
+def server_error(message):
+    return DockerError(500, message)
+
+
+def error_body(message):
+    """
+    @return: the C{bytes} of a Docker error body.
+    """
+    return json.dumps({"message": message}).encode("utf-8") + b"\n"
+
+
+def write_error(request, status, message):
+    """
+    Answer C{request} with a Docker error, unless the answer already began.
+
+    @return: the body to return from a Klein handler (C{b""} when nothing more
+        can be written).
+    """
+    if getattr(request, "startedWriting", False):
+        return b""
+    request.setResponseCode(status)
+    request.setHeader(b"Content-Type", b"application/json")
+    request.responseHeaders.removeHeader(b"Content-Length")
+    return error_body(message)

@@ -1,0 +1,173 @@
+"""
+C{GET /info} and C{GET /version}: the manager's own answers, with classic
+Swarm's node table in C{SystemStatus}.
+"""
+
+import os
+import platform
+import socket
+from datetime import UTC, datetime
+
+from swarmd import API_VERSION, MIN_API_VERSION, __version__
+
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+
+
+def bytes_size(size):
+    """
+    Docker's C{units.BytesSize}: C{"1.021 GiB"}, C{"0 B"}.
+    """
+    size = float(size)
+    unit = 0
+    while size >= 1024 and unit < len(_BINARY_UNITS) - 1:
+        size /= 1024
+        unit += 1
+    return "%.4g %s" % (size, _BINARY_UNITS[unit])
+
+
+def _rfc3339(seconds):
+    if seconds is None:
+        return "0001-01-01T00:00:00Z"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def container_counts(containers):
+    """
+    @return: C{(total, running, paused, stopped)} of L{Container}s.
+    """
+    total = running = paused = 0
+    for container in containers:
+        total += 1
+        if container.paused:
+            paused += 1
+        elif container.running:
+            running += 1
+    return total, running, paused, total - running - paused
+
+
+def node_table(cluster, strategy, filters, role=("primary", None)):
+    """
+    Classic Swarm's C{SystemStatus} rows.
+
+    @param strategy: the strategy's name.
+    @param filters: the filter names in order.
+    @param role: C{("primary", None)} or C{("replica", primary_address)}.
+    @return: a C{list} of C{[key, value]} pairs.
+    """
+    rows = [["Role", role[0]]]
+    if role[1]:
+        rows.append(["Primary", role[1]])
+    rows += [
+        ["Strategy", strategy],
+        ["Filters", ", ".join(filters)],
+        ["Nodes", str(len(cluster.engines))],
+    ]
+    engines = sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
+    for engine in engines:
+        total, running, paused, stopped = container_counts(engine.containers.values())
+        labels = ", ".join(sorted("%s=%s" % kv for kv in engine.labels.items()))
+        rows += [
+            [" " + (engine.name or "(unknown)"), engine.address],
+            ["  └ ID", engine.id],
+            ["  └ Status", engine.state],
+            ["  └ Containers", "%d (%d Running, %d Paused, %d Stopped)" % (
+                total, running, paused, stopped)],
+            ["  └ Reserved CPUs", "%d / %d" % (engine.used_cpus, engine.total_cpus)],
+            ["  └ Reserved Memory", "%s / %s" % (bytes_size(engine.used_memory),
+                                                  bytes_size(engine.total_memory))],
+            ["  └ Labels", labels],
+            ["  └ Error", engine.error or "(none)"],
+            ["  └ UpdatedAt", _rfc3339(engine.updated_at)],
+            ["  └ ServerVersion", engine.version.get("Version")
+             or engine.info.get("ServerVersion", "")],
+        ]
+    return rows
+
+
+def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None)):
+    """
+    The C{GET /info} answer.
+    """
+    total, running, paused, stopped = container_counts(cluster.containers)
+    images = set()
+    for engine in cluster.engines.values():
+        images.update(image.get("Id") for image in engine.images)
+    return {
+        "ID": "",
+        "Containers": total,
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": stopped,
+        "Images": len(images),
+        "Driver": "",
+        "DriverStatus": None,
+        "SystemStatus": node_table(cluster, strategy, filters, role),
+        "Plugins": {"Volume": None, "Network": None, "Authorization": None, "Log": None},
+        "MemoryLimit": True,
+        "SwapLimit": True,
+        "KernelMemory": False,
+        "CpuCfsPeriod": True,
+        "CpuCfsQuota": True,
+        "CPUShares": True,
+        "CPUSet": True,
+        "PidsLimit": False,
+        "IPv4Forwarding": True,
+        "BridgeNfIptables": True,
+        "BridgeNfIp6tables": True,
+        "Debug": debug,
+        "NFd": 0,
+        "OomKillDisable": True,
+        "NGoroutines": 0,
+        "SystemTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "LoggingDriver": "",
+        "CgroupDriver": "",
+        "NEventsListener": events_listeners,
+        "KernelVersion": platform.release(),
+        "OperatingSystem": "linux",
+        "OSType": "linux",
+        "Architecture": platform.machine(),
+        "IndexServerAddress": "",
+        "RegistryConfig": None,
+        "NCPU": sum(e.total_cpus for e in cluster.engines.values()),
+        "MemTotal": sum(e.total_memory for e in cluster.engines.values()),
+        "GenericResources": None,
+        "DockerRootDir": "",
+        "HttpProxy": os.environ.get("http_proxy", ""),
+        "HttpsProxy": os.environ.get("https_proxy", ""),
+        "NoProxy": os.environ.get("no_proxy", ""),
+        "Name": socket.gethostname(),
+        "Labels": [],
+        "ExperimentalBuild": False,
+        "ServerVersion": "swarm/" + __version__,
+        "Runtimes": {},
+        "DefaultRuntime": "",
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                  "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+        "LiveRestoreEnabled": False,
+        "Isolation": "",
+        "InitBinary": "",
+        "SecurityOptions": [],
+        "Warnings": None,
+    }
+
+
+def version():
+    """
+    The C{GET /version} answer.
+    """
+    return {
+        "Platform": {"Name": "swarmd"},
+        "Components": [{"Name": "Swarm", "Version": __version__,
+                        "Details": {"ApiVersion": API_VERSION,
+                                    "MinAPIVersion": MIN_API_VERSION}}],
+        "Version": "swarm/" + __version__,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": "python" + platform.python_version(),
+        "Os": "linux",
+        "Arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(),
+                                                           platform.machine()),
+        "KernelVersion": platform.release(),
+        "BuildTime": "",
+    }

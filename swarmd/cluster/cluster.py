@@ -1,0 +1,457 @@
+"""
+L{Cluster}: the engines discovery names, their cached containers, the
+pending creations and the event hub the API streams from.
+"""
+
+import collections
+import os
+import random as _random
+import re
+
+import attr
+from twisted.internet.defer import inlineCallbacks
+from twisted.logger import Logger
+
+from swarmd._log import observer
+from swarmd.cluster.containers import SWARM_ID_LABEL, Container
+from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
+from swarmd.cluster.index import ContainerIndex
+from swarmd.engine import EngineError, EngineUnreachable
+
+#: A container name as Docker accepts it.
+VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+#: How many recent events the hub keeps for C{since} replays.
+EVENT_BUFFER = 4096
+
+
+class ClusterError(Exception):
+    """
+    An error the API turns into a Docker-style answer.
+
+    @ivar status: the HTTP status.
+    """
+
+    status = 500
+
+    def __init__(self, message, status=None):
+        Exception.__init__(self, message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def __str__(self):
+        return self.message
+
+
+@attr.s(eq=False)
+class PendingContainer:
+    """
+    A container being created: it holds its name, resources and ports on its
+    engine until the engine's cache has it.
+    """
+
+    swarm_id = attr.ib()
+    name = attr.ib()
+    engine = attr.ib()
+    info = attr.ib()
+
+
+def _pending_info(swarm_id, name, body):
+    """
+    The inspect-like view of a container being created, for the scheduler.
+    """
+    config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+    return {
+        "Id": "",
+        "Name": "/" + name if name else "",
+        "Image": "",
+        "Config": config,
+        "HostConfig": body.get("HostConfig") or {},
+        "State": {"Status": "created", "Running": False},
+        "NetworkSettings": {"Ports": {}},
+        "_pending": swarm_id,
+    }
+
+
+def new_swarm_id():
+    """
+    @return: a random 64-hex-digit Swarm ID.
+    """
+    return os.urandom(32).hex()
+
+
+class Cluster(EngineListener):
+    """
+    The cluster of engines.
+
+    @ivar engines: C{dict} of discovery address to L{Engine}.
+    @ivar containers: the L{ContainerIndex} of every cached container.
+    """
+
+    _log = Logger(observer=observer)
+
+    def __init__(self, clock, discovery, client_factory, scheduler, options=EngineOptions(),
+                 create_retry=0, random=None):
+        """
+        @param clock: the reactor (time and scheduling).
+        @param discovery: the L{swarmd.discovery.IDiscovery} naming engines.
+        @param client_factory: called with an address, returns an
+            L{swarmd.engine.IEngineClient}.
+        @param scheduler: the L{swarmd.scheduler.Scheduler} placing containers.
+        @param options: the L{EngineOptions} of every engine.
+        @param create_retry: how often a failed create is retried elsewhere.
+        """
+        self._clock = clock
+        self._discovery = discovery
+        self._client_factory = client_factory
+        self.scheduler = scheduler
+        self.options = options
+        self.create_retry = create_retry
+        self._random = random or _random.Random()
+        self.engines = {}
+        self.containers = ContainerIndex()
+        self.pending = {}
+        self._subscribers = []
+        self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
+        self._watch = None
+
+    # -- engines ------------------------------------------------------------------
+
+    def start(self):
+        """
+        Start watching discovery; engines are added as it names them.
+        """
+        self._watch = self._discovery.watch(self.set_addresses, self._discovery_failed)
+
+    def stop(self):
+        """
+        Stop watching and drop every engine.
+
+        @return: a L{Deferred} firing once the engines' connections closed.
+        """
+        from twisted.internet.defer import DeferredList
+
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+        closing = [self._remove_engine(address) for address in list(self.engines)]
+        return DeferredList([d for d in closing if d is not None], consumeErrors=True)
+
+    def _discovery_failed(self, failure):
+        self._log.warn("discovery failed: {error}", error=failure.getErrorMessage())
+
+    def set_addresses(self, addresses):
+        """
+        Make the engine set match C{addresses}: start new engines, stop gone
+        ones.
+        """
+        wanted = list(dict.fromkeys(addresses))
+        for address in list(self.engines):
+            if address not in wanted:
+                self._log.info("engine {address} left discovery", address=address)
+                self._remove_engine(address)
+        for address in wanted:
+            if address not in self.engines:
+                self._add_engine(address)
+
+    def _add_engine(self, address):
+        try:
+            client = self._client_factory(address)
+        except ValueError as e:
+            self._log.error("ignoring engine address {address}: {error}",
+                            address=address, error=str(e))
+            return None
+        engine = Engine(client, self._clock, self.options, listener=self,
+                        random=_random.Random(self._random.random()))
+        self.engines[address] = engine
+        return engine.start()
+
+    def _remove_engine(self, address):
+        engine = self.engines.pop(address, None)
+        if engine is None:
+            return None
+        engine.stop()
+        for container in list(engine.containers.values()):
+            self.containers.replace(container, None)
+        for swarm_id, pending in list(self.pending.items()):
+            if pending.engine is engine:
+                del self.pending[swarm_id]
+        close = getattr(engine.client, "close", None)
+        return close() if close is not None else None
+
+    def engine(self, reference):
+        """
+        Find an engine by name, ID or address.
+
+        @return: the L{Engine} or L{None}.
+        """
+        for engine in self.engines.values():
+            if reference in (engine.name, engine.id, engine.address):
+                return engine
+        return None
+
+    def healthy_engines(self):
+        return [e for e in self.engines.values() if e.healthy]
+
+    # -- EngineListener -------------------------------------------------------------
+
+    def container_changed(self, engine, old, new):
+        if engine is not self.engines.get(engine.address):
+            return
+        self.containers.replace(old, new)
+        if new is not None and new.swarm_id:
+            pending = self.pending.get(new.swarm_id)
+            if pending is not None and pending.engine is engine:
+                del self.pending[new.swarm_id]
+
+    def engine_state_changed(self, engine, old, new):
+        self._log.info("engine {address} ({engine}) {old} -> {new}", address=engine.address,
+                       engine=engine.name, old=old, new=new)
+
+    def engine_event(self, engine, event):
+        event = self.decorate_event(engine, event)
+        self.recent_events.append(event)
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                self._log.failure("event subscriber failed")
+
+    @staticmethod
+    def decorate_event(engine, event):
+        """
+        Add the node's name, ID, address and IP to an engine event, as
+        classic Swarm does (C{Actor.Attributes["node.*"]} and C{node}).
+
+        @return: a new C{dict}.
+        """
+        event = dict(event)
+        actor = dict(event.get("Actor") or {})
+        attributes = dict(actor.get("Attributes") or {})
+        attributes.update({
+            "node.name": engine.name,
+            "node.id": engine.id,
+            "node.addr": engine.address,
+            "node.ip": engine.ip,
+        })
+        actor["Attributes"] = attributes
+        event["Actor"] = actor
+        event["node"] = {"Name": engine.name, "Id": engine.id, "Addr": engine.address,
+                         "Ip": engine.ip}
+        return event
+
+    def subscribe(self, callback):
+        """
+        Call C{callback(event)} for every event from now on.
+
+        @return: a no-argument callable that unsubscribes.
+        """
+        self._subscribers.append(callback)
+
+        def unsubscribe():
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # -- containers -------------------------------------------------------------------
+
+    def container(self, reference):
+        """
+        Find a cached container (see L{ContainerIndex.lookup}).
+
+        @return: the L{Container}, or L{None}.
+        """
+        return self.containers.lookup(reference)
+
+    def name_owner(self, name):
+        """
+        The container or pending creation holding C{name}, cluster-wide.
+
+        @return: a L{Container}, a L{PendingContainer}, or L{None}.
+        """
+        for container in self.containers.named(name):
+            return container
+        for pending in self.pending.values():
+            if pending.name == name:
+                return pending
+        return None
+
+    def check_name(self, name):
+        """
+        @raise ClusterError: 400 for an invalid name, 409 when it is taken.
+        """
+        if not VALID_NAME.match(name):
+            raise ClusterError(
+                "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                % (name,), 400)
+        owner = self.name_owner(name.lstrip("/"))
+        if owner is not None:
+            owner_id = owner.id if isinstance(owner, Container) else owner.swarm_id
+            raise ClusterError(
+                'Conflict. The container name "/%s" is already in use by container "%s". '
+                "You have to remove (or rename) that container to be able to reuse that name."
+                % (name.lstrip("/"), owner_id), 409)
+
+    def nodes(self):
+        """
+        The scheduler's view of every engine, pending creations included.
+
+        @return: a C{list} of L{swarmd.scheduler.Node}.
+        """
+        from swarmd.scheduler import Node
+
+        pending = collections.defaultdict(list)
+        for entry in self.pending.values():
+            pending[entry.engine.address].append(entry.info)
+        nodes = []
+        for engine in self.engines.values():
+            if not engine.id:
+                continue
+            containers = [c.info for c in engine.containers.values()]
+            containers.extend(pending.get(engine.address, ()))
+            nodes.append(Node(
+                id=engine.id, name=engine.name, addr=engine.address, ip=engine.ip,
+                labels=engine.labels, total_cpus=engine.total_cpus,
+                total_memory=engine.total_memory, cpus=engine.cpus, containers=containers,
+                images=engine.images, healthy=engine.healthy,
+                health_indicator=engine.health_indicator))
+        return nodes
+
+    def has_image(self, reference):
+        """
+        @return: whether any engine holds an image matching C{reference}.
+        """
+        return any(image_matches(image, reference)
+                   for engine in self.engines.values() for image in engine.images)
+
+    @inlineCallbacks
+    def create_container(self, config, auth=None):
+        """
+        Place and create a container.
+
+        @param config: the parsed L{swarmd.scheduler.ContainerConfig}.
+        @param auth: the client's C{X-Registry-Auth} header, or L{None}.
+        @return: a L{Deferred} firing with C{(engine, create_answer)}.
+        @raise ClusterError: 400/409 for a bad or taken name, 500 when no node
+            fits.
+        """
+        try:
+            engine, answer = yield self._create_once(config, auth)
+        except (EngineError, EngineUnreachable, ClusterError) as first:
+            error = first
+            retries = 0
+            image = config.body.get("Image") or ""
+            if (_is_missing_image(error) and not _has_node_constraint(config)
+                    and image and self.has_image(image)):
+                self._log.info("image {image} missing where scheduled; retrying where it is",
+                               image=image)
+                try:
+                    result = yield self._create_once(config.add_affinity("image==" + image),
+                                                     auth)
+                    return result
+                except (EngineError, EngineUnreachable, ClusterError) as e:
+                    error = e
+                retries += 1
+            while retries < self.create_retry and _retryable(error):
+                retries += 1
+                self._log.warn("failed to create container: {error}, retrying", error=str(error))
+                try:
+                    result = yield self._create_once(config, auth)
+                    return result
+                except (EngineError, EngineUnreachable, ClusterError) as e:
+                    error = e
+            raise error from None
+        return engine, answer
+
+    @inlineCallbacks
+    def _create_once(self, config, auth):
+        from swarmd.scheduler import SchedulerError
+
+        name = config.name
+        if name:
+            self.check_name(name)
+        swarm_id = config.body.get("Labels", {}).get(SWARM_ID_LABEL) or new_swarm_id()
+        config.body.setdefault("Labels", {})[SWARM_ID_LABEL] = swarm_id
+        if swarm_id in self.pending:
+            raise ClusterError("a container with Swarm ID %s is being created" % (swarm_id,),
+                               409)
+        try:
+            node = self.scheduler.select(config, self.nodes())
+        except SchedulerError as e:
+            raise ClusterError(str(e), 500) from None
+        engine = self.engines.get(node.addr)
+        if engine is None:
+            raise ClusterError("error creating container: node %s left" % (node.name,))
+        body = config.engine_body(engine.cpus)
+        self.pending[swarm_id] = PendingContainer(swarm_id, name, engine,
+                                                  _pending_info(swarm_id, name, body))
+        try:
+            answer = yield self._create_on(engine, body, name, auth)
+            try:
+                yield engine.refresh_container(answer["Id"])
+            except (EngineError, EngineUnreachable) as e:
+                self._log.warn("created {id} on {engine} but cannot inspect it yet: {error}",
+                               id=answer["Id"], engine=engine.name, error=str(e))
+        finally:
+            entry = self.pending.get(swarm_id)
+            if entry is not None and entry.engine is engine:
+                del self.pending[swarm_id]
+        return engine, answer
+
+    @inlineCallbacks
+    def _create_on(self, engine, body, name, auth):
+        """
+        Create on one engine, pulling the image there first if it is missing.
+        """
+        try:
+            answer = yield engine.track(engine.client.create_container(body, name, auth))
+        except EngineError as e:
+            if not _is_missing_image(e):
+                raise
+            image = body.get("Image") or ""
+            self._log.info("pulling {image} on {engine}", image=image, engine=engine.name)
+            yield engine.track(engine.client.pull_image(image, auth))
+            engine.refresh_list("images")
+            answer = yield engine.track(engine.client.create_container(body, name, auth))
+        return answer
+
+
+def image_matches(image, reference):
+    """
+    Whether an C{/images/json} entry matches a reference (ID, ID prefix,
+    C{name}, C{name:tag} or digest).
+    """
+    if not reference:
+        return False
+    image_id = image.get("Id") or ""
+    if reference == image_id or (len(reference) >= 4 and (
+            image_id.startswith(reference) or image_id.startswith("sha256:" + reference))):
+        return True
+    wanted = reference if _has_tag(reference) or "@" in reference else reference + ":latest"
+    return wanted in (image.get("RepoTags") or []) or wanted in (image.get("RepoDigests") or [])
+
+
+def _has_tag(reference):
+    return reference.rfind(":") > reference.rfind("/")
+
+
+def _is_missing_image(error):
+    message = str(error)
+    return isinstance(error, EngineError) and (
+        error.status == 404 and "image" in message.lower()
+        or "No such image" in message
+        or re.search(r"image \S* not found", message) is not None)
+
+
+def _has_node_constraint(config):
+    return any(getattr(e, "key", "") == "node" for e in getattr(config, "constraints", []))
+
+
+def _retryable(error):
+    if isinstance(error, ClusterError):
+        return error.status >= 500
+    if isinstance(error, EngineError):
+        return error.status >= 500
+    return True
