@@ -6,7 +6,7 @@ import json
 import re
 
 from klein import Klein
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import ensureDeferred, inlineCallbacks
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -14,6 +14,7 @@ from swarmd import API_VERSION, MIN_API_VERSION
 from swarmd._log import observer
 from swarmd.api import info as _info
 from swarmd.api.errors import DockerError, bad_request, error_body, not_found, write_error
+from swarmd.api.hijack import hijack
 from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.api.routes import ROUTES
@@ -360,6 +361,13 @@ class DockerAPI:
         return self._forward(request, container.engine,
                              "/containers/%s%s" % (container.id, action), version,
                              refresh=container.id)
+
+    def hijack_container(self, request, name, version=None):
+        container = self._container(name)
+        path = self._engine_path(container.engine, version, "/containers/%s%s" % (
+            container.id, self._action(request, name)), request)
+        body = request.content.read() if request.content is not None else b""
+        return ensureDeferred(hijack(request, container.engine, path, body))
 
     @staticmethod
     def _action(request, name):

@@ -232,8 +232,10 @@ class EngineClient:
         self._pool = HTTPConnectionPool(reactor, persistent=True)
         self._pool.maxPersistentPerHost = max_connections
         self._pool.retryAutomatically = True
-        endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
-        self.agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(endpoint), pool=self._pool)
+        #: The endpoint reaching the engine (also used for hijacked streams).
+        self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
+        self.agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(self.endpoint),
+                                                pool=self._pool)
         self._http = HTTPClient(self.agent)
         self._base = "http://" + host_header(address)
 

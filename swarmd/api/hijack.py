@@ -1,0 +1,286 @@
+"""
+Hijacked requests (attach, exec start, attach/ws): the client's connection
+is taken over and spliced, byte for byte, to a connection opened to the
+engine.
+
+Twisted has no public API for taking a connection away from its HTTP
+channel; L{take_over} leans on a few internals of
+L{twisted.web.http.HTTPChannel} (its buffered pipelined data, its producer
+registration) and keeps them in this one module.
+"""
+
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import connectProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol
+from twisted.protocols.policies import ProtocolWrapper
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+from zope.interface import implementer
+
+from swarmd.api.proxy import HOP_BY_HOP
+from swarmd.engine import EngineError, EngineUnreachable, host_header
+
+#: Largest response head accepted from an engine.
+MAX_HEAD = 64 * 1024
+
+#: Statuses after which the connection carries the raw stream.
+HIJACK_STATUSES = (101, 200)
+
+#: Hop-by-hop headers that ARE forwarded on a hijack: they ask the engine to
+#: upgrade the connection, and the client's choice must reach it.
+_UPGRADE_HEADERS = frozenset([b"connection", b"upgrade"])
+
+
+class _Hijacked(Resource):
+    """
+    What a Klein handler returns once the connection is taken over: the
+    request is never finished by the web server.
+    """
+
+    isLeaf = True
+
+    def render(self, request):
+        return NOT_DONE_YET
+
+
+HIJACKED = _Hijacked()
+
+
+class HijackCounters:
+    """
+    Live and total counts of hijacked connections (for tests and metrics).
+    """
+
+    def __init__(self):
+        self.open = 0
+        self.total = 0
+
+
+counters = HijackCounters()
+
+
+def build_request(method, path, headers, host, body):
+    """
+    The bytes of the request sent to the engine.
+
+    @param headers: the client's L{Headers}.
+    """
+    lines = [b"%s %s HTTP/1.1" % (method, path), b"Host: " + host.encode("ascii")]
+    for name, values in headers.getAllRawHeaders():
+        lower = name.lower()
+        if lower in HOP_BY_HOP and lower not in _UPGRADE_HEADERS:
+            continue
+        for value in values:
+            lines.append(name + b": " + value)
+    if body:
+        lines.append(b"Content-Length: %d" % (len(body),))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
+
+
+def parse_head(head):
+    """
+    Parse an HTTP response head.
+
+    @return: C{(status, headers)} with lower-cased header names.
+    @raise ValueError: when it is not an HTTP/1.x response head.
+    """
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+        raise ValueError("not an HTTP response: %r" % (lines[0][:80],))
+    status = int(parts[1])
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+@implementer(IHalfCloseableProtocol)
+class _EngineSide(Protocol):
+    """
+    The connection to the engine: collects the response head (and, on an
+    error answer, its body), then hands bytes straight to its peer.
+    """
+
+    def __init__(self):
+        self.head = Deferred()
+        self.peer = None
+        self._buffer = b""
+        self._want = None
+
+    def dataReceived(self, data):
+        if self.peer is not None:
+            self.peer.transport.write(data)
+            return
+        self._buffer += data
+        if not self.head.called:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buffer) > MAX_HEAD:
+                    self.transport.abortConnection()
+                return
+            head, self._buffer = self._buffer[:end + 4], self._buffer[end + 4:]
+            self.head.callback(head)
+        self._check_want(False)
+
+    def take_buffer(self):
+        """
+        @return: the bytes received after the head so far (and forget them).
+        """
+        data, self._buffer = self._buffer, b""
+        return data
+
+    def read_body(self, length):
+        """
+        @return: a L{Deferred} firing with up to C{length} body bytes, once
+            they arrived or the engine closed the connection.
+        """
+        d = Deferred()
+        self._want = (length, d)
+        self._check_want(False)
+        return d
+
+    def _check_want(self, closed):
+        if self._want is None:
+            return
+        length, d = self._want
+        if closed or len(self._buffer) >= length:
+            self._want = None
+            d.callback(self.take_buffer()[:length])
+
+    def readConnectionLost(self):
+        # The engine is done writing (the container's output ended).
+        if self.peer is not None:
+            self.peer.transport.loseConnection()
+        else:
+            self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        if not self.head.called:
+            self.head.errback(reason)
+        if self.peer is not None:
+            self.peer.transport.loseConnection()
+        self._check_want(True)
+
+
+@implementer(IHalfCloseableProtocol)
+class _ClientSide(Protocol):
+    """
+    The client's connection once taken over.
+    """
+
+    def __init__(self, engine_side):
+        self.engine = engine_side
+
+    def dataReceived(self, data):
+        self.engine.transport.write(data)
+
+    def readConnectionLost(self):
+        # stdin closed: pass the half-close on to the engine.
+        half_close = getattr(self.engine.transport, "loseWriteConnection", None)
+        if half_close is not None:
+            half_close()
+        else:
+            self.engine.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        counters.open -= 1
+        self.engine.transport.loseConnection()
+
+
+def take_over(request, protocol):
+    """
+    Take the client's connection away from the HTTP server and give it to
+    C{protocol}.
+
+    @return: the bytes the client already sent after its request (pipelined
+        stdin), which the caller must deliver.
+    """
+    channel = request.channel
+    transport = channel.transport
+    channel.setTimeout(None)
+    leftover = b"".join(getattr(channel, "_dataBuffer", []))
+    channel._dataBuffer = []
+    transport.unregisterProducer()
+    if isinstance(transport, ProtocolWrapper):
+        transport.wrappedProtocol = protocol
+    else:
+        transport.protocol = protocol
+    protocol.makeConnection(transport)
+    transport.resumeProducing()
+    return leftover
+
+
+async def hijack(request, engine, path, body=b""):
+    """
+    Run one hijacked request: open a connection to C{engine}, send it the
+    client's request at C{path}, and splice both connections once the engine
+    answered with a raw stream.
+
+    @return: L{HIJACKED} once spliced; on an engine error answer, raises
+        L{EngineError} with its status and message (answered normally).
+    """
+    from twisted.internet import reactor
+
+    endpoint = engine.client.endpoint
+    try:
+        engine_side = await connectProtocol(endpoint, _EngineSide())
+    except Exception as e:
+        error = EngineUnreachable(engine.address, str(e) or e.__class__.__name__)
+        engine.failed(error)
+        raise error from None
+    engine.succeeded()
+    engine_side.transport.write(build_request(
+        request.method, path, request.requestHeaders, host_header(engine.address), body))
+    timeout = reactor.callLater(60, engine_side.transport.abortConnection)
+    try:
+        head = await engine_side.head
+    except Exception:
+        raise EngineUnreachable(engine.address, "connection closed before answering") from None
+    finally:
+        if timeout.active():
+            timeout.cancel()
+    try:
+        status, headers = parse_head(head)
+    except ValueError as e:
+        engine_side.transport.abortConnection()
+        raise EngineError(502, "engine %s: %s" % (engine.address, e)) from None
+    if status not in HIJACK_STATUSES:
+        body = await engine_side.read_body(_error_length(headers))
+        engine_side.transport.loseConnection()
+        raise EngineError.from_body(status, body)
+    if request.channel is None or request.channel.transport is None:
+        engine_side.transport.loseConnection()
+        return HIJACKED
+    client_side = _ClientSide(engine_side)
+    counters.open += 1
+    counters.total += 1
+    leftover = take_over(request, client_side)
+    client = client_side.transport
+    client.write(head)
+    pending = engine_side.take_buffer()
+    if pending:
+        client.write(pending)
+    engine_side.peer = client_side
+    # Back-pressure both ways: a slow reader pauses the other side's reads.
+    client.registerProducer(engine_side.transport, True)
+    engine_side.transport.registerProducer(client, True)
+    if leftover:
+        engine_side.transport.write(leftover)
+    return HIJACKED
+
+
+def _error_length(headers):
+    try:
+        return min(int(headers.get(b"content-length", b"0")), MAX_HEAD)
+    except ValueError:
+        return MAX_HEAD
