@@ -1,0 +1,1180 @@
+"""
+The C{twistd swarm} command line: classic Swarm's commands and flags.
+
+    twistd -n swarm [--debug] [--log-level LEVEL] [--experimental] COMMAND ...
+
+Commands (with their urfave-style one-letter aliases): C{manage}/C{m},
+C{join}/C{j}, C{list}/C{l}, C{create}/C{c} and C{help}/C{h}.  Every flag of
+classic Swarm 1.2.9 is parsed, with its aliases, defaults and environment
+variables (C{SWARM_DISCOVERY}, C{SWARM_HOST}, C{SWARM_ADVERTISE}, C{DEBUG}),
+and checked the way classic Swarm checks it.  A mistake is one
+L{usage.UsageError} line, which twistd prints under the usage text.
+
+Like Go's C{flag} package (which classic Swarm's urfave/cli sits on), flags
+may be spelled with one dash or two (C{-strategy binpack}), booleans take
+C{--flag=true} / C{--flag=false}, and a command's flags may follow its
+C{<discovery>} argument.
+
+Each command's L{usage.Options} builds the matching frozen settings object of
+L{swarmd.config} and keeps it as C{.config}; L{makeService} turns it into a
+service.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import math
+import os
+import re
+import sys
+
+from twisted.application.service import Service
+from twisted.internet.defer import TimeoutError, maybeDeferred
+from twisted.logger import Logger
+from twisted.python import usage
+
+import swarmd
+from swarmd import config as _config
+from swarmd._duration import format_duration, parse_duration
+from swarmd._log import LEVELS, observer, set_level
+
+__all__ = [
+    "CLUSTER_OPTIONS",
+    "CreateOptions",
+    "ExitStatus",
+    "HelpOptions",
+    "JoinOptions",
+    "ListOptions",
+    "ListService",
+    "ManageOptions",
+    "Options",
+    "check_address",
+    "check_host",
+    "list_nodes",
+    "makeService",
+    "parse_bool",
+]
+
+_log = Logger(observer=observer)
+
+#: The C{--cluster-opt} keys of the C{swarm} cluster driver.
+CLUSTER_OPTIONS = ("swarm.overcommit", "swarm.createretry")
+
+#: What C{--strategy} accepts, old spellings included, and what each means.
+STRATEGY_NAMES = {name: name for name in _config.STRATEGIES}
+STRATEGY_NAMES["binpacking"] = "binpack"
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+_INTEGER = re.compile(r"[-+]?\d+")
+_PORT = re.compile(r"\d{1,5}")
+_HOSTNAME = re.compile(r"[0-9A-Za-z._-]+|\[[0-9A-Fa-f:.%a-zA-Z]+\]")
+
+
+def parse_bool(text):
+    """
+    Read a boolean the way Go's C{strconv.ParseBool} does.
+
+    @param text: C{"1"}, C{"t"}, C{"true"}, C{"0"}, C{"false"}...
+    @return: C{True}, C{False}, or L{None} if C{text} is not a boolean.
+    """
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _port(text):
+    """
+    @return: the port number in C{text} if it is one of 1..65535, else
+        L{None}.
+    """
+    if not _PORT.fullmatch(text):
+        return None
+    port = int(text)
+    return port if 0 < port <= 65535 else None
+
+
+def _split_host_port(address):
+    """
+    Split C{host:port} or C{[v6]:port}.
+
+    @return: C{(host, port)} strings, or L{None} when C{address} has no
+        port or too many colons.
+    """
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0 or address[end + 1 : end + 2] != ":":
+            return None
+        return address[: end + 1], address[end + 2 :]
+    host, colon, port = address.rpartition(":")
+    if not colon or ":" in host:
+        return None
+    return host, port
+
+
+def check_address(address):
+    """
+    Is C{address} a C{host:port} another machine could reach (classic
+    C{checkAddrFormat}: IPv4, hostname or C{[IPv6]}, port 1..65535)?
+
+    @param address: the value of C{--advertise}.
+    @return: C{True} or C{False}.
+    """
+    parts = _split_host_port(address)
+    if parts is None:
+        return False
+    host, port = parts
+    return bool(host) and bool(_HOSTNAME.fullmatch(host)) and _port(port) is not None
+
+
+def check_host(host):
+    """
+    Check one C{--host} listening address.
+
+    C{tcp://host:port} (host may be empty for every interface, port 0 asks
+    for a free one) and C{unix:///absolute/path} are accepted; a bare
+    C{host:port} means C{tcp://host:port}, as in classic Swarm.
+
+    @param host: the value given to C{-H}.
+    @return: the address with its scheme.
+    @raise usage.UsageError: for anything else.
+    """
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        scheme, rest = "tcp", host
+    if scheme == "unix":
+        if not rest.startswith("/") or rest == "/":
+            raise usage.UsageError(
+                f"invalid --host {host!r}: a unix socket needs an absolute path (unix:///path)"
+            )
+        return host
+    if scheme != "tcp":
+        raise usage.UsageError(
+            f"invalid --host {host!r}: use tcp://host:port or unix:///path"
+        )
+    parts = _split_host_port(rest)
+    if parts is not None:
+        name, port = parts
+        good_name = not name or _HOSTNAME.fullmatch(name)
+        if good_name and _PORT.fullmatch(port) and int(port) <= 65535:
+            return "tcp://" + rest
+    raise usage.UsageError(
+        f"invalid --host {host!r}: use tcp://host:port (port 0-65535) or unix:///path"
+    )
+
+
+def _key_values(flag, values):
+    """
+    Split C{key=value} option strings.
+
+    @param flag: the flag name, for messages.
+    @param values: the strings given.
+    @return: a tuple of C{(key, value)} pairs in the order given.
+    @raise usage.UsageError: for a string without C{=}, an empty key, or a
+        key given twice.
+    """
+    pairs = []
+    seen = set()
+    for option in values:
+        key, equals, value = option.partition("=")
+        if not equals or not key:
+            raise usage.UsageError(
+                f"--{flag} must contain key=value strings, got {option!r}"
+            )
+        if key in seen:
+            raise usage.UsageError(f"--{flag} {key} given more than once")
+        seen.add(key)
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def _cluster_options(values):
+    """
+    Check the C{--cluster-opt} values of the C{swarm} driver.
+
+    @param values: the C{key=value} strings given.
+    @return: a L{swarmd.config.ClusterOptions}.
+    @raise usage.UsageError: for an unknown key or a bad value.
+    """
+    settings = {}
+    for key, value in _key_values("cluster-opt", values):
+        if key == "swarm.overcommit":
+            try:
+                overcommit = float(value)
+            except ValueError:
+                overcommit = math.nan
+            if not math.isfinite(overcommit) or value.strip() != value:
+                raise usage.UsageError(
+                    f"invalid swarm.overcommit {value!r}: not a number"
+                )
+            if overcommit <= -1:
+                raise usage.UsageError(
+                    f"swarm.overcommit should be larger than -1, {overcommit:f} is invalid"
+                )
+            if overcommit < 0:
+                _log.warn(
+                    "-1 < swarm.overcommit < 0 will make swarm take less resource "
+                    "than docker engine offers (swarm.overcommit={overcommit})",
+                    overcommit=overcommit,
+                )
+            settings["overcommit"] = overcommit
+        elif key == "swarm.createretry":
+            if not _INTEGER.fullmatch(value):
+                raise usage.UsageError(
+                    f"invalid swarm.createretry {value!r}: not an integer"
+                )
+            retry = int(value)
+            if retry < 0:
+                raise usage.UsageError(
+                    f"swarm.createretry can not be negative, {retry} is invalid"
+                )
+            settings["create_retry"] = retry
+        else:
+            raise usage.UsageError(
+                f"unknown --cluster-opt {key!r} (options: {', '.join(CLUSTER_OPTIONS)})"
+            )
+    return _config.ClusterOptions(**settings)
+
+
+def _default_check_url(url):
+    """
+    Check a discovery URL with L{swarmd.discovery.check_url}, imported only
+    when needed.
+
+    @raise usage.UsageError: with the discovery's message if it refuses
+        C{url}.
+    """
+    from swarmd.discovery import DiscoveryError, check_url
+
+    try:
+        check_url(url)
+    except DiscoveryError as e:
+        raise usage.UsageError(str(e)) from None
+
+
+class _Command(usage.Options):
+    """
+    What every level of the C{swarm} command line shares: Go-style flag
+    spelling, environment variables, and the discovery check.
+
+    @ivar _environ: the environment variables to read.
+    @ivar _check_url: one-argument callable raising L{usage.UsageError} for
+        a discovery URL it refuses.
+    @ivar _false: flags explicitly set false with C{--flag=false}.
+    """
+
+    #: A command with subcommands stops reading flags at its first argument;
+    #: one without reads flags after its arguments too.
+    _stop_at_argument = False
+
+    def __init__(self, environ=None, check_url=None):
+        """
+        @param environ: mapping of environment variables; L{os.environ} by
+            default.
+        @param check_url: checks the discovery URL; by default
+            L{swarmd.discovery.check_url}.
+        """
+        super().__init__()
+        self._environ = os.environ if environ is None else environ
+        self._check_url = _default_check_url if check_url is None else check_url
+        self._false = set()
+
+    @property
+    def longdesc(self):
+        return self.__doc__.strip().split("\n\n")[0] if self.__doc__ else ""
+
+    def opt_version(self):
+        """
+        Print the version and exit.
+        """
+        print(f"swarm version {swarmd.__version__} (swarmd, API {swarmd.API_VERSION})")
+        sys.exit(0)
+
+    def opt_help(self):
+        """
+        Show help and exit.
+        """
+        print(self.__str__())
+        sys.exit(0)
+
+    opt_h = opt_help
+
+    def parseOptions(self, options=None):
+        if options is None:
+            options = sys.argv[1:]
+        super().parseOptions(self._go_style(list(options)))
+
+    def _go_style(self, args):
+        """
+        Rewrite Go-style arguments into what L{getopt} reads: single-dash
+        long flags, C{--bool=true|false}, C{-X=value}, and flags after
+        arguments (for a command without subcommands).
+
+        @param args: the arguments as typed.
+        @return: equivalent arguments for L{usage.Options.parseOptions}.
+        """
+        takes_value = {o[:-1] for o in self.longOpt if o.endswith("=")}
+        flags = {o for o in self.longOpt if not o.endswith("=")}
+        short_value = set()
+        short_flag = set()
+        letters = self.shortOpt
+        for i, letter in enumerate(letters):
+            if letter == ":":
+                continue
+            if letters[i + 1 : i + 2] == ":":
+                short_value.add(letter)
+            else:
+                short_flag.add(letter)
+
+        out = []
+        arguments = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            if arg == "--":
+                arguments.extend(args[i:])
+                break
+            if not arg.startswith("-") or arg == "-":
+                if self._stop_at_argument:
+                    arguments.extend(args[i - 1 :])
+                    break
+                arguments.append(arg)
+                continue
+            if arg.startswith("--"):
+                body = arg[2:]
+            else:
+                body = arg[1:]
+                name = body.partition("=")[0]
+                if len(name) == 1 or name not in takes_value | flags:
+                    letter, rest = body[0], body[1:]
+                    if letter in short_value:
+                        if rest.startswith("="):
+                            rest = rest[1:]
+                        if rest:
+                            out.append("-" + letter + rest)
+                        elif i < len(args):
+                            out.extend(["-" + letter, args[i]])
+                            i += 1
+                        else:
+                            out.append(arg)
+                        continue
+                    if letter in short_flag and rest.startswith("="):
+                        body = self.synonyms.get(letter, letter) + rest
+                    else:
+                        out.append(arg)
+                        continue
+            name, equals, value = body.partition("=")
+            if name in flags:
+                if not equals:
+                    out.append("--" + name)
+                    continue
+                truth = parse_bool(value)
+                if truth is None:
+                    raise usage.UsageError(
+                        f"invalid boolean value {value!r} for --{name}"
+                    )
+                if truth:
+                    out.append("--" + name)
+                else:
+                    self._false.add(self.synonyms.get(name, name))
+            elif name in takes_value:
+                if not equals and i < len(args):
+                    out.append(f"--{name}={args[i]}")
+                    i += 1
+                else:
+                    out.append("--" + body)
+            else:
+                # Refused here rather than by getopt, which would accept
+                # abbreviations (--strat) that Go's flag package refuses.
+                raise usage.UsageError(f"option --{name} not recognized")
+        if arguments:
+            out.append("--")
+            out.extend(arguments)
+        return out
+
+    def _flag(self, name, env=None):
+        """
+        The value of a boolean flag: the command line first, then the
+        environment variable C{env} (read as C{strconv.ParseBool} would).
+
+        @return: C{True} or C{False}.
+        """
+        if name in self._false:
+            return False
+        if self.get(name):
+            return True
+        if env is not None:
+            return parse_bool(self._environ.get(env, "")) is True
+        return False
+
+    def _duration(self, name):
+        """
+        @return: the duration flag C{name} in seconds.
+        @raise usage.UsageError: if it is not a duration.
+        """
+        try:
+            return parse_duration(self[name])
+        except ValueError as e:
+            raise usage.UsageError(f"invalid --{name}: {e}") from None
+
+    def _integer(self, name):
+        """
+        @return: the integer flag C{name}.
+        @raise usage.UsageError: if it is not an integer.
+        """
+        text = self[name]
+        if not isinstance(text, str) or not _INTEGER.fullmatch(text):
+            raise usage.UsageError(f"invalid --{name} {text!r}: not an integer")
+        return int(text)
+
+    def _globals(self):
+        """
+        @return: a dict with the global C{debug}, C{log_level} and
+            C{experimental} settings, from the parent L{Options} if there is
+            one.
+        """
+        parent = self.parent
+        if isinstance(parent, Options):
+            return parent.global_settings()
+        return {
+            "debug": parse_bool(self._environ.get("DEBUG", "")) is True,
+            "log_level": "info",
+            "experimental": False,
+        }
+
+
+class _DiscoveryCommand(_Command):
+    """
+    A command that takes the C{<discovery>} argument (or C{SWARM_DISCOVERY})
+    and C{--discovery-opt}.
+    """
+
+    #: The verb of classic Swarm's "discovery required to ... a cluster".
+    _verb = ""
+    #: The command's name, for "See 'swarm NAME --help'".
+    _name = ""
+
+    def __init__(self, environ=None, check_url=None):
+        super().__init__(environ=environ, check_url=check_url)
+        self._url = None
+        self["discovery-opt"] = []
+
+    @property
+    def synopsis(self):
+        text = "[options] <discovery>"
+        return text if self.parent is not None else f"Usage: swarm {self._name} {text}"
+
+    def opt_discovery_opt(self, value):
+        """
+        Discovery options, key=value (repeatable): kv.path, kv.cacertfile,
+        kv.certfile, kv.keyfile.
+        """
+        self["discovery-opt"].append(value)
+
+    def parseArgs(self, *args):
+        if len(args) > 1:
+            raise usage.UsageError(
+                f"too many arguments {' '.join(args)!r}: give one <discovery>. "
+                f"See 'swarm {self._name} --help'."
+            )
+        self._url = args[0] if args else None
+
+    def _discovery(self):
+        """
+        @return: the discovery URL, checked.
+        @raise usage.UsageError: if there is none or the discovery refuses it.
+        """
+        url = self._url or self._environ.get("SWARM_DISCOVERY", "")
+        if not url:
+            raise usage.UsageError(
+                f"discovery required to {self._verb} a cluster. "
+                f"See 'swarm {self._name} --help'."
+            )
+        self._check_url(url)
+        return url
+
+    def _discovery_opts(self):
+        return _key_values("discovery-opt", self["discovery-opt"])
+
+    def _advertise(self, given):
+        """
+        @return: C{--advertise} (or C{SWARM_ADVERTISE}), checked if set, or
+            L{None}.
+        """
+        address = given if given is not None else self._environ.get("SWARM_ADVERTISE")
+        if not address:
+            return None
+        if not check_address(address):
+            raise usage.UsageError(
+                f"--advertise should be of the form ip:port or hostname:port, got {address!r}"
+            )
+        return address
+
+
+class ManageOptions(_DiscoveryCommand):
+    """
+    Manage a docker cluster: serve the Docker API in front of the engines the
+    discovery lists.
+    """
+
+    _verb = "manage"
+    _name = "manage"
+
+    optFlags = [
+        ["replication", None, "Enable Swarm manager replication (not supported yet)."],
+        ["tls", None, "Use TLS; implied by --tlsverify."],
+        ["tlsverify", None, "Use TLS and verify the remote."],
+        [
+            "refresh-on-node-filter",
+            None,
+            "Refresh the cache when a ContainerList call comes in with a node filter.",
+        ],
+    ]
+
+    optParameters = [
+        ["strategy", None, "spread", "Placement strategy to use [spread, binpack, random]."],
+        ["replication-ttl", None, "20s", "Leader lock release time on failure."],
+        [
+            "tlscacert",
+            None,
+            None,
+            "Trust only remotes providing a certificate signed by the CA given here.",
+        ],
+        ["tlscert", None, None, "Path to TLS certificate file."],
+        ["tlskey", None, None, "Path to TLS key file."],
+        ["engine-refresh-min-interval", None, "30s", "Engine refresh minimum interval."],
+        ["engine-refresh-max-interval", None, "60s", "Engine refresh maximum interval."],
+        ["engine-failure-retry", None, "3", "Engine failure retry count."],
+        [
+            "engine-refresh-retry",
+            None,
+            "3",
+            "Deprecated; replaced by --engine-failure-retry.",
+        ],
+        ["heartbeat", None, "60s", "Period between each heartbeat (discovery poll period)."],
+        ["cluster-driver", "c", "swarm", "Cluster driver to use [swarm]."],
+        [
+            "container-name-refresh-filter",
+            None,
+            "",
+            "If set, refresh the cache when a ContainerList call comes in with "
+            "a name filter set to this value.",
+        ],
+    ]
+
+    def __init__(self, environ=None, check_url=None):
+        super().__init__(environ=environ, check_url=check_url)
+        self["host"] = []
+        self["filter"] = []
+        self["cluster-opt"] = []
+        self["advertise"] = None
+        self["api-enable-cors"] = False
+
+    def opt_host(self, value):
+        """
+        Address to listen on, tcp://host:port or unix:///path (repeatable;
+        env SWARM_HOST, comma-separated) [default: tcp://127.0.0.1:2375].
+        """
+        self["host"].append(value)
+
+    opt_H = opt_host
+
+    def opt_filter(self, value):
+        """
+        Filter to use (repeatable; replaces the default list) [health, port,
+        containerslots, dependency, affinity, constraint, whitelist].
+        """
+        self["filter"].append(value)
+
+    opt_f = opt_filter
+
+    def opt_cluster_opt(self, value):
+        """
+        Cluster driver options, key=value (repeatable): swarm.overcommit,
+        swarm.createretry.
+        """
+        self["cluster-opt"].append(value)
+
+    def opt_advertise(self, value):
+        """
+        Address of this manager for other managers, host:port (env
+        SWARM_ADVERTISE; needed by --replication).
+        """
+        self["advertise"] = value
+
+    opt_addr = opt_advertise
+
+    def opt_api_enable_cors(self):
+        """
+        Enable CORS headers in the remote API.
+        """
+        self["api-enable-cors"] = True
+
+    opt_cors = opt_api_enable_cors
+
+    def _tls(self):
+        tls = self._flag("tls")
+        verify = self._flag("tlsverify")
+        cacert, cert, key = self["tlscacert"], self["tlscert"], self["tlskey"]
+        if tls or verify:
+            if cert is None or key is None:
+                raise usage.UsageError(
+                    "--tlscert and --tlskey must be provided when using --tls"
+                )
+            if verify and cacert is None:
+                raise usage.UsageError(
+                    "--tlscacert must be provided when using --tlsverify"
+                )
+            for flag, path in (("tlscacert", cacert), ("tlscert", cert), ("tlskey", key)):
+                if path is not None:
+                    try:
+                        with open(path, "rb"):
+                            pass
+                    except OSError as e:
+                        raise usage.UsageError(
+                            f"cannot read --{flag} {path!r}: {e.strerror}"
+                        ) from None
+        elif cacert is not None or cert is not None or key is not None:
+            raise usage.UsageError(
+                "--tlscert, --tlskey and --tlscacert require the use of either "
+                "--tls or --tlsverify"
+            )
+        return _config.TLSOptions(
+            tls=tls or verify, verify=verify, cacert=cacert, cert=cert, key=key
+        )
+
+    def _hosts(self):
+        hosts = self["host"]
+        if not hosts:
+            env = self._environ.get("SWARM_HOST", "")
+            hosts = [h.strip() for h in env.split(",") if h.strip()]
+        if not hosts:
+            return _config.ManageConfig.__attrs_attrs__.hosts.default
+        return tuple(check_host(h) for h in hosts)
+
+    def postOptions(self):
+        tls = self._tls()
+
+        minimum = self._duration("engine-refresh-min-interval")
+        maximum = self._duration("engine-refresh-max-interval")
+        if minimum <= 0:
+            raise usage.UsageError("minimum refresh interval should be a positive number")
+        if maximum < minimum:
+            raise usage.UsageError(
+                "max refresh interval cannot be less than min refresh interval"
+            )
+        if self._integer("engine-refresh-retry") != 3:
+            raise usage.UsageError(
+                "--engine-refresh-retry is deprecated. Use --engine-failure-retry"
+            )
+        failure_retry = self._integer("engine-failure-retry")
+        if failure_retry <= 0:
+            raise usage.UsageError(
+                f"invalid failure retry count {failure_retry}: "
+                "--engine-failure-retry must be at least 1"
+            )
+
+        discovery = self._discovery()
+        heartbeat = self._duration("heartbeat")
+        if heartbeat < 1:
+            raise usage.UsageError("--heartbeat should be at least one second")
+
+        strategy = STRATEGY_NAMES.get(self["strategy"])
+        if strategy is None:
+            raise usage.UsageError(
+                f"strategy not supported: {self['strategy']!r} "
+                f"(options: {', '.join(_config.STRATEGIES)})"
+            )
+        filters = tuple(self["filter"]) or _config.DEFAULT_FILTERS
+        for name in filters:
+            if name not in _config.DEFAULT_FILTERS:
+                raise usage.UsageError(
+                    f"filter not supported: {name!r} "
+                    f"(options: {', '.join(_config.DEFAULT_FILTERS)})"
+                )
+
+        if self["cluster-driver"] != "swarm":
+            raise usage.UsageError(
+                f"unsupported cluster driver {self['cluster-driver']!r} (options: swarm)"
+            )
+        cluster_opts = _cluster_options(self["cluster-opt"])
+
+        hosts = self._hosts()
+        advertise = self._advertise(self["advertise"])
+        replication_ttl = self._duration("replication-ttl")
+        if replication_ttl <= 0:
+            raise usage.UsageError("--replication-ttl should be a positive duration")
+        replication = self._flag("replication")
+        if replication:
+            if advertise is None:
+                raise usage.UsageError(
+                    "--advertise address must be provided when using --replication"
+                )
+            raise usage.UsageError(
+                "--replication is not supported yet: manager replication "
+                "(leader election on consul/etcd/zk) lands in a later release"
+            )
+        discovery_opts = self._discovery_opts()
+
+        self.config = _config.ManageConfig(
+            discovery=discovery,
+            hosts=hosts,
+            strategy=strategy,
+            filters=filters,
+            replication=replication,
+            replication_ttl=replication_ttl,
+            advertise=advertise,
+            tls=tls,
+            engine_refresh_min_interval=minimum,
+            engine_refresh_max_interval=maximum,
+            engine_failure_retry=failure_retry,
+            heartbeat=heartbeat,
+            cors=self._flag("api-enable-cors"),
+            cluster_driver="swarm",
+            cluster_opts=cluster_opts,
+            discovery_opts=discovery_opts,
+            refresh_on_node_filter=self._flag("refresh-on-node-filter"),
+            container_name_refresh_filter=self["container-name-refresh-filter"],
+            **self._globals(),
+        )
+
+
+class JoinOptions(_DiscoveryCommand):
+    """
+    Join a docker cluster: register this engine's address with the discovery
+    service every heartbeat.
+    """
+
+    _verb = "join"
+    _name = "join"
+
+    optParameters = [
+        ["heartbeat", None, "60s", "Period between each heartbeat."],
+        ["ttl", None, "180s", "Expiration of the ephemeral node; must exceed --heartbeat."],
+        [
+            "delay",
+            None,
+            "0s",
+            "Add a random delay in [0s,delay] to avoid synchronized registration.",
+        ],
+    ]
+
+    def __init__(self, environ=None, check_url=None):
+        super().__init__(environ=environ, check_url=check_url)
+        self["advertise"] = None
+
+    def opt_advertise(self, value):
+        """
+        Address of the Docker engine joining the cluster, host:port
+        (mandatory; env SWARM_ADVERTISE).
+        """
+        self["advertise"] = value
+
+    opt_addr = opt_advertise
+
+    def postOptions(self):
+        discovery = self._discovery()
+        given = self["advertise"]
+        if not (given if given is not None else self._environ.get("SWARM_ADVERTISE")):
+            raise usage.UsageError("missing mandatory --advertise flag")
+        advertise = self._advertise(given)
+
+        delay = self._duration("delay")
+        if delay < 0:
+            raise usage.UsageError("--delay should not be a negative number")
+        heartbeat = self._duration("heartbeat")
+        if heartbeat < 1:
+            raise usage.UsageError("--heartbeat should be at least one second")
+        ttl = self._duration("ttl")
+        if ttl <= heartbeat:
+            raise usage.UsageError("--ttl must be strictly superior to the heartbeat value")
+
+        settings = self._globals()
+        self.config = _config.JoinConfig(
+            discovery=discovery,
+            advertise=advertise,
+            heartbeat=heartbeat,
+            ttl=ttl,
+            delay=delay,
+            discovery_opts=self._discovery_opts(),
+            debug=settings["debug"],
+            log_level=settings["log_level"],
+        )
+
+
+class ListOptions(_DiscoveryCommand):
+    """
+    List the nodes of a cluster: print the discovery's entries, one a line.
+    """
+
+    _verb = "list"
+    _name = "list"
+
+    optParameters = [["timeout", None, "10s", "Timeout period."]]
+
+    def postOptions(self):
+        discovery = self._discovery()
+        timeout = self._duration("timeout")
+        if timeout <= 0:
+            raise usage.UsageError("--timeout should be a positive number")
+        settings = self._globals()
+        self.config = _config.ListConfig(
+            discovery=discovery,
+            timeout=timeout,
+            discovery_opts=self._discovery_opts(),
+            debug=settings["debug"],
+            log_level=settings["log_level"],
+        )
+
+
+#: Why C{swarm create} cannot work here.
+CREATE_REFUSAL = (
+    "swarm create is not supported: it asks Docker Hub's token discovery "
+    "service (discovery.hub.docker.com) for a cluster token, and that service "
+    "is gone; use nodes://, file:// (or, later, consul/etcd/zk) discovery instead"
+)
+
+
+class CreateOptions(_Command):
+    """
+    Create a cluster token (not supported: the token service is gone).
+    """
+
+    @property
+    def synopsis(self):
+        return "" if self.parent is not None else "Usage: swarm create"
+
+    def parseArgs(self, *args):
+        if args:
+            raise usage.UsageError(
+                "the `create` command takes no arguments. See 'swarm create --help'."
+            )
+
+    def postOptions(self):
+        settings = self._globals()
+        self.config = _config.CreateConfig(
+            debug=settings["debug"], log_level=settings["log_level"]
+        )
+
+
+class HelpOptions(_Command):
+    """
+    Show the list of commands, or help for one command.
+    """
+
+    @property
+    def synopsis(self):
+        return "[command]" if self.parent is not None else "Usage: swarm help [command]"
+
+    def parseArgs(self, command=None):
+        self.topic = command
+
+    def postOptions(self):
+        parent = self.parent
+        if not isinstance(parent, Options):
+            parent = Options(environ=self._environ, check_url=self._check_url)
+        if self.topic is None:
+            print(parent._top_usage())
+            sys.exit(0)
+        for name, short, factory, _doc in parent.subCommands:
+            if self.topic in (name, short):
+                sub = factory()
+                print(sub.synopsis)
+                print(sub.getUsage())
+                sys.exit(0)
+        raise usage.UsageError(f"No help topic for {self.topic!r}")
+
+
+class Options(_Command):
+    """
+    A Docker-native clustering system: classic (standalone) Docker Swarm.
+    """
+
+    _stop_at_argument = True
+
+    optFlags = [
+        ["debug", None, "Debug mode (env DEBUG)."],
+        ["experimental", None, "Enable experimental features."],
+    ]
+
+    optParameters = [
+        [
+            "log-level",
+            "l",
+            "info",
+            "Log level (options: debug, info, warn, error, fatal, panic).",
+        ],
+    ]
+
+    opt_v = _Command.opt_version
+
+    @property
+    def synopsis(self):
+        text = "[options] COMMAND [arg...]"
+        return text if self.parent is not None else "Usage: swarm " + text
+
+    @property
+    def subCommands(self):
+        def make(cls):
+            return lambda: cls(environ=self._environ, check_url=self._check_url)
+
+        return [
+            ("manage", "m", make(ManageOptions), "Manage a docker cluster"),
+            ("join", "j", make(JoinOptions), "Join a docker cluster"),
+            ("list", "l", make(ListOptions), "List nodes in a cluster"),
+            ("create", "c", make(CreateOptions), "Create a cluster (not supported)"),
+            ("help", "h", make(HelpOptions), "Show the commands, or help for one"),
+        ]
+
+    def _top_usage(self):
+        """
+        @return: the usage text of the whole command line, whatever
+            subcommand was parsed.
+        """
+        sub = self.__dict__.pop("subOptions", None)
+        try:
+            return str(self)
+        finally:
+            if sub is not None:
+                self.subOptions = sub
+
+    def global_settings(self):
+        """
+        @return: a dict of the global C{debug}, C{log_level} and
+            C{experimental} settings, checked.
+        @raise usage.UsageError: for an unknown log level.
+        """
+        level = self["log-level"]
+        if not isinstance(level, str) or level.lower() not in LEVELS:
+            raise usage.UsageError(
+                f"invalid --log-level {level!r} "
+                "(options: debug, info, warn, error, fatal, panic)"
+            )
+        return {
+            "debug": self._flag("debug", env="DEBUG"),
+            "log_level": level.lower(),
+            "experimental": self._flag("experimental"),
+        }
+
+    def postOptions(self):
+        self.global_settings()
+        if self.subCommand is None:
+            raise usage.UsageError(
+                "no command given: use manage, join, list or create (see --help)"
+            )
+
+
+class ExitStatus:
+    """
+    The status the process exits with once twistd has returned.
+
+    twistd (Twisted 26) always exits 0 after its reactor stops: C{SystemExit}
+    raised in a reactor callback is logged and swallowed, and
+    C{twisted.scripts.twistd.runApp} returns nothing.  So a failure is
+    remembered here, and an C{atexit} handler ends the process with
+    C{os._exit(code)} once twistd has cleaned up (PID file, log files) and
+    the interpreter is exiting.
+
+    @ivar code: the status to exit with, or L{None} for the default.
+    """
+
+    def __init__(self, register=atexit.register, exit=os._exit):
+        """
+        @param register: registers a callable to run at interpreter exit.
+        @param exit: ends the process with a status, without unwinding.
+        """
+        self._register = register
+        self._exit = exit
+        self._registered = False
+        self.code = None
+
+    def fail(self, code=1):
+        """
+        Make the process exit with C{code} when the interpreter exits.
+
+        @param code: a non-zero status.
+        """
+        self.code = code
+        if not self._registered:
+            self._registered = True
+            self._register(self._exit_now)
+
+    def _exit_now(self):
+        if self.code is None:
+            return
+        if "logging" in sys.modules:
+            sys.modules["logging"].shutdown()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        self._exit(self.code)
+
+
+#: The exit status of this process, set by services that fail.
+exit_status = ExitStatus()
+
+
+def list_nodes(config, discovery, clock, out, err):
+    """
+    Fetch the discovery's entries once and print them, one a line, as
+    C{swarm list} does.
+
+    @param config: a L{swarmd.config.ListConfig}.
+    @param discovery: an L{swarmd.discovery.IDiscovery} provider.
+    @param clock: the L{IReactorTime} that times out the fetch after
+        C{config.timeout} seconds.
+    @param out: text file the entries are written to.
+    @param err: text file an error is written to.
+    @return: a L{Deferred} firing with the exit status: 0 when the entries
+        were printed, 1 after writing the error to C{err}.
+    """
+    d = maybeDeferred(discovery.fetch)
+    d.addTimeout(config.timeout, clock)
+
+    def printed(entries):
+        for entry in entries:
+            out.write(f"{entry}\n")
+        out.flush()
+        return 0
+
+    def failed(failure):
+        if failure.check(TimeoutError):
+            message = (
+                f"timed out after {format_duration(config.timeout)} "
+                f"reading {config.discovery}"
+            )
+        else:
+            message = failure.getErrorMessage() or failure.type.__name__
+        err.write(f"swarm list: {message}\n")
+        err.flush()
+        return 1
+
+    d.addCallbacks(printed, failed)
+    return d
+
+
+class ListService(Service):
+    """
+    Run L{list_nodes} once the reactor runs, then report the exit status.
+    """
+
+    def __init__(self, config, discovery, clock, out, err, done):
+        """
+        @param config: a L{swarmd.config.ListConfig}.
+        @param discovery: an L{swarmd.discovery.IDiscovery} provider.
+        @param clock: the L{IReactorTime} to run on.
+        @param out: text file for the entries.
+        @param err: text file for an error.
+        @param done: called with the exit status (0 or 1) when finished.
+        """
+        self.config = config
+        self._discovery = discovery
+        self._clock = clock
+        self._out = out
+        self._err = err
+        self._done = done
+        self._call = None
+        self._running = None
+
+    def startService(self):
+        super().startService()
+        self._call = self._clock.callLater(0, self._run)
+
+    def _run(self):
+        self._call = None
+        self._running = list_nodes(
+            self.config, self._discovery, self._clock, self._out, self._err
+        )
+        self._running.addCallback(self._finished)
+
+    def _finished(self, code):
+        self._running = None
+        self._done(code)
+
+    def stopService(self):
+        super().stopService()
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.cancel()
+
+
+def _make_discovery(config, reactor, **settings):
+    """
+    Build the discovery of C{config}, or end the process with its message.
+
+    @param settings: C{heartbeat} and C{ttl} for
+        L{swarmd.discovery.discovery_for}.
+    """
+    from swarmd.discovery import DiscoveryError, discovery_for
+
+    try:
+        return discovery_for(
+            config.discovery,
+            options=config.discovery_opts,
+            clock=reactor,
+            **settings,
+        )
+    except DiscoveryError as e:
+        raise SystemExit(f"swarm: {e}") from None
+
+
+def _stopper(reactor, status):
+    """
+    @return: a callable taking an exit status that records it in C{status}
+        when non-zero and stops C{reactor}.
+    """
+
+    def done(code):
+        if code:
+            status.fail(code)
+        reactor.callWhenRunning(reactor.stop)
+
+    return done
+
+
+def makeService(options, reactor=None, status=None):
+    """
+    Build the service of the parsed C{swarm} command line.
+
+    @param options: a parsed L{Options}.
+    @param reactor: the reactor to run on; the global one by default.
+    @param status: the L{ExitStatus} failures are reported to;
+        L{exit_status} by default.
+    @return: an L{IService} provider.
+    @raise SystemExit: for C{create}, and when the discovery cannot be
+        built, with a one-line message.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    if status is None:
+        status = exit_status
+    command = options.subOptions
+    config = command.config
+    set_level("debug" if config.debug else config.log_level)
+
+    if isinstance(config, _config.ManageConfig):
+        from swarmd.manager import make_manager_service
+
+        return make_manager_service(config)
+    if isinstance(config, _config.JoinConfig):
+        from swarmd.join import JoinService
+
+        discovery = _make_discovery(
+            config, reactor, heartbeat=config.heartbeat, ttl=config.ttl
+        )
+        done = _stopper(reactor, status)
+        return JoinService(config, discovery, reactor, on_fatal=lambda failure: done(1))
+    if isinstance(config, _config.ListConfig):
+        # As classic Swarm: the timeout doubles as the discovery's heartbeat.
+        discovery = _make_discovery(config, reactor, heartbeat=config.timeout)
+        return ListService(
+            config, discovery, reactor, sys.stdout, sys.stderr, _stopper(reactor, status)
+        )
+    raise SystemExit(CREATE_REFUSAL)
