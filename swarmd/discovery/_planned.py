@@ -1,0 +1,14 @@
+"""
+Schemes of classic Swarm that swarmd recognises but does not serve yet.
+
+Their URLs fail with L{DiscoveryNotSupported}; a provider that registers
+one of these schemes with L{register_backend} replaces the placeholder.
+"""
+
+from swarmd.discovery._registry import register_planned
+
+#: Classic Swarm's other discovery schemes.
+PLANNED = ("token", "consul", "etcd", "zk")
+
+for _scheme in PLANNED:
+    register_planned(_scheme)
