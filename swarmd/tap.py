@@ -270,6 +270,10 @@ class _Command(usage.Options):
     #: one without reads flags after its arguments too.
     _stop_at_argument = False
 
+    #: Long aliases, e.g. C{{"addr": "advertise"}}.  Kept out of
+    #: L{usage.Options}' tables, whose usage text cannot show them.
+    _aliases: dict = {}
+
     def __init__(self, environ=None, check_url=None):
         """
         @param environ: mapping of environment variables; L{os.environ} by
@@ -281,6 +285,10 @@ class _Command(usage.Options):
         self._environ = os.environ if environ is None else environ
         self._check_url = _default_check_url if check_url is None else check_url
         self._false = set()
+        # Handlers' docstrings are the usage text: one paragraph each.
+        for name, doc in self.docs.items():
+            if doc:
+                self.docs[name] = " ".join(doc.split())
 
     @property
     def longdesc(self):
@@ -329,6 +337,7 @@ class _Command(usage.Options):
             else:
                 short_flag.add(letter)
 
+        known = takes_value | flags | set(self._aliases)
         out = []
         arguments = []
         i = 0
@@ -349,7 +358,7 @@ class _Command(usage.Options):
             else:
                 body = arg[1:]
                 name = body.partition("=")[0]
-                if len(name) == 1 or name not in takes_value | flags:
+                if len(name) == 1 or name not in known:
                     letter, rest = body[0], body[1:]
                     if letter in short_value:
                         if rest.startswith("="):
@@ -360,7 +369,7 @@ class _Command(usage.Options):
                             out.extend(["-" + letter, args[i]])
                             i += 1
                         else:
-                            out.append(arg)
+                            raise usage.UsageError(f"option -{letter} requires argument")
                         continue
                     if letter in short_flag and rest.startswith("="):
                         body = self.synonyms.get(letter, letter) + rest
@@ -368,6 +377,7 @@ class _Command(usage.Options):
                         out.append(arg)
                         continue
             name, equals, value = body.partition("=")
+            name = self._aliases.get(name, name)
             if name in flags:
                 if not equals:
                     out.append("--" + name)
@@ -382,11 +392,13 @@ class _Command(usage.Options):
                 else:
                     self._false.add(self.synonyms.get(name, name))
             elif name in takes_value:
-                if not equals and i < len(args):
+                if equals:
+                    out.append(f"--{name}={value}")
+                elif i < len(args):
                     out.append(f"--{name}={args[i]}")
                     i += 1
                 else:
-                    out.append("--" + body)
+                    raise usage.UsageError(f"option --{name} requires argument")
             else:
                 # Refused here rather than by getopt, which would accept
                 # abbreviations (--strat) that Go's flag package refuses.
@@ -470,8 +482,7 @@ class _DiscoveryCommand(_Command):
 
     def opt_discovery_opt(self, value):
         """
-        Discovery options, key=value (repeatable): kv.path, kv.cacertfile,
-        kv.certfile, kv.keyfile.
+        Discovery options, key=value (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile.
         """
         self["discovery-opt"].append(value)
 
@@ -523,6 +534,7 @@ class ManageOptions(_DiscoveryCommand):
 
     _verb = "manage"
     _name = "manage"
+    _aliases = {"addr": "advertise", "cors": "api-enable-cors"}
 
     optFlags = [
         ["replication", None, "Enable Swarm manager replication (not supported yet)."],
@@ -576,8 +588,8 @@ class ManageOptions(_DiscoveryCommand):
 
     def opt_host(self, value):
         """
-        Address to listen on, tcp://host:port or unix:///path (repeatable;
-        env SWARM_HOST, comma-separated) [default: tcp://127.0.0.1:2375].
+        Address to listen on, tcp://host:port or unix:///path (repeatable; env
+        SWARM_HOST, comma-separated) [default: tcp://127.0.0.1:2375].
         """
         self["host"].append(value)
 
@@ -585,8 +597,8 @@ class ManageOptions(_DiscoveryCommand):
 
     def opt_filter(self, value):
         """
-        Filter to use (repeatable; replaces the default list) [health, port,
-        containerslots, dependency, affinity, constraint, whitelist].
+        Filter to use (repeatable; replaces the default list) [health, port, containerslots,
+        dependency, affinity, constraint, whitelist].
         """
         self["filter"].append(value)
 
@@ -594,27 +606,22 @@ class ManageOptions(_DiscoveryCommand):
 
     def opt_cluster_opt(self, value):
         """
-        Cluster driver options, key=value (repeatable): swarm.overcommit,
-        swarm.createretry.
+        Cluster driver options, key=value (repeatable): swarm.overcommit, swarm.createretry.
         """
         self["cluster-opt"].append(value)
 
     def opt_advertise(self, value):
         """
-        Address of this manager for other managers, host:port (env
-        SWARM_ADVERTISE; needed by --replication).
+        Address of this manager for other managers, host:port (alias --addr; env SWARM_ADVERTISE;
+        needed by --replication).
         """
         self["advertise"] = value
 
-    opt_addr = opt_advertise
-
     def opt_api_enable_cors(self):
         """
-        Enable CORS headers in the remote API.
+        Enable CORS headers in the remote API (alias --cors).
         """
         self["api-enable-cors"] = True
-
-    opt_cors = opt_api_enable_cors
 
     def _tls(self):
         tls = self._flag("tls")
@@ -751,6 +758,7 @@ class JoinOptions(_DiscoveryCommand):
 
     _verb = "join"
     _name = "join"
+    _aliases = {"addr": "advertise"}
 
     optParameters = [
         ["heartbeat", None, "60s", "Period between each heartbeat."],
@@ -769,12 +777,10 @@ class JoinOptions(_DiscoveryCommand):
 
     def opt_advertise(self, value):
         """
-        Address of the Docker engine joining the cluster, host:port
-        (mandatory; env SWARM_ADVERTISE).
+        Address of the Docker engine joining the cluster, host:port (mandatory; alias --addr; env
+        SWARM_ADVERTISE).
         """
         self["advertise"] = value
-
-    opt_addr = opt_advertise
 
     def postOptions(self):
         discovery = self._discovery()
@@ -923,11 +929,11 @@ class Options(_Command):
             return lambda: cls(environ=self._environ, check_url=self._check_url)
 
         return [
-            ("manage", "m", make(ManageOptions), "Manage a docker cluster"),
-            ("join", "j", make(JoinOptions), "Join a docker cluster"),
-            ("list", "l", make(ListOptions), "List nodes in a cluster"),
-            ("create", "c", make(CreateOptions), "Create a cluster (not supported)"),
-            ("help", "h", make(HelpOptions), "Show the commands, or help for one"),
+            ("manage", "m", make(ManageOptions), "(m) Manage a docker cluster"),
+            ("join", "j", make(JoinOptions), "(j) Join a docker cluster"),
+            ("list", "l", make(ListOptions), "(l) List nodes in a cluster"),
+            ("create", "c", make(CreateOptions), "(c) Create a cluster (not supported)"),
+            ("help", "h", make(HelpOptions), "(h) Show the commands, or help for one"),
         ]
 
     def _top_usage(self):
@@ -1105,15 +1111,18 @@ class ListService(Service):
             running.cancel()
 
 
-def _make_discovery(config, reactor, **settings):
+def _make_discovery(config, reactor, discovery_for, **settings):
     """
     Build the discovery of C{config}, or end the process with its message.
 
-    @param settings: C{heartbeat} and C{ttl} for
-        L{swarmd.discovery.discovery_for}.
+    @param discovery_for: L{swarmd.discovery.discovery_for} (the default,
+        for L{None}) or a stand-in.
+    @param settings: C{heartbeat} and C{ttl} for C{discovery_for}.
     """
-    from swarmd.discovery import DiscoveryError, discovery_for
+    from swarmd.discovery import DiscoveryError
 
+    if discovery_for is None:
+        from swarmd.discovery import discovery_for
     try:
         return discovery_for(
             config.discovery,
@@ -1139,7 +1148,7 @@ def _stopper(reactor, status):
     return done
 
 
-def makeService(options, reactor=None, status=None):
+def makeService(options, reactor=None, status=None, discovery_for=None):
     """
     Build the service of the parsed C{swarm} command line.
 
@@ -1147,6 +1156,8 @@ def makeService(options, reactor=None, status=None):
     @param reactor: the reactor to run on; the global one by default.
     @param status: the L{ExitStatus} failures are reported to;
         L{exit_status} by default.
+    @param discovery_for: builds the discovery of C{join} and C{list};
+        L{swarmd.discovery.discovery_for} by default.
     @return: an L{IService} provider.
     @raise SystemExit: for C{create}, and when the discovery cannot be
         built, with a one-line message.
@@ -1162,18 +1173,18 @@ def makeService(options, reactor=None, status=None):
     if isinstance(config, _config.ManageConfig):
         from swarmd.manager import make_manager_service
 
-        return make_manager_service(config)
+        return make_manager_service(config, reactor=reactor)
     if isinstance(config, _config.JoinConfig):
         from swarmd.join import JoinService
 
         discovery = _make_discovery(
-            config, reactor, heartbeat=config.heartbeat, ttl=config.ttl
+            config, reactor, discovery_for, heartbeat=config.heartbeat, ttl=config.ttl
         )
         done = _stopper(reactor, status)
         return JoinService(config, discovery, reactor, on_fatal=lambda failure: done(1))
     if isinstance(config, _config.ListConfig):
         # As classic Swarm: the timeout doubles as the discovery's heartbeat.
-        discovery = _make_discovery(config, reactor, heartbeat=config.timeout)
+        discovery = _make_discovery(config, reactor, discovery_for, heartbeat=config.timeout)
         return ListService(
             config, discovery, reactor, sys.stdout, sys.stderr, _stopper(reactor, status)
         )
