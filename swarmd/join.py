@@ -14,7 +14,7 @@ from __future__ import annotations
 import random as _random
 
 from twisted.application.service import Service
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import CancelledError, maybeDeferred
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -100,18 +100,24 @@ class JoinService(Service):
 
     def _register(self):
         """
-        Register once.  Never fails: a failure is counted and logged, so the
-        L{LoopingCall} goes on.  A registration still running after one
-        heartbeat is cancelled so the next beat is not held up.
+        Register once.  Never fails and never makes the L{LoopingCall} wait,
+        so beats stay one heartbeat apart: a registration still pending at
+        the next beat is cancelled, counted as a failure, and replaced.
         """
+        if self._inflight is not None:
+            self._inflight.cancel()
         d = maybeDeferred(self._discovery.register, self.config.advertise)
-        d.addTimeout(self.config.heartbeat, self._clock)
         self._inflight = d
+
+        def done(result):
+            if self._inflight is d:
+                self._inflight = None
+            return result
+
+        d.addBoth(done)
         d.addCallbacks(self._registered, self._failed)
-        return d
 
     def _registered(self, ignored):
-        self._inflight = None
         self.registrations += 1
         self._log.debug(
             "registered {addr} on {discovery}",
@@ -120,7 +126,6 @@ class JoinService(Service):
         )
 
     def _failed(self, failure):
-        self._inflight = None
         if not self.running:
             # Cancelled by stopService: nothing to report.
             return
@@ -128,12 +133,19 @@ class JoinService(Service):
             self._give_up(failure)
             return
         self.failures += 1
+        if failure.check(CancelledError):
+            error = (
+                "no answer after one heartbeat "
+                f"({format_duration(self.config.heartbeat)}), registering again"
+            )
+        else:
+            error = failure.getErrorMessage() or failure.type.__name__
         self._log.error(
             "registering {addr} on {discovery} failed ({failures} so far): {error}",
             addr=self.config.advertise,
             discovery=self.config.discovery,
             failures=self.failures,
-            error=failure.getErrorMessage() or failure.type.__name__,
+            error=error,
         )
 
     def _give_up(self, failure):
