@@ -1059,7 +1059,8 @@ def list_nodes(config, discovery, clock, out, err):
         err.flush()
         return 1
 
-    d.addCallbacks(printed, failed)
+    d.addCallback(printed)
+    d.addErrback(failed)
     return d
 
 

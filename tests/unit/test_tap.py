@@ -1051,6 +1051,21 @@ class ListNodesTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d), 1)
         self.assertIn("bad entry 'x'", self.err.getvalue())
 
+    def test_output_error(self):
+        """
+        An error while printing (a closed pipe) is reported as status 1.
+        """
+
+        class ClosedPipe(io.StringIO):
+            def write(self, text):
+                raise BrokenPipeError(32, "Broken pipe")
+
+        d = list_nodes(
+            self.config, FakeDiscovery(succeed(["h:1"])), self.clock, ClosedPipe(), self.err
+        )
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertIn("Broken pipe", self.err.getvalue())
+
     def test_timeout(self):
         """
         A fetch still running after --timeout is cancelled and reported.
