@@ -20,5 +20,5 @@ def deliver(function, value, what):
     """
     try:
         function(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any watcher bug, logged
         _log.failure("discovery {what}: a watcher's callback failed", what=what)

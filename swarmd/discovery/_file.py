@@ -72,7 +72,7 @@ class _FileWatch:
         # Never raises: a LoopingCall stops for good on its first error.
         try:
             entries = self._discovery.read()
-        except Exception:
+        except Exception:  # noqa: BLE001 - unexpected errors go to the errback too
             deliver(self._errback, Failure(), self._discovery.path)
             return
         if entries != self._last:

@@ -12,7 +12,9 @@ class IDiscoveryWatch(Interface):
 
     def stop():
         """
-        Stop watching: no more callbacks are made after this returns.
+        Stop watching: no more callbacks are made after this returns, and
+        nothing of the watch stays scheduled on the provider's clock.
+        Calling it again does nothing.
         """
 
 
@@ -39,8 +41,16 @@ class IDiscovery(Interface):
         Watch the source for changes.
 
         C{callback} is called with the whole address list after the first
-        successful read and then each time the list changes.  C{errback} is
-        called with a L{Failure} each time a read fails; watching goes on.
+        successful read and then each time the list changes (never twice in
+        a row with the same list; a source that recovers from failing with
+        the list it had is not called back).  C{errback} is called with a
+        L{Failure} (usually of L{DiscoveryError}) each time a read fails;
+        watching goes on.
+
+        Callers must not rely on C{callback} being called before or after
+        C{watch} returns: the providers of L{swarmd.discovery} make the
+        first call on a later turn of their clock.  Exceptions raised by
+        C{callback} or C{errback} are logged, not propagated.
 
         @param callback: one-argument callable taking a C{list} of addresses.
         @param errback: one-argument callable taking a L{Failure}.

@@ -1,0 +1,574 @@
+"""
+Test helpers for discovery: an in-memory L{IDiscovery} and the conformance
+suite every provider must pass.
+
+L{FakeDiscovery} stands in for a discovery in other areas' unit tests::
+
+    discovery = FakeDiscovery(["127.0.0.1:2375"], clock=clock)
+    cluster = Cluster(clock, discovery, ...)
+    cluster.start()
+    clock.advance(0)                          # the first callback
+    discovery.set_entries(["127.0.0.1:2376"])  # watchers called back at once
+    discovery.fail("etcd is down")             # watchers' errbacks called
+
+L{make_idiscovery_tests} builds the suite from a fixture describing one
+provider's source; L{FakeDiscovery} passes it too, so it stays honest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from unittest import SkipTest
+
+import attr
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import Clock
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from swarmd.discovery import (
+    DiscoveryError,
+    DiscoveryNotSupported,
+    IDiscovery,
+    IDiscoveryWatch,
+)
+from swarmd.discovery._deliver import deliver
+
+__all__ = ["DiscoverySource", "FakeDiscovery", "make_idiscovery_tests"]
+
+
+def _as_failure(reason):
+    """
+    @param reason: a L{Failure}, an exception, or a message for a
+        L{DiscoveryError}.
+    @return: a L{Failure}.
+    """
+    if isinstance(reason, Failure):
+        return reason
+    if isinstance(reason, BaseException):
+        return Failure(reason)
+    return Failure(DiscoveryError(str(reason)))
+
+
+@implementer(IDiscoveryWatch)
+class _FakeWatch:
+    """
+    One watcher of a L{FakeDiscovery}.
+
+    @ivar last: the list last given to C{callback}, or L{None}.
+    """
+
+    def __init__(self, discovery, callback, errback):
+        self._discovery = discovery
+        self.callback = callback
+        self.errback = errback
+        self.last = None
+        self.stopped = False
+        self._first = None
+
+    def _start(self, clock):
+        if clock is None:
+            self._push()
+        else:
+            self._first = clock.callLater(0, self._push)
+
+    def _push(self):
+        self._first = None
+        discovery = self._discovery
+        if discovery._failure is not None:
+            self._fail(discovery._failure)
+        elif discovery.entries != self.last:
+            self.last = list(discovery.entries)
+            deliver(self.callback, list(discovery.entries), "fake")
+
+    def _fail(self, failure):
+        deliver(self.errback, failure, "fake")
+
+    def stop(self):
+        if self._first is not None:
+            self._first.cancel()
+            self._first = None
+        if not self.stopped:
+            self.stopped = True
+            self._discovery._watches.remove(self)
+
+
+@implementer(IDiscovery)
+class FakeDiscovery:
+    """
+    An in-memory discovery whose entries the test sets.
+
+    It behaves as the real providers do: lists are de-duplicated keeping
+    order; a watcher is called back with the current list first, then only
+    when the list differs from the one it last got; while the source is
+    failing (after L{fail}, until L{set_entries}) C{fetch} fails too.
+    Entries are not checked: any strings do.
+
+    @ivar entries: the current address list.
+    @ivar registered: every address given to C{register}, in order.
+    @ivar register_error: if not L{None}, the exception (or L{Failure})
+        C{register} fails with.
+    @ivar can_register: if false, C{register} fails with
+        L{DiscoveryNotSupported}, as static providers do.
+    """
+
+    def __init__(self, entries=(), clock=None, *, scheme="fake", can_register=True):
+        """
+        @param entries: the initial address list.
+        @param clock: if given, the first callback of each watch comes on
+            the next turn of this L{IReactorTime}, as with the real
+            providers; if L{None}, inside C{watch} itself.
+        @param scheme: the value of C{scheme}.
+        @param can_register: see L{can_register}.
+        """
+        self.scheme = scheme
+        self.entries = list(dict.fromkeys(entries))
+        self.registered = []
+        self.register_error = None
+        self.can_register = can_register
+        self._clock = clock
+        self._failure = None
+        self._watches = []
+
+    def __repr__(self):
+        return f"<FakeDiscovery {self.scheme} {self.entries!r}>"
+
+    @property
+    def watching(self):
+        """
+        How many watches are running (started and not stopped).
+        """
+        return len(self._watches)
+
+    def set_entries(self, entries):
+        """
+        Change the list (the source recovers if it was failing) and call
+        back every watcher whose last list differs.
+
+        @param entries: the new address list; duplicates are dropped.
+        """
+        self.entries = list(dict.fromkeys(entries))
+        self._failure = None
+        for watch in list(self._watches):
+            if watch._first is None:
+                watch._push()
+
+    def fail(self, reason):
+        """
+        Make the source fail: every watcher's errback gets C{reason}, and
+        C{fetch} fails with it until L{set_entries}.
+
+        @param reason: a L{Failure}, an exception, or a message for a
+            L{DiscoveryError}.
+        """
+        self._failure = _as_failure(reason)
+        for watch in list(self._watches):
+            if watch._first is None:
+                watch._fail(self._failure)
+
+    def fetch(self):
+        if self._failure is not None:
+            return fail(self._failure)
+        return succeed(list(self.entries))
+
+    def watch(self, callback, errback):
+        watch = _FakeWatch(self, callback, errback)
+        self._watches.append(watch)
+        watch._start(self._clock)
+        return watch
+
+    def register(self, address):
+        self.registered.append(address)
+        if not self.can_register:
+            return fail(DiscoveryNotSupported("fake discovery cannot register engines"))
+        if self.register_error is not None:
+            return fail(_as_failure(self.register_error))
+        return succeed(None)
+
+
+@attr.s(auto_attribs=True, kw_only=True, frozen=True)
+class DiscoverySource:
+    """
+    What a fixture of L{make_idiscovery_tests} sets up: a provider over a
+    source holding the requested entries, and handles on that source.
+
+    @ivar provider: the L{IDiscovery} under test.
+    @ivar clock: the L{Clock} the provider schedules on.
+    @ivar change: called with a new address list, makes the source hold
+        it (and recover if it was failing); L{None} for a static source,
+        whose change tests are then skipped.
+    @ivar fail_reads: makes the source's reads fail until the next
+        C{change}; L{None} if the source cannot fail, whose failure tests
+        are then skipped.
+    @ivar poll: seconds of C{clock} after which a watch sees a change (the
+        heartbeat of a polling provider; 0 for one that pushes).
+    @ivar can_register: whether C{register} is expected to work;
+        otherwise it must fail with L{DiscoveryNotSupported}.
+    """
+
+    provider: object
+    clock: Clock
+    change: Callable[[list], None] | None = None
+    fail_reads: Callable[[], None] | None = None
+    poll: float = 0.0
+    can_register: bool = False
+
+
+#: The entries the suite asks fixtures for: canonical, one of each kind.
+ENTRIES = ["127.0.0.1:2375", "[::1]:2376", "unix:///var/run/docker.sock"]
+
+#: What the suite changes sources to.
+CHANGED = ["127.0.0.1:2376", "127.0.0.1:2375"]
+
+
+class _Recorder:
+    """
+    A watcher that records what it is given.
+    """
+
+    def __init__(self):
+        self.lists = []
+        self.failures = []
+
+    def callback(self, entries):
+        self.lists.append(entries)
+
+    def errback(self, failure):
+        self.failures.append(failure)
+
+
+def make_idiscovery_tests(fixture):
+    """
+    Build the conformance suite of L{IDiscovery}.
+
+    @param fixture: called as C{fixture(testcase, entries)} with a
+        L{SynchronousTestCase} (for C{mktemp}, C{addCleanup}) and a C{list}
+        of address strings, maybe with duplicates; returns a
+        L{DiscoverySource} whose source holds those entries.
+    @return: a L{SynchronousTestCase} subclass; subclass it in a test
+        module to run it.
+    """
+
+    class IDiscoveryTests(SynchronousTestCase):
+        """
+        Behaviour every L{IDiscovery} provider shows.
+        """
+
+        def source(self, entries=ENTRIES):
+            return fixture(self, list(entries))
+
+        def settle(self, source, rounds=1):
+            """
+            Let C{rounds} polls of C{source} happen.
+            """
+            source.clock.advance(0)
+            for _ in range(rounds):
+                source.clock.advance(source.poll)
+
+        def watch(self, source):
+            recorder = _Recorder()
+            watch = source.provider.watch(recorder.callback, recorder.errback)
+            return recorder, watch
+
+        def needs_change(self, source):
+            if source.change is None:
+                raise SkipTest(f"{type(source.provider).__name__} is static: "
+                               "its source never changes")
+
+        def needs_failure(self, source):
+            if source.fail_reads is None:
+                raise SkipTest(f"{type(source.provider).__name__}'s source cannot fail")
+
+        def test_interface(self):
+            """
+            The provider provides IDiscovery.
+            """
+            self.assertTrue(verifyObject(IDiscovery, self.source().provider))
+
+        def test_scheme(self):
+            """
+            The provider names its URL scheme.
+            """
+            scheme = self.source().provider.scheme
+            self.assertIsInstance(scheme, str)
+            self.assertTrue(scheme)
+
+        def test_fetch(self):
+            """
+            fetch fires with the source's entries, in order.
+            """
+            source = self.source()
+            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+
+        def test_fetch_deduplicates(self):
+            """
+            fetch lists each address once, where it first appears.
+            """
+            source = self.source(ENTRIES + ENTRIES[:1] + ENTRIES[1:2])
+            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+
+        def test_fetch_copies(self):
+            """
+            Changing a fetched list does not change what the provider holds.
+            """
+            source = self.source()
+            self.successResultOf(source.provider.fetch()).append("10.9.9.9:2375")
+            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+
+        def test_watch_returns_watch(self):
+            """
+            watch returns an IDiscoveryWatch.
+            """
+            source = self.source()
+            _, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.assertTrue(verifyObject(IDiscoveryWatch, watch))
+
+        def test_watch_calls_back(self):
+            """
+            A watch calls back with the entries once the clock turns.
+            """
+            source = self.source()
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            self.assertEqual(recorder.lists, [ENTRIES])
+            self.assertEqual(recorder.failures, [])
+
+        def test_watch_once_while_unchanged(self):
+            """
+            An unchanged source gives no callback after the first.
+            """
+            source = self.source()
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source, rounds=5)
+            source.clock.advance(3600)
+            self.assertEqual(recorder.lists, [ENTRIES])
+
+        def test_stop_before_first_callback(self):
+            """
+            A watch stopped at once never calls back.
+            """
+            source = self.source()
+            recorder, watch = self.watch(source)
+            recorder.lists.clear()  # a clockless provider may call back inside watch
+            watch.stop()
+            self.settle(source, rounds=3)
+            self.assertEqual((recorder.lists, recorder.failures), ([], []))
+
+        def test_stop_twice(self):
+            """
+            Stopping a watch twice is harmless.
+            """
+            source = self.source()
+            _, watch = self.watch(source)
+            self.settle(source)
+            watch.stop()
+            watch.stop()
+
+        def test_stop_inside_callback(self):
+            """
+            A watch stopped by its own callback stops cleanly and calls
+            back no more.
+            """
+            source = self.source()
+            lists = []
+            watches = []
+
+            def callback(entries):
+                lists.append(entries)
+                if watches:
+                    watches[0].stop()
+
+            before = len(source.clock.getDelayedCalls())
+            watches.append(source.provider.watch(callback, lambda failure: None))
+            if lists:
+                # Called back inside watch(), before the watch was known.
+                watches[0].stop()
+            self.settle(source)
+            if source.change is not None:
+                source.change(CHANGED)
+                self.settle(source, rounds=2)
+            self.assertEqual(lists, [ENTRIES])
+            self.assertEqual(len(source.clock.getDelayedCalls()), before)
+
+        def test_stop_leaves_no_timers(self):
+            """
+            A stopped watch leaves nothing scheduled on the clock.
+            """
+            source = self.source()
+            before = len(source.clock.getDelayedCalls())
+            _, watch = self.watch(source)
+            self.settle(source)
+            watch.stop()
+            self.assertEqual(len(source.clock.getDelayedCalls()), before)
+
+        def test_callback_error_contained(self):
+            """
+            A callback that raises is logged; the error does not reach the
+            clock and the watch goes on.
+            """
+            source = self.source()
+            lists = []
+
+            def callback(entries):
+                lists.append(entries)
+                raise ZeroDivisionError("watcher bug")
+
+            watch = source.provider.watch(callback, lambda failure: None)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            self.assertEqual(lists, [ENTRIES])
+            self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+            if source.change is not None:
+                source.change(CHANGED)
+                self.settle(source)
+                self.assertEqual(lists, [ENTRIES, CHANGED])
+                self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+        def test_register(self):
+            """
+            register fires with None where supported, else fails with
+            DiscoveryNotSupported.
+            """
+            source = self.source()
+            d = source.provider.register("127.0.0.1:2375")
+            if source.can_register:
+                self.assertIsNone(self.successResultOf(d))
+            else:
+                self.failureResultOf(d, DiscoveryNotSupported)
+
+        def test_change_calls_back(self):
+            """
+            A change of the source reaches the watch within one poll.
+            """
+            source = self.source()
+            self.needs_change(source)
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            source.change(CHANGED)
+            self.settle(source)
+            self.assertEqual(recorder.lists, [ENTRIES, CHANGED])
+
+        def test_change_seen_by_fetch(self):
+            """
+            fetch answers the changed list.
+            """
+            source = self.source()
+            self.needs_change(source)
+            source.change(CHANGED)
+            self.assertEqual(self.successResultOf(source.provider.fetch()), CHANGED)
+
+        def test_same_entries_no_callback(self):
+            """
+            Rewriting the source with the same list gives no callback.
+            """
+            source = self.source()
+            self.needs_change(source)
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            source.change(ENTRIES + ENTRIES[:1])
+            self.settle(source, rounds=3)
+            self.assertEqual(recorder.lists, [ENTRIES])
+
+        def test_stop_prevents_change_callbacks(self):
+            """
+            After stop, changes of the source are not called back.
+            """
+            source = self.source()
+            self.needs_change(source)
+            recorder, watch = self.watch(source)
+            self.settle(source)
+            watch.stop()
+            source.change(CHANGED)
+            self.settle(source, rounds=3)
+            self.assertEqual(recorder.lists, [ENTRIES])
+
+        def test_watches_independent(self):
+            """
+            Stopping one watch does not stop another on the same provider.
+            """
+            source = self.source()
+            self.needs_change(source)
+            first, first_watch = self.watch(source)
+            second, second_watch = self.watch(source)
+            self.addCleanup(second_watch.stop)
+            self.settle(source)
+            first_watch.stop()
+            source.change(CHANGED)
+            self.settle(source)
+            self.assertEqual(first.lists, [ENTRIES])
+            self.assertEqual(second.lists, [ENTRIES, CHANGED])
+
+        def test_fetch_fails(self):
+            """
+            fetch fails with DiscoveryError while the source cannot be read.
+            """
+            source = self.source()
+            self.needs_failure(source)
+            source.fail_reads()
+            self.failureResultOf(source.provider.fetch(), DiscoveryError)
+
+        def test_errback_then_recovery(self):
+            """
+            A failed read goes to the errback; the watch goes on and calls
+            back once the source holds a new list.
+            """
+            source = self.source()
+            self.needs_failure(source)
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            source.fail_reads()
+            self.settle(source)
+            self.assertTrue(recorder.failures)
+            for failure in recorder.failures:
+                self.assertTrue(failure.check(DiscoveryError), failure)
+            self.assertEqual(recorder.lists, [ENTRIES])
+            if source.change is not None:
+                source.change(CHANGED)
+                self.settle(source)
+                self.assertEqual(recorder.lists, [ENTRIES, CHANGED])
+
+        def test_recovery_same_entries_no_callback(self):
+            """
+            A source that recovers with the list it had before failing
+            gives no callback.
+            """
+            source = self.source()
+            self.needs_failure(source)
+            self.needs_change(source)
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            source.fail_reads()
+            self.settle(source)
+            source.change(ENTRIES)
+            self.settle(source, rounds=2)
+            self.assertEqual(recorder.lists, [ENTRIES])
+            self.assertTrue(recorder.failures)
+
+        def test_failure_first_then_entries(self):
+            """
+            A source failing from the start errbacks; its first good read
+            is then called back.
+            """
+            source = self.source()
+            self.needs_failure(source)
+            self.needs_change(source)
+            source.fail_reads()
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            self.assertEqual(recorder.lists, [])
+            self.assertTrue(recorder.failures)
+            source.change(ENTRIES)
+            self.settle(source)
+            self.assertEqual(recorder.lists, [ENTRIES])
+
+    return IDiscoveryTests
