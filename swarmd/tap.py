@@ -41,6 +41,7 @@ from swarmd._log import LEVELS, observer, set_level
 
 __all__ = [
     "CLUSTER_OPTIONS",
+    "CREATE_REFUSAL",
     "CreateOptions",
     "ExitStatus",
     "HelpOptions",
@@ -51,6 +52,7 @@ __all__ = [
     "Options",
     "check_address",
     "check_host",
+    "exit_status",
     "list_nodes",
     "makeService",
     "parse_bool",
@@ -379,18 +381,18 @@ class _Command(usage.Options):
             name, equals, value = body.partition("=")
             name = self._aliases.get(name, name)
             if name in flags:
-                if not equals:
-                    out.append("--" + name)
-                    continue
-                truth = parse_bool(value)
+                truth = parse_bool(value) if equals else True
                 if truth is None:
                     raise usage.UsageError(
                         f"invalid boolean value {value!r} for --{name}"
                     )
+                # As with Go's flag package, the last spelling wins.
+                canonical = self.synonyms.get(name, name)
                 if truth:
+                    self._false.discard(canonical)
                     out.append("--" + name)
                 else:
-                    self._false.add(self.synonyms.get(name, name))
+                    self._false.add(canonical)
             elif name in takes_value:
                 if equals:
                     out.append(f"--{name}={value}")
