@@ -11,10 +11,12 @@ level chosen with C{--log-level} / C{--debug}::
 
 from twisted.logger import (
     FilteringLogObserver,
+    ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
     globalLogPublisher,
 )
+from zope.interface import provider
 
 #: Classic Swarm's level names (logrus) mapped to Twisted's.
 LEVELS = {
@@ -30,6 +32,7 @@ LEVELS = {
 _predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.info)
 
 
+@provider(ILogObserver)
 def _publish(event):
     # Looked up at call time so tests that swap the global publisher's
     # observers still see our events.
