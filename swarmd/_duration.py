@@ -9,17 +9,18 @@ seconds (C{"30"} is C{"30s"}), which Go refuses.
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
-#: Seconds per unit, every unit Go accepts.
+#: Nanoseconds per unit, every unit Go accepts.
 UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "\u00b5s": 1e-6,  # micro sign
-    "\u03bcs": 1e-6,  # Greek mu
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
+    "ns": 1,
+    "us": 1_000,
+    "\u00b5s": 1_000,  # micro sign
+    "\u03bcs": 1_000,  # Greek mu
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
 }
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -31,6 +32,9 @@ def parse_duration(text: str) -> float:
     """
     Read a Go-style duration.
 
+    Like Go, the sum is made in whole nanoseconds (finer fractions are
+    dropped), so C{"1h0m0.000000001s"} is exact.
+
     @param text: e.g. C{"1m30s"}; a bare number is a count of seconds.
     @return: the duration in seconds (negative if C{text} starts with C{-}).
     @raise ValueError: with a one-line message naming C{text} when it is not
@@ -41,13 +45,13 @@ def parse_duration(text: str) -> float:
     if _BARE.fullmatch(text):
         return float(text)
     body = text
-    sign = 1.0
+    sign = 1
     if body[:1] in ("-", "+"):
-        sign = -1.0 if body[0] == "-" else 1.0
+        sign = -1 if body[0] == "-" else 1
         body = body[1:]
     if not body:
         raise ValueError(f"invalid duration {text!r}")
-    total = 0.0
+    nanos = 0
     position = 0
     while position < len(body):
         match = _PART.match(body, position)
@@ -60,9 +64,9 @@ def parse_duration(text: str) -> float:
             raise ValueError(
                 f"unknown unit {unit!r} in duration {text!r} (units: ns, us, ms, s, m, h)"
             )
-        total += float(number) * UNITS[unit]
+        nanos += int(Fraction(number) * UNITS[unit])
         position = match.end()
-    return sign * total
+    return sign * nanos / 1_000_000_000
 
 
 def _fraction(whole: int, nanos: int, digits: int) -> str:
@@ -83,7 +87,7 @@ def format_duration(seconds: float) -> str:
     @param seconds: the duration in seconds.
     @return: the Go-style text; L{parse_duration} reads it back.
     """
-    nanos = round(seconds * 1e9)
+    nanos = round(Fraction(seconds) * 1_000_000_000)
     if nanos == 0:
         return "0s"
     sign = "-" if nanos < 0 else ""

@@ -104,10 +104,19 @@ class FormatDurationTests(SynchronousTestCase):
         for seconds, text in FORMATTED:
             self.assertEqual(format_duration(seconds), text, seconds)
 
-    @given(st.integers(min_value=-(10**15), max_value=10**15))
-    def test_round_trip(self, millis):
+    @given(st.integers(min_value=-(2**63 - 1), max_value=2**63 - 1))
+    def test_round_trip(self, nanos):
         """
-        parse_duration reads back what format_duration writes.
+        parse_duration reads back what format_duration writes, over Go's
+        whole int64-nanosecond range, to the float's precision.
         """
-        seconds = millis / 1000
-        self.assertAlmostEqual(parse_duration(format_duration(seconds)), seconds, places=6)
+        seconds = nanos / 1_000_000_000
+        self.assertEqual(parse_duration(format_duration(seconds)), seconds)
+
+    def test_exact_sum(self):
+        """
+        Parts are summed in whole nanoseconds, as Go does.
+        """
+        self.assertEqual(parse_duration("2562047h47m16.854775807s"), (2**63 - 1) / 1e9)
+        self.assertEqual(parse_duration("1.0000000009s"), 1.0)
+        self.assertEqual(format_duration(parse_duration("1h0m0.000001s")), "1h0m0.000001s")
