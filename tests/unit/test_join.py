@@ -268,3 +268,54 @@ class JoinServiceTests(SynchronousTestCase):
             (infos[0]["addr"], infos[0]["discovery"], infos[0]["heartbeat"]),
             (ADDRESS, URL, "1m30s"),
         )
+
+
+class SharedFakeDiscoveryTests(SynchronousTestCase):
+    """
+    JoinService against the project's L{swarmd.testing.discovery.FakeDiscovery}.
+    """
+
+    def setUp(self):
+        from swarmd.testing.discovery import FakeDiscovery
+
+        self.clock = Clock()
+        self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.fatal = []
+        self.make_discovery = FakeDiscovery
+
+    def service(self, discovery):
+        config = JoinConfig(discovery=URL, advertise=ADDRESS, heartbeat=5.0, ttl=15.0)
+        return JoinService(config, discovery, self.clock, on_fatal=self.fatal.append)
+
+    def test_registers_every_heartbeat(self):
+        """
+        The advertised address is registered at start and every heartbeat;
+        errors in between are logged and do not stop the beat.
+        """
+        discovery = self.make_discovery(clock=self.clock)
+        service = self.service(discovery)
+        service.startService()
+        self.clock.advance(0)
+        discovery.register_error = DiscoveryError("etcd: connection refused")
+        self.clock.pump([5, 5])
+        discovery.register_error = None
+        self.clock.advance(5)
+        self.assertEqual(discovery.registered, [ADDRESS] * 4)
+        self.assertEqual((service.registrations, service.failures), (2, 2))
+        errors = [e for e in self.events if e.get("log_level") == LogLevel.error]
+        self.assertEqual([e["error"] for e in errors], ["etcd: connection refused"] * 2)
+        self.assertEqual(self.fatal, [])
+
+    def test_cannot_register(self):
+        """
+        A discovery that cannot register ends the service once, through
+        on_fatal.
+        """
+        discovery = self.make_discovery(clock=self.clock, can_register=False)
+        service = self.service(discovery)
+        service.startService()
+        self.clock.pump([0, 5, 5, 5])
+        self.assertEqual(discovery.registered, [ADDRESS])
+        self.assertEqual(len(self.fatal), 1)
+        self.assertTrue(self.fatal[0].check(DiscoveryNotSupported))
+        service.stopService()

@@ -1415,3 +1415,24 @@ class TwistdTests(SynchronousTestCase):
         result = self._twistd("swarm", "list", URL)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("127.0.0.1:2375\n127.0.0.1:2376\n", result.stdout)
+
+
+class ListWithSharedFakeTests(SynchronousTestCase):
+    """
+    L{list_nodes} against the project's
+    L{swarmd.testing.discovery.FakeDiscovery}.
+    """
+
+    def test_lists_entries(self):
+        """
+        The fake's entries are printed one a line.
+        """
+        from swarmd.testing.discovery import FakeDiscovery
+
+        clock = Clock()
+        out, err = io.StringIO(), io.StringIO()
+        discovery = FakeDiscovery(["127.0.0.1:2375", "[::1]:2376"], clock=clock)
+        d = list_nodes(ListConfig(discovery=URL), discovery, clock, out, err)
+        clock.advance(0)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(out.getvalue(), "127.0.0.1:2375\n[::1]:2376\n")
