@@ -31,6 +31,7 @@ setup(
         "pyopenssl>=24.2",
         "attrs>=23.1",
     ],
+    entry_points={"console_scripts": ["swarm = swarmd.cli:main"]},
     extras_require={
         "test": ["hypothesis>=6.100", "docker>=7.1", "coverage>=7"],
         "lint": ["ruff", "mypy", "mypy-zope"],

@@ -1,0 +1,156 @@
+"""
+A real C{twistd -n swarm manage} process for functional tests and
+benchmarks, with the real docker CLI pointed at it.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+#: The checkout this module lives in (so the child imports the same code).
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class ManagerError(Exception):
+    """
+    The manager did not start or did not see its engines.
+    """
+
+
+def free_port():
+    """
+    @return: a TCP port on 127.0.0.1 that was free a moment ago.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ManagerProcess:
+    """
+    One manager process.
+
+    @ivar url: C{http://127.0.0.1:PORT} of its API.
+    @ivar docker_host: the C{DOCKER_HOST} value for clients.
+    """
+
+    def __init__(self, discovery, args=(), port=None, base=None):
+        """
+        @param discovery: the discovery argument (e.g. C{nodes://...}).
+        @param args: more C{swarm manage} flags.
+        """
+        self.discovery = discovery
+        self.args = list(args)
+        self.port = port or free_port()
+        self.base = base or tempfile.mkdtemp(prefix="swarmd-manager-")
+        self.log_path = os.path.join(self.base, "manager.log")
+        self.url = "http://127.0.0.1:%d" % (self.port,)
+        self.docker_host = "tcp://127.0.0.1:%d" % (self.port,)
+        self.process = None
+
+    def command(self):
+        return [sys.executable, "-m", "twisted.scripts.twistd", "-n", "--pidfile=",
+                "--logfile=" + self.log_path, "swarm", "manage",
+                "-H", "tcp://127.0.0.1:%d" % (self.port,)] + self.args + [self.discovery]
+
+    def start(self, healthy=0, timeout=30.0):
+        """
+        Start the manager and wait until it answers and sees C{healthy}
+        healthy engines.
+
+        @return: C{self}
+        """
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        self._stderr = open(os.path.join(self.base, "stderr.txt"), "wb")
+        self.process = subprocess.Popen(self.command(), cwd=self.base, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=self._stderr)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise ManagerError("manager exited with %s: %s\n%s" % (
+                    self.process.returncode, self.stderr(), self.log()))
+            try:
+                if len(self.healthy_nodes()) >= healthy:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ManagerError("manager did not see %d healthy engines in %ss\n%s" % (
+                    healthy, timeout, self.log()))
+            time.sleep(0.1)
+
+    def stop(self):
+        """
+        Stop the manager (TERM, then KILL after 10 s).
+        """
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def stderr(self):
+        try:
+            with open(os.path.join(self.base, "stderr.txt")) as f:
+                return f.read()[-5000:]
+        except OSError:
+            return ""
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-5000:]
+        except OSError:
+            return ""
+
+    def get(self, path):
+        """
+        GET a path of the manager's API.
+
+        @return: the decoded JSON answer.
+        """
+        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+            return json.load(answer)
+
+    def healthy_nodes(self):
+        """
+        @return: the names of the nodes the manager's C{/info} says are healthy.
+        """
+        rows = self.get("/info")["SystemStatus"]
+        names = []
+        current = None
+        for key, value in rows:
+            if key.startswith(" ") and not key.strip().startswith("└"):
+                current = key.strip()
+            elif key.strip() == "└ Status" and value == "Healthy":
+                names.append(current)
+        return names
+
+    def docker(self, *args, input=None, check=False, timeout=60):
+        """
+        Run the real docker CLI against the manager.
+
+        @return: the L{subprocess.CompletedProcess} (text mode).
+        """
+        env = dict(os.environ)
+        env["DOCKER_HOST"] = self.docker_host
+        env.pop("DOCKER_CONTEXT", None)
+        return subprocess.run(["docker"] + list(args), input=input, capture_output=True,
+                              text=True, env=env, check=check, timeout=timeout)
