@@ -1,0 +1,169 @@
+"""
+Filters on what a node runs: affinities (containers, images, container
+labels), dependencies (C{--volumes-from}, C{--link}, C{--net=container:})
+and host ports.
+"""
+
+from __future__ import annotations
+
+from zope.interface import implementer
+
+from swarmd.scheduler._interfaces import IFilter
+from swarmd.scheduler.node import ALL_INTERFACES, parse_port_key
+from swarmd.scheduler.node_filters import active
+
+__all__ = ["AffinityFilter", "DependencyFilter", "PortFilter", "port_requests"]
+
+
+@implementer(IFilter)
+class AffinityFilter:
+    """
+    Keeps nodes satisfying every affinity: C{container} matches the IDs and
+    names of the node's containers, C{image} its images (ID, C{repo:tag},
+    repository, digest), any other key the values of that label on its
+    containers.  C{!=} is anti-affinity: none may match.
+    """
+
+    name = "affinity"
+
+    def filter(self, config, nodes, soft):
+        affinities = active(config.affinities, soft)
+        if not affinities:
+            return list(nodes)
+        kept = []
+        for node in nodes:
+            for affinity in affinities:
+                key = affinity.key
+                if key == "container":
+                    values = node.container_refs
+                elif key == "image":
+                    values = node.image_refs
+                else:
+                    values = node.container_label_values(key)
+                if not affinity.matches(values):
+                    break
+            else:
+                kept.append(node)
+        return kept
+
+    def expressions(self, config):
+        return [str(e) for e in config.affinities]
+
+
+def _dependencies(config):
+    """
+    @return: C{(flag, value, container)} for each container C{config}
+        depends on.
+    """
+    host_config = config.body.get("HostConfig") or {}
+    found = []
+    for volume in host_config.get("VolumesFrom") or ():
+        found.append(("--volumes-from", volume, volume.split(":", 1)[0]))
+    for link in host_config.get("Links") or ():
+        found.append(("--link", link, link.split(":", 1)[0]))
+    mode = host_config.get("NetworkMode") or ""
+    if mode.startswith("container:"):
+        found.append(("--net", mode, mode[len("container:"):]))
+    return found
+
+
+@implementer(IFilter)
+class DependencyFilter:
+    """
+    Keeps nodes that hold every container the new one depends on.
+    """
+
+    name = "dependency"
+
+    def filter(self, config, nodes, soft):
+        wanted = [reference for _, _, reference in _dependencies(config)]
+        if not wanted:
+            return list(nodes)
+        return [node for node in nodes
+                if all(node.has_container(reference) for reference in wanted)]
+
+    def expressions(self, config):
+        return ["%s=%s" % (flag, value) for flag, value, _ in _dependencies(config)]
+
+
+def _port_range(text):
+    """
+    @return: a C{range} of host ports for C{"8080"} or C{"8000-8010"}, or
+        L{None} for an empty (dynamic) or malformed one.
+    """
+    if isinstance(text, int):
+        return range(text, text + 1)
+    first, dash, last = (text or "").strip().partition("-")
+    if not first.isdigit() or (dash and not last.isdigit()):
+        return None
+    first = int(first)
+    last = int(last) if dash else first
+    return range(first, last + 1) if first <= last else None
+
+
+def port_requests(config):
+    """
+    The host ports C{config} needs.
+
+    On the host network these are its exposed ports, on every interface;
+    otherwise the host ports of C{HostConfig.PortBindings} (dynamic ones,
+    with no C{HostPort}, need nothing).
+
+    @return: a C{list} of C{(text, protocol, ports, address)}: C{text} for
+        error messages, C{ports} a C{range} of which one must be free,
+        C{address} the host IP (L{ALL_INTERFACES} for all).
+    """
+    body = config.body
+    host_config = body.get("HostConfig") or {}
+    requests = []
+    if host_config.get("NetworkMode") == "host":
+        for key in body.get("ExposedPorts") or {}:
+            parsed = parse_port_key(key)
+            if parsed is not None:
+                protocol, port = parsed
+                requests.append(("port %s (Host mode)" % (key,), protocol,
+                                 range(port, port + 1), ALL_INTERFACES))
+        return requests
+    for key, bindings in (host_config.get("PortBindings") or {}).items():
+        parsed = parse_port_key(key)
+        protocol = parsed[0] if parsed else "tcp"
+        for binding in bindings or ():
+            host_port = binding.get("HostPort")
+            ports = _port_range(host_port)
+            if ports is not None:
+                requests.append(("port %s (Bridge mode)" % (host_port,), protocol, ports,
+                                 binding.get("HostIp") or ALL_INTERFACES))
+    return requests
+
+
+@implementer(IFilter)
+class PortFilter:
+    """
+    Keeps nodes where every requested host port is free.
+
+    A port is taken by any container (running, stopped or being created)
+    binding it on the same address, or on every interface, or asking for
+    every interface; a container on the host network takes its exposed
+    ports.  Nodes with the same L{Node.ip} are one host: a port taken on one
+    of them is taken on all of them.  For a range (C{8000-8010:80}) one free
+    port is enough.
+    """
+
+    name = "port"
+
+    def filter(self, config, nodes, soft):
+        requests = port_requests(config)
+        if not requests:
+            return list(nodes)
+        blocked = set()
+        for node in nodes:
+            if node.ip in blocked:
+                continue
+            for _, protocol, ports, address in requests:
+                if all(node.port_taken(protocol, port, address) for port in ports):
+                    blocked.add(node.ip)
+                    break
+        return [node for node in nodes if node.ip not in blocked]
+
+    def expressions(self, config):
+        return [text for text, _, _, _ in port_requests(config)]

@@ -1,0 +1,79 @@
+"""
+What placement can fail with.
+
+L{SchedulerError} messages are the texts classic Swarm answers with (the API
+returns them with status 500); L{ExpressionError} is a bad request (400).
+"""
+
+
+class SchedulerError(Exception):
+    """
+    No node can take the container; C{str(error)} is the API's message.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class NoHealthyNode(SchedulerError):
+    """
+    The health filter left no node.
+    """
+
+    MESSAGE = "No healthy node available in the cluster"
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+
+class NoMatchingNode(SchedulerError):
+    """
+    A filter other than health left no node.
+
+    @ivar filter_name: the name of the filter that left none.
+    @ivar conditions: a C{list} of C{list}s of condition texts, one per
+        filter up to and including that one (filters without conditions left
+        out), as listed in the message.
+    """
+
+    PREFIX = "Unable to find a node that satisfies the following conditions "
+
+    def __init__(self, filter_name, conditions):
+        self.filter_name = filter_name
+        self.conditions = conditions
+        listed = "".join("\n[%s]" % (" ".join(texts),) for texts in conditions)
+        super().__init__(self.PREFIX + listed)
+
+
+class NoResources(SchedulerError):
+    """
+    The strategy found no node with room for the requested CPUs and memory.
+    """
+
+    MESSAGE = "no resources available to schedule container"
+
+    def __init__(self):
+        super().__init__(self.MESSAGE)
+
+
+class ExpressionError(ValueError):
+    """
+    A constraint, affinity, whitelist or reschedule policy that cannot be
+    parsed; the message names it (the API answers 400).
+    """
+
+
+class UnknownStrategy(ValueError):
+    """
+    No strategy has this name.
+    """
+
+
+class UnknownFilter(ValueError):
+    """
+    No filter has this name.
+    """

@@ -1,0 +1,179 @@
+"""
+Constraint, affinity and whitelist expressions: C{key(==|!=)[~]value}.
+
+The value is matched against one or more strings:
+
+  - C{/regex/}: an unanchored regular expression (Python's C{re.search});
+  - anything else: an anchored glob (C{*}, C{?}, C{[...]}), so a value
+    without those characters must equal the string exactly.
+
+C{==} holds when any of the strings matches, C{!=} when none does.  A C{~}
+right after the operator makes the expression soft: the scheduler first
+tries with it and, if no node is left, again without it.
+
+In a whitelist the value is a C{|}-separated list of alternatives (unless
+it is a C{/regex/}).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+import attr
+
+from swarmd.scheduler.errors import ExpressionError
+
+__all__ = ["KINDS", "OPERATORS", "Expression", "parse_expression", "parse_expressions"]
+
+#: The kinds of expression, as written before the colon in C{-e kind:...}.
+KINDS = ("constraint", "affinity", "whitelist")
+
+#: Operators, in the order they are looked for (classic Swarm's order).
+OPERATORS = ("==", "!=")
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9\-_.]+\Z")
+# Classic Swarm's value characters, plus "@" so that image digests can be
+# used in image affinities.
+_VALUE = re.compile(r"[=!/]?~?[A-Za-z0-9:\-_\s.*/()?+\[\]\\^$|@]+\Z")
+_GLOB = frozenset("*?[")
+
+
+def _bad(kind, text, why):
+    return ExpressionError('invalid expression "%s:%s": %s' % (kind, text, why))
+
+
+@attr.s(frozen=True, eq=False, repr=False)
+class _Matcher:
+    """
+    Strings equal to one of C{literals} or matched by one of C{patterns}.
+    """
+
+    literals = attr.ib()
+    patterns = attr.ib()
+
+    def any(self, values):
+        if self.literals and not self.literals.isdisjoint(values):
+            return True
+        for pattern in self.patterns:
+            for value in values:
+                if pattern(value):
+                    return True
+        return False
+
+
+def _glob(kind, text, value):
+    if _GLOB.isdisjoint(value):
+        return frozenset([value]), ()
+    try:
+        return frozenset(), (re.compile(fnmatch.translate(value)).match,)
+    except re.error as e:
+        raise _bad(kind, text, "glob %r is invalid: %s" % (value, e)) from None
+
+
+def _matcher(kind, text, value):
+    if len(value) >= 2 and value[0] == "/" and value[-1] == "/":
+        try:
+            return _Matcher(frozenset(), (re.compile(value[1:-1]).search,))
+        except re.error as e:
+            raise _bad(kind, text, "regular expression %r is invalid: %s"
+                       % (value[1:-1], e)) from None
+    alternatives = value.split("|") if kind == "whitelist" else [value]
+    literals, patterns = set(), []
+    for alternative in alternatives:
+        more_literals, more_patterns = _glob(kind, text, alternative)
+        literals |= more_literals
+        patterns.extend(more_patterns)
+    return _Matcher(frozenset(literals), tuple(patterns))
+
+
+@attr.s(frozen=True, eq=False)
+class Expression:
+    """
+    One parsed expression.
+
+    @ivar kind: C{"constraint"}, C{"affinity"} or C{"whitelist"}.
+    @ivar text: the expression as written, without the C{kind:} prefix,
+        e.g. C{"storage==~ssd"}.
+    @ivar key: the part before the operator, e.g. C{"storage"}.
+    @ivar operator: C{"=="} or C{"!="}.
+    @ivar value: the part after the operator and C{~}, e.g. C{"ssd"}.
+    @ivar soft: whether the value started with C{~}.
+    """
+
+    kind: str = attr.ib()
+    text: str = attr.ib()
+    key: str = attr.ib()
+    operator: str = attr.ib()
+    value: str = attr.ib()
+    soft: bool = attr.ib()
+    _matcher: _Matcher = attr.ib(repr=False)
+
+    @property
+    def negated(self):
+        """
+        Whether the operator is C{!=}.
+        """
+        return self.operator == "!="
+
+    def found(self, values):
+        """
+        @param values: a collection of C{str} (a set is fastest), or one C{str}.
+        @return: whether the value matches any of C{values}, whatever the
+            operator.
+        """
+        if isinstance(values, str):
+            values = (values,)
+        return self._matcher.any(values)
+
+    def matches(self, values):
+        """
+        @param values: a collection of C{str} (a set is fastest), or one C{str}.
+        @return: for C{==}, whether the value matches any of C{values}; for
+            C{!=}, whether it matches none.
+        """
+        return self.found(values) != self.negated
+
+    def __str__(self):
+        return "%s:%s" % (self.kind, self.text)
+
+
+def parse_expression(kind, text):
+    """
+    Parse one expression.
+
+    @param kind: one of L{KINDS}.
+    @param text: the expression without its C{kind:} prefix.
+    @return: an L{Expression}.
+    @raise ExpressionError: naming the expression, for a missing operator,
+        a bad key or value, or a regular expression that does not compile.
+    """
+    if kind not in KINDS:
+        raise ValueError("unknown kind of expression %r" % (kind,))
+    if not isinstance(text, str):
+        raise _bad(kind, text, "expected a string")
+    for operator in OPERATORS:
+        if operator in text:
+            key, value = text.split(operator, 1)
+            break
+    else:
+        raise _bad(kind, text, "one of operator ==, != is expected")
+    if not _KEY.match(key):
+        raise _bad(kind, text, "key '%s' is invalid" % (key,))
+    if not _VALUE.match(value):
+        raise _bad(kind, text, "value '%s' is invalid" % (value,))
+    soft = value.startswith("~")
+    value = value.lstrip("~")
+    if not value:
+        raise _bad(kind, text, "value is empty")
+    return Expression(kind, text, key, operator, value, soft, _matcher(kind, text, value))
+
+
+def parse_expressions(kind, texts):
+    """
+    Parse several expressions of one kind.
+
+    @return: a C{list} of L{Expression}, in order.
+    @raise ExpressionError: for the first bad one.
+    """
+    return [parse_expression(kind, text) for text in texts]

@@ -1,0 +1,341 @@
+"""
+L{Node}: the scheduler's read-only view of one engine for one decision.
+
+What the filters and strategies ask of a node (CPUs and memory in use, the
+names of its containers, the host ports they hold, its image references) is
+worked out from its containers and images on first use and kept, so a
+decision walks each node's containers at most once whatever the filters.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import attr
+
+__all__ = ["ALL_INTERFACES", "Node", "apply_overcommit", "host_ip", "parse_port_key"]
+
+SWARM_ID_LABEL = "com.docker.swarm.id"
+
+#: How a binding on every interface (C{""}, C{"0.0.0.0"}, C{"::"}) is
+#: recorded in L{Node.host_ports}.
+ALL_INTERFACES = ""
+
+_ANY_ADDRESS = frozenset(["", "0.0.0.0", "::"])  # noqa: S104 (names, not binds)
+
+
+def apply_overcommit(value, overcommit):
+    """
+    Classic Swarm's overcommit: C{value + value * int(overcommit * 100) / 100}
+    in integer arithmetic (Go truncates the division toward zero).
+
+    @param value: CPUs or bytes of memory of an engine.
+    @param overcommit: the C{swarm.overcommit} fraction, e.g. C{0.05}.
+    @return: the C{int} the scheduler may reserve.
+    """
+    ratio = int(overcommit * 100)
+    extra = abs(value * ratio) // 100
+    return value + (extra if value * ratio >= 0 else -extra)
+
+
+def host_ip(addr):
+    """
+    The host part of an engine address, C{"127.0.0.1"} for unix sockets.
+
+    @param addr: C{"host:port"}, C{"[v6]:port"}, C{"tcp://host:port"} or
+        C{"unix:///path"}.
+    @return: the host as a C{str} (C{"localhost"} is given as
+        C{"127.0.0.1"}; other names are not resolved).
+    """
+    if addr.startswith("unix://") or addr.startswith("/"):
+        return "127.0.0.1"
+    if "://" in addr:
+        addr = addr.split("://", 1)[1]
+    addr = addr.split("/", 1)[0]
+    if addr.startswith("["):
+        host = addr[1:].split("]", 1)[0]
+    else:
+        host = addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
+    return "127.0.0.1" if host == "localhost" else host
+
+
+def parse_port_key(key):
+    """
+    Split a Docker port key.
+
+    @param key: C{"80/tcp"}, C{"53/udp"} or C{"80"} (TCP).
+    @return: C{(protocol, port)} with C{port} an C{int}, or L{None} when the
+        key is not a single port.
+    """
+    port, _, protocol = str(key).partition("/")
+    if not port.isdigit():
+        return None
+    return (protocol or "tcp").lower(), int(port)
+
+
+def _host_port(text):
+    """
+    @return: the C{int} port of a C{HostPort}, or L{None} for an empty,
+        ranged or malformed one.
+    """
+    if isinstance(text, int):
+        return text
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _repository(reference):
+    """
+    C{"repo:tag"} or C{"repo@digest"} without its tag or digest.
+    """
+    if "@" in reference:
+        return reference.split("@", 1)[0]
+    colon = reference.rfind(":")
+    return reference[:colon] if colon > reference.rfind("/") else reference
+
+
+@attr.s(auto_attribs=True, kw_only=True, eq=False)
+class Node:
+    """
+    One engine as the scheduler sees it.
+
+    Containers are Docker inspect dicts (the engine's and the ones being
+    created on it); the keys read are C{Id}, C{Name}, C{Config} (C{Labels},
+    C{ExposedPorts}), C{HostConfig} (C{CpuShares}, C{Memory},
+    C{PortBindings}, C{NetworkMode}) and C{NetworkSettings.Ports}.  A
+    container being created should carry the C{HostConfig} of
+    L{swarmd.scheduler.ContainerConfig.engine_body}, so its CPU shares count
+    like those of the engine's own containers.
+
+    Views are read-only: the derived values are computed once.  Use
+    L{with_container} for a view with one more container.
+
+    @ivar id: engine ID, C{"<docker info ID>|<addr>"}.
+    @ivar name: engine name (C{docker info} Name).
+    @ivar addr: engine address.
+    @ivar ip: the engine's host IP: nodes with the same IP share host ports.
+    @ivar labels: engine labels and the built-ins (C{storagedriver},
+        C{kernelversion}, C{operatingsystem}, C{ostype}, ...).
+    @ivar total_cpus: CPUs, overcommit included.
+    @ivar total_memory: bytes of memory, overcommit included.
+    @ivar containers: a C{list} of inspect dicts.
+    @ivar images: a C{list} of C{/images/json} entries.
+    @ivar healthy: whether the engine is healthy.
+    @ivar health_indicator: 0 to 100, classic Swarm's health indicator.
+    @ivar cpus: the engine's own CPU count (C{NCPU}), used to turn CPU
+        shares back into CPUs; defaults to C{total_cpus}.
+    """
+
+    id: str
+    name: str
+    addr: str
+    ip: str = attr.Factory(lambda self: host_ip(self.addr), takes_self=True)
+    labels: dict = attr.Factory(dict)
+    total_cpus: int = 0
+    total_memory: int = 0
+    containers: list = attr.Factory(list)
+    images: list = attr.Factory(list)
+    healthy: bool = True
+    health_indicator: int = 100
+    cpus: int = attr.Factory(lambda self: self.total_cpus, takes_self=True)
+
+    # -- resources ----------------------------------------------------------------
+
+    @cached_property
+    def _usage(self):
+        engine_cpus = self.cpus
+        used_cpus = used_memory = 0
+        for container in self.containers:
+            host_config = container.get("HostConfig") or {}
+            shares = host_config.get("CpuShares")
+            if shares:
+                used_cpus += shares * engine_cpus // 1024
+            memory = host_config.get("Memory")
+            if memory:
+                used_memory += memory
+        return used_cpus, used_memory
+
+    @property
+    def used_cpus(self):
+        """
+        CPUs reserved by all containers (any state, pending included): each
+        container's C{CpuShares * cpus / 1024}, rounded down as classic.
+        """
+        return self._usage[0]
+
+    @property
+    def used_memory(self):
+        """
+        Bytes of memory reserved by all containers (C{HostConfig.Memory}).
+        """
+        return self._usage[1]
+
+    # -- containers ---------------------------------------------------------------
+
+    @cached_property
+    def _references(self):
+        ids, names, swarm_ids = set(), set(), set()
+        for container in self.containers:
+            container_id = container.get("Id")
+            if container_id:
+                ids.add(container_id)
+            name = container.get("Name")
+            if name:
+                names.add(name.lstrip("/"))
+            for other in container.get("Names") or ():
+                names.add(other.rsplit("/", 1)[-1])
+            labels = (container.get("Config") or {}).get("Labels") or {}
+            swarm_id = labels.get(SWARM_ID_LABEL)
+            if swarm_id:
+                swarm_ids.add(swarm_id)
+        return frozenset(ids), frozenset(names), frozenset(swarm_ids)
+
+    @property
+    def container_ids(self):
+        """
+        The C{frozenset} of the IDs of the node's containers.
+        """
+        return self._references[0]
+
+    @property
+    def container_names(self):
+        """
+        The C{frozenset} of the names (without C{/}) of the node's containers.
+        """
+        return self._references[1]
+
+    @cached_property
+    def container_refs(self):
+        """
+        IDs and names of the node's containers, what C{affinity:container}
+        matches against.
+        """
+        return self.container_ids | self.container_names
+
+    def has_container(self, reference):
+        """
+        Whether a container on this node answers to C{reference}, as
+        classic Swarm looks containers up: full or 12-digit ID, Swarm ID,
+        name, C{/name}, C{<node>/name}, or an ID prefix matching one
+        container only.
+        """
+        if not reference:
+            return False
+        ids, names, swarm_ids = self._references
+        name = reference[1:] if reference.startswith("/") else reference
+        if reference in ids or name in names or reference in swarm_ids:
+            return True
+        if "/" in name:
+            where, _, name = name.partition("/")
+            if where in (self.name, self.id) and name in names:
+                return True
+        if len(reference) == 12 and any(i[:12] == reference for i in swarm_ids):
+            return True
+        return sum(1 for i in ids if i.startswith(reference)) == 1
+
+    @cached_property
+    def _label_values(self):
+        return {}
+
+    def container_label_values(self, key):
+        """
+        @return: the C{frozenset} of values label C{key} has on this node's
+            containers (containers without it are not counted).
+        """
+        cache = self._label_values
+        values = cache.get(key)
+        if values is None:
+            values = frozenset(
+                value for value in (
+                    ((c.get("Config") or {}).get("Labels") or {}).get(key)
+                    for c in self.containers)
+                if value is not None)
+            cache[key] = values
+        return values
+
+    # -- images -------------------------------------------------------------------
+
+    @cached_property
+    def image_refs(self):
+        """
+        Everything C{affinity:image} matches against: image IDs (with and
+        without C{sha256:}), C{repo:tag}s, repositories and digests.
+        """
+        refs = set()
+        for image in self.images:
+            image_id = image.get("Id") or ""
+            if image_id:
+                refs.add(image_id)
+                if image_id.startswith("sha256:"):
+                    refs.add(image_id[len("sha256:"):])
+            for reference in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
+                if reference.startswith("<none>"):
+                    continue
+                refs.add(reference)
+                refs.add(_repository(reference))
+        return frozenset(refs)
+
+    # -- ports --------------------------------------------------------------------
+
+    @cached_property
+    def host_ports(self):
+        """
+        Host ports held by the node's containers, running, stopped or being
+        created: a C{dict} of C{(protocol, port)} to the C{set} of host IPs
+        they are bound on (L{ALL_INTERFACES} for every interface).
+
+        Both C{HostConfig.PortBindings} (what was asked) and
+        C{NetworkSettings.Ports} (what was given, dynamic ports included)
+        count; a container on the host network holds its exposed ports on
+        every interface.
+        """
+        held = {}
+        for container in self.containers:
+            host_config = container.get("HostConfig") or {}
+            if host_config.get("NetworkMode") == "host":
+                exposed = (container.get("Config") or {}).get("ExposedPorts") or {}
+                for key in exposed:
+                    parsed = parse_port_key(key)
+                    if parsed is not None:
+                        held.setdefault(parsed, set()).add(ALL_INTERFACES)
+            settings = container.get("NetworkSettings") or {}
+            for ports in (host_config.get("PortBindings"), settings.get("Ports")):
+                for key, bindings in (ports or {}).items():
+                    if not bindings:
+                        continue
+                    protocol = parse_port_key(key)
+                    protocol = protocol[0] if protocol else "tcp"
+                    for binding in bindings:
+                        port = _host_port(binding.get("HostPort"))
+                        if port is None:
+                            continue
+                        address = binding.get("HostIp") or ""
+                        if address in _ANY_ADDRESS:
+                            address = ALL_INTERFACES
+                        held.setdefault((protocol, port), set()).add(address)
+        return held
+
+    def port_taken(self, protocol, port, address=ALL_INTERFACES):
+        """
+        Whether a binding of host port C{port}/C{protocol} on C{address}
+        would clash with one of this node's containers: same address, or
+        either side on every interface.
+
+        @param address: the requested host IP; C{""}, C{"0.0.0.0"} and
+            C{"::"} mean every interface.
+        """
+        held = self.host_ports.get((protocol, port))
+        if not held:
+            return False
+        if address in _ANY_ADDRESS:
+            return True
+        return ALL_INTERFACES in held or address in held
+
+    # -- copies -------------------------------------------------------------------
+
+    def with_container(self, container):
+        """
+        @param container: an inspect dict.
+        @return: a new L{Node} like this one with C{container} added.
+        """
+        return attr.evolve(self, containers=self.containers + [container])

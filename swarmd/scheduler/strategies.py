@@ -1,0 +1,101 @@
+"""
+Placement strategies: spread, binpack and random.
+
+Spread and binpack weigh each node that has room as classic Swarm does::
+
+    cpuScore = (usedCpus + cpus) * 100 / totalCpus      (100 when no CPUs asked)
+    memScore = (usedMemory + memory) * 100 / totalMemory  (100 when no memory asked)
+    weight   = cpuScore + memScore + factor * healthIndicator
+
+in integer arithmetic, dropping nodes smaller than the request or with a
+score over 100.  Spread (factor -10) takes the lowest weight first, ties
+going to the node with fewer containers; binpack (factor +10) the highest,
+ties going to more containers.  Remaining ties keep the nodes' order.
+"""
+
+from __future__ import annotations
+
+import random as _random
+
+from zope.interface import implementer
+
+from swarmd.scheduler._interfaces import IStrategy
+from swarmd.scheduler.errors import NoResources
+
+__all__ = ["BinpackStrategy", "RandomStrategy", "SpreadStrategy", "weigh"]
+
+
+def weigh(config, nodes, health_factor):
+    """
+    Weigh the nodes with room for C{config}.
+
+    @return: a C{list} of C{(weight, container count, index, node)}.
+    @raise NoResources: when no node has room.
+    """
+    cpus = config.cpus
+    memory = config.memory
+    weighed = []
+    for index, node in enumerate(nodes):
+        total_cpus = node.total_cpus
+        total_memory = node.total_memory
+        if total_memory < memory or total_cpus < cpus:
+            continue
+        cpu_score = (node.used_cpus + cpus) * 100 // total_cpus if cpus > 0 else 100
+        memory_score = (node.used_memory + memory) * 100 // total_memory if memory > 0 else 100
+        if cpu_score <= 100 and memory_score <= 100:
+            weight = cpu_score + memory_score + health_factor * node.health_indicator
+            weighed.append((weight, len(node.containers), index, node))
+    if not weighed:
+        raise NoResources()
+    return weighed
+
+
+@implementer(IStrategy)
+class SpreadStrategy:
+    """
+    Spread containers over the nodes: least loaded first.
+    """
+
+    name = "spread"
+
+    def rank(self, config, nodes):
+        weighed = weigh(config, nodes, -10)
+        weighed.sort(key=lambda w: (w[0], w[1], w[2]))
+        return [w[3] for w in weighed]
+
+
+@implementer(IStrategy)
+class BinpackStrategy:
+    """
+    Pack containers onto as few nodes as possible: most loaded first.
+    """
+
+    name = "binpack"
+
+    def rank(self, config, nodes):
+        weighed = weigh(config, nodes, 10)
+        weighed.sort(key=lambda w: (-w[0], -w[1], w[2]))
+        return [w[3] for w in weighed]
+
+
+@implementer(IStrategy)
+class RandomStrategy:
+    """
+    Any node, at random; resources are not checked.
+    """
+
+    name = "random"
+
+    def __init__(self, random=None):
+        """
+        @param random: the L{random.Random} to shuffle with (a new one by
+            default).
+        """
+        self._random = random if random is not None else _random.Random()
+
+    def rank(self, config, nodes):
+        if not nodes:
+            raise NoResources()
+        ranked = list(nodes)
+        self._random.shuffle(ranked)
+        return ranked
