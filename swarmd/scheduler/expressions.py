@@ -12,7 +12,7 @@ right after the operator makes the expression soft: the scheduler first
 tries with it and, if no node is left, again without it.
 
 In a whitelist the value is a C{|}-separated list of alternatives (unless
-it is a C{/regex/}).
+it is a C{/regex/}); the whole value is one too, since node IDs contain C{|}.
 """
 
 from __future__ import annotations
@@ -78,7 +78,11 @@ def _matcher(kind, text, value):
         except re.error as e:
             raise _bad(kind, text, "regular expression %r is invalid: %s"
                        % (value[1:-1], e)) from None
-    alternatives = value.split("|") if kind == "whitelist" else [value]
+    alternatives = [value]
+    if kind == "whitelist" and "|" in value:
+        # Node IDs contain "|" ("<docker ID>|<address>"): the whole value
+        # stays an alternative too.
+        alternatives += value.split("|")
     literals, patterns = set(), []
     for alternative in alternatives:
         more_literals, more_patterns = _glob(kind, text, alternative)
