@@ -1,0 +1,874 @@
+"""
+A lab of real Docker engines on this machine, for functional tests,
+benchmarks and demos.
+
+Each engine is a real C{dockerd} (Debian's docker.io) with its own bridge,
+data and exec roots, pidfile, unix socket and a TCP listener; it runs in its
+own UTS namespace with host name C{nI} (so C{docker info} names differ), has
+its own key file (so engine IDs differ), the labels C{node=nI} plus extra
+ones (by default C{storage=ssd} for odd I, C{storage=disk} for even I), and a
+C{busybox:latest} image built from the host's static busybox (no registry is
+needed).  Facts and traps: C{shared/docs/real-engines.md}.
+
+From Python (blocking calls, for C{setUp} or a module fixture)::
+
+    lab = Lab(n=2).start()
+    lab.engines[0].docker("run", "--rm", "busybox", "echo", "hi")
+    manager_discovery = lab.discovery()      # nodes://127.0.0.1:P1,127.0.0.1:P2
+    lab.stop()
+
+From a shell::
+
+    python -m swarmd.testing.lab start -n 3 [--base DIR] [--netns] [--tls]
+    python -m swarmd.testing.lab status --base DIR
+    python -m swarmd.testing.lab stop --base DIR
+
+Options:
+  - C{netns=True}: each engine lives in its own network namespace, reached at
+    C{10.78.S.2:2375} over a veth, so several engines can publish the same
+    host port.
+  - C{tls=True}: the TCP listeners demand client certificates signed by the
+    lab's own CA (see L{LabEngine.tls}); the unix sockets stay plain.
+
+Labs never collide, whichever process starts them: host-wide names (bridge,
+subnet, port, cgroup, namespace) come from slots claimed in
+L{swarmd.testing._lab_host.REGISTRY}; the engine names C{nI} are per lab.
+Everything is stopped by pid (recorded in C{state.json} in the lab's folder),
+never by process name, and C{stop} works from any process and twice.
+
+A lab started from Python is I{not persistent}: if the process that started it
+dies without stopping it, the next lab started on this machine stops it.  The
+command line's labs are persistent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+import attr
+
+from swarmd.testing import _lab_host as host
+from swarmd.testing._lab_image import BUSYBOX, IMAGE, IMAGE_CHANGE, is_static, write_rootfs_tar
+from swarmd.testing._lab_tls import LabTLS, make_certificates
+
+__all__ = [
+    "DockerCommandError",
+    "Lab",
+    "LabEngine",
+    "LabError",
+    "LabTLS",
+    "default_labels",
+    "ensure_installed",
+    "lab_status",
+    "main",
+    "stop_lab",
+]
+
+#: Debian packages the lab needs.
+PACKAGES = ("docker.io", "busybox-static", "iptables")
+
+#: Name of the lab's state file inside its folder.
+STATE = "state.json"
+
+#: Unix socket paths longer than this do not fit in C{sockaddr_un} once
+#: containerd adds its own names under the exec root.
+_MAX_BASE = 60
+
+#: Programs a lab's dockerd starts that may outlive it if it is killed.
+_HELPERS = ("containerd", "containerd-shim", "containerd-shim-runc-v2", "docker-proxy",
+            "runc", "docker-init")
+
+
+class LabError(Exception):
+    """
+    The lab could not start (the message holds the failing engines' log
+    tails) or is not in the state asked for.
+    """
+
+
+class DockerCommandError(subprocess.CalledProcessError):
+    """
+    A docker CLI command run by L{LabEngine.docker} failed; unlike its base
+    class, its message shows the command's output.
+    """
+
+    def __str__(self) -> str:
+        return "%s\n%s%s" % (super().__str__(), self.stdout or "", self.stderr or "")
+
+
+def default_labels(index: int) -> dict[str, str]:
+    """
+    @return: the extra labels of engine C{index} when none are given:
+        C{storage=ssd} for odd indices, C{storage=disk} for even ones.
+    """
+    return {"storage": "ssd" if index % 2 else "disk"}
+
+
+def _docker_cli() -> str:
+    found = shutil.which("docker", path=host.environment()["PATH"])
+    if found is None:
+        raise LabError("the docker CLI is not installed")
+    return found
+
+
+def _find(program: str) -> str | None:
+    return shutil.which(program, path=host.environment()["PATH"])
+
+
+def ensure_installed(run=subprocess.run, find=_find, busybox: str = BUSYBOX) -> list[str]:
+    """
+    Install with apt-get what the lab needs and this machine lacks: Debian's
+    C{docker.io}, C{busybox-static} and C{iptables} when C{dockerd} is
+    missing, C{busybox-static} alone when the host's busybox is missing or
+    not static.
+
+    @param run: L{subprocess.run} or a stand-in for tests.
+    @param find: C{shutil.which}-like lookup of a program.
+    @param busybox: where the static busybox must be.
+    @raise LabError: if apt-get fails.
+    @return: the packages installed (empty if nothing was missing).
+    """
+    missing: list[str] = []
+    if find("dockerd") is None:
+        missing.extend(PACKAGES)
+    elif not is_static(busybox):
+        missing.append("busybox-static")
+    if find("ip") is None:
+        missing.append("iproute2")
+    if not missing:
+        return []
+    env = host.environment(DEBIAN_FRONTEND="noninteractive")
+    for argv in (["apt-get", "update", "-qq"],
+                 ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]):
+        done = run(argv, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise LabError("%s failed: %s" % (" ".join(argv), (done.stderr or done.stdout)[-2000:]))
+    return missing
+
+
+@attr.s(auto_attribs=True, kw_only=True, eq=False)
+class LabEngine:
+    """
+    One engine of a L{Lab}.
+
+    @ivar index: 1-based position in its lab.
+    @ivar name: C{nI}: its host name, so its C{docker info} Name, and its
+        C{node} label.
+    @ivar slot: the host-wide slot it holds (see L{swarmd.testing._lab_host}).
+    @ivar folder: its folder (data root, exec root, socket, pidfile, log).
+    @ivar socket: path of its unix socket.
+    @ivar tcp: its TCP API address, C{"127.0.0.1:PORT"}, or
+        C{"10.78.S.2:2375"} in a namespaced lab.
+    @ivar labels: its engine labels (C{node} included).
+    @ivar pid: the dockerd pid, once started.
+    @ivar started: the dockerd's start time (with C{pid}, names it for good).
+    @ivar netns: its network namespace, or C{None}.
+    @ivar tls: the certificates its TCP listener demands, or C{None}.
+    """
+
+    index: int
+    name: str
+    slot: int
+    folder: str
+    tcp: str
+    labels: dict[str, str]
+    pid: int | None = None
+    started: int | None = None
+    netns: str | None = None
+    tls: LabTLS | None = None
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.folder, "docker.sock")
+
+    @property
+    def unix_url(self) -> str:
+        """
+        @return: C{unix:///.../docker.sock}
+        """
+        return "unix://" + self.socket
+
+    @property
+    def tcp_url(self) -> str:
+        """
+        @return: C{tcp://HOST:PORT}
+        """
+        return "tcp://" + self.tcp
+
+    @property
+    def address(self) -> str:
+        """
+        @return: the IP address of its TCP listener.
+        """
+        return self.tcp.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.tcp.rsplit(":", 1)[1])
+
+    @property
+    def pidfile(self) -> str:
+        return os.path.join(self.folder, "docker.pid")
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.folder, "dockerd.log")
+
+    def environment(self, tcp: bool = False) -> dict[str, str]:
+        """
+        @param tcp: use the TCP listener (with the lab's client certificate
+            if it demands one) instead of the unix socket.
+        @return: an environment for the docker CLI aimed at this engine.
+        """
+        env = host.environment()
+        for name in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS",
+                     "DOCKER_API_VERSION"):
+            env.pop(name, None)
+        if tcp:
+            env["DOCKER_HOST"] = self.tcp_url
+            if self.tls is not None:
+                env["DOCKER_TLS_VERIFY"] = "1"
+                env["DOCKER_CERT_PATH"] = self.tls.cert_path
+        else:
+            env["DOCKER_HOST"] = self.unix_url
+        return env
+
+    def docker(self, *args: str, input: str | None = None, check: bool = True,
+               timeout: float = 120.0, tcp: bool = False) -> subprocess.CompletedProcess:
+        """
+        Run the real docker CLI against this engine.
+
+        @param args: the CLI's arguments (C{"run", "--rm", "busybox", ...}).
+        @param input: text for its standard input.
+        @param check: raise L{DockerCommandError} if it fails.
+        @param tcp: go through the TCP listener (see L{environment}).
+        @return: the L{subprocess.CompletedProcess} (text mode, output
+            captured).
+        """
+        argv = [_docker_cli(), *args]
+        done = subprocess.run(argv, input=input, capture_output=True, text=True,
+                              env=self.environment(tcp=tcp), timeout=timeout)
+        if check and done.returncode != 0:
+            raise DockerCommandError(done.returncode, argv, done.stdout, done.stderr)
+        return done
+
+    def running(self) -> bool:
+        """
+        @return: C{True} if its dockerd process runs.
+        """
+        return host.alive(self.pid, self.started)
+
+    def ping(self, timeout: float = 2.0) -> bool:
+        """
+        @return: C{True} if C{GET /_ping} on its unix socket answers C{OK}.
+        """
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(timeout)
+                s.connect(self.socket)
+                s.sendall(b"GET /_ping HTTP/1.0\r\nHost: lab\r\n\r\n")
+                answer = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+        except OSError:
+            return False
+        return answer.startswith(b"HTTP/1.") and b" 200 " in answer[:16] and \
+            answer.endswith(b"OK")
+
+    def tcp_ready(self, timeout: float = 2.0) -> bool:
+        """
+        @return: C{True} if its TCP listener accepts connections (and, with
+            TLS, a handshake with the lab's client certificate).
+        """
+        try:
+            with socket.create_connection((self.address, self.port), timeout=timeout) as s:
+                if self.tls is None:
+                    return True
+                context = ssl.create_default_context(cafile=self.tls.ca)
+                context.load_cert_chain(self.tls.cert, self.tls.key)
+                with context.wrap_socket(s, server_hostname=self.address):
+                    return True
+        except (OSError, ssl.SSLError):
+            return False
+
+    def log_tail(self, lines: int = 40) -> str:
+        """
+        @return: the last C{lines} lines of its dockerd log.
+        """
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def container_ids(self) -> list[str]:
+        """
+        @return: the IDs of all its containers, running or not.
+        """
+        return self.docker("ps", "-aq", "--no-trunc", timeout=30).stdout.split()
+
+    def remove_containers(self) -> None:
+        """
+        Remove all its containers (forcibly, with their anonymous volumes).
+        """
+        ids = self.container_ids()
+        if ids:
+            self.docker("rm", "-f", "-v", *ids, check=False, timeout=60)
+
+    def to_json(self) -> dict:
+        data = attr.asdict(self, recurse=False)
+        data["tls"] = self.tls.to_json() if self.tls else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> LabEngine:
+        data = dict(data)
+        data["tls"] = LabTLS.from_json(data.get("tls"))
+        return cls(**data)
+
+
+def _labels_for(labels, index: int) -> dict[str, str]:
+    if labels is None:
+        return default_labels(index)
+    if callable(labels):
+        return dict(labels(index))
+    if isinstance(labels, Mapping):
+        return dict(labels.get(index, {}))
+    if isinstance(labels, Sequence):
+        return dict(labels[index - 1]) if index <= len(labels) else {}
+    raise TypeError("labels must be None, a sequence, a mapping or a callable")
+
+
+@contextlib.contextmanager
+def _base_lock(base: str) -> Iterator[None]:
+    # One start or stop at a time per lab folder.
+    with open(os.path.join(base, ".lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _read_state(base: str) -> dict | None:
+    try:
+        with open(os.path.join(base, STATE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+class Lab:
+    """
+    N real Docker engines on this machine (see the module's docstring).
+
+    @ivar engines: its L{LabEngine}s, C{n1} first.
+    @ivar base: its folder.
+    @ivar tls: its certificates, or C{None}.
+    """
+
+    def __init__(self, n: int = 2, base: str | None = None, labels=None, netns: bool = False,
+                 tls: bool = False, name_prefix: str = "n", persistent: bool = False,
+                 timeout: float = 60.0, registry: host.SlotRegistry | None = None):
+        """
+        @param n: how many engines.
+        @param base: its folder (created if missing); by default a new
+            temporary folder, removed again by L{stop}.
+        @param labels: extra engine labels besides C{node=nI}: C{None} for
+            L{default_labels}, a list of C{dict}s (one per engine, C{n1}
+            first), a C{dict} from index to C{dict}, or a callable taking the
+            index and returning a C{dict}.
+        @param netns: one network namespace per engine.
+        @param tls: demand client certificates on the TCP listeners.
+        @param name_prefix: engine names are C{name_prefix + str(I)}.
+        @param persistent: keep running if this process dies (otherwise the
+            next lab started on the machine stops it then).
+        @param timeout: seconds to wait for the engines to answer.
+        @param registry: where slots are claimed (tests may use their own).
+        """
+        if n < 1:
+            raise ValueError("a lab needs at least one engine")
+        self.n = n
+        self._owns_base = base is None
+        self.base = os.path.abspath(base) if base else ""
+        self._labels = labels
+        self.netns = netns
+        self.tls_enabled = tls
+        self.tls: LabTLS | None = None
+        self.name_prefix = name_prefix
+        self.persistent = persistent
+        self.timeout = timeout
+        self.registry = registry or host.SlotRegistry()
+        self.engines: list[LabEngine] = []
+        self._processes: list[subprocess.Popen] = []
+
+    # -- state ------------------------------------------------------------
+
+    def _state(self, status: str) -> dict:
+        return {
+            "version": 1,
+            "status": status,
+            "base": self.base,
+            "owns_base": self._owns_base,
+            "persistent": self.persistent,
+            "owner": os.getpid(),
+            "owner_start": host.start_time(os.getpid()),
+            "netns": self.netns,
+            "tls": self.tls.to_json() if self.tls else None,
+            "name_prefix": self.name_prefix,
+            "engines": [e.to_json() for e in self.engines],
+        }
+
+    def _save(self, status: str) -> None:
+        path = os.path.join(self.base, STATE)
+        with open(path + ".part", "w") as f:
+            json.dump(self._state(status), f, indent=2)
+        os.replace(path + ".part", path)
+
+    @classmethod
+    def load(cls, base: str) -> Lab:
+        """
+        @param base: the folder of a lab started by any process.
+        @raise LabError: if it holds no lab state.
+        @return: a L{Lab} describing it (C{stop} works on it).
+        """
+        base = os.path.abspath(base)
+        state = _read_state(base)
+        if state is None:
+            raise LabError("no lab state in %s" % (base,))
+        lab = cls(n=max(1, len(state["engines"])), base=base, netns=state["netns"],
+                  tls=state["tls"] is not None, name_prefix=state.get("name_prefix", "n"),
+                  persistent=state["persistent"])
+        lab._owns_base = state["owns_base"]
+        lab.tls = LabTLS.from_json(state["tls"])
+        lab.engines = [LabEngine.from_json(e) for e in state["engines"]]
+        return lab
+
+    # -- start ------------------------------------------------------------
+
+    def _prepare_base(self) -> None:
+        if self._owns_base:
+            self.base = tempfile.mkdtemp(prefix="swarmd-lab-")
+        else:
+            os.makedirs(self.base, exist_ok=True)
+        if len(self.base) > _MAX_BASE:
+            if self._owns_base:
+                shutil.rmtree(self.base, ignore_errors=True)
+            raise LabError("lab folder %s is too long for unix sockets (at most %d characters)"
+                           % (self.base, _MAX_BASE))
+        state = _read_state(self.base)
+        if state is not None and state.get("status") != "stopped":
+            previous = Lab.load(self.base)
+            if any(e.running() for e in previous.engines):
+                raise LabError("a lab is running in %s; stop it first" % (self.base,))
+            previous.stop()
+
+    def _claim(self) -> None:
+        claim = {"base": self.base, "persistent": self.persistent, "owner": os.getpid(),
+                 "owner_start": host.start_time(os.getpid())}
+        with self.registry.locked():
+            try:
+                slots = self.registry.pick(self.n, self.registry.claims())
+            except host.HostError as e:
+                raise LabError(str(e)) from e
+            self.registry.claim(slots, claim)
+            for index, slot in enumerate(slots, 1):
+                name = "%s%d" % (self.name_prefix, index)
+                if self.netns:
+                    tcp = "%s:%d" % (host.namespace_address(slot), host.NETNS_PORT)
+                else:
+                    tcp = "127.0.0.1:%d" % (host.tcp_port(slot),)
+                self.engines.append(LabEngine(
+                    index=index, name=name, slot=slot, folder=os.path.join(self.base, name),
+                    tcp=tcp, labels={"node": name, **_labels_for(self._labels, index)},
+                    netns=host.netns_name(slot) if self.netns else None))
+            self._save("starting")
+
+    def _dockerd_argv(self, engine: LabEngine) -> list[str]:
+        d = engine.folder
+        argv = [
+            "dockerd", "--config-file", os.path.join(d, "daemon.json"),
+            "--data-root", os.path.join(d, "data"), "--exec-root", os.path.join(d, "exec"),
+            "--pidfile", engine.pidfile, "-H", engine.unix_url, "-H", engine.tcp_url,
+            "--storage-driver", "overlay2", "--bridge", host.bridge_name(engine.slot),
+            "--iptables=false", "--ip-forward=false", "--ip-masq=false",
+            "--cgroup-parent", "/" + host.cgroup_name(engine.slot),
+        ]
+        if engine.tls is not None:
+            argv += ["--tlsverify", "--tlscacert", engine.tls.ca,
+                     "--tlscert", engine.tls.server_cert, "--tlskey", engine.tls.server_key]
+        else:
+            # Without an explicit --tls=false dockerd sleeps 15 s before
+            # serving plain TCP on a non-loopback address.
+            argv.append("--tls=false")
+        for key, value in engine.labels.items():
+            argv += ["--label", "%s=%s" % (key, value)]
+        return argv
+
+    def _spawn(self, engine: LabEngine) -> None:
+        d = engine.folder
+        os.makedirs(d, exist_ok=True)
+        config = {
+            # dockerd 20.10 has no flag for it: without it every engine reads
+            # /etc/docker/key.json and reports the same ID.
+            "deprecated-key-path": os.path.join(d, "key.json"),
+            "default-address-pools": [{"base": host.address_pool(engine.slot), "size": 28}],
+        }
+        with open(os.path.join(d, "daemon.json"), "w") as f:
+            json.dump(config, f)
+        if engine.netns:
+            host.add_namespace(engine.slot)
+            cgroups = os.path.join(d, "cgroup")
+            os.makedirs(cgroups, exist_ok=True)
+            # `ip netns exec` would lose the cgroup mounts: keep a bind of
+            # them, mount the namespace's own sysfs, and bind them back.
+            script = ('hostname "$0" && mount --rbind /sys/fs/cgroup "$1" && '
+                      'mount -t sysfs sysfs /sys && mount --rbind "$1" /sys/fs/cgroup && '
+                      'umount -l "$1" && shift && exec "$@"')
+            argv = ["nsenter", "--net=/run/netns/" + engine.netns,
+                    "unshare", "--uts", "--mount", "--propagation", "slave",
+                    "sh", "-c", script, engine.name, cgroups, *self._dockerd_argv(engine)]
+        else:
+            host.add_bridge(host.bridge_name(engine.slot), host.bridge_address(engine.slot))
+            argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', engine.name,
+                    *self._dockerd_argv(engine)]
+        with open(engine.log_path, "ab") as log:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       cwd=d, env=host.environment(), start_new_session=True)
+        self._processes.append(process)
+        # unshare, nsenter and sh all exec: the pid is dockerd's.
+        engine.pid = process.pid
+        engine.started = host.start_time(process.pid)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        waiting = list(self.engines)
+        while waiting:
+            for engine in list(waiting):
+                if not engine.running():
+                    raise LabError("dockerd of %s exited while starting:\n%s" % (
+                        engine.name, engine.log_tail()))
+                if engine.ping(timeout=1.0) and engine.tcp_ready(timeout=1.0):
+                    waiting.remove(engine)
+            if waiting and time.monotonic() > deadline:
+                raise LabError("no answer from %s after %ss:\n%s" % (
+                    ", ".join(e.name for e in waiting), self.timeout,
+                    "\n".join("--- %s\n%s" % (e.name, e.log_tail()) for e in waiting)))
+            if waiting:
+                time.sleep(0.1)
+
+    def _import_image(self) -> None:
+        tar = write_rootfs_tar(os.path.join(self.base, "busybox.tar"))
+        running = []
+        for engine in self.engines:
+            with open(tar, "rb") as f:
+                running.append((engine, subprocess.Popen(
+                    [_docker_cli(), "import", "-c", IMAGE_CHANGE, "-", IMAGE], stdin=f,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=engine.environment())))
+        failures = []
+        for engine, process in running:
+            try:
+                out, _ = process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, _ = process.communicate()
+            if process.returncode != 0:
+                failures.append("%s: %s" % (engine.name, out.decode(errors="replace")))
+        if failures:
+            raise LabError("importing %s failed:\n%s" % (IMAGE, "\n".join(failures)))
+
+    def start(self) -> Lab:
+        """
+        Start every engine (in parallel) and wait until all answer, then
+        import C{busybox:latest} into each.  Blocks.
+
+        @raise LabError: if an engine does not come up (with its log tail);
+            everything already started is stopped again first.
+        @return: C{self}
+        """
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root")
+        if self.engines:
+            raise LabError("this lab was started already")
+        ensure_installed()
+        reap_orphans(self.registry)
+        self._prepare_base()
+        # From here on everything made is this lab's own: undo it on failure.
+        try:
+            with _base_lock(self.base):
+                self._claim()
+                host.enable_ip_forward()
+                if self.tls_enabled:
+                    self.tls = make_certificates(
+                        os.path.join(self.base, "tls"), [e.address for e in self.engines])
+                    for engine in self.engines:
+                        engine.tls = self.tls
+                for engine in self.engines:
+                    self._spawn(engine)
+                    self._save("starting")
+                self._wait_ready()
+                self._import_image()
+                self._save("running")
+        except BaseException as e:
+            self.stop()
+            if isinstance(e, (LabError, KeyboardInterrupt)):
+                raise
+            raise LabError("lab did not start: %s" % (e,)) from e
+        return self
+
+    # -- use --------------------------------------------------------------
+
+    def discovery(self, unix: bool = False) -> str:
+        """
+        @param unix: list the unix sockets instead of the TCP addresses.
+        @return: a C{nodes://} discovery string naming every engine.
+        """
+        return "nodes://" + ",".join(e.unix_url if unix else e.tcp for e in self.engines)
+
+    def engine(self, name: str) -> LabEngine:
+        """
+        @return: the engine called C{name}.
+        """
+        for engine in self.engines:
+            if engine.name == name:
+                return engine
+        raise KeyError(name)
+
+    def clean(self) -> None:
+        """
+        Remove every container on every engine (tests sharing a lab call it
+        between them).
+        """
+        for engine in self.engines:
+            if engine.running():
+                engine.remove_containers()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- stop -------------------------------------------------------------
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """
+        Stop the lab: remove containers, C{SIGTERM} each dockerd by its
+        recorded pid (C{SIGKILL} after C{timeout}), then delete its bridges,
+        veths, namespaces, cgroups, any mount left under its folder, and its
+        data (the whole folder if the lab made it).  Safe to call again.
+        """
+        if not self.base or not os.path.isdir(self.base):
+            return
+        with _base_lock(self.base):
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
+        engines = [e for e in self.engines]
+        live = [e for e in engines if e.running()]
+        # Containers first: a stopping dockerd would otherwise stop each one
+        # with its full timeout (busybox sh ignores SIGTERM).
+        for engine in live:
+            with contextlib.suppress(Exception):
+                if engine.ping(timeout=1.0):
+                    engine.remove_containers()
+        helpers: dict[int, int | None] = {}
+        for engine in live:
+            for pid in host.children(engine.pid or 0):
+                helpers[pid] = host.start_time(pid)
+        host.terminate({e.pid: e.started for e in live if e.pid}, timeout=timeout)
+        for process in self._processes:
+            process.poll()
+        folders = [e.folder for e in engines]
+        for pid in host.processes_mentioning(folders, _HELPERS):
+            helpers.setdefault(pid, host.start_time(pid))
+        for engine in engines:
+            if engine.netns:
+                for pid in host.namespace_pids(engine.netns):
+                    helpers.setdefault(pid, host.start_time(pid))
+        host.terminate(helpers, timeout=5.0)
+        for engine in engines:
+            if engine.netns:
+                host.delete_namespace(engine.netns)
+                host.delete_link(host.veth_name(engine.slot))
+            else:
+                host.delete_link(host.bridge_name(engine.slot))
+            host.delete_cgroup(host.cgroup_name(engine.slot))
+        left = host.unmount_under(self.base)
+        for engine in engines:
+            for part in ("data", "exec", "cgroup", "docker.sock"):
+                path = os.path.join(engine.folder, part)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+        self.registry.release([e.slot for e in engines], self.base)
+        if left:
+            raise LabError("mounts left under %s: %s" % (self.base, ", ".join(left)))
+        if self._owns_base:
+            shutil.rmtree(self.base, ignore_errors=True)
+        else:
+            self._save("stopped")
+
+    def status(self) -> list[dict]:
+        """
+        @return: one C{dict} per engine: C{name}, C{pid}, C{running} (the
+            process runs), C{answering} (C{/_ping} answers), C{unix},
+            C{tcp}, C{labels}.
+        """
+        rows = []
+        for e in self.engines:
+            running = e.running()
+            rows.append({"name": e.name, "pid": e.pid, "running": running,
+                         "answering": running and e.ping(), "unix": e.unix_url,
+                         "tcp": e.tcp_url, "labels": e.labels})
+        return rows
+
+
+def stop_lab(base: str) -> bool:
+    """
+    Stop the lab whose folder is C{base}, whichever process started it.
+
+    @return: C{False} if C{base} holds no lab state (nothing to stop).
+    """
+    try:
+        lab = Lab.load(base)
+    except LabError:
+        return False
+    lab.stop()
+    return True
+
+
+def lab_status(base: str) -> list[dict]:
+    """
+    @return: L{Lab.status} of the lab in C{base}.
+    @raise LabError: if C{base} holds no lab state.
+    """
+    return Lab.load(base).status()
+
+
+def reap_orphans(registry: host.SlotRegistry | None = None) -> list[str]:
+    """
+    Forget claims no lab state mentions any more, and stop the
+    non-persistent labs whose owner process is gone.
+
+    @return: the folders of the labs stopped.
+    """
+    registry = registry or host.SlotRegistry()
+    orphans = []
+    with registry.locked():
+        # Under the lock: a lab writes its claims and its first state
+        # together while holding it.
+        for slot, claim in sorted(registry.claims().items()):
+            base = claim.get("base") or ""
+            state = _read_state(base) if base else None
+            if state is None or state.get("status") == "stopped" or \
+                    slot not in [e.get("slot") for e in state.get("engines", [])]:
+                registry.forget(slot)
+            elif not claim.get("persistent") and \
+                    not host.alive(claim.get("owner"), claim.get("owner_start")):
+                if base not in orphans:
+                    orphans.append(base)
+    for base in orphans:
+        with contextlib.suppress(Exception):
+            stop_lab(base)
+    return orphans
+
+
+# -- command line -------------------------------------------------------------
+
+def _parse_label(text: str) -> tuple[int, str, str]:
+    try:
+        index, pair = text.split(":", 1)
+        key, value = pair.split("=", 1)
+        return int(index), key, value
+    except ValueError:
+        raise argparse.ArgumentTypeError("labels are I:KEY=VALUE, e.g. 2:storage=ssd") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m swarmd.testing.lab",
+        description="A lab of real Docker engines on this machine (needs root).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="start N engines and print their addresses")
+    start.add_argument("-n", type=int, default=3, help="how many engines (default 3)")
+    start.add_argument("--base", help="the lab's folder (default: a new temporary folder)")
+    start.add_argument("--netns", action="store_true",
+                       help="one network namespace per engine (API on 10.78.S.2:2375)")
+    start.add_argument("--tls", action="store_true",
+                       help="TCP listeners demand client certificates from the lab's CA")
+    start.add_argument("--label", action="append", type=_parse_label, default=[],
+                       metavar="I:KEY=VALUE",
+                       help="extra label of engine I (replaces the storage defaults)")
+    start.add_argument("--prefix", default="n", help="engine name prefix (default n)")
+    for name, text in (("stop", "stop the lab in --base"),
+                       ("status", "show the engines of the lab in --base")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--base", required=True, help="the lab's folder")
+    return parser
+
+
+def main(argv: list[str] | None = None, out=None) -> int:
+    """
+    The command line: C{start}, C{stop}, C{status}.
+
+    @return: the exit status.
+    """
+    out = out or sys.stdout
+    options = _parser().parse_args(argv)
+    try:
+        if options.command == "start":
+            labels = None
+            if options.label:
+                labels = {}
+                for index, key, value in options.label:
+                    labels.setdefault(index, {})[key] = value
+            lab = Lab(n=options.n, base=options.base, labels=labels, netns=options.netns,
+                      tls=options.tls, name_prefix=options.prefix, persistent=True).start()
+            print("# lab in %s; stop it with: python -m swarmd.testing.lab stop --base %s"
+                  % (lab.base, lab.base), file=out)
+            for e in lab.engines:
+                print("%s %s %s" % (e.name, e.unix_url, e.tcp_url), file=out)
+            if lab.tls is not None:
+                print("# tls: --tlsverify --tlscacert %s --tlscert %s --tlskey %s"
+                      % (lab.tls.ca, lab.tls.cert, lab.tls.key), file=out)
+            print(lab.discovery(), file=out)
+            return 0
+        if options.command == "stop":
+            if not stop_lab(options.base):
+                print("no lab in %s" % (options.base,), file=out)
+            return 0
+        rows = lab_status(options.base)
+        for row in rows:
+            state = "answering" if row["answering"] else (
+                "running" if row["running"] else "stopped")
+            print("%s %s pid=%s %s %s %s" % (
+                row["name"], state, row["pid"], row["unix"], row["tcp"],
+                ",".join("%s=%s" % kv for kv in row["labels"].items())), file=out)
+        return 0 if rows and all(r["answering"] for r in rows) else 1
+    except LabError as e:
+        print("lab: %s" % (e,), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.exit(main())
