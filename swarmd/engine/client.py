@@ -11,7 +11,7 @@ from treq.client import HTTPClient
 from twisted.internet import error as ierror
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
 from twisted.internet.protocol import Protocol
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone, _HTTP11ClientFactory
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
@@ -60,6 +60,15 @@ def _reason(failure):
         return "timed out"
     text = str(value).strip()
     return text or value.__class__.__name__
+
+
+class _QuietFactory(_HTTP11ClientFactory):
+    """
+    The pool's connection factory, without a log line per new connection
+    (at 1,000 engines that is most of the log).
+    """
+
+    noisy = False
 
 
 @implementer(IAgentEndpointFactory)
@@ -232,6 +241,7 @@ class EngineClient:
         self._pool = HTTPConnectionPool(reactor, persistent=True)
         self._pool.maxPersistentPerHost = max_connections
         self._pool.retryAutomatically = True
+        self._pool._factory = _QuietFactory
         #: The endpoint reaching the engine (also used for hijacked streams).
         self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
         self.agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(self.endpoint),
