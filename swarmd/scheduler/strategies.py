@@ -7,8 +7,10 @@ Spread and binpack weigh each node that has room as classic Swarm does::
     memScore = (usedMemory + memory) * 100 / totalMemory  (100 when no memory asked)
     weight   = cpuScore + memScore + factor * healthIndicator
 
-in integer arithmetic, dropping nodes smaller than the request or with a
-score over 100.  Spread (factor -10) takes the lowest weight first, ties
+in integer arithmetic, dropping nodes where the request does not fit: used
+plus asked over the total, for a resource that is asked for.  (Classic Swarm
+compares the rounded-down score with 100, which lets a node go up to 1% over
+its total; here a node never goes over.)  Spread (factor -10) takes the lowest weight first, ties
 going to the node with fewer containers; binpack (factor +10) the highest,
 ties going to more containers.  Remaining ties keep the nodes' order.
 """
@@ -38,13 +40,19 @@ def weigh(config, nodes, health_factor):
     for index, node in enumerate(nodes):
         total_cpus = node.total_cpus
         total_memory = node.total_memory
-        if total_memory < memory or total_cpus < cpus:
-            continue
-        cpu_score = (node.used_cpus + cpus) * 100 // total_cpus if cpus > 0 else 100
-        memory_score = (node.used_memory + memory) * 100 // total_memory if memory > 0 else 100
-        if cpu_score <= 100 and memory_score <= 100:
-            weight = cpu_score + memory_score + health_factor * node.health_indicator
-            weighed.append((weight, len(node.containers), index, node))
+        cpu_score = memory_score = 100
+        if cpus > 0:
+            wanted = node.used_cpus + cpus
+            if wanted > total_cpus:
+                continue
+            cpu_score = wanted * 100 // total_cpus
+        if memory > 0:
+            wanted = node.used_memory + memory
+            if wanted > total_memory:
+                continue
+            memory_score = wanted * 100 // total_memory
+        weight = cpu_score + memory_score + health_factor * node.health_indicator
+        weighed.append((weight, len(node.containers), index, node))
     if not weighed:
         raise NoResources()
     return weighed

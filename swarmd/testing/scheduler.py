@@ -38,6 +38,7 @@ from swarmd.scheduler import (
 )
 
 __all__ = [
+    "GIB",
     "SAMPLE_BODIES",
     "FakeFilter",
     "FakeStrategy",
