@@ -1,0 +1,180 @@
+"""
+Tests for L{swarmd.scheduler.Node} and its helpers: overcommit, host IPs,
+resources in use, container and image references, held ports.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from swarmd.scheduler import Node, apply_overcommit, host_ip
+from swarmd.testing.scheduler import image_summary, inspect_container, make_node
+
+
+class OvercommitTests(SynchronousTestCase):
+    """
+    apply_overcommit computes as classic Swarm's int64 arithmetic does.
+    """
+
+    def test_table(self):
+        """
+        v + v * int(overcommit * 100) / 100, the division truncated toward zero.
+        """
+        for value, overcommit, expected in [
+            (4, 0.05, 4), (20, 0.05, 21), (100, 0.05, 105), (8 << 30, 0.05, 9019431321),
+            (100, 0.0, 100), (100, 1.0, 200), (100, -0.5, 50), (3, -0.5, 2),
+            (100, 0.07, 107), (100, 0.29, 128), (0, 0.05, 0),
+        ]:
+            self.assertEqual(apply_overcommit(value, overcommit), expected, (value, overcommit))
+
+
+class HostIPTests(SynchronousTestCase):
+    """
+    host_ip finds the host of an engine address.
+    """
+
+    def test_table(self):
+        """
+        TCP hosts as given, unix sockets and localhost as 127.0.0.1.
+        """
+        for addr, ip in [("127.0.0.1:2375", "127.0.0.1"), ("10.78.2.2:2375", "10.78.2.2"),
+                         ("tcp://10.0.0.1:2376", "10.0.0.1"), ("[::1]:2375", "::1"),
+                         ("unix:///run/n1/docker.sock", "127.0.0.1"),
+                         ("localhost:2375", "127.0.0.1"), ("engine.lan:2375", "engine.lan"),
+                         ("10.0.0.9", "10.0.0.9")]:
+            self.assertEqual(host_ip(addr), ip, addr)
+
+    def test_default(self):
+        """
+        A node's ip defaults to its address's host, and can be given.
+        """
+        self.assertEqual(Node(id="x", name="n", addr="10.0.0.5:2375").ip, "10.0.0.5")
+        self.assertEqual(Node(id="x", name="n", addr="unix:///s", ip="10.1.1.1").ip, "10.1.1.1")
+
+
+class ResourceTests(SynchronousTestCase):
+    """
+    CPUs and memory held by a node's containers.
+    """
+
+    def test_used(self):
+        """
+        Every container counts, whatever its state; shares become CPUs per
+        container, rounded down.
+        """
+        node = make_node("n", cpus=4, containers=[
+            inspect_container("a", cpu_shares=512, memory=100),
+            inspect_container("b", cpu_shares=300, memory=50, running=False),
+            {"Id": "", "Name": "/p", "HostConfig": {"CpuShares": 256, "Memory": 25}},
+            {"Id": "c", "HostConfig": {"CpuShares": None, "Memory": None}},
+            {"Id": "d"},
+        ])
+        # 512*4//1024 = 2, 300*4//1024 = 1, 256*4//1024 = 1.
+        self.assertEqual(node.used_cpus, 4)
+        self.assertEqual(node.used_memory, 175)
+
+    def test_defaults(self):
+        """
+        A bare node is healthy, empty, with its CPUs equal to its total.
+        """
+        node = Node(id="x", name="n", addr="127.0.0.1:1", total_cpus=8, total_memory=10)
+        self.assertEqual((node.cpus, node.used_cpus, node.used_memory), (8, 0, 0))
+        self.assertEqual((node.healthy, node.health_indicator), (True, 100))
+        self.assertEqual((node.containers, node.images, node.labels), ([], [], {}))
+
+    def test_with_container(self):
+        """
+        with_container gives a new view with one more container; the old one
+        is unchanged.
+        """
+        node = make_node("n", cpus=4, memory=1000)
+        self.assertEqual(node.used_memory, 0)
+        more = node.with_container(inspect_container("a", memory=300, cpu_shares=256,
+                                                     ports={"80/tcp": "8080"}))
+        self.assertEqual((more.used_memory, more.used_cpus), (300, 1))
+        self.assertEqual(len(more.containers), 1)
+        self.assertTrue(more.port_taken("tcp", 8080))
+        self.assertEqual((node.used_memory, node.containers), (0, []))
+        self.assertFalse(node.port_taken("tcp", 8080))
+        self.assertEqual((more.name, more.id, more.total_memory), (node.name, node.id, 1000))
+
+
+class ReferenceTests(SynchronousTestCase):
+    """
+    Names and IDs of containers, references of images.
+    """
+
+    def test_containers(self):
+        """
+        Inspect names lose their slash; summary Names count too; empty IDs do not.
+        """
+        node = make_node("n", containers=[
+            inspect_container("web", id="a" * 64),
+            {"Id": "", "Name": "/pending"},
+            {"Id": "b" * 64, "Names": ["/other/linked", "/summary"]},
+        ])
+        self.assertEqual(node.container_names, {"web", "pending", "linked", "summary"})
+        self.assertEqual(node.container_ids, {"a" * 64, "b" * 64})
+        self.assertEqual(node.container_refs, node.container_names | node.container_ids)
+
+    def test_labels(self):
+        """
+        Label values are collected per key from containers that have the label.
+        """
+        node = make_node("n", containers=[inspect_container("a", labels={"tier": "front"}),
+                                          inspect_container("b", labels={"tier": "back"}),
+                                          inspect_container("c")])
+        self.assertEqual(node.container_label_values("tier"), {"front", "back"})
+        self.assertEqual(node.container_label_values("missing"), set())
+
+    def test_images(self):
+        """
+        IDs with and without sha256:, tags, repositories and digests; <none> skipped.
+        """
+        node = make_node("n", images=[
+            image_summary("redis:7", id="sha256:" + "1" * 64,
+                          digests=["redis@sha256:" + "2" * 64]),
+            {"Id": "sha256:" + "3" * 64, "RepoTags": ["<none>:<none>"],
+             "RepoDigests": ["<none>@<none>"]},
+            {"Id": "", "RepoTags": None, "RepoDigests": None},
+        ])
+        self.assertEqual(node.image_refs, {
+            "sha256:" + "1" * 64, "1" * 64, "redis:7", "redis", "redis@sha256:" + "2" * 64,
+            "sha256:" + "3" * 64, "3" * 64})
+
+
+class HostPortTests(SynchronousTestCase):
+    """
+    Host ports held by a node's containers.
+    """
+
+    def test_index(self):
+        """
+        Requested and published bindings count; any-address forms are recorded as "".
+        """
+        node = make_node("n", containers=[
+            inspect_container("a", ports={"80/tcp": [("127.0.0.1", "8080")]}),
+            inspect_container("b", ports={"53/udp": [("::", "53")]}, running=False),
+            inspect_container("c", ports={"81/tcp": [("", "")]},
+                              published={"81/tcp": [("0.0.0.0", "32768")]}),
+            inspect_container("d", network_mode="host", exposed=("9000/tcp",)),
+            inspect_container("e", ports={"82/tcp": "7000-7001"}),
+            {"Id": "f", "NetworkSettings": {"Ports": {"83/tcp": None}}},
+        ])
+        self.assertEqual(node.host_ports, {
+            ("tcp", 8080): {"127.0.0.1"},
+            ("udp", 53): {""},
+            ("tcp", 32768): {""},
+            ("tcp", 9000): {""},
+        })
+
+    def test_taken(self):
+        """
+        A port clashes on the same address or when either side is on every interface.
+        """
+        node = make_node("n", containers=[
+            inspect_container("a", ports={"80/tcp": [("127.0.0.1", "8080")]}),
+            inspect_container("b", ports={"80/tcp": [("", "9090")]})])
+        for args, taken in [(("tcp", 8080, "127.0.0.1"), True), (("tcp", 8080, "10.0.0.1"), False),
+                            (("tcp", 8080), True), (("tcp", 8080, "0.0.0.0"), True),
+                            (("tcp", 8080, "::"), True), (("tcp", 9090, "10.0.0.1"), True),
+                            (("udp", 8080), False), (("tcp", 1), False)]:
+            self.assertEqual(node.port_taken(*args), taken, args)
