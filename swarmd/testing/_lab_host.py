@@ -166,7 +166,12 @@ def host_addresses() -> set[str]:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """
+    @return: C{True} if a listener could bind C{host:port} now (as dockerd
+        does, with C{SO_REUSEADDR}, so connections in TIME_WAIT do not count).
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
