@@ -165,6 +165,31 @@ def host_addresses() -> set[str]:
     return found
 
 
+def links_with_addresses(prefixes: tuple[str, ...]) -> list[str]:
+    """
+    @param prefixes: address prefixes such as C{"10.79.3."}.
+    @return: the host's network interfaces holding an IPv4 address that
+        starts with one of C{prefixes}.
+    """
+    listing = run("ip", "-o", "-4", "addr", "show", check=False).stdout
+    found = []
+    for line in listing.splitlines():
+        words = line.split()
+        if "inet" in words and words[words.index("inet") + 1].startswith(prefixes):
+            name = words[1].split("@")[0]
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def slot_prefixes(slot: int) -> tuple[str, ...]:
+    """
+    @return: the address prefixes of everything a slot's engine makes:
+        its bridge, its veth, its user-defined networks.
+    """
+    return tuple("10.%d.%d." % (second, slot) for second in (77, 78, 79))
+
+
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
     """
     @return: C{True} if a listener could bind C{host:port} now (as dockerd
@@ -191,8 +216,7 @@ def slot_in_use(slot: int, addresses: set[str]) -> str | None:
         return "network namespace %s exists" % (netns_name(slot),)
     if cgroup_folders(cgroup_name(slot)):
         return "cgroup %s exists" % (cgroup_name(slot),)
-    prefixes = ("10.77.%d." % slot, "10.78.%d." % slot, "10.79.%d." % slot)
-    if any(a.startswith(prefixes) for a in addresses):
+    if any(a.startswith(slot_prefixes(slot)) for a in addresses):
         return "an address in 10.77-79.%d.0/24 is in use" % (slot,)
     if not port_free(tcp_port(slot)):
         return "port %d is in use" % (tcp_port(slot),)

@@ -331,6 +331,14 @@ class LabEngine:
         if ids:
             self.docker("rm", "-f", "-v", *ids, check=False, timeout=60)
 
+    def remove_networks(self) -> None:
+        """
+        Remove its unused user-defined networks (their bridges live in the
+        host's network namespace unless the lab is namespaced, and dockerd
+        leaves them there when it stops).
+        """
+        self.docker("network", "prune", "-f", check=False, timeout=60)
+
     def to_json(self) -> dict:
         data = attr.asdict(self, recurse=False)
         data["tls"] = self.tls.to_json() if self.tls else None
@@ -652,12 +660,13 @@ class Lab:
 
     def clean(self) -> None:
         """
-        Remove every container on every engine (tests sharing a lab call it
-        between them).
+        Remove every container and user-defined network on every engine
+        (tests sharing a lab call it between them).
         """
         for engine in self.engines:
             if engine.running():
                 engine.remove_containers()
+                engine.remove_networks()
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -688,6 +697,7 @@ class Lab:
             with contextlib.suppress(Exception):
                 if engine.ping(timeout=1.0):
                     engine.remove_containers()
+                    engine.remove_networks()
         helpers: dict[int, int | None] = {}
         for engine in live:
             for pid in host.children(engine.pid or 0):
@@ -709,6 +719,10 @@ class Lab:
                 host.delete_link(host.veth_name(engine.slot))
             else:
                 host.delete_link(host.bridge_name(engine.slot))
+            # Bridges of user-defined networks the engine did not remove
+            # (it died first) are found by their addresses from its pool.
+            for link in host.links_with_addresses(host.slot_prefixes(engine.slot)):
+                host.delete_link(link)
             host.delete_cgroup(host.cgroup_name(engine.slot))
         left = host.unmount_under(self.base)
         for engine in engines:
@@ -836,7 +850,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
     options = _parser().parse_args(argv)
     try:
         if options.command == "start":
-            labels = None
+            labels: dict[int, dict[str, str]] | None = None
             if options.label:
                 labels = {}
                 for index, key, value in options.label:

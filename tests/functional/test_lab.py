@@ -291,6 +291,7 @@ def _assert_gone(testcase, the_lab, pids, slots):
         testcase.assertFalse(host.link_exists(host.veth_name(slot)))
         testcase.assertFalse(host.netns_exists(host.netns_name(slot)))
         testcase.assertEqual(host.cgroup_folders(host.cgroup_name(slot)), [])
+        testcase.assertEqual(host.links_with_addresses(host.slot_prefixes(slot)), [])
         claim = host.SlotRegistry().claims().get(slot, {})
         testcase.assertNotEqual(claim.get("base"), the_lab.base)
     if os.path.exists(the_lab.base):
@@ -355,7 +356,12 @@ class StopTests(TestCase):
         self.addCleanup(the_lab.stop)
         the_lab.start()
         engine = the_lab.engines[0]
-        engine.docker("run", "-d", "--name", "sleeper", "busybox", "sleep", "300")
+        engine.docker("network", "create", "lab-net")
+        engine.docker("run", "-d", "--name", "sleeper", "--network", "lab-net", "busybox",
+                      "sleep", "300")
+        network = engine.docker("network", "inspect", "lab-net", "--format", "{{.Id}}")
+        bridge = "br-" + network.stdout.strip()[:12]
+        self.assertTrue(host.link_exists(bridge))
         pids = [(e.pid, e.started) for e in the_lab.engines]
         pids += [(p, host.start_time(p)) for e in the_lab.engines for p in host.children(e.pid)]
         slots = [e.slot for e in the_lab.engines]
@@ -364,8 +370,22 @@ class StopTests(TestCase):
         the_lab.stop()
         self.assertLess(time.monotonic() - began, 15)
         _assert_gone(self, the_lab, pids, slots)
+        self.assertFalse(host.link_exists(bridge))
         self.assertFalse(os.path.exists(the_lab.base))
         the_lab.stop()
+
+    def test_killed_engine_cleaned(self):
+        """stop also cleans up after an engine that was killed: its networks' bridges, mounts."""
+        the_lab = Lab(n=1)
+        self.addCleanup(the_lab.stop)
+        the_lab.start()
+        engine = the_lab.engines[0]
+        engine.docker("network", "create", "lab-net")
+        engine.docker("run", "-d", "--network", "lab-net", "busybox", "sleep", "300")
+        self.assertTrue(host.links_with_addresses(host.slot_prefixes(engine.slot)))
+        os.kill(engine.pid, signal.SIGKILL)
+        the_lab.stop()
+        _assert_gone(self, the_lab, [(engine.pid, engine.started)], [engine.slot])
 
     def test_command_line(self):
         """The CLI starts a lab that outlives it, shows it, and stops it from another process."""
