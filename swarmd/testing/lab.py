@@ -474,6 +474,11 @@ class Lab:
         if self._owns_base:
             self.base = tempfile.mkdtemp(prefix="swarmd-lab-")
         else:
+            # Stopping unmounts and deletes under the folder: it must be the
+            # lab's own.
+            if os.path.isdir(self.base) and os.listdir(self.base) and \
+                    _read_state(self.base) is None:
+                raise LabError("%s is neither empty nor a lab folder" % (self.base,))
             os.makedirs(self.base, exist_ok=True)
         if len(self.base) > _MAX_BASE:
             if self._owns_base:
@@ -725,6 +730,11 @@ class Lab:
                 host.delete_link(link)
             host.delete_cgroup(host.cgroup_name(engine.slot))
         left = host.unmount_under(self.base)
+        self.registry.release([e.slot for e in engines], self.base)
+        if left:
+            # Deleting files now could reach into whatever is mounted there.
+            raise LabError("mounts left under %s (its data was kept): %s"
+                           % (self.base, ", ".join(left)))
         for engine in engines:
             for part in ("data", "exec", "cgroup", "docker.sock"):
                 path = os.path.join(engine.folder, part)
@@ -733,9 +743,6 @@ class Lab:
                 else:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
-        self.registry.release([e.slot for e in engines], self.base)
-        if left:
-            raise LabError("mounts left under %s: %s" % (self.base, ", ".join(left)))
         if self._owns_base:
             shutil.rmtree(self.base, ignore_errors=True)
         else:
@@ -881,6 +888,9 @@ def main(argv: list[str] | None = None, out=None) -> int:
     except LabError as e:
         print("lab: %s" % (e,), file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

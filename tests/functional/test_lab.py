@@ -232,6 +232,17 @@ class CommandLineTests(SynchronousTestCase):
         """status on a folder without a lab fails."""
         self.assertEqual(lab.main(["status", "--base", self.mktemp()], out=io.StringIO()), 1)
 
+    def test_foreign_folder_refused(self):
+        """start refuses a folder that holds other things than a lab, and touches nothing."""
+        folder = self.mktemp()
+        os.makedirs(folder)
+        with open(os.path.join(folder, "precious"), "w") as f:
+            f.write("keep me")
+        the_lab = Lab(n=1, base=folder)
+        error = self.assertRaises(LabError, the_lab._prepare_base)
+        self.assertIn("neither empty nor a lab folder", str(error))
+        self.assertEqual(os.listdir(folder), ["precious"])
+
     def test_default_labels(self):
         """Odd engines are storage=ssd, even ones storage=disk."""
         self.assertEqual([lab.default_labels(i)["storage"] for i in (1, 2, 3, 4)],
