@@ -3,6 +3,7 @@ A real C{twistd -n swarm manage} process for functional tests and
 benchmarks, with the real docker CLI pointed at it.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -56,7 +57,8 @@ class ManagerProcess:
         self.process = None
 
     def command(self):
-        return [sys.executable, "-m", "twisted.scripts.twistd", "-n", "--pidfile=",
+        return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                "-n", "--pidfile=",
                 "--logfile=" + self.log_path, "swarm", "manage",
                 "-H", "tcp://127.0.0.1:%d" % (self.port,)] + self.args + [self.discovery]
 
@@ -154,3 +156,36 @@ class ManagerProcess:
         env.pop("DOCKER_CONTEXT", None)
         return subprocess.run(["docker"] + list(args), input=input, capture_output=True,
                               text=True, env=env, check=check, timeout=timeout)
+
+
+_shared = {}
+
+
+def shared_manager(lab, args=(), healthy=None):
+    """
+    One manager per lab and flag set, shared by the tests of this process
+    and stopped when it exits.
+
+    @param lab: a running L{swarmd.testing.lab.Lab}.
+    @param args: more C{swarm manage} flags.
+    @param healthy: how many healthy engines to wait for (default: all).
+    @return: the running L{ManagerProcess}.
+    """
+    key = (lab.base, tuple(args))
+    manager = _shared.get(key)
+    if manager is not None and manager.process.poll() is None:
+        return manager
+    wanted = len(lab.engines) if healthy is None else healthy
+    manager = ManagerProcess(lab.discovery(), args=args).start(healthy=wanted)
+    _shared[key] = manager
+    return manager
+
+
+@atexit.register
+def stop_shared_managers():
+    """
+    Stop every manager L{shared_manager} started.
+    """
+    for key, manager in list(_shared.items()):
+        del _shared[key]
+        manager.cleanup()
