@@ -18,7 +18,6 @@ provider's source; L{FakeDiscovery} passes it too, so it stays honest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from unittest import SkipTest
 
 import attr
 from twisted.internet.defer import fail, succeed
@@ -239,7 +238,7 @@ class _Recorder:
         self.failures.append(failure)
 
 
-def make_idiscovery_tests(fixture):
+def make_idiscovery_tests(fixture, static=False):
     """
     Build the conformance suite of L{IDiscovery}.
 
@@ -247,6 +246,9 @@ def make_idiscovery_tests(fixture):
         L{SynchronousTestCase} (for C{mktemp}, C{addCleanup}) and a C{list}
         of address strings, maybe with duplicates; returns a
         L{DiscoverySource} whose source holds those entries.
+    @param static: the provider's source never changes and cannot fail
+        (C{nodes://}): the suite then checks that contract instead of the
+        change and failure behaviour, rather than skipping those tests.
     @return: a L{SynchronousTestCase} subclass; subclass it in a test
         module to run it.
     """
@@ -273,13 +275,14 @@ def make_idiscovery_tests(fixture):
             return recorder, watch
 
         def needs_change(self, source):
-            if source.change is None:
-                raise SkipTest(f"{type(source.provider).__name__} is static: "
-                               "its source never changes")
+            self.assertIsNotNone(
+                source.change, "the fixture of a changing source must give change(); "
+                "pass static=True for a provider whose source never changes")
 
         def needs_failure(self, source):
-            if source.fail_reads is None:
-                raise SkipTest(f"{type(source.provider).__name__}'s source cannot fail")
+            self.assertIsNotNone(
+                source.fail_reads, "the fixture of a source that can fail must give "
+                "fail_reads(); pass static=True for one that cannot")
 
         def test_interface(self):
             """
@@ -570,5 +573,30 @@ def make_idiscovery_tests(fixture):
             source.change(ENTRIES)
             self.settle(source)
             self.assertEqual(recorder.lists, [ENTRIES])
+
+    if static:
+        for name in [n for n in vars(IDiscoveryTests) if n.startswith("test_")]:
+            method = getattr(IDiscoveryTests, name)
+            code = method.__code__.co_names
+            if "needs_change" in code or "needs_failure" in code:
+                delattr(IDiscoveryTests, name)
+
+        def test_static_source_stays(self):
+            """
+            A static source calls back once, never again however long one
+            waits, and fetch keeps answering the same list.
+            """
+            source = self.source()
+            recorder, watch = self.watch(source)
+            self.addCleanup(watch.stop)
+            self.settle(source)
+            source.clock.advance(24 * 3600)
+            self.assertEqual(recorder.lists, [ENTRIES])
+            self.assertEqual(recorder.failures, [])
+            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+            self.assertIsNone(source.change)
+            self.assertIsNone(source.fail_reads)
+
+        IDiscoveryTests.test_static_source_stays = test_static_source_stays
 
     return IDiscoveryTests

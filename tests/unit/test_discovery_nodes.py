@@ -32,13 +32,13 @@ def bare_fixture(testcase, entries):
     return DiscoverySource(provider=provider, clock=clock)
 
 
-class NodesConformanceTests(make_idiscovery_tests(nodes_fixture)):
+class NodesConformanceTests(make_idiscovery_tests(nodes_fixture, static=True)):
     """
     nodes:// passes the IDiscovery suite.
     """
 
 
-class BareListConformanceTests(make_idiscovery_tests(bare_fixture)):
+class BareListConformanceTests(make_idiscovery_tests(bare_fixture, static=True)):
     """
     A bare list passes the IDiscovery suite.
     """
