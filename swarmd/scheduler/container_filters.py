@@ -40,7 +40,7 @@ class AffinityFilter:
                     values = node.image_refs
                 else:
                     values = node.container_label_values(key)
-                if not affinity.matches(values):
+                if not affinity.test(values):
                     break
             else:
                 kept.append(node)
@@ -159,10 +159,17 @@ class PortFilter:
         for node in nodes:
             if node.ip in blocked:
                 continue
+            held = node.host_ports
+            if not held:
+                continue
             for _, protocol, ports, address in requests:
+                if len(ports) == 1 and (protocol, ports[0]) not in held:
+                    continue
                 if all(node.port_taken(protocol, port, address) for port in ports):
                     blocked.add(node.ip)
                     break
+        if not blocked:
+            return list(nodes)
         return [node for node in nodes if node.ip not in blocked]
 
     def expressions(self, config):

@@ -9,6 +9,7 @@ decision walks each node's containers at most once whatever the filters.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 import attr
@@ -59,6 +60,9 @@ def host_ip(addr):
     return "127.0.0.1" if host == "localhost" else host
 
 
+_PORT_KEYS = {}
+
+
 def parse_port_key(key):
     """
     Split a Docker port key.
@@ -67,10 +71,18 @@ def parse_port_key(key):
     @return: C{(protocol, port)} with C{port} an C{int}, or L{None} when the
         key is not a single port.
     """
+    try:
+        return _PORT_KEYS[key]
+    except (KeyError, TypeError):
+        pass
     port, _, protocol = str(key).partition("/")
-    if not port.isdigit():
-        return None
-    return (protocol or "tcp").lower(), int(port)
+    parsed = ((protocol or "tcp").lower(), int(port)) if port.isdigit() else None
+    if isinstance(key, str) and len(_PORT_KEYS) < 4096:
+        _PORT_KEYS[key] = parsed
+    return parsed
+
+
+_HOST_PORTS = {}
 
 
 def _host_port(text):
@@ -82,6 +94,137 @@ def _host_port(text):
         return text
     text = (text or "").strip()
     return int(text) if text.isdigit() else None
+
+
+def _bindings_into(held, ports):
+    """
+    Record C{PortBindings} / C{NetworkSettings.Ports} entries in C{held}.
+    """
+    keys, numbers = _PORT_KEYS, _HOST_PORTS
+    for key, bindings in ports.items():
+        if not bindings:
+            continue
+        parsed = keys[key] if key in keys else parse_port_key(key)
+        protocol = parsed[0] if parsed else "tcp"
+        for binding in bindings:
+            text = binding.get("HostPort")
+            if not text:
+                continue
+            if text in numbers:
+                port = numbers[text]
+            else:
+                port = _host_port(text)
+                if len(numbers) < 65536:
+                    numbers[text] = port
+            if port is None:
+                continue
+            address = binding.get("HostIp") or ALL_INTERFACES
+            if address in _ANY_ADDRESS:
+                address = ALL_INTERFACES
+            entry = held.get((protocol, port))
+            if entry is None:
+                held[(protocol, port)] = {address}
+            else:
+                entry.add(address)
+
+
+def _ports_of(containers):
+    """
+    @return: the L{Node.host_ports} index of C{containers}.
+    """
+    held = {}
+    for container in containers:
+        host_config = container.get("HostConfig")
+        if host_config:
+            bindings = host_config.get("PortBindings")
+            if bindings:
+                _bindings_into(held, bindings)
+            if host_config.get("NetworkMode") == "host":
+                exposed = (container.get("Config") or {}).get("ExposedPorts") or {}
+                for key in exposed:
+                    parsed = parse_port_key(key)
+                    if parsed is not None:
+                        held.setdefault(parsed, set()).add(ALL_INTERFACES)
+        settings = container.get("NetworkSettings")
+        if settings:
+            published = settings.get("Ports")
+            if published:
+                _bindings_into(held, published)
+    return held
+
+
+def _usage_of(containers, engine_cpus):
+    """
+    @return: C{(CPUs, bytes)} reserved by C{containers}.
+    """
+    used_cpus = used_memory = 0
+    for container in containers:
+        host_config = container.get("HostConfig")
+        if host_config:
+            shares = host_config.get("CpuShares")
+            if shares:
+                used_cpus += shares * engine_cpus // 1024
+            memory = host_config.get("Memory")
+            if memory:
+                used_memory += memory
+    return used_cpus, used_memory
+
+
+def _references_of(containers):
+    """
+    @return: C{(IDs, names)} of C{containers}, as sets.
+    """
+    ids, names = set(), set()
+    for container in containers:
+        container_id = container.get("Id")
+        if container_id:
+            ids.add(container_id)
+        name = container.get("Name")
+        if name:
+            names.add(name[1:] if name[0] == "/" else name)
+        summary_names = container.get("Names")
+        if summary_names:
+            names.update(other.rsplit("/", 1)[-1] for other in summary_names)
+    return ids, names
+
+
+def _swarm_ids_of(containers):
+    swarm_ids = set()
+    for container in containers:
+        labels = (container.get("Config") or {}).get("Labels")
+        if labels:
+            swarm_id = labels.get(SWARM_ID_LABEL)
+            if swarm_id:
+                swarm_ids.add(swarm_id)
+    return swarm_ids
+
+
+def _label_values_of(containers, key):
+    values = set()
+    for container in containers:
+        labels = (container.get("Config") or {}).get("Labels")
+        if labels:
+            value = labels.get(key)
+            if value is not None:
+                values.add(value)
+    return values
+
+
+#: What each cached value of a L{Node} is worked out from.
+_CACHE_INPUTS = {
+    "_usage": ("containers", "cpus"),
+    "used_cpus": ("containers", "cpus"),
+    "used_memory": ("containers",),
+    "slots": ("labels",),
+    "_references": ("containers",),
+    "container_refs": ("containers",),
+    "_swarm_ids": ("containers",),
+    "_label_values": ("containers",),
+    "image_refs": ("images",),
+    "host_ports": ("containers",),
+}
+
+_SLOTS = re.compile(r"[+-]?[0-9]+\Z")
 
 
 def _repository(reference):
@@ -143,19 +286,9 @@ class Node:
 
     @cached_property
     def _usage(self):
-        engine_cpus = self.cpus
-        used_cpus = used_memory = 0
-        for container in self.containers:
-            host_config = container.get("HostConfig") or {}
-            shares = host_config.get("CpuShares")
-            if shares:
-                used_cpus += shares * engine_cpus // 1024
-            memory = host_config.get("Memory")
-            if memory:
-                used_memory += memory
-        return used_cpus, used_memory
+        return _usage_of(self.containers, self.cpus)
 
-    @property
+    @cached_property
     def used_cpus(self):
         """
         CPUs reserved by all containers (any state, pending included): each
@@ -163,32 +296,30 @@ class Node:
         """
         return self._usage[0]
 
-    @property
+    @cached_property
     def used_memory(self):
         """
         Bytes of memory reserved by all containers (C{HostConfig.Memory}).
         """
         return self._usage[1]
 
+    @cached_property
+    def slots(self):
+        """
+        The engine label C{containerslots} as an C{int}, or L{None} when it
+        is missing or not an integer.
+        """
+        text = self.labels.get("containerslots")
+        if text is None or not _SLOTS.match(text):
+            return None
+        return int(text)
+
     # -- containers ---------------------------------------------------------------
 
     @cached_property
     def _references(self):
-        ids, names, swarm_ids = set(), set(), set()
-        for container in self.containers:
-            container_id = container.get("Id")
-            if container_id:
-                ids.add(container_id)
-            name = container.get("Name")
-            if name:
-                names.add(name.lstrip("/"))
-            for other in container.get("Names") or ():
-                names.add(other.rsplit("/", 1)[-1])
-            labels = (container.get("Config") or {}).get("Labels") or {}
-            swarm_id = labels.get(SWARM_ID_LABEL)
-            if swarm_id:
-                swarm_ids.add(swarm_id)
-        return frozenset(ids), frozenset(names), frozenset(swarm_ids)
+        ids, names = _references_of(self.containers)
+        return frozenset(ids), frozenset(names)
 
     @property
     def container_ids(self):
@@ -210,7 +341,12 @@ class Node:
         IDs and names of the node's containers, what C{affinity:container}
         matches against.
         """
-        return self.container_ids | self.container_names
+        ids, names = self._references
+        return ids | names
+
+    @cached_property
+    def _swarm_ids(self):
+        return frozenset(_swarm_ids_of(self.containers))
 
     def has_container(self, reference):
         """
@@ -221,15 +357,17 @@ class Node:
         """
         if not reference:
             return False
-        ids, names, swarm_ids = self._references
+        ids, names = self._references
         name = reference[1:] if reference.startswith("/") else reference
-        if reference in ids or name in names or reference in swarm_ids:
+        if reference in ids or name in names:
             return True
         if "/" in name:
             where, _, name = name.partition("/")
             if where in (self.name, self.id) and name in names:
                 return True
-        if len(reference) == 12 and any(i[:12] == reference for i in swarm_ids):
+        swarm_ids = self._swarm_ids
+        if reference in swarm_ids or (
+                len(reference) == 12 and any(i[:12] == reference for i in swarm_ids)):
             return True
         return sum(1 for i in ids if i.startswith(reference)) == 1
 
@@ -245,12 +383,7 @@ class Node:
         cache = self._label_values
         values = cache.get(key)
         if values is None:
-            values = frozenset(
-                value for value in (
-                    ((c.get("Config") or {}).get("Labels") or {}).get(key)
-                    for c in self.containers)
-                if value is not None)
-            cache[key] = values
+            values = cache[key] = frozenset(_label_values_of(self.containers, key))
         return values
 
     # -- images -------------------------------------------------------------------
@@ -282,38 +415,15 @@ class Node:
         """
         Host ports held by the node's containers, running, stopped or being
         created: a C{dict} of C{(protocol, port)} to the C{set} of host IPs
-        they are bound on (L{ALL_INTERFACES} for every interface).
+        they are bound on (L{ALL_INTERFACES} for every interface).  Do not
+        change it.
 
         Both C{HostConfig.PortBindings} (what was asked) and
         C{NetworkSettings.Ports} (what was given, dynamic ports included)
         count; a container on the host network holds its exposed ports on
         every interface.
         """
-        held = {}
-        for container in self.containers:
-            host_config = container.get("HostConfig") or {}
-            if host_config.get("NetworkMode") == "host":
-                exposed = (container.get("Config") or {}).get("ExposedPorts") or {}
-                for key in exposed:
-                    parsed = parse_port_key(key)
-                    if parsed is not None:
-                        held.setdefault(parsed, set()).add(ALL_INTERFACES)
-            settings = container.get("NetworkSettings") or {}
-            for ports in (host_config.get("PortBindings"), settings.get("Ports")):
-                for key, bindings in (ports or {}).items():
-                    if not bindings:
-                        continue
-                    protocol = parse_port_key(key)
-                    protocol = protocol[0] if protocol else "tcp"
-                    for binding in bindings:
-                        port = _host_port(binding.get("HostPort"))
-                        if port is None:
-                            continue
-                        address = binding.get("HostIp") or ""
-                        if address in _ANY_ADDRESS:
-                            address = ALL_INTERFACES
-                        held.setdefault((protocol, port), set()).add(address)
-        return held
+        return _ports_of(self.containers)
 
     def port_taken(self, protocol, port, address=ALL_INTERFACES):
         """
@@ -333,9 +443,55 @@ class Node:
 
     # -- copies -------------------------------------------------------------------
 
+    def evolve(self, **changes):
+        """
+        A copy with some fields changed, keeping whatever this view has
+        worked out that the changes leave valid (so a cluster can keep one
+        view per engine and only refresh, say, its health).
+
+        @param changes: new values of L{Node} fields.
+        @return: a new L{Node}; this one is unchanged.
+        """
+        node = attr.evolve(self, **changes)
+        changed = {name for name, value in changes.items() if value is not getattr(self, name)}
+        known, new = self.__dict__, node.__dict__
+        for cached, inputs in _CACHE_INPUTS.items():
+            if cached in known and changed.isdisjoint(inputs):
+                new[cached] = known[cached]
+        return node
+
     def with_container(self, container):
         """
+        A view with one more container, e.g. one just placed here.
+
+        What this view has already worked out is carried over and updated
+        for the new container alone, so the copy costs little whatever the
+        number of containers.
+
         @param container: an inspect dict.
-        @return: a new L{Node} like this one with C{container} added.
+        @return: a new L{Node}; this one is unchanged.
         """
-        return attr.evolve(self, containers=self.containers + [container])
+        node = attr.evolve(self, containers=self.containers + [container])
+        known, new = self.__dict__, node.__dict__
+        one = [container]
+        if "_usage" in known:
+            cpus, memory = _usage_of(one, self.cpus)
+            new["_usage"] = (known["_usage"][0] + cpus, known["_usage"][1] + memory)
+        if "_references" in known:
+            ids, names = _references_of(one)
+            new["_references"] = (known["_references"][0] | ids,
+                                  known["_references"][1] | names)
+        if "_swarm_ids" in known:
+            new["_swarm_ids"] = known["_swarm_ids"] | _swarm_ids_of(one)
+        if "_label_values" in known:
+            new["_label_values"] = {key: values | _label_values_of(one, key)
+                                    for key, values in known["_label_values"].items()}
+        if "host_ports" in known:
+            held = dict(known["host_ports"])
+            for key, addresses in _ports_of(one).items():
+                held[key] = held.get(key, frozenset()) | addresses
+            new["host_ports"] = held
+        for name in ("image_refs", "slots"):
+            if name in known:
+                new[name] = known[name]
+        return node

@@ -5,15 +5,11 @@ C{node}) and whitelists.
 
 from __future__ import annotations
 
-import re
-
 from zope.interface import implementer
 
 from swarmd.scheduler._interfaces import IFilter
 
 __all__ = ["ConstraintFilter", "HealthFilter", "SlotsFilter", "WhitelistFilter"]
-
-_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 
 
 def active(expressions, soft):
@@ -53,9 +49,8 @@ class SlotsFilter:
     def filter(self, config, nodes, soft):
         kept = []
         for node in nodes:
-            slots = node.labels.get("containerslots")
-            if (slots is None or not _INTEGER.match(slots)
-                    or len(node.containers) < int(slots)):
+            slots = node.slots
+            if slots is None or len(node.containers) < slots:
                 kept.append(node)
         return kept
 
@@ -87,7 +82,7 @@ class ConstraintFilter:
                 else:
                     value = labels.get(key)
                     values = () if value is None else (value,)
-                if not constraint.matches(values):
+                if not constraint.test(values):
                     break
             else:
                 kept.append(node)
@@ -113,7 +108,7 @@ class WhitelistFilter:
         if not whitelists:
             return list(nodes)
         return [node for node in nodes
-                if all(w.matches((node.name, node.id)) for w in whitelists)]
+                if all(w.test((node.name, node.id)) for w in whitelists)]
 
     def expressions(self, config):
         return [str(e) for e in config.whitelists]

@@ -9,6 +9,33 @@ from swarmd.scheduler import Node, apply_overcommit, host_ip
 from swarmd.testing.scheduler import image_summary, inspect_container, make_node
 
 
+def derived(node):
+    """
+    Everything a node works out from its fields.
+    """
+    return {
+        "used": (node.used_cpus, node.used_memory),
+        "slots": node.slots,
+        "ids": node.container_ids,
+        "names": node.container_names,
+        "refs": node.container_refs,
+        "tiers": node.container_label_values("tier"),
+        "images": node.image_refs,
+        "ports": {key: set(value) for key, value in node.host_ports.items()},
+        "swarm": node.has_container("9" * 64),
+    }
+
+
+def fresh(node):
+    """
+    A new view with the same fields and nothing worked out yet.
+    """
+    return Node(id=node.id, name=node.name, addr=node.addr, ip=node.ip, labels=node.labels,
+                total_cpus=node.total_cpus, total_memory=node.total_memory,
+                containers=list(node.containers), images=node.images, healthy=node.healthy,
+                health_indicator=node.health_indicator, cpus=node.cpus)
+
+
 class OvercommitTests(SynchronousTestCase):
     """
     apply_overcommit computes as classic Swarm's int64 arithmetic does.
@@ -95,6 +122,67 @@ class ResourceTests(SynchronousTestCase):
         self.assertEqual((node.used_memory, node.containers), (0, []))
         self.assertFalse(node.port_taken("tcp", 8080))
         self.assertEqual((more.name, more.id, more.total_memory), (node.name, node.id, 1000))
+
+
+class CopyTests(SynchronousTestCase):
+    """
+    Copies keep what is still valid and work the rest out again.
+    """
+
+    def node(self):
+        return make_node("n", cpus=4, labels={"containerslots": "9"}, containers=[
+            inspect_container("a", cpu_shares=256, memory=10, labels={"tier": "front"},
+                              ports={"80/tcp": "8080"})],
+            images=[image_summary("busybox")])
+
+    def test_with_container_incremental(self):
+        """
+        A node whose values were worked out, given more containers, answers as a
+        fresh view of the same containers would.
+        """
+        node = self.node()
+        derived(node)
+        for container in [
+                inspect_container("b", cpu_shares=512, memory=5, labels={"tier": "back"},
+                                  ports={"80/tcp": [("127.0.0.1", "8080")], "53/udp": "53"}),
+                {"Id": "", "Name": "/pending", "HostConfig": {"Memory": 7, "CpuShares": 256,
+                 "PortBindings": {"81/tcp": [{"HostPort": "8081"}]}},
+                 "Config": {"Labels": {"com.docker.swarm.id": "9" * 64}}},
+                inspect_container("c", network_mode="host", exposed=("9000/tcp",))]:
+            node = node.with_container(container)
+            self.assertEqual(derived(node), derived(fresh(node)))
+        self.assertEqual(node.used_memory, 22)
+        self.assertTrue(node.has_container("9" * 64))
+
+    def test_with_container_lazy(self):
+        """
+        A node that worked nothing out gives a copy that works everything out.
+        """
+        node = self.node().with_container(inspect_container("b", memory=5))
+        self.assertEqual(derived(node), derived(fresh(node)))
+
+    def test_evolve_keeps_valid(self):
+        """
+        evolve keeps the values its changes leave valid and recomputes the others.
+        """
+        node = self.node()
+        before = derived(node)
+        sick = node.evolve(healthy=False, health_indicator=0)
+        self.assertEqual((sick.healthy, sick.health_indicator), (False, 0))
+        self.assertIs(sick.host_ports, node.host_ports)
+        self.assertIs(sick.image_refs, node.image_refs)
+        self.assertEqual(derived(sick), before)
+        relabelled = node.evolve(labels={"containerslots": "1"})
+        self.assertEqual(relabelled.slots, 1)
+        self.assertIs(relabelled.host_ports, node.host_ports)
+        emptied = node.evolve(containers=[], images=[])
+        self.assertEqual(derived(emptied), derived(fresh(emptied)))
+        self.assertEqual(emptied.used_memory, 0)
+        same = node.evolve(containers=node.containers)
+        self.assertIs(same.container_refs, node.container_refs)
+        rescaled = node.evolve(cpus=8)
+        self.assertEqual(rescaled.used_cpus, 2)
+        self.assertEqual(node.used_cpus, 1)
 
 
 class ReferenceTests(SynchronousTestCase):
