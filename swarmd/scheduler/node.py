@@ -60,7 +60,7 @@ def host_ip(addr):
     return "127.0.0.1" if host == "localhost" else host
 
 
-_PORT_KEYS = {}
+_PORT_KEYS: dict[str, tuple[str, int] | None] = {}
 
 
 def parse_port_key(key):
@@ -82,7 +82,7 @@ def parse_port_key(key):
     return parsed
 
 
-_HOST_PORTS = {}
+_HOST_PORTS: dict[str, int | None] = {}
 
 
 def _host_port(text):
@@ -250,8 +250,11 @@ class Node:
     L{swarmd.scheduler.ContainerConfig.engine_body}, so its CPU shares count
     like those of the engine's own containers.
 
-    Views are read-only: the derived values are computed once.  Use
-    L{with_container} for a view with one more container.
+    Views are read-only: the derived values are computed once, on first
+    use.  L{with_container} (one more container) and L{evolve} (other field
+    values) give new views that keep what is still valid, so a cluster can
+    keep one view per engine between decisions and pay only for what
+    changed.
 
     @ivar id: engine ID, C{"<docker info ID>|<addr>"}.
     @ivar name: engine name (C{docker info} Name).
@@ -276,8 +279,8 @@ class Node:
     labels: dict = attr.Factory(dict)
     total_cpus: int = 0
     total_memory: int = 0
-    containers: list = attr.Factory(list)
-    images: list = attr.Factory(list)
+    containers: list = attr.ib(factory=list, repr=False)
+    images: list = attr.ib(factory=list, repr=False)
     healthy: bool = True
     health_indicator: int = 100
     cpus: int = attr.Factory(lambda self: self.total_cpus, takes_self=True)
