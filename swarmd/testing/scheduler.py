@@ -336,7 +336,7 @@ def make_ifilter_tests(fixture: Callable[[SynchronousTestCase], IFilter]):
                 for soft in (True, False):
                     yield what, config, soft
 
-        def test_interface(self):
+        def test_conforms_to_interface(self):
             """
             The provider provides IFilter.
             """
@@ -440,7 +440,7 @@ def make_istrategy_tests(fixture: Callable[[SynchronousTestCase], IStrategy]):
         def setUp(self):
             self.strategy = fixture(self)
 
-        def test_interface(self):
+        def test_conforms_to_interface(self):
             """
             The provider provides IStrategy.
             """
