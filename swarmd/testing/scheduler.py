@@ -462,8 +462,7 @@ def make_istrategy_tests(fixture: Callable[[SynchronousTestCase], IStrategy]):
 
         def test_ranks_given_nodes(self):
             """
-            The answer is a new non-empty list of given nodes, each at most once,
-            or a SchedulerError.
+            The answer is a SchedulerError or a new non-empty list of given nodes, once each.
             """
             for what, config in sample_configs():
                 nodes = sample_nodes()

@@ -54,8 +54,7 @@ class ParseTests(SynchronousTestCase):
 
     def test_bad(self):
         """
-        Missing operators, bad keys and bad values are refused with a message
-        naming the whole expression.
+        Bad operators, keys and values are refused, the message naming the expression.
         """
         table = [
             ("storage=ssd", "one of operator ==, != is expected"),

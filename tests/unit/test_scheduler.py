@@ -137,8 +137,7 @@ class MessageTests(SynchronousTestCase):
 
     def test_conditions_listed(self):
         """
-        The conditions of every filter up to the failing one are listed, one
-        bracketed group per filter, filters without conditions left out.
+        Conditions of the filters up to the failing one are listed, one group each.
         """
         request = config("constraint:storage==nvme", "constraint:zone==~a",
                          "whitelist:node==n1",
@@ -234,8 +233,7 @@ class SoftTests(SynchronousTestCase):
 
     def test_hard_failure_after_soft(self):
         """
-        When the hard pass fails too, its message is the answer, soft
-        conditions listed.
+        When the hard pass fails too, its message (soft conditions listed) is the answer.
         """
         request = config("constraint:storage==~ssd", "constraint:zone==c")
         e = self.assertRaises(NoMatchingNode, default_scheduler().rank, request,

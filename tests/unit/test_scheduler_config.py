@@ -34,8 +34,7 @@ class EnvRewriteTests(SynchronousTestCase):
 
     def test_moved(self):
         """
-        constraint:, affinity:, whitelist: and reschedule: entries leave Env for
-        JSON arrays in labels; other entries stay in order.
+        Scheduling entries leave Env for JSON-array labels; other entries stay in order.
         """
         config = parse({"Image": "busybox", "Env": [
             "A=1", "constraint:storage==ssd", "affinity:container!=web", "B=constraint:x",
@@ -210,8 +209,7 @@ class EngineBodyTests(SynchronousTestCase):
 
     def test_copy(self):
         """
-        The engine body is a copy: the config keeps CPUs, and the legacy
-        top-level field is converted too.
+        The engine body is a converted copy, legacy top-level CpuShares included.
         """
         config = parse({"CpuShares": 2, "Env": ["A=1"]})
         body = config.engine_body(8)

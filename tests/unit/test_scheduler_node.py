@@ -84,8 +84,7 @@ class ResourceTests(SynchronousTestCase):
 
     def test_used(self):
         """
-        Every container counts, whatever its state; shares become CPUs per
-        container, rounded down.
+        Every container counts, any state; shares become CPUs per container, rounded down.
         """
         node = make_node("n", cpus=4, containers=[
             inspect_container("a", cpu_shares=512, memory=100),
@@ -109,8 +108,7 @@ class ResourceTests(SynchronousTestCase):
 
     def test_with_container(self):
         """
-        with_container gives a new view with one more container; the old one
-        is unchanged.
+        with_container gives a new view with one more container, the old one unchanged.
         """
         node = make_node("n", cpus=4, memory=1000)
         self.assertEqual(node.used_memory, 0)
@@ -137,8 +135,7 @@ class CopyTests(SynchronousTestCase):
 
     def test_with_container_incremental(self):
         """
-        A node whose values were worked out, given more containers, answers as a
-        fresh view of the same containers would.
+        Incrementally updated values equal those of a fresh view of the same containers.
         """
         node = self.node()
         derived(node)

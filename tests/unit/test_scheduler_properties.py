@@ -62,8 +62,7 @@ class BinpackCapacityTests(SynchronousTestCase):
            sequence=st.lists(requests, min_size=1, max_size=40))
     def test_never_over_capacity(self, sizes, sequence):
         """
-        Over any sequence of placements no node's reserved CPUs or memory
-        exceed its total, and "no resources" only comes when no node has room.
+        No placement sequence overfills a node; "no resources" only when none has room.
         """
         nodes = [make_node("n%d" % i, addr="10.78.%d.2:2375" % i, cpus=cpus,
                            memory=memory, overcommit=overcommit)
@@ -95,8 +94,7 @@ class SpreadEvennessTests(SynchronousTestCase):
            preloaded=st.integers(0, 3))
     def test_counts_within_one(self, count, placements, memory, cpus, preloaded):
         """
-        Placing identical requests on identical nodes keeps their container
-        counts within one of each other.
+        Identical requests on identical nodes keep container counts within one.
         """
         base = [inspect_container("base%d" % i) for i in range(preloaded)]
         nodes = [make_node("n%d" % i, addr="10.78.%d.2:2375" % i, cpus=64,
@@ -150,8 +148,7 @@ class SoftNeverFailsTests(SynchronousTestCase):
     def test_soft_never_fails(self, labels, containers, healthy, hard, soft, memory,
                               strategy):
         """
-        A request succeeds with soft expressions added exactly when it succeeds
-        without them, and then lands on one of the same nodes.
+        Adding soft expressions never changes success, nor widens the nodes ranked.
         """
         held = [[] for _ in labels]
         for index, (where, role) in enumerate(containers):

@@ -120,8 +120,7 @@ class WeighTests(SynchronousTestCase):
 
     def test_never_over_total(self):
         """
-        A request that would leave a node even slightly over its total does not fit
-        there (classic Swarm's rounded score would allow up to 1% more).
+        A node is never left even slightly over its total (classic allowed 1% more).
         """
         node = make_node("a", cpus=200, memory=1000, containers=busy("a", 1, 1024, 1000))
         self.assertEqual(node.used_cpus, 200)
@@ -152,8 +151,7 @@ class SpreadTests(SynchronousTestCase):
 
     def test_lowest_weight_first(self):
         """
-        The node with the most room for the request comes first, whatever its
-        container count.
+        The node with the most room comes first, whatever its container count.
         """
         nodes = [make_node("a", containers=busy("a", 1, memory=4 * GIB)),
                  make_node("b", containers=busy("b", 3, memory=GIB // 4)),
