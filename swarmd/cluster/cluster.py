@@ -115,6 +115,7 @@ class Cluster(EngineListener):
         self._subscribers = []
         self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
         self._watch = None
+        self._views = {}
 
     # -- engines ------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class Cluster(EngineListener):
 
     def _remove_engine(self, address):
         engine = self.engines.pop(address, None)
+        self._views.pop(address, None)
         if engine is None:
             return None
         engine.stop()
@@ -298,26 +300,47 @@ class Cluster(EngineListener):
         """
         The scheduler's view of every engine, pending creations included.
 
+        One view per engine is kept between decisions and rebuilt only when
+        the engine's state changed (its C{revision}); a health change or a
+        pending container only makes a cheap copy.
+
         @return: a C{list} of L{swarmd.scheduler.Node}.
         """
-        from swarmd.scheduler import Node
-
         pending = collections.defaultdict(list)
         for entry in self.pending.values():
             pending[entry.engine.address].append(entry.info)
         nodes = []
-        for engine in self.engines.values():
+        for address, engine in self.engines.items():
             if not engine.id:
                 continue
-            containers = [c.info for c in engine.containers.values()]
-            containers.extend(pending.get(engine.address, ()))
-            nodes.append(Node(
+            view = self._view(engine)
+            for info in pending.get(address, ()):
+                view = view.with_container(info)
+            nodes.append(view)
+        return nodes
+
+    def _view(self, engine):
+        from swarmd.scheduler import Node
+
+        cached = self._views.get(engine.address)
+        if cached is None or cached[0] != engine.revision:
+            view = Node(
                 id=engine.id, name=engine.name, addr=engine.address, ip=engine.ip,
                 labels=engine.labels, total_cpus=engine.total_cpus,
-                total_memory=engine.total_memory, cpus=engine.cpus, containers=containers,
+                total_memory=engine.total_memory, cpus=engine.cpus,
+                containers=[c.info for c in engine.containers.values()],
                 images=engine.images, healthy=engine.healthy,
-                health_indicator=engine.health_indicator))
-        return nodes
+                health_indicator=engine.health_indicator)
+        else:
+            view = cached[1]
+            if (view.healthy, view.health_indicator) != (engine.healthy,
+                                                         engine.health_indicator):
+                view = view.evolve(healthy=engine.healthy,
+                                   health_indicator=engine.health_indicator)
+            else:
+                return view
+        self._views[engine.address] = (engine.revision, view)
+        return view
 
     def has_image(self, reference):
         """
@@ -343,7 +366,7 @@ class Cluster(EngineListener):
             error = first
             retries = 0
             image = config.body.get("Image") or ""
-            if (_is_missing_image(error) and not _has_node_constraint(config)
+            if (_is_missing_image(error) and not config.has_node_constraint
                     and image and self.has_image(image)):
                 self._log.info("image {image} missing where scheduled; retrying where it is",
                                image=image)
@@ -443,10 +466,6 @@ def _is_missing_image(error):
         error.status == 404 and "image" in message.lower()
         or "No such image" in message
         or re.search(r"image \S* not found", message) is not None)
-
-
-def _has_node_constraint(config):
-    return any(getattr(e, "key", "") == "node" for e in getattr(config, "constraints", []))
 
 
 def _retryable(error):

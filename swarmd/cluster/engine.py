@@ -163,6 +163,9 @@ class Engine:
         self.images = []
         self.networks = []
         self.volumes = []
+        #: Bumped whenever containers, images or specs change, so views built
+        #: from this engine (the scheduler's nodes) know when to rebuild.
+        self.revision = 0
         self._stopped = False
         self._connecting = None
         self._specs_at = None
@@ -429,6 +432,7 @@ class Engine:
             if sep:
                 labels[key] = value
         self.labels = labels
+        self.revision += 1
         self._specs_at = self._clock.seconds()
         return _time_to_since(info.get("SystemTime"))
 
@@ -488,6 +492,7 @@ class Engine:
 
         def got(items):
             setattr(self, kind, items or [])
+            self.revision += 1
 
         def done(result):
             state = self._lists_busy.pop(kind)
@@ -566,6 +571,7 @@ class Engine:
         old = self.containers.get(info["Id"])
         new = Container(self, info)
         self.containers[info["Id"]] = new
+        self.revision += 1
         self._listener.container_changed(self, old, new)
         return new
 
@@ -573,6 +579,7 @@ class Engine:
         self._generation[container_id] = self._generation.get(container_id, 0) + 1
         old = self.containers.pop(container_id, None)
         if old is not None:
+            self.revision += 1
             self._listener.container_changed(self, old, None)
 
     def forget_container(self, container_id):
