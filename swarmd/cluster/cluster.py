@@ -354,42 +354,58 @@ class Cluster(EngineListener):
         """
         Place and create a container.
 
+        When the image is missing where the container was placed and cannot
+        be pulled there, it is placed again next to the image (an
+        C{image==} affinity) if some node has it.  Engine failures are
+        retried up to C{create_retry} times, each time on a node that has
+        not failed this create yet.
+
         @param config: the parsed L{swarmd.scheduler.ContainerConfig}.
         @param auth: the client's C{X-Registry-Auth} header, or L{None}.
         @return: a L{Deferred} firing with C{(engine, create_answer)}.
         @raise ClusterError: 400/409 for a bad or taken name, 500 when no node
-            fits.
+            fits; L{EngineError} or L{EngineUnreachable} from the engine.
         """
+        failed = set()
         try:
-            engine, answer = yield self._create_once(config, auth)
+            result = yield self._create_once(config, auth, failed=failed)
+            return result
         except (EngineError, EngineUnreachable, ClusterError) as first:
             error = first
-            retries = 0
-            image = config.body.get("Image") or ""
-            if (_is_missing_image(error) and not config.has_node_constraint
-                    and image and self.has_image(image)):
-                self._log.info("image {image} missing where scheduled; retrying where it is",
-                               image=image)
-                try:
-                    result = yield self._create_once(config.add_affinity("image==" + image),
-                                                     auth)
-                    return result
-                except (EngineError, EngineUnreachable, ClusterError) as e:
-                    error = e
-                retries += 1
-            while retries < self.create_retry and _retryable(error):
-                retries += 1
-                self._log.warn("failed to create container: {error}, retrying", error=str(error))
-                try:
-                    result = yield self._create_once(config, auth)
-                    return result
-                except (EngineError, EngineUnreachable, ClusterError) as e:
-                    error = e
-            raise error from None
-        return engine, answer
+        retries = 0
+        image = config.body.get("Image") or ""
+        if (_is_missing_image(error) and not config.has_node_constraint
+                and image and self.has_image(image)):
+            self._log.info("image {image} missing where scheduled; placing it where it is",
+                           image=image)
+            retries += 1
+            try:
+                result = yield self._create_once(
+                    config, auth, placement=config.add_affinity("image==" + image))
+                return result
+            except (EngineError, EngineUnreachable, ClusterError) as e:
+                error = e
+        while retries < self.create_retry and _retryable(error):
+            retries += 1
+            self._log.warn("failed to create container: {error}, retrying", error=str(error))
+            try:
+                result = yield self._create_once(config, auth, failed=failed)
+                return result
+            except (EngineError, EngineUnreachable, ClusterError) as e:
+                error = e
+        raise error
 
     @inlineCallbacks
-    def _create_once(self, config, auth):
+    def _create_once(self, config, auth, placement=None, failed=None):
+        """
+        One placement and create.
+
+        @param placement: the config to place by, when it differs from the
+            one created (an extra image affinity that the container must not
+            keep in its labels).
+        @param failed: addresses of engines that failed this create before
+            (not used again); an engine failing now is added.
+        """
         from swarmd.scheduler import SchedulerError
 
         name = config.name
@@ -401,7 +417,10 @@ class Cluster(EngineListener):
             raise ClusterError("a container with Swarm ID %s is being created" % (swarm_id,),
                                409)
         try:
-            node = self.scheduler.select(config, self.nodes())
+            nodes = self.nodes()
+            if failed:
+                nodes = [n for n in nodes if n.addr not in failed]
+            node = self.scheduler.select(placement or config, nodes)
         except SchedulerError as e:
             raise ClusterError(str(e), 500) from None
         engine = self.engines.get(node.addr)
@@ -411,7 +430,16 @@ class Cluster(EngineListener):
         self.pending[swarm_id] = PendingContainer(swarm_id, name, engine,
                                                   _pending_info(swarm_id, name, body))
         try:
-            answer = yield self._create_on(engine, body, name, auth)
+            try:
+                answer = yield self._create_on(engine, body, name, auth)
+            except EngineUnreachable:
+                if failed is not None:
+                    failed.add(engine.address)
+                raise
+            except EngineError as e:
+                if failed is not None and e.status >= 500 and not _is_missing_image(e):
+                    failed.add(engine.address)
+                raise
             try:
                 yield engine.refresh_container(answer["Id"])
             except (EngineError, EngineUnreachable) as e:
@@ -435,7 +463,13 @@ class Cluster(EngineListener):
                 raise
             image = body.get("Image") or ""
             self._log.info("pulling {image} on {engine}", image=image, engine=engine.name)
-            yield engine.track(engine.client.pull_image(image, auth))
+            try:
+                yield engine.track(engine.client.pull_image(image, auth))
+            except EngineError as pull:
+                # Still a missing image: the caller may place it next to
+                # the image instead.
+                raise EngineError(404, "No such image: %s (pull on %s failed: %s)" % (
+                    image, engine.name, pull.message)) from None
             engine.refresh_list("images")
             answer = yield engine.track(engine.client.create_container(body, name, auth))
         return answer

@@ -5,10 +5,9 @@ loop's timing and backoff, and event-driven refreshes, with a L{Clock}.
 
 import random
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from swarmd.cluster.engine import (
     HEALTHY,
@@ -19,94 +18,8 @@ from swarmd.cluster.engine import (
     EngineOptions,
     _time_to_since,
 )
-from swarmd.engine import EngineError, EngineUnreachable, IEventStream
-
-
-@implementer(IEventStream)
-class StubStream:
-    def __init__(self, callback, since):
-        self.callback = callback
-        self.since = since
-        self.done = Deferred()
-        self.stopped = False
-
-    def stop(self):
-        self.stopped = True
-        if not self.done.called:
-            self.done.callback(None)
-
-
-def inspect(cid, name, status="running", labels=None, shares=0, memory=0):
-    return {
-        "Id": cid,
-        "Name": "/" + name,
-        "Created": "2026-11-28T10:00:00.000000000Z",
-        "State": {"Status": status, "Running": status == "running",
-                  "StartedAt": "2026-11-28T10:00:01Z", "FinishedAt": "0001-01-01T00:00:00Z"},
-        "Config": {"Image": "busybox", "Labels": labels or {}},
-        "HostConfig": {"CpuShares": shares, "Memory": memory},
-        "Image": "sha256:abc",
-    }
-
-
-class StubClient:
-    """
-    An in-memory engine client whose answers the test controls.
-    """
-
-    def __init__(self, address="127.0.0.1:2375"):
-        self.address = address
-        self.down = False
-        self.containers = {}
-        self.calls = []
-        self.streams = []
-        self.info_answer = {
-            "ID": "AAAA:BBBB", "Name": "n1", "NCPU": 4, "MemTotal": 8 * 1024 ** 3,
-            "Labels": ["node=n1", "storage=ssd"], "Driver": "overlay2",
-            "KernelVersion": "6.1", "OperatingSystem": "Debian", "OSType": "linux",
-            "SystemTime": "2026-11-28T10:00:00.5Z",
-        }
-
-    def _answer(self, name, value):
-        self.calls.append(name)
-        if self.down:
-            return fail(EngineUnreachable(self.address, "connection refused"))
-        return succeed(value)
-
-    def version(self):
-        return self._answer("version", {"ApiVersion": "1.41", "Version": "20.10"})
-
-    def info(self):
-        return self._answer("info", self.info_answer)
-
-    def list_containers(self, all=True, filters=None):
-        return self._answer("list_containers", [
-            {"Id": c["Id"], "Names": [c["Name"]], "State": c["State"]["Status"],
-             "Labels": c["Config"]["Labels"]}
-            for c in self.containers.values()])
-
-    def inspect_container(self, cid):
-        if not self.down and cid not in self.containers:
-            self.calls.append("inspect_container")
-            return fail(EngineError(404, "No such container: " + cid))
-        return self._answer("inspect_container", self.containers.get(cid))
-
-    def list_images(self):
-        return self._answer("list_images", [{"Id": "sha256:abc", "RepoTags": ["busybox:latest"]}])
-
-    def list_networks(self):
-        return self._answer("list_networks", [{"Name": "bridge"}])
-
-    def list_volumes(self):
-        return self._answer("list_volumes", [])
-
-    def events(self, callback, since=None, filters=None):
-        self.calls.append("events")
-        if self.down:
-            return fail(EngineUnreachable(self.address, "connection refused"))
-        stream = StubStream(callback, since)
-        self.streams.append(stream)
-        return succeed(stream)
+from swarmd.engine import EngineError, EngineUnreachable
+from tests.unit.stubengine import StubClient, inspect
 
 
 class RecordingListener(EngineListener):
@@ -148,7 +61,7 @@ class ConnectTests(SynchronousTestCase):
         result = self.successResultOf(engine.start())
         self.assertTrue(result)
         self.assertEqual(engine.state, HEALTHY)
-        self.assertEqual(engine.id, "AAAA:BBBB|127.0.0.1:2375")
+        self.assertEqual(engine.id, "ID-n1|127.0.0.1:2375")
         self.assertEqual(engine.name, "n1")
         self.assertEqual(engine.labels, {
             "node": "n1", "storage": "ssd", "storagedriver": "overlay2",

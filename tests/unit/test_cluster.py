@@ -1,0 +1,313 @@
+"""
+Tests for L{swarmd.cluster.cluster.Cluster}: engines from discovery, the
+container index, scheduler views, and race-free creation.
+"""
+
+import json
+import random
+
+from twisted.internet.defer import gatherResults
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from swarmd.cluster import Cluster, ClusterError, EngineOptions
+from swarmd.engine import EngineError
+from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
+from swarmd.testing.discovery import FakeDiscovery
+from tests.unit.stubengine import StubClient, inspect
+
+GIB = 1024 ** 3
+ALL_FILTERS = ["health", "port", "containerslots", "dependency", "affinity", "constraint",
+               "whitelist"]
+
+
+def make_cluster(n=2, strategy="spread", create_retry=0, **client_options):
+    clock = Clock()
+    clients = {}
+
+    def factory(address):
+        index = int(address.rsplit(":", 1)[1]) - 2375
+        client = StubClient(address, name="n%d" % index, clock=clock, **client_options)
+        clients[address] = client
+        return client
+
+    discovery = FakeDiscovery(clock=clock)
+    cluster = Cluster(clock, discovery, factory,
+                      Scheduler(strategy_for(strategy, random=random.Random(1)),
+                                filters_for(ALL_FILTERS)),
+                      EngineOptions(overcommit=0.05), create_retry=create_retry,
+                      random=random.Random(2))
+    cluster.start()
+    discovery.set_entries(["127.0.0.1:%d" % (2375 + i) for i in range(1, n + 1)])
+    clock.advance(0)
+    return cluster, clients, clock, discovery
+
+
+def config(name=None, **body):
+    body.setdefault("Image", "busybox")
+    return ContainerConfig.from_create_body(body, name)
+
+
+class EnginesTests(SynchronousTestCase):
+    """
+    Engines follow discovery.
+    """
+
+    def test_engines_follow_discovery(self):
+        """New addresses become healthy engines; gone ones leave with their containers."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        self.assertEqual(sorted(e.name for e in cluster.healthy_engines()), ["n1", "n2"])
+        clients["127.0.0.1:2377"].containers["c1"] = inspect("c1", "web")
+        cluster.engines["127.0.0.1:2377"].refresh_containers()
+        self.assertIsNotNone(cluster.container("web"))
+        discovery.set_entries(["127.0.0.1:2376"])
+        clock.advance(0)
+        self.assertEqual(list(cluster.engines), ["127.0.0.1:2376"])
+        self.assertIsNone(cluster.container("web"))
+        self.assertTrue(clients["127.0.0.1:2377"].streams[0].stopped)
+
+    def test_engine_lookup(self):
+        """An engine is found by name, ID or address."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        engine = cluster.engines["127.0.0.1:2376"]
+        for reference in ("n1", "ID-n1|127.0.0.1:2376", "127.0.0.1:2376"):
+            self.assertIs(cluster.engine(reference), engine)
+        self.assertIsNone(cluster.engine("n9"))
+
+    def test_events_decorated_with_node(self):
+        """Engine events reach subscribers with the node's name, ID, address and IP."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        seen = []
+        unsubscribe = cluster.subscribe(seen.append)
+        clients["127.0.0.1:2376"].streams[0].callback(
+            {"Type": "container", "Action": "start", "Actor": {"ID": "x", "Attributes": {}},
+             "timeNano": 1795860001000000000})
+        unsubscribe()
+        clients["127.0.0.1:2376"].streams[0].callback(
+            {"Type": "container", "Action": "stop", "Actor": {"ID": "x"},
+             "timeNano": 1795860002000000000})
+        self.assertEqual(len(seen), 1)
+        attributes = seen[0]["Actor"]["Attributes"]
+        self.assertEqual(attributes["node.name"], "n1")
+        self.assertEqual(attributes["node.addr"], "127.0.0.1:2376")
+        self.assertEqual(attributes["node.ip"], "127.0.0.1")
+        self.assertEqual(seen[0]["node"]["Name"], "n1")
+
+
+class ViewTests(SynchronousTestCase):
+    """
+    Scheduler views are kept per engine.
+    """
+
+    def test_views_reused_until_engine_changes(self):
+        """The same Node object is returned until the engine's state changes."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        first = {n.name: n for n in cluster.nodes()}
+        again = {n.name: n for n in cluster.nodes()}
+        self.assertIs(first["n1"], again["n1"])
+        clients["127.0.0.1:2376"].containers["c1"] = inspect("c1", "web")
+        cluster.engines["127.0.0.1:2376"].refresh_containers()
+        after = {n.name: n for n in cluster.nodes()}
+        self.assertIsNot(after["n1"], first["n1"])
+        self.assertIs(after["n2"], first["n2"])
+        self.assertEqual([c["Id"] for c in after["n1"].containers], ["c1"])
+
+    def test_health_change_updates_view(self):
+        """A health change shows in the view without a rebuild of its containers."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        engine = cluster.engines["127.0.0.1:2376"]
+        self.assertTrue(cluster.nodes()[0].healthy)
+        for _ in range(3):
+            engine.failed(__import__("swarmd.engine", fromlist=["x"]).EngineUnreachable(
+                engine.address, "down"))
+        view = cluster.nodes()[0]
+        self.assertFalse(view.healthy)
+        self.assertEqual(view.health_indicator, 0)
+
+
+class CreateTests(SynchronousTestCase):
+    """
+    Creation: placement, pending entries, pulls, retries.
+    """
+
+    def test_create_caches_container(self):
+        """A created container is in the cache at once, with its Swarm ID; nothing pending."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        engine, answer = self.successResultOf(cluster.create_container(config("web")))
+        container = cluster.container("web")
+        self.assertEqual(container.id, answer["Id"])
+        self.assertIs(container.engine, engine)
+        self.assertEqual(len(container.swarm_id), 64)
+        self.assertEqual(cluster.pending, {})
+
+    def test_pending_name_refused(self):
+        """While a create is under way, its name is taken: a second create gets 409."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        for client in clients.values():
+            client.delay = 1.0
+        first = cluster.create_container(config("web"))
+        failure = self.failureResultOf(cluster.create_container(config("web")), ClusterError)
+        self.assertEqual(failure.value.status, 409)
+        self.assertIn('"/web" is already in use', failure.value.message)
+        self.assertEqual(len(cluster.pending), 1)
+        clock.advance(1.0)
+        self.successResultOf(first)
+        self.assertEqual(cluster.pending, {})
+
+    def test_invalid_name_is_400(self):
+        """Names Docker refuses are refused before scheduling."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        for bad in ("x", "-web", "we b"):
+            failure = self.failureResultOf(cluster.create_container(config(bad)), ClusterError)
+            self.assertEqual(failure.value.status, 400)
+        self.assertEqual(clients["127.0.0.1:2376"].calls.count("create_container"), 0)
+
+    def test_no_healthy_node(self):
+        """With every engine down the classic message comes back as a 500."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        engine = cluster.engines["127.0.0.1:2376"]
+        from swarmd.engine import EngineUnreachable
+
+        for _ in range(3):
+            engine.failed(EngineUnreachable(engine.address, "down"))
+        failure = self.failureResultOf(cluster.create_container(config("web")), ClusterError)
+        self.assertEqual(failure.value.status, 500)
+        self.assertEqual(failure.value.message, "No healthy node available in the cluster")
+
+    def test_missing_image_pulled_where_placed(self):
+        """An image missing on the chosen node is pulled there, then created."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        client.registry.add("alpine")
+        engine, answer = self.successResultOf(cluster.create_container(
+            config("web", Image="alpine")))
+        self.assertEqual(client.calls.count("create_container"), 2)
+        self.assertIn("pull_image", client.calls)
+        self.assertEqual(cluster.container("web").info["Config"]["Image"], "alpine")
+
+    def test_pull_failure_places_next_to_image(self):
+        """If the pull fails, the container goes to a node that has the image."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        n1, n2 = clients["127.0.0.1:2376"], clients["127.0.0.1:2377"]
+        n1.images.discard("special")
+        n2.images.add("special")
+        cluster.engines["127.0.0.1:2377"].refresh_list("images")
+        # n2 gets a container so that spread picks n1 first.
+        self.successResultOf(cluster.create_container(config("filler", **{
+            "Labels": {"com.docker.swarm.constraints": '["node==n2"]'}})))
+        engine, answer = self.successResultOf(cluster.create_container(
+            config("web", Image="special")))
+        self.assertEqual(engine.name, "n2")
+        self.assertIn("pull_image", n1.calls)
+        labels = cluster.container("web").labels
+        self.assertNotIn("com.docker.swarm.affinities", labels)
+
+    def test_missing_everywhere_is_404(self):
+        """An image nobody has and nobody can pull is a 404 naming it."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        failure = self.failureResultOf(cluster.create_container(
+            config("web", Image="ghost")), EngineError)
+        self.assertEqual(failure.value.status, 404)
+        self.assertIn("No such image: ghost", failure.value.message)
+        self.assertEqual(cluster.pending, {})
+
+    def test_create_retry_uses_another_node(self):
+        """With swarm.createretry, an engine failure is retried on a node that has not failed."""
+        cluster, clients, clock, discovery = make_cluster(n=2, create_retry=1)
+        n1, n2 = clients["127.0.0.1:2376"], clients["127.0.0.1:2377"]
+        original = n1.create_container
+
+        def broken(body, name=None, auth=None):
+            n1.calls.append("create_container")
+            from twisted.internet.defer import fail
+
+            return fail(EngineError(500, "engine exploded"))
+
+        n1.create_container = broken
+        n2.create_container = lambda *a, **k: original.__func__(n2, *a, **k)
+        results = [self.successResultOf(cluster.create_container(config("web%d" % i)))
+                   for i in range(4)]
+        self.assertEqual({engine.name for engine, _ in results}, {"n2"})
+
+    def test_create_retry_zero_fails(self):
+        """Without retries an engine failure is returned as is."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        from twisted.internet.defer import fail
+
+        clients["127.0.0.1:2376"].create_container = (
+            lambda *a, **k: fail(EngineError(500, "engine exploded")))
+        failure = self.failureResultOf(cluster.create_container(config("web")), EngineError)
+        self.assertEqual(failure.value.message, "engine exploded")
+
+
+class ConcurrencyTests(SynchronousTestCase):
+    """
+    Many creates at once never double-book a node.
+    """
+
+    def test_200_concurrent_binpack_creates(self):
+        """200 creates in flight with 1 GiB each: no node over its memory, names unique."""
+        cluster, clients, clock, discovery = make_cluster(n=4, strategy="binpack")
+        for client in clients.values():
+            client.delay = 0.5
+        creates = [cluster.create_container(config("job%03d" % i,
+                                                   HostConfig={"Memory": GIB}))
+                   for i in range(200)]
+        outcomes = []
+        for d in creates:
+            d.addCallbacks(lambda r: outcomes.append(("ok", r)),
+                           lambda f: outcomes.append(("error", f.value)))
+        clock.advance(1)
+        self.assertEqual(len(outcomes), 200)
+        ok = [r for kind, r in outcomes if kind == "ok"]
+        errors = [e for kind, e in outcomes if kind == "error"]
+        # 8 GiB + 5% overcommit holds 8 containers of 1 GiB on each of 4 nodes.
+        self.assertEqual(len(ok), 32)
+        for error in errors:
+            self.assertIsInstance(error, ClusterError)
+            self.assertEqual(error.status, 500)
+            self.assertEqual(error.message, "no resources available to schedule container")
+        for engine in cluster.engines.values():
+            self.assertLessEqual(engine.used_memory, engine.total_memory)
+            self.assertEqual(len(engine.containers), 8)
+        names = [c.name for c in cluster.containers]
+        self.assertEqual(len(names), len(set(names)))
+        self.assertEqual(cluster.pending, {})
+
+    def test_concurrent_same_name(self):
+        """Twenty creates of one name at once: one wins, the others get 409."""
+        cluster, clients, clock, discovery = make_cluster(n=3)
+        for client in clients.values():
+            client.delay = 0.2
+        creates = [cluster.create_container(config("only")) for _ in range(20)]
+        statuses = []
+        for d in creates:
+            d.addCallbacks(lambda r: statuses.append(201),
+                           lambda f: statuses.append(f.value.status))
+        clock.advance(1)
+        self.assertEqual(sorted(statuses), [201] + [409] * 19)
+        self.assertEqual(len(cluster.containers.named("only")), 1)
+
+    def test_concurrent_spread_balances_with_pending(self):
+        """Pending creations count: 30 concurrent spread creates split 10/10/10."""
+        cluster, clients, clock, discovery = make_cluster(n=3)
+        for client in clients.values():
+            client.delay = 0.3
+        d = gatherResults([cluster.create_container(config("s%02d" % i)) for i in range(30)])
+        clock.advance(1)
+        self.successResultOf(d)
+        self.assertEqual(sorted(len(e.containers) for e in cluster.engines.values()),
+                         [10, 10, 10])
+
+    def test_port_conflict_with_pending(self):
+        """Two concurrent -p 8080:80 on one-IP nodes: the second sees the first's pending port."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        clients["127.0.0.1:2376"].delay = 0.5
+        body = {"HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]}},
+                "ExposedPorts": {"80/tcp": {}}}
+        first = cluster.create_container(config("web1", **json.loads(json.dumps(body))))
+        second = cluster.create_container(config("web2", **json.loads(json.dumps(body))))
+        failure = self.failureResultOf(second, ClusterError)
+        self.assertIn("Unable to find a node", failure.value.message)
+        clock.advance(1)
+        self.successResultOf(first)
