@@ -27,7 +27,8 @@ class DockerRequest(Request):
     A request whose answer carries Docker's headers.
     """
 
-    def process(self):
+    def render(self, resource):
+        # Called by process() once it set Twisted's own Server header.
         for name, value in _HEADERS:
             self.setHeader(name, value)
         if getattr(self.site, "cors", False):
@@ -37,7 +38,7 @@ class DockerRequest(Request):
                 self.setResponseCode(200)
                 self.finish()
                 return
-        super().process()
+        super().render(resource)
 
 
 class DockerSite(Site):

@@ -155,3 +155,27 @@ class StubClient:
         stream = StubStream(callback, since)
         self.streams.append(stream)
         return succeed(stream)
+
+    def start_container(self, cid):
+        self.calls.append("start_container")
+        if self.down:
+            return fail(EngineUnreachable(self.address, "connection refused"))
+        if cid not in self.containers:
+            return fail(EngineError(404, "No such container: " + cid))
+        state = self.containers[cid]["State"]
+        state.update(Status="running", Running=True)
+        return succeed(None)
+
+    def remove_container(self, cid, force=False, volumes=False):
+        self.calls.append("remove_container")
+        if self.down:
+            return fail(EngineUnreachable(self.address, "connection refused"))
+        info = self.containers.get(cid)
+        if info is None:
+            return fail(EngineError(404, "No such container: " + cid))
+        if info["State"]["Running"] and not force:
+            return fail(EngineError(409, "You cannot remove a running container %s. Stop the "
+                                         "container before attempting removal or force remove"
+                                         % (cid,)))
+        del self.containers[cid]
+        return succeed(None)
