@@ -9,11 +9,15 @@ L{twisted.web.http.HTTPChannel} (its buffered pipelined data, its producer
 registration) and keeps them in this one module.
 """
 
+from OpenSSL.SSL import Error as TLSError
+from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import connectProtocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol
 from twisted.protocols.policies import ProtocolWrapper
+from twisted.protocols.tls import TLSMemoryBIOProtocol
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
@@ -183,11 +187,7 @@ class _ClientSide(Protocol):
 
     def readConnectionLost(self):
         # stdin closed: pass the half-close on to the engine.
-        half_close = getattr(self.engine.transport, "loseWriteConnection", None)
-        if half_close is not None:
-            half_close()
-        else:
-            self.engine.transport.loseConnection()
+        half_close(self.engine.transport)
 
     def writeConnectionLost(self):
         pass
@@ -195,6 +195,79 @@ class _ClientSide(Protocol):
     def connectionLost(self, reason):
         counters.open -= 1
         self.engine.transport.loseConnection()
+
+
+def half_close(transport):
+    """
+    Close the writing side of a connection only (stdin ended), keeping it
+    readable.  Over TLS that is a close_notify alert without closing, as
+    Go's C{tls.Conn.CloseWrite} does.
+    """
+    if isinstance(transport, TLSMemoryBIOProtocol):
+        if transport._tlsConnection is None:
+            return
+        # Small writes wait in an aggregator: they must go before the alert.
+        aggregator = getattr(transport, "_aggregator", None)
+        if aggregator is not None:
+            aggregator.flush()
+        if transport._appSendBuffer:
+            transport._unbufferPendingWrites()
+        try:
+            transport._tlsConnection.shutdown()
+        except TLSError:
+            pass
+        transport._flushSendBIO()
+        return
+    close_write = getattr(transport, "loseWriteConnection", None)
+    if close_write is not None:
+        close_write()
+    else:
+        transport.loseConnection()
+
+
+def allow_half_close(transport):
+    """
+    Let a TLS connection stay writable after the peer's close_notify (Go's
+    C{CloseWrite}: the docker CLI sends it as soon as stdin ends, and still
+    reads the container's output).  Twisted's TLS layer would otherwise
+    shut the whole connection down.  The wrapped protocol hears
+    C{readConnectionLost} instead.  Plain transports need nothing.
+    """
+    if not isinstance(transport, TLSMemoryBIOProtocol):
+        return
+    tls = transport
+    state = {"read_closed": False}
+
+    def flush_receive():
+        while not tls._lostTLSConnection:
+            try:
+                data = tls._tlsConnection.recv(2 ** 15)
+            except WantReadError:
+                break
+            except ZeroReturnError:
+                if _sent_close(tls):
+                    # Both sides closed: finish as Twisted would.
+                    tls._shutdownTLS()
+                    tls._tlsShutdownFinished(None)
+                elif not state["read_closed"]:
+                    state["read_closed"] = True
+                    reader = getattr(tls.wrappedProtocol, "readConnectionLost", None)
+                    if reader is not None:
+                        reader()
+                break
+            except TLSError:
+                tls._tlsShutdownFinished(Failure())
+            else:
+                if not tls._aborted:
+                    ProtocolWrapper.dataReceived(tls, data)
+        tls._flushSendBIO()
+
+    tls._flushReceiveBIO = flush_receive
+
+
+def _sent_close(tls):
+    # SSL_SENT_SHUTDOWN is 1, SSL_RECEIVED_SHUTDOWN is 2.
+    return bool(tls._tlsConnection.get_shutdown() & 1)
 
 
 def take_over(request, protocol):
@@ -266,6 +339,8 @@ async def hijack(request, engine, path, body=b""):
     counters.total += 1
     leftover = take_over(request, client_side)
     client = client_side.transport
+    allow_half_close(client)
+    allow_half_close(engine_side.transport)
     client.write(head)
     pending = engine_side.take_buffer()
     if pending:

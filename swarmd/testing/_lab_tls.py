@@ -29,6 +29,11 @@ class LabTLS:
     @ivar server_cert: the engines' certificate (C{subjectAltName} holds
         127.0.0.1, localhost and every engine address).
     @ivar server_key: the engines' key.
+    @ivar manager_cert: a certificate for a swarm manager, good both to serve
+        clients (C{serverAuth}, SAN 127.0.0.1 and localhost) and to be a
+        client of the engines (C{clientAuth}): classic Swarm uses one
+        C{--tlscert} for both sides.
+    @ivar manager_key: its key.
     """
 
     ca: str
@@ -37,6 +42,8 @@ class LabTLS:
     cert_path: str
     server_cert: str
     server_key: str
+    manager_cert: str = ""
+    manager_key: str = ""
 
     def to_json(self) -> dict[str, str]:
         """
@@ -146,6 +153,20 @@ def make_certificates(folder: str, addresses: list[str], days: int = 30) -> LabT
         .sign(ca_key, hashes.SHA256())
     )
 
+    manager_key = _key()
+    manager_cert = (
+        _builder("swarmd lab manager", ca_name, manager_key.public_key(), days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                              ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
     ca_pem = _pem_cert(ca_cert)
     _write(os.path.join(folder, "ca.pem"), ca_pem)
     _write(os.path.join(folder, "ca-key.pem"), _pem_key(ca_key), private=True)
@@ -158,4 +179,7 @@ def make_certificates(folder: str, addresses: list[str], days: int = 30) -> LabT
         server_cert=_write(os.path.join(folder, "server-cert.pem"), _pem_cert(server_cert)),
         server_key=_write(os.path.join(folder, "server-key.pem"), _pem_key(server_key),
                           private=True),
+        manager_cert=_write(os.path.join(folder, "manager-cert.pem"), _pem_cert(manager_cert)),
+        manager_key=_write(os.path.join(folder, "manager-key.pem"), _pem_key(manager_key),
+                           private=True),
     )

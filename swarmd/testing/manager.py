@@ -42,17 +42,22 @@ class ManagerProcess:
     @ivar docker_host: the C{DOCKER_HOST} value for clients.
     """
 
-    def __init__(self, discovery, args=(), port=None, base=None):
+    def __init__(self, discovery, args=(), port=None, base=None, client_tls=None):
         """
         @param discovery: the discovery argument (e.g. C{nodes://...}).
         @param args: more C{swarm manage} flags.
+        @param client_tls: for a manager started with C{--tlsverify}: the
+            C{(ca, cert, key, cert_path)} a client uses (C{cert_path} is the
+            folder the docker CLI reads).
         """
         self.discovery = discovery
         self.args = list(args)
         self.port = port or free_port()
         self.base = base or tempfile.mkdtemp(prefix="swarmd-manager-")
         self.log_path = os.path.join(self.base, "manager.log")
-        self.url = "http://127.0.0.1:%d" % (self.port,)
+        self.client_tls = client_tls
+        scheme = "https" if client_tls else "http"
+        self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
         self.docker_host = "tcp://127.0.0.1:%d" % (self.port,)
         self.process = None
 
@@ -128,8 +133,22 @@ class ManagerProcess:
 
         @return: the decoded JSON answer.
         """
-        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+        with urllib.request.urlopen(self.url + path, timeout=10,
+                                    context=self.ssl_context()) as answer:
             return json.load(answer)
+
+    def ssl_context(self):
+        """
+        @return: the client's C{ssl.SSLContext}, or L{None} without TLS.
+        """
+        if not self.client_tls:
+            return None
+        import ssl
+
+        ca, cert, key, _ = self.client_tls
+        context = ssl.create_default_context(cafile=ca)
+        context.load_cert_chain(cert, key)
+        return context
 
     def healthy_nodes(self):
         """
@@ -154,6 +173,9 @@ class ManagerProcess:
         env = dict(os.environ)
         env["DOCKER_HOST"] = self.docker_host
         env.pop("DOCKER_CONTEXT", None)
+        if self.client_tls:
+            env["DOCKER_TLS_VERIFY"] = "1"
+            env["DOCKER_CERT_PATH"] = self.client_tls[3]
         return subprocess.run(["docker"] + list(args), input=input, capture_output=True,
                               text=True, env=env, check=check, timeout=timeout)
 
@@ -161,7 +183,7 @@ class ManagerProcess:
 _shared = {}
 
 
-def shared_manager(lab, args=(), healthy=None):
+def shared_manager(lab, args=(), healthy=None, client_tls=None):
     """
     One manager per lab and flag set, shared by the tests of this process
     and stopped when it exits.
@@ -176,7 +198,8 @@ def shared_manager(lab, args=(), healthy=None):
     if manager is not None and manager.process.poll() is None:
         return manager
     wanted = len(lab.engines) if healthy is None else healthy
-    manager = ManagerProcess(lab.discovery(), args=args).start(healthy=wanted)
+    manager = ManagerProcess(lab.discovery(), args=args,
+                             client_tls=client_tls).start(healthy=wanted)
     _shared[key] = manager
     return manager
 

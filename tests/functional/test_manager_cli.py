@@ -135,6 +135,12 @@ class ManagerCLITests(TestCase):
         self.assertEqual(done.returncode, 3)
         self.assertEqual(done.stdout.strip(), "out")
 
+    def test_run_interactive_stdin_half_close(self):
+        """docker run -i: stdin reaches the container, its end closes stdin, output follows."""
+        done = self.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo after-eof",
+                           input="line one\nline two\n")
+        self.assertEqual(done.stdout.split("\n")[:3], ["line one", "line two", "after-eof"])
+
     def test_errors_are_docker_json(self):
         """Unknown routes, unknown containers and bad JSON get {"message"} with the status."""
         cases = [
