@@ -41,11 +41,13 @@ class ManagerCLITests(TestCase):
         out = self.docker("info").stdout
         self.assertIn("Nodes: 2", out)
         self.assertEqual(out.count("└ Status: Healthy"), 2)
+        blocks = out.split("  n")
         for name, storage in (("n1", "ssd"), ("n2", "disk")):
-            self.assertIn(" %s: 127.0.0.1:" % (name,), out)
-            self.assertIn("node=%s" % (name,), out)
-        self.assertIn("storage=ssd", out)
-        self.assertIn("storage=disk", out)
+            block = [b for b in blocks if b.startswith(name[1:] + ": 127.0.0.1:")]
+            self.assertEqual(len(block), 1, out)
+            labels = [line for line in block[0].splitlines() if "└ Labels:" in line][0]
+            self.assertIn("node=%s" % (name,), labels)
+            self.assertIn("storage=%s" % (storage,), labels)
         self.assertIn("Strategy: spread", out)
         self.assertIn("Server Version: swarm/", out)
 
