@@ -3,14 +3,38 @@ L{EngineRouting}: what route handlers share to reach the engine behind a
 request: container lookup, API version towards the engine, proxying.
 """
 
+import json
+
 from twisted.internet.defer import inlineCallbacks
 from twisted.logger import Logger
+from twisted.web.client import FileBodyProducer, readBody
 
 from swarmd._log import observer
 from swarmd.api.errors import DockerError, not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.versions import parse_version
+
+
+def request_body(request):
+    """
+    A body producer streaming the client's request body to an engine.
+
+    Twisted keeps a request body up to 100 KB in memory and spools a larger
+    (or chunked) one to a temporary file; this reads it from there in
+    chunks, so large uploads never sit whole in memory.
+
+    @return: an C{IBodyProducer}, or L{None} for an empty body.
+    """
+    content = request.content
+    if content is None:
+        return None
+    content.seek(0, 2)
+    size = content.tell()
+    content.seek(0)
+    if not size:
+        return None
+    return FileBodyProducer(content, readSize=64 * 1024)
 
 
 class EngineRouting:
@@ -39,12 +63,46 @@ class EngineRouting:
             return theirs
         return version
 
-    def _engine_path(self, engine, version, path, request):
+    def _engine_path(self, engine, version, path, request=None, query=None):
+        """
+        The path to send to C{engine}: C{path} under the API version both
+        sides speak, with the client's query string (or C{query}).
+
+        @param query: C{bytes} query string to use instead of the client's.
+        @return: C{bytes}.
+        """
         chosen = self._engine_version(engine, version)
         prefix = "/v" + chosen if chosen else ""
-        query = request.uri.partition(b"?")[2]
+        if query is None:
+            query = request.uri.partition(b"?")[2] if request is not None else b""
         full = (prefix + path).encode("utf-8")
         return full + b"?" + query if query else full
+
+    @inlineCallbacks
+    def _engine_json(self, engine, method, path, version=None, query=None, body=None,
+                     headers=None, timeout=60.0):
+        """
+        One engine call made by the manager for a client (fan-outs, lookups):
+        the decoded JSON answer, or the engine's error raised as
+        L{EngineError} with its status and message.
+
+        @param path: the unversioned path, e.g. C{"/images/json"}.
+        @param query: C{bytes} query string, or L{None}.
+        @param body: C{bytes}, a body producer, or L{None}.
+        """
+        target = self._engine_path(engine, version, path, query=query or b"")
+        response = yield engine.track(engine.client.request(
+            method, target, headers, body, timeout=timeout))
+        data = yield readBody(response)
+        if response.code >= 400:
+            raise EngineError.from_body(response.code, data)
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise EngineError(502, "engine %s sent invalid JSON for %s" % (
+                engine.address, path)) from None
 
     @inlineCallbacks
     def _forward(self, request, engine, path, version, body=None, refresh=None):
@@ -55,10 +113,10 @@ class EngineRouting:
             with success, before the client's answer ends.
         """
         if body is None:
-            body = request.content.read() if request.content is not None else b""
+            body = request_body(request)
         target = self._engine_path(engine, version, path, request)
         response = yield engine.track(engine.client.request(
-            request.method, target, forward_headers(request), body or None, timeout=60.0))
+            request.method, target, forward_headers(request), body, timeout=60.0))
         copy_response_head(request, response)
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)

@@ -19,8 +19,10 @@ from swarmd._log import observer
 from swarmd.api.containers import ContainerRoutes
 from swarmd.api.errors import DockerError, bad_request, error_body, write_error
 from swarmd.api.images import ImageRoutes
+from swarmd.api.networks import NetworkRoutes
 from swarmd.api.routes import ROUTES
 from swarmd.api.system import SystemRoutes
+from swarmd.api.volumes import VolumeRoutes
 from swarmd.cluster.cluster import ClusterError
 from swarmd.cluster.index import AmbiguousContainer
 from swarmd.engine import EngineError, EngineUnreachable
@@ -29,7 +31,7 @@ from swarmd.versions import version_less
 _VERSION = re.compile(r"^\d+\.\d+$")
 
 
-class DockerAPI(SystemRoutes, ContainerRoutes, ImageRoutes):
+class DockerAPI(SystemRoutes, ContainerRoutes, ImageRoutes, NetworkRoutes, VolumeRoutes):
     """
     The Docker remote API served by the manager.
     """
