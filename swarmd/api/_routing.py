@@ -5,7 +5,9 @@ request: container lookup, API version towards the engine, proxying.
 
 import json
 
+from twisted.internet import task
 from twisted.internet.defer import inlineCallbacks
+from twisted.internet.task import Cooperator
 from twisted.logger import Logger
 from twisted.web.client import FileBodyProducer, readBody
 
@@ -16,15 +18,17 @@ from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.versions import parse_version
 
 
-def request_body(request):
+def request_body(request, clock=None):
     """
-    A body producer streaming the client's request body to an engine.
+    The client's request body, ready to send to an engine.
 
     Twisted keeps a request body up to 100 KB in memory and spools a larger
-    (or chunked) one to a temporary file; this reads it from there in
-    chunks, so large uploads never sit whole in memory.
+    (or chunked) one to a temporary file.  Small bodies are sent as bytes;
+    large ones are read from the spool in chunks, so an upload never sits
+    whole in memory.
 
-    @return: an C{IBodyProducer}, or L{None} for an empty body.
+    @param clock: the reactor that paces the chunks (default: the global one).
+    @return: C{bytes}, an C{IBodyProducer}, or L{None} for an empty body.
     """
     content = request.content
     if content is None:
@@ -34,7 +38,16 @@ def request_body(request):
     content.seek(0)
     if not size:
         return None
-    return FileBodyProducer(content, readSize=64 * 1024)
+    if size <= SMALL_BODY:
+        return content.read()
+    cooperator = None
+    if clock is not None:
+        cooperator = Cooperator(scheduler=lambda work: clock.callLater(0, work))
+    return FileBodyProducer(content, cooperator=cooperator or task, readSize=64 * 1024)
+
+
+#: Bodies up to this size are sent in one piece.
+SMALL_BODY = 1024 * 1024
 
 
 class EngineRouting:
@@ -113,7 +126,7 @@ class EngineRouting:
             with success, before the client's answer ends.
         """
         if body is None:
-            body = request_body(request)
+            body = request_body(request, self.clock)
         target = self._engine_path(engine, version, path, request)
         response = yield engine.track(engine.client.request(
             request.method, target, forward_headers(request), body, timeout=60.0))

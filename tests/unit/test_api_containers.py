@@ -1,0 +1,147 @@
+"""
+Container routes through the manager, in memory: C{StubTreq} over the
+manager's resource, simulated engines behind in-memory agents, a Clock.
+"""
+
+import json
+import random
+
+from treq.testing import StubTreq
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from swarmd.api.app import DockerAPI
+from swarmd.cluster import Cluster, EngineOptions
+from swarmd.scheduler import Scheduler, filters_for, strategy_for
+from swarmd.testing.discovery import FakeDiscovery
+from swarmd.testing.iengine import demux
+from swarmd.testing.memory import MemoryEngines, settle
+
+ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
+
+
+class MemoryAPITestCase(SynchronousTestCase):
+    """
+    A manager over two simulated engines, all in memory.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.clock.advance(1795860000)
+        self.engines = MemoryEngines(self.clock)
+        for i, address in enumerate(ADDRESSES, 1):
+            self.engines.add(address, name="n%d" % i)
+        discovery = FakeDiscovery(ADDRESSES, clock=self.clock)
+        self.cluster = Cluster(self.clock, discovery, self.engines.client,
+                               Scheduler(strategy_for("spread", random=random.Random(1)),
+                                         filters_for(["health", "constraint"])),
+                               EngineOptions(), random=random.Random(1))
+        self.cluster.start()
+        self.clock.advance(0)
+        self.engines.flush()
+        self.clock.advance(0)
+        self.assertEqual(len(self.cluster.healthy_engines()), 2)
+        self.addCleanup(self.cluster.stop)
+        self.stub = StubTreq(DockerAPI(self.cluster, self.clock).resource())
+
+    def request(self, method, path, body=None):
+        """
+        @return: C{(status, headers, content bytes)}.
+        """
+        data = json.dumps(body).encode() if body is not None else None
+        d = settle(self.stub.request(method, "http://swarm" + path, data=data),
+                   self.engines, self.stub)
+        response = self.successResultOf(d)
+        content = self.successResultOf(settle(response.content(), self.engines, self.stub))
+        return response.code, response.headers, content
+
+    def json(self, method, path, body=None, status=200):
+        code, headers, content = self.request(method, path, body)
+        self.assertEqual(code, status, content)
+        return json.loads(content) if content.strip() else None
+
+    def run_container(self, name, cmd, node=None, start=True):
+        body = {"Image": "busybox", "Cmd": cmd}
+        if node:
+            body["Env"] = ["constraint:node==" + node]
+        answer = self.json("POST", "/v1.41/containers/create?name=" + name, body, 201)
+        if start:
+            code, _, content = self.request("POST", "/v1.41/containers/%s/start" % (name,))
+            self.assertEqual(code, 204, content)
+        return answer["Id"]
+
+
+class ProxiedRouteTests(MemoryAPITestCase):
+    """
+    Routes proxied to the container's engine.
+    """
+
+    def test_logs(self):
+        """logs are proxied from the container's engine, frames intact."""
+        self.run_container("talker", ["sh", "-c", "echo hello; echo oops >&2"])
+        code, headers, content = self.request(
+            "GET", "/v1.41/containers/talker/logs?stdout=1&stderr=1")
+        self.assertEqual(code, 200)
+        self.assertEqual(demux(content), (b"hello\n", b"oops\n"))
+        code, headers, content = self.request("GET", "/containers/talker/logs?stdout=1")
+        self.assertEqual(demux(content), (b"hello\n", b""))
+
+    def test_stop_refreshes_cache(self):
+        """stop reaches the engine and the manager's list shows it exited at once."""
+        self.run_container("sleeper", ["sleep", "300"], node="n2")
+        self.assertEqual(len(self.json("GET", "/containers/json")), 1)
+        code, _, _ = self.request("POST", "/containers/n2/sleeper/stop?t=1")
+        self.assertEqual(code, 204)
+        self.assertEqual(self.json("GET", "/containers/json"), [])
+        listed = self.json("GET", "/containers/json?all=1")
+        self.assertEqual(listed[0]["State"], "exited")
+        self.assertEqual(listed[0]["Names"], ["/n2/sleeper"])
+
+    def test_pause_unpause_kill_restart(self):
+        """pause, unpause, kill and restart change the state the manager reports."""
+        self.run_container("cycler", ["sleep", "300"])
+
+        def state():
+            return self.json("GET", "/containers/cycler/json")["State"]["Status"]
+
+        for action, expected in (("pause", "paused"), ("unpause", "running"),
+                                 ("kill", "exited"), ("restart", "running")):
+            code, _, content = self.request("POST", "/containers/cycler/" + action)
+            self.assertEqual(code, 204, content)
+            self.assertEqual(state(), expected, action)
+            self.assertEqual(self.cluster.container("cycler").status, expected, action)
+
+    def test_engine_errors_pass_through(self):
+        """An engine's refusal keeps its status and message."""
+        self.run_container("idle", ["sleep", "300"], start=False)
+        code, headers, content = self.request("POST", "/containers/idle/pause")
+        self.assertEqual(code, 409)
+        self.assertIn("is not running", json.loads(content)["message"])
+
+    def test_wait(self):
+        """wait answers the exit code once the container stops."""
+        self.run_container("quitter", ["sh", "-c", "exit 7"])
+        answer = self.json("POST", "/containers/quitter/wait")
+        self.assertEqual(answer["StatusCode"], 7)
+
+    def test_top(self):
+        """top lists the container's processes."""
+        self.run_container("topped", ["sleep", "300"])
+        answer = self.json("GET", "/containers/topped/top")
+        self.assertEqual(answer["Processes"][0][-1], "sleep 300")
+
+    def test_inspect_has_node(self):
+        """inspect is the engine's answer plus a Node object."""
+        cid = self.run_container("inspected", ["sleep", "300"], node="n1")
+        answer = self.json("GET", "/containers/inspected/json")
+        self.assertEqual(answer["Id"], cid)
+        self.assertEqual(answer["Node"]["Name"], "n1")
+        self.assertEqual(answer["Node"]["Addr"], "127.0.0.1:2376")
+
+    def test_unreachable_engine(self):
+        """A container whose engine dropped off gives a Docker error, not a hang."""
+        self.run_container("stranded", ["sleep", "300"], node="n1")
+        self.engines.engines["127.0.0.1:2376"].unreachable = True
+        code, headers, content = self.request("POST", "/containers/stranded/stop")
+        self.assertEqual(code, 500)
+        self.assertIn("127.0.0.1:2376", json.loads(content)["message"])
