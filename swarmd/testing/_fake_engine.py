@@ -1,0 +1,1266 @@
+"""
+L{FakeEngine}: the state of one Docker engine in memory, and what each API
+call does to it, as dockerd 20.10 does (statuses, messages, events and their
+order were taken from a real dockerd of the lab; see
+C{shared/docs/real-engines.md}).
+
+The HTTP front is in L{swarmd.testing._fake_http}; this module is plain
+Python, so the simulator can also fill engines directly::
+
+    engine = FakeEngine(reactor, name="n1", labels=["storage=ssd"])
+    cid, _ = engine.create({"Image": "busybox", "Cmd": ["sleep", "300"]}, name="web")
+    engine.start(cid)
+
+Operations that take time in dockerd (stop, restart, wait, pull) return
+L{Deferred}s that fire on the engine's clock; the others answer at once.
+Every refusal is a L{FakeAPIError} with dockerd's status and message.
+"""
+
+import random
+import re
+import time
+from collections import deque
+
+from twisted.internet.defer import Deferred, fail, succeed
+
+from swarmd import API_VERSION, MIN_API_VERSION
+from swarmd.testing import _fake_proc as proc
+from swarmd.testing._fake_container import EXITED, PAUSED, RUNNING, FakeContainer
+from swarmd.testing._fake_errors import (
+    FakeAPIError,
+    bad_request,
+    conflict,
+    no_such_container,
+    not_found,
+    server_error,
+)
+from swarmd.testing._fake_filters import Filters, event_included, strip_tag
+from swarmd.testing._fake_images import (
+    FakeRegistry,
+    busybox,
+    familiar,
+    familiar_name,
+    parse_reference,
+)
+from swarmd.testing._fake_time import NANO, rfc3339
+
+#: C{ServerVersion} of every fake.
+SERVER_VERSION = "20.10.24-fake"
+
+#: Events an engine keeps for C{since} queries (dockerd keeps 256).
+EVENTS_KEPT = 256
+
+#: The smallest memory limit dockerd accepts.
+MIN_MEMORY = 6 * 1024 * 1024
+
+_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
+
+_ADJECTIVES = ("admiring", "brave", "clever", "dreamy", "eager", "focused", "gifted",
+               "happy", "jolly", "keen", "lucid", "modest", "nifty", "optimistic",
+               "peaceful", "quirky", "relaxed", "sharp", "tender", "upbeat", "vibrant",
+               "wizardly", "youthful", "zealous")
+_SURNAMES = ("albattani", "babbage", "curie", "darwin", "euclid", "fermi", "galileo",
+             "hopper", "johnson", "kepler", "lovelace", "mayer", "newton", "noether",
+             "pasteur", "ritchie", "shannon", "tesla", "tharp", "turing", "volhard",
+             "wozniak", "yalow", "zhukovsky")
+
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+_WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+
+
+def _network(name, id, driver, created, subnet=None, options=None):
+    config = [{"Subnet": subnet[0], "Gateway": subnet[1]}] if subnet else []
+    return {
+        "Name": name, "Id": id, "Created": created, "Scope": "local", "Driver": driver,
+        "EnableIPv6": False,
+        "IPAM": {"Driver": "default", "Options": None, "Config": config},
+        "Internal": False, "Attachable": False, "Ingress": False,
+        "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {},
+        "Options": options or {}, "Labels": {},
+    }
+
+
+class _Event:
+    """
+    One event as kept by the engine; the JSON shape is built when served.
+    """
+
+    __slots__ = ("ns", "type", "action", "actor", "attributes", "image")
+
+    def __init__(self, ns, type, action, actor, attributes, image):
+        self.ns = ns
+        self.type = type
+        self.action = action
+        self.actor = actor
+        self.attributes = attributes
+        self.image = image
+
+    def as_dict(self):
+        result = {}
+        if self.type in ("container", "image"):
+            result["status"] = self.action
+            result["id"] = self.actor
+            if self.type == "container":
+                result["from"] = self.image
+        result["Type"] = self.type
+        result["Action"] = self.action
+        result["Actor"] = {"ID": self.actor, "Attributes": dict(self.attributes)}
+        result["scope"] = "local"
+        result["time"] = self.ns // NANO
+        result["timeNano"] = self.ns
+        return result
+
+
+class FakeEngine:
+    """
+    One Docker engine in memory.
+
+    @ivar id: its C{docker info} ID (C{XXXX:XXXX:...}).
+    @ivar name: its C{docker info} Name.
+    @ivar labels: its engine labels, C{["k=v", ...]} as C{docker info} gives.
+    @ivar containers: C{{id: FakeContainer}}, oldest first.
+    @ivar images: C{{id: FakeImage}}.
+    @ivar networks: C{{name: network dict}} (C{bridge}, C{host}, C{none}).
+    @ivar volumes: C{{name: volume dict}}.
+    @ivar events: the last L{EVENTS_KEPT} events.
+    @ivar registry: the L{FakeRegistry} pulls go to, or L{None} (every pull
+        then fails as on a machine without network).
+    @ivar unreachable: while true, its servers refuse every connection and
+        drop the open ones (see L{swarmd.testing._fake_http}).
+    @ivar latency: seconds (of its clock) added before every HTTP answer.
+    @ivar addresses: the addresses it is served on (filled by C{serve}).
+    """
+
+    def __init__(self, clock, name="fake", labels=(), ncpu=4, mem_total=8 * 1024 ** 3,
+                 engine_id=None, registry=None, operating_system="Debian GNU/Linux 12 (bookworm)",
+                 kernel_version="6.1.0-fake", driver="overlay2", seed=None,
+                 port_conflicts=True, events_kept=EVENTS_KEPT, root_dir="/var/lib/docker"):
+        """
+        @param clock: an C{IReactorTime}: timestamps and every delay.
+        @param labels: engine labels, as C{"k=v"} strings or a C{dict}.
+        @param registry: see L{registry}; by default a new L{FakeRegistry}
+            holding C{busybox:latest}.
+        @param seed: seed of its IDs (L{None}: random).
+        @param port_conflicts: refuse to start a container whose host port
+            is taken, as an engine with its iptables rules does (the lab's
+            engines run without them and do not check).
+        @param events_kept: how many past events it keeps.
+        """
+        self.clock = clock
+        self._random = random.Random(seed)
+        self.name = name
+        if isinstance(labels, dict):
+            labels = ["%s=%s" % item for item in labels.items()]
+        self.labels = list(labels)
+        self.ncpu = ncpu
+        self.mem_total = mem_total
+        self.id = engine_id or ":".join(
+            "".join(self._random.choice(_BASE32) for _ in range(4)) for _ in range(12))
+        self.registry = FakeRegistry() if registry is None else registry
+        self.operating_system = operating_system
+        self.kernel_version = kernel_version
+        self.driver = driver
+        self.root_dir = root_dir
+        self.port_conflicts = port_conflicts
+        self.containers = {}
+        self._names = {}
+        self.images = {}
+        self._tags = {}
+        self.add_image(busybox())
+        created = rfc3339(self._now_ns())
+        self.networks = {
+            "host": _network("host", self._hex(), "host", created),
+            "bridge": _network(
+                "bridge", self._hex(), "bridge", created, ("172.17.0.0/16", "172.17.0.1"), {
+                    "com.docker.network.bridge.default_bridge": "true",
+                    "com.docker.network.bridge.enable_icc": "true",
+                    "com.docker.network.bridge.enable_ip_masquerade": "true",
+                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                    "com.docker.network.bridge.name": "docker0",
+                    "com.docker.network.driver.mtu": "1500",
+                }),
+            "none": _network("none", self._hex(), "null", created),
+        }
+        self.volumes = {}
+        self.events = deque(maxlen=events_kept)
+        self._listeners = []
+        self._last_ns = 0
+        self._next_pid = 1000
+        self._ips = set()
+        self._host_ports = {}
+        self._failures = deque()
+        self._unreachable = False
+        self._unreachable_hooks = []
+        self.latency = 0.0
+        self.addresses = []
+
+    def __repr__(self):
+        return "<FakeEngine %s %s>" % (self.name, self.addresses or "")
+
+    # -- faults ---------------------------------------------------------------------
+
+    @property
+    def unreachable(self):
+        return self._unreachable
+
+    @unreachable.setter
+    def unreachable(self, value):
+        self._unreachable = bool(value)
+        if self._unreachable:
+            for hook in list(self._unreachable_hooks):
+                hook()
+
+    def on_unreachable(self, hook):
+        """
+        Call C{hook()} whenever L{unreachable} is set (servers use it to drop
+        their connections).
+        """
+        self._unreachable_hooks.append(hook)
+
+    def fail(self, status, message, count=1):
+        """
+        Make the next C{count} HTTP calls answer C{status} with C{message}.
+        """
+        for _ in range(count):
+            self._failures.append((status, message))
+
+    def take_failure(self):
+        """
+        @return: the C{(status, message)} the next call must fail with, or
+            L{None}.
+        """
+        if self._failures:
+            return self._failures.popleft()
+        return None
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _now_ns(self):
+        return int(self.clock.seconds() * NANO)
+
+    def _hex(self):
+        return "%064x" % (self._random.getrandbits(256),)
+
+    def _pid(self):
+        self._next_pid += 1
+        return self._next_pid
+
+    # -- events ---------------------------------------------------------------------
+
+    def _emit(self, type, action, actor, attributes, image=None):
+        ns = max(self._now_ns(), self._last_ns + 1)
+        self._last_ns = ns
+        event = _Event(ns, type, action, actor, attributes, image)
+        self.events.append(event)
+        if self._listeners:
+            shown = event.as_dict()
+            for filters, callback in list(self._listeners):
+                if event_included(filters, shown):
+                    callback(shown)
+
+    def _container_event(self, container, action, **extra):
+        attributes = container.event_attributes()
+        if extra:
+            attributes = dict(attributes)
+            attributes.update(extra)
+            attributes = dict(sorted(attributes.items()))
+        self._emit("container", action, container.id, attributes,
+                   container.config.get("Image", ""))
+
+    def _network_event(self, container, action):
+        network = self.networks[container.network]
+        self._emit("network", action, network["Id"], {
+            "container": container.id, "name": network["Name"], "type": network["Driver"]})
+
+    def past_events(self, since=None, until=None, filters=None):
+        """
+        Kept events between two times (both included), as C{GET /events}
+        replays them.
+
+        @param since: nanoseconds, or L{None}.
+        @param until: nanoseconds, or L{None}.
+        @param filters: L{Filters} or L{None}.
+        @return: event C{dict}s, oldest first (none if both times are
+            L{None}, as dockerd).
+        """
+        if since is None and until is None:
+            return []
+        filters = filters or Filters()
+        result = []
+        for event in self.events:
+            if since is not None and event.ns < since:
+                continue
+            if until is not None and event.ns > until:
+                continue
+            shown = event.as_dict()
+            if event_included(filters, shown):
+                result.append(shown)
+        return result
+
+    def subscribe(self, callback, filters=None):
+        """
+        Call C{callback(event_dict)} for every new event passing C{filters}.
+
+        @return: a callable that ends the subscription.
+        """
+        entry = (filters or Filters(), callback)
+        self._listeners.append(entry)
+
+        def unsubscribe():
+            if entry in self._listeners:
+                self._listeners.remove(entry)
+
+        return unsubscribe
+
+    @property
+    def listeners(self):
+        """
+        How many event subscriptions are open.
+        """
+        return len(self._listeners)
+
+    # -- system ---------------------------------------------------------------------
+
+    def version(self):
+        """
+        @return: C{GET /version}.
+        """
+        details = {"ApiVersion": API_VERSION, "Arch": "amd64",
+                   "BuildTime": "2023-04-05T00:00:00.000000000+00:00", "Experimental": "false",
+                   "GitCommit": "fake", "GoVersion": "go1.19.8",
+                   "KernelVersion": self.kernel_version, "MinAPIVersion": MIN_API_VERSION,
+                   "Os": "linux"}
+        return {
+            "Platform": {"Name": ""},
+            "Components": [{"Name": "Engine", "Version": SERVER_VERSION, "Details": details}],
+            "Version": SERVER_VERSION,
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "fake",
+            "GoVersion": "go1.19.8",
+            "Os": "linux",
+            "Arch": "amd64",
+            "KernelVersion": self.kernel_version,
+            "BuildTime": details["BuildTime"],
+        }
+
+    def counts(self):
+        """
+        @return: C{(all, running, paused, stopped)} container counts.
+        """
+        running = paused = 0
+        for container in self.containers.values():
+            if container.status == RUNNING:
+                running += 1
+            elif container.status == PAUSED:
+                paused += 1
+        total = len(self.containers)
+        return total, running, paused, total - running - paused
+
+    def info(self):
+        """
+        @return: C{GET /info}.
+        """
+        total, running, paused, stopped = self.counts()
+        return {
+            "ID": self.id,
+            "Containers": total,
+            "ContainersRunning": running,
+            "ContainersPaused": paused,
+            "ContainersStopped": stopped,
+            "Images": len(self.images),
+            "Driver": self.driver,
+            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"],
+                             ["Native Overlay Diff", "true"], ["userxattr", "false"]],
+            "Plugins": {"Volume": ["local"],
+                        "Network": ["bridge", "host", "ipvlan", "macvlan", "null", "overlay"],
+                        "Authorization": None,
+                        "Log": ["json-file", "local", "syslog"]},
+            "MemoryLimit": True, "SwapLimit": True, "KernelMemory": True,
+            "KernelMemoryTCP": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
+            "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
+            "BridgeNfIptables": True, "BridgeNfIp6tables": True, "Debug": False,
+            "NFd": 24, "OomKillDisable": True, "NGoroutines": 40,
+            "SystemTime": rfc3339(self._now_ns()),
+            "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": "1",
+            "NEventsListener": len(self._listeners),
+            "KernelVersion": self.kernel_version,
+            "OperatingSystem": self.operating_system,
+            "OSVersion": "12", "OSType": "linux", "Architecture": "x86_64",
+            "IndexServerAddress": "https://index.docker.io/v1/",
+            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [],
+                               "AllowNondistributableArtifactsHostnames": [],
+                               "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+                               "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": [],
+                                                              "Secure": True, "Official": True}},
+                               "Mirrors": []},
+            "NCPU": self.ncpu,
+            "MemTotal": self.mem_total,
+            "GenericResources": None,
+            "DockerRootDir": self.root_dir,
+            "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
+            "Name": self.name,
+            "Labels": list(self.labels),
+            "ExperimentalBuild": False,
+            "ServerVersion": SERVER_VERSION,
+            "Runtimes": {"runc": {"path": "runc"}},
+            "DefaultRuntime": "runc",
+            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+            "LiveRestoreEnabled": False,
+            "Isolation": "",
+            "InitBinary": "docker-init",
+            "ContainerdCommit": {"ID": "fake", "Expected": "fake"},
+            "RuncCommit": {"ID": "fake", "Expected": "fake"},
+            "InitCommit": {"ID": "", "Expected": ""},
+            "SecurityOptions": ["name=seccomp,profile=default"],
+            "Warnings": None,
+        }
+
+    # -- images ---------------------------------------------------------------------
+
+    def add_image(self, image):
+        """
+        Put a L{FakeImage} on the engine (its tags move to it).
+        """
+        existing = self.images.get(image.id)
+        if existing is None:
+            self.images[image.id] = existing = image
+        for tag in image.tags:
+            old = self._tags.get(tag)
+            if old is not None and old != image.id and tag in self.images[old].tags:
+                self.images[old].tags.remove(tag)
+            self._tags[tag] = image.id
+            if tag not in existing.tags:
+                existing.tags.append(tag)
+        for digest in image.digests:
+            if digest not in existing.digests:
+                existing.digests.append(digest)
+        return existing
+
+    def find_image(self, reference):
+        """
+        Find an image by C{name[:tag]}, C{name@digest}, ID or ID prefix.
+
+        @return: the L{FakeImage}, or L{None}.
+        """
+        if reference in self.images:
+            return self.images[reference]
+        text = reference[len("sha256:"):] if reference.startswith("sha256:") else reference
+        if re.match(r"^[0-9a-f]{1,64}$", text):
+            found = [i for i in self.images.values() if i.id[7:].startswith(text)]
+            if len(found) == 1:
+                return found[0]
+        try:
+            name = familiar(reference)
+        except FakeAPIError:
+            return None
+        if "@" in name:
+            for image in self.images.values():
+                if name in image.digests:
+                    return image
+            return None
+        image_id = self._tags.get(name)
+        return self.images.get(image_id) if image_id else None
+
+    def image_size(self, image_id):
+        image = self.images.get(image_id)
+        return image.size if image else 0
+
+    def list_images(self):
+        """
+        @return: C{GET /images/json}, newest first.
+        """
+        return [i.summary() for i in sorted(self.images.values(), key=lambda i: -i.created)]
+
+    def inspect_image(self, reference):
+        """
+        @return: C{GET /images/{name}/json}.
+        @raise FakeAPIError: 404 as dockerd.
+        """
+        image = self.find_image(reference)
+        if image is None:
+            try:
+                shown = familiar(reference)
+            except FakeAPIError:
+                shown = reference
+            raise not_found("no such image: %s: No such image: %s" % (reference, shown))
+        return image.inspect(self.driver)
+
+    def pull(self, from_image, tag=None, progress=None):
+        """
+        C{POST /images/create?fromImage=...&tag=...}: pull from L{registry}.
+
+        @param progress: called with each progress message (a C{dict}); an
+            error after the pull started is one more message with C{error}.
+        @return: a L{Deferred} firing with the list of messages once done.
+        @raise FakeAPIError: if the pull fails before it starts (bad
+            reference, unknown image, unreachable registry): dockerd then
+            answers with an error status instead of a stream.
+        """
+        messages = []
+
+        def say(message):
+            messages.append(message)
+            if progress is not None:
+                progress(message)
+
+        if not from_image:
+            raise server_error('Get "http:": http: no Host in request URL')
+        reference = from_image
+        if tag and "@" not in from_image:
+            reference = from_image + ":" + tag
+        domain, path, ref_tag, digest = parse_reference(reference)
+        name = familiar_name(domain, path)
+        shown = name + (":" + ref_tag if ref_tag else "@" + digest)
+        if self.registry is None:
+            raise server_error('Get "https://registry-1.docker.io/v2/": dial tcp: lookup '
+                               'registry-1.docker.io: no such host')
+        entry = self.registry.lookup(reference)
+        self.registry.pulls.append(shown)
+        layer = entry.id[7:19]
+        say({"status": "Pulling from " + path, "id": ref_tag or digest})
+        present = self.images.get(entry.id)
+        if present is not None and (ref_tag is None or shown in present.tags):
+            say({"status": "Digest: " + entry.digest})
+            say({"status": "Status: Image is up to date for " + shown})
+            return succeed(messages)
+        say({"status": "Pulling fs layer", "progressDetail": {}, "id": layer})
+        done = Deferred()
+
+        def finish():
+            if entry.error:
+                say({"errorDetail": {"message": entry.error}, "error": entry.error})
+                done.callback(messages)
+                return
+            say({"status": "Downloading", "progressDetail": {"current": entry.size,
+                                                             "total": entry.size},
+                 "progress": "[==================================================>]",
+                 "id": layer})
+            for status in ("Verifying Checksum", "Download complete", "Extracting",
+                           "Pull complete"):
+                say({"status": status, "progressDetail": {}, "id": layer})
+            say({"status": "Digest: " + entry.digest})
+            image = entry.image()
+            if ref_tag is None:
+                image.tags = []
+            self.add_image(image)
+            self._emit("image", "pull", shown, {"name": name})
+            say({"status": "Status: Downloaded newer image for " + shown})
+            done.callback(messages)
+
+        self.clock.callLater(self.registry.delay, finish)
+        return done
+
+    # -- networks and volumes -------------------------------------------------------
+
+    def list_networks(self):
+        """
+        @return: C{GET /networks}.
+        """
+        return [dict(n) for n in self.networks.values()]
+
+    def list_volumes(self):
+        """
+        @return: C{GET /volumes}.
+        """
+        return {"Volumes": [dict(v) for v in self.volumes.values()], "Warnings": None}
+
+    def _volume(self, name):
+        if name not in self.volumes:
+            self.volumes[name] = {
+                "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                           time.gmtime(self.clock.seconds())),
+                "Driver": "local", "Labels": None,
+                "Mountpoint": "%s/volumes/%s/_data" % (self.root_dir, name),
+                "Name": name, "Options": None, "Scope": "local",
+            }
+            self._emit("volume", "create", name, {"driver": "local"})
+        return name
+
+    # -- finding containers ---------------------------------------------------------
+
+    def find(self, ref):
+        """
+        Find a container as dockerd does: full ID, name (with or without
+        C{/}), then unique ID prefix.
+
+        @return: the L{FakeContainer}.
+        @raise FakeAPIError: 404, or 500 for an ambiguous prefix.
+        """
+        container = self.containers.get(ref)
+        if container is not None:
+            return container
+        container = self._names.get(ref[1:] if ref.startswith("/") else ref)
+        if container is not None:
+            return container
+        if ref and re.match(r"^[0-9a-f]+$", ref):
+            found = [c for c in self.containers.values() if c.id.startswith(ref)]
+            if len(found) > 1:
+                raise server_error("Multiple IDs found with provided prefix: %s" % (ref,))
+            if found:
+                return found[0]
+        raise no_such_container(ref)
+
+    def _generate_name(self):
+        for attempt in range(1000):
+            name = "%s_%s" % (self._random.choice(_ADJECTIVES), self._random.choice(_SURNAMES))
+            if attempt > 10:
+                name += str(self._random.randint(1, 99))
+            if name not in self._names:
+                return name
+        raise server_error("cannot generate a container name")
+
+    def _check_name(self, name, shown):
+        if not _NAME.match(name):
+            raise bad_request("Invalid container name (%s), only %s are allowed"
+                              % (shown, _NAME_CHARS))
+        name = name.lstrip("/")
+        holder = self._names.get(name)
+        if holder is not None:
+            raise conflict('Conflict. The container name "/%s" is already in use by container '
+                           '"%s". You have to remove (or rename) that container to be able to '
+                           'reuse that name.' % (name, holder.id))
+        return name
+
+    # -- create ---------------------------------------------------------------------
+
+    def create(self, body, name=None):
+        """
+        C{POST /containers/create}.
+
+        @param body: the decoded request.
+        @return: C{(id, warnings)}.
+        @raise FakeAPIError: as dockerd (400 empty config, bad name, memory
+            below 6MB; 404 missing image; 409 name in use).
+        """
+        if not body:
+            raise bad_request("Config cannot be empty in order to create a container")
+        host_config = body.get("HostConfig") or {}
+        memory = host_config.get("Memory") or 0
+        if 0 < memory < MIN_MEMORY:
+            raise bad_request("Minimum memory limit allowed is 6MB")
+        network = host_config.get("NetworkMode") or "default"
+        if network == "default":
+            network = "bridge"
+        if network not in self.networks:
+            if network.startswith("container:"):
+                network = "none"
+            else:
+                raise not_found("network %s not found" % (network,))
+        image_ref = body.get("Image") or ""
+        image = None
+        if image_ref:
+            image = self.find_image(image_ref)
+            if image is None:
+                try:
+                    shown = familiar(image_ref)
+                except FakeAPIError:
+                    shown = image_ref
+                raise not_found("No such image: %s" % (shown,))
+        if name:
+            name = self._check_name(name, name)
+        else:
+            name = self._generate_name()
+        config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        image_config = image.config if image is not None else {}
+        entrypoint = config.get("Entrypoint") or image_config.get("Entrypoint") or []
+        command = config.get("Cmd")
+        if command is None or (not command and not config.get("Entrypoint")):
+            command = image_config.get("Cmd") or []
+        if isinstance(entrypoint, str):
+            entrypoint = [entrypoint]
+        if isinstance(command, str):
+            command = [command]
+        argv = list(entrypoint) + list(command)
+        if config.get("Cmd") is None and command:
+            config["Cmd"] = list(command)
+        container = FakeContainer(
+            self._hex(), name, self._now_ns(), config, host_config,
+            image.id if image is not None else "", argv[0] if argv else "", argv[1:], network)
+        volumes = []
+        for destination in config.get("Volumes") or {}:
+            volumes.append((self._volume(self._hex()), destination))
+        for bind in host_config.get("Binds") or []:
+            source, _, rest = bind.partition(":")
+            if source and "/" not in source and rest:
+                volumes.append((self._volume(source), rest.split(":")[0]))
+        container.volumes = tuple(volumes)
+        self.containers[container.id] = container
+        self._names[name] = container
+        self._container_event(container, "create")
+        return container.id, []
+
+    # -- running --------------------------------------------------------------------
+
+    def _allocate_ip(self):
+        number = 2
+        while number in self._ips:
+            number += 1
+        self._ips.add(number)
+        return number
+
+    def _ip_text(self, number):
+        return "172.17.%d.%d" % (number // 256, number % 256)
+
+    def _bind_ports(self, container):
+        """
+        @return: the published ports C{{"80/tcp": [{"HostIp", "HostPort"}]}}.
+        @raise FakeAPIError: 500 as dockerd when a host port is taken.
+        """
+        wanted = dict(container.host_config.get("PortBindings") or {})
+        if container.host_config.get("PublishAllPorts"):
+            for key in container.config.get("ExposedPorts") or {}:
+                wanted.setdefault(key, [{"HostIp": "", "HostPort": ""}])
+        if not wanted or container.network != "bridge":
+            return {}
+        result = {}
+        taken = []
+        for key, bindings in wanted.items():
+            proto = key.partition("/")[2] or "tcp"
+            for binding in bindings or [{}]:
+                host_ip = binding.get("HostIp") or ""
+                port = binding.get("HostPort") or ""
+                if port:
+                    number = int(str(port).split("-")[0])
+                    if self.port_conflicts and self._port_taken(host_ip, number, proto, taken):
+                        for item in taken:
+                            self._host_ports.pop(item, None)
+                        raise server_error(
+                            "driver failed programming external connectivity on endpoint "
+                            "%s (%s): Bind for %s:%d failed: port is already allocated"
+                            % (container.name, container.endpoint, host_ip or "0.0.0.0",
+                               number))
+                else:
+                    number = 32768
+                    while self._port_taken(host_ip, number, proto, taken):
+                        number += 1
+                item = (host_ip, number, proto)
+                taken.append(item)
+                self._host_ports[item] = container.id
+                shown = [host_ip] if host_ip else ["0.0.0.0", "::"]
+                for ip in shown:
+                    result.setdefault(key, []).append({"HostIp": ip, "HostPort": str(number)})
+        return result
+
+    def _port_taken(self, host_ip, number, proto, extra=()):
+        for ip, port, kind in list(self._host_ports) + list(extra):
+            if port == number and kind == proto and (not ip or not host_ip or ip == host_ip):
+                return True
+        return False
+
+    def _release(self, container):
+        if container.ip is not None:
+            parts = container.ip.split(".")
+            self._ips.discard(int(parts[2]) * 256 + int(parts[3]))
+            container.ip = None
+        for item in [k for k, v in self._host_ports.items() if v == container.id]:
+            del self._host_ports[item]
+        container.ports = None
+
+    def start(self, ref):
+        """
+        C{POST /containers/{id}/start}.
+
+        @return: C{True} if it started, C{False} if it was already running
+            (dockerd's 304).
+        @raise FakeAPIError: 409 for a paused container, 400 when the
+            command is not in the image, 500 when a host port is taken.
+        """
+        container = self.find(ref)
+        if container.status == PAUSED:
+            raise conflict("cannot start a paused container, try unpause instead")
+        if container.status == RUNNING:
+            return False
+        self._start(container)
+        return True
+
+    def _start(self, container):
+        try:
+            steps = proc.plan([container.path] + list(container.args),
+                              bool(container.config.get("OpenStdin")))
+        except proc.CommandNotFound as e:
+            self._network_event(container, "connect")
+            self._network_event(container, "disconnect")
+            container.error = str(e)
+            container.exit_code = 127
+            raise bad_request(str(e)) from None
+        container.endpoint = self._hex()
+        container.ports = self._bind_ports(container)
+        if container.network == "bridge":
+            container.ip = self._ip_text(self._allocate_ip())
+        self._network_event(container, "connect")
+        container.status = RUNNING
+        container.pid = self._pid()
+        container.exit_code = 0
+        container.error = ""
+        container.started = self._now_ns()
+        container.finished = None
+        self._container_event(container, "start")
+        self._schedule(container, steps, 0, 0)
+
+    def _schedule(self, container, steps, index, delay):
+        container.resume = (steps, index)
+        container.timer = self.clock.callLater(delay, self._run, container, steps, index)
+
+    def _run(self, container, steps, index):
+        container.timer = None
+        container.resume = None
+        while index < len(steps):
+            step = steps[index]
+            index += 1
+            if step[0] == "out":
+                self._output(container, step[1], step[2])
+            elif step[0] == "sleep":
+                if step[1] is None:
+                    return
+                self._schedule(container, steps, index, step[1])
+                return
+            elif step[0] == "exit":
+                self._exited(container, step[1])
+                return
+
+    def _output(self, container, stream, data):
+        entries = container.add_output(self._now_ns(), stream, data)
+        for follower in list(container.followers or ()):
+            for entry in entries:
+                follower(entry)
+
+    def _exited(self, container, code):
+        if container.timer is not None and container.timer.active():
+            container.timer.cancel()
+        container.timer = None
+        container.resume = None
+        self._cancel_stop_timer(container)
+        container.status = EXITED
+        container.exit_code = code
+        container.pid = 0
+        container.finished = self._now_ns()
+        self._release(container)
+        self._container_event(container, "die", exitCode=str(code))
+        self._network_event(container, "disconnect")
+        stoppers, container.stoppers = container.stoppers, None
+        if stoppers is not None:
+            self._container_event(container, "stop")
+            for d in stoppers:
+                d.callback(None)
+        followers, container.followers = container.followers, None
+        for follower in followers or ():
+            follower(None)
+        self._fire_waiters(container, ("not-running", "next-exit"))
+        if container.host_config.get("AutoRemove"):
+            self._destroy(container, volumes=True)
+
+    def _fire_waiters(self, container, conditions):
+        waiters = container.waiters or []
+        keep = [(c, d) for c, d in waiters if c not in conditions]
+        fire = [(c, d) for c, d in waiters if c in conditions]
+        container.waiters = keep or None
+        for _, d in fire:
+            d.callback({"Error": None, "StatusCode": container.exit_code})
+
+    @staticmethod
+    def _cancel_stop_timer(container):
+        timer, container.stop_timer = container.stop_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    # -- signals --------------------------------------------------------------------
+
+    def _signal(self, container, signal):
+        """
+        Send a signal: the C{kill} event, an C{unpause} if it was paused (as
+        dockerd does), then what the process does with it.
+        """
+        self._container_event(container, "kill", signal=str(signal))
+        if container.status == PAUSED:
+            self._unpause(container)
+        code = proc.signal_exit(signal, bool(container.host_config.get("Init")))
+        if code is not None:
+            self._exited(container, code)
+
+    def kill(self, ref, signal="KILL"):
+        """
+        C{POST /containers/{id}/kill}.
+
+        @raise FakeAPIError: 400 for an unknown signal, 409 when not running.
+        """
+        try:
+            number = proc.parse_signal(signal or "KILL")
+        except ValueError as e:
+            raise bad_request(str(e)) from None
+        container = self.find(ref)
+        if not container.running:
+            raise conflict("Cannot kill container: %s: Container %s is not running"
+                           % (ref, container.id))
+        self._signal(container, number)
+
+    def stop(self, ref, timeout=None):
+        """
+        C{POST /containers/{id}/stop}: the stop signal, then SIGKILL after
+        C{timeout} seconds if it still runs.
+
+        @param timeout: seconds; L{None} for its C{StopTimeout} or 10; a
+            negative value waits for ever.
+        @return: a L{Deferred} firing with C{True} once stopped, C{False} at
+            once if it was not running (dockerd's 304).
+        """
+        try:
+            container = self.find(ref)
+        except FakeAPIError as e:
+            return fail(e)
+        if not container.running:
+            return succeed(False)
+        return self._stop(container, timeout).addCallback(lambda _: True)
+
+    def _stop(self, container, timeout):
+        done = Deferred(lambda d: self._forget(container.stoppers, d))
+        first = container.stoppers is None
+        if first:
+            container.stoppers = []
+        container.stoppers.append(done)
+        if first:
+            if timeout is None:
+                timeout = container.config.get("StopTimeout")
+            if timeout is None:
+                timeout = 10
+            signal = proc.SIGTERM
+            if container.config.get("StopSignal"):
+                try:
+                    signal = proc.parse_signal(container.config["StopSignal"])
+                except ValueError:
+                    pass
+            self._signal(container, signal)
+            if container.running and timeout >= 0:
+                self._set_stop_timer(container, timeout)
+        return done
+
+    def _set_stop_timer(self, container, timeout):
+        def force():
+            container.stop_timer = None
+            if container.running:
+                self._signal(container, proc.SIGKILL)
+
+        container.stop_timer = self.clock.callLater(timeout, force)
+
+    @staticmethod
+    def _forget(items, item):
+        if items is not None and item in items:
+            items.remove(item)
+
+    def restart(self, ref, timeout=None):
+        """
+        C{POST /containers/{id}/restart}: stop if running, then start.
+
+        @return: a L{Deferred} firing with L{None} once started again.
+        """
+        try:
+            container = self.find(ref)
+        except FakeAPIError as e:
+            return fail(e)
+        stopped = self._stop(container, timeout) if container.running else succeed(None)
+
+        def start(_):
+            try:
+                self._start(container)
+            except FakeAPIError as e:
+                raise server_error("Cannot restart container %s: %s" % (ref, e.message)) from None
+            self._container_event(container, "restart")
+
+        return stopped.addCallback(start)
+
+    # -- pause ----------------------------------------------------------------------
+
+    def pause(self, ref):
+        """
+        C{POST /containers/{id}/pause}.
+
+        @raise FakeAPIError: 409 when not running or already paused.
+        """
+        container = self.find(ref)
+        if container.status == PAUSED:
+            raise conflict("Container %s is already paused" % (container.id,))
+        if container.status != RUNNING:
+            raise conflict("Container %s is not running" % (container.id,))
+        if container.timer is not None and container.timer.active():
+            remaining = max(0.0, container.timer.getTime() - self.clock.seconds())
+            container.timer.cancel()
+            container.timer = None
+            steps, index = container.resume
+            container.resume = (steps, index, remaining)
+        container.status = PAUSED
+        self._container_event(container, "pause")
+
+    def unpause(self, ref):
+        """
+        C{POST /containers/{id}/unpause}.
+
+        @raise FakeAPIError: 500 when not paused (as dockerd).
+        """
+        container = self.find(ref)
+        if container.status != PAUSED:
+            raise server_error("Container %s is not paused" % (container.id,))
+        self._unpause(container)
+
+    def _unpause(self, container):
+        container.status = RUNNING
+        if container.resume is not None and len(container.resume) == 3:
+            steps, index, remaining = container.resume
+            self._schedule(container, steps, index, remaining)
+        self._container_event(container, "unpause")
+
+    # -- remove ---------------------------------------------------------------------
+
+    def remove(self, ref, force=False, volumes=False):
+        """
+        C{DELETE /containers/{id}}.
+
+        @raise FakeAPIError: 409 for a running or paused container without
+            C{force}.
+        """
+        container = self.find(ref)
+        if container.running and not force:
+            if container.status == PAUSED:
+                raise conflict("You cannot remove a paused container %s. Unpause and then stop "
+                               "the container before attempting removal or force remove"
+                               % (container.id,))
+            raise conflict("You cannot remove a running container %s. Stop the container "
+                           "before attempting removal or force remove" % (container.id,))
+        if container.running:
+            self._signal(container, proc.SIGKILL)
+        if container.id in self.containers:
+            self._destroy(container, volumes)
+
+    def _destroy(self, container, volumes):
+        del self.containers[container.id]
+        if self._names.get(container.name) is container:
+            del self._names[container.name]
+        self._container_event(container, "destroy")
+        if volumes:
+            named = set()
+            for bind in container.host_config.get("Binds") or []:
+                named.add(bind.partition(":")[0])
+            for name, _ in container.volumes:
+                if name not in named and name in self.volumes:
+                    del self.volumes[name]
+                    self._emit("volume", "destroy", name, {"driver": "local"})
+        waiters, container.waiters = container.waiters, None
+        for _, d in waiters or ():
+            d.callback({"Error": None, "StatusCode": container.exit_code})
+
+    # -- wait, rename, top ----------------------------------------------------------
+
+    def wait(self, ref, condition=None):
+        """
+        C{POST /containers/{id}/wait}.
+
+        @param condition: C{not-running} (default), C{next-exit} or
+            C{removed}.
+        @return: a L{Deferred} firing with C{{"Error": None, "StatusCode": N}}.
+        """
+        try:
+            container = self.find(ref)
+        except FakeAPIError as e:
+            return fail(e)
+        if condition not in _WAIT_CONDITIONS:
+            condition = "not-running"
+        if condition == "not-running" and not container.running:
+            return succeed({"Error": None, "StatusCode": container.exit_code})
+
+        def cancel(d):
+            if container.waiters:
+                container.waiters = [w for w in container.waiters if w[1] is not d] or None
+
+        d = Deferred(cancel)
+        container.waiters = (container.waiters or []) + [(condition, d)]
+        return d
+
+    def rename(self, ref, new_name):
+        """
+        C{POST /containers/{id}/rename?name=...}.
+        """
+        container = self.find(ref)
+        if not new_name:
+            raise bad_request("Neither old nor new names may be empty")
+        new_name = new_name.lstrip("/")
+        if new_name == container.name:
+            raise bad_request("Renaming a container with the same name as its current name")
+        try:
+            new_name = self._check_name("/" + new_name, "/" + new_name)
+        except FakeAPIError as e:
+            raise FakeAPIError(e.status, "Error when allocating new name: " + e.message) from None
+        old = container.name
+        del self._names[old]
+        container.name = new_name
+        container.attributes = None
+        self._names[new_name] = container
+        self._container_event(container, "rename", oldName="/" + old)
+
+    def top(self, ref, ps_args=None):
+        """
+        C{GET /containers/{id}/top}.
+
+        @return: C{{"Titles": [...], "Processes": [[...]]}}.
+        """
+        container = self.find(ref)
+        if not container.running:
+            raise conflict("Container %s is not running" % (container.id,))
+        started = time.strftime("%H:%M", time.gmtime(container.started / NANO))
+        commands = [" ".join([container.path] + list(container.args))]
+        if container.host_config.get("Init"):
+            commands.insert(0, "/sbin/docker-init -- " + commands[0])
+        pids = [container.pid + i for i in range(len(commands))]
+        if ps_args and "u" in ps_args:
+            titles = ["USER", "PID", "%CPU", "%MEM", "VSZ", "RSS", "TTY", "STAT", "START",
+                      "TIME", "COMMAND"]
+            rows = [["root", str(pid), "0.0", "0.0", "1312", "4", "?", "Ss", started, "0:00",
+                     command] for pid, command in zip(pids, commands, strict=True)]
+        else:
+            titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+            rows = []
+            parent = container.pid - 20
+            for pid, command in zip(pids, commands, strict=True):
+                rows.append(["root", str(pid), str(parent), "0", started, "?", "00:00:00",
+                             command])
+                parent = pid
+        self._container_event(container, "top")
+        return {"Processes": rows, "Titles": titles}
+
+    # -- logs -----------------------------------------------------------------------
+
+    def log_entries(self, ref, stdout=True, stderr=True, tail=None, since=None, until=None):
+        """
+        The output of a container, as C{GET /containers/{id}/logs} selects it.
+
+        @param tail: the number of last lines, or L{None} for all.
+        @param since: nanoseconds, or L{None}.
+        @param until: nanoseconds, or L{None}.
+        @return: C{(container, entries)}: entries are C{(ns, stream, bytes)}.
+        @raise FakeAPIError: 400 when neither stream is asked for.
+        """
+        if not (stdout or stderr):
+            raise bad_request("Bad parameters: you must choose at least one stream")
+        container = self.find(ref)
+        streams = set()
+        if stdout:
+            streams.add(1)
+        if stderr:
+            streams.add(2)
+        entries = [e for e in container.logs if e[1] in streams
+                   and (since is None or e[0] >= since) and (until is None or e[0] <= until)]
+        if tail is not None:
+            entries = entries[-tail:] if tail > 0 else []
+        return container, entries
+
+    def follow(self, container, callback):
+        """
+        Call C{callback(entry)} for new output of a running container, then
+        C{callback(None)} when it stops.
+
+        @return: a callable that stops following, or L{None} if the
+            container is not running (nothing will come).
+        """
+        if not container.running:
+            return None
+        container.followers = (container.followers or []) + [callback]
+
+        def stop():
+            if container.followers and callback in container.followers:
+                container.followers = [f for f in container.followers if f is not callback] or None
+
+        return stop
+
+    # -- lists ----------------------------------------------------------------------
+
+    def inspect(self, ref):
+        """
+        @return: C{GET /containers/{id}/json}.
+        """
+        return self.find(ref).inspect(self)
+
+    def list_containers(self, all=False, limit=None, filters=None, size=False,
+                        before=None, since=None):
+        """
+        C{GET /containers/json}.
+
+        @param filters: a L{Filters} (validated here, as dockerd does).
+        @return: container summaries, newest first.
+        """
+        filters = filters or Filters()
+        filters.validate_containers()
+        if "status" in filters or (limit is not None and limit > 0):
+            all = True
+        before_ref = before or next(iter(filters.get("before")), None)
+        since_ref = since or next(iter(filters.get("since")), None)
+        before_c = self.find(before_ref) if before_ref else None
+        since_c = self.find(since_ref) if since_ref else None
+        if before_c is not None or since_c is not None:
+            all = True
+        now = self._now_ns()
+        result = []
+        for container in reversed(list(self.containers.values())):
+            if before_c is not None and container.created >= before_c.created:
+                continue
+            if since_c is not None and container.created <= since_c.created:
+                continue
+            if not all and not container.running:
+                continue
+            if not self._included(container, filters):
+                continue
+            result.append(container.summary(self, now, size))
+            if limit is not None and 0 < limit <= len(result):
+                break
+        return result
+
+    def _included(self, container, filters):
+        if not filters.values:
+            return True
+        if not filters.exact("status", container.status):
+            return False
+        if not (filters.match("name", "/" + container.name)
+                or filters.match("name", container.name)):
+            return False
+        if not filters.match("id", container.id):
+            return False
+        if not filters.match_kv("label", container.labels):
+            return False
+        if "exited" in filters:
+            if container.status != EXITED or str(container.exit_code) not in filters.get(
+                    "exited"):
+                return False
+        if "ancestor" in filters:
+            image = container.config.get("Image", "")
+            ok = False
+            for wanted in filters.get("ancestor"):
+                found = self.find_image(wanted)
+                if (found is not None and found.id == container.image_id) or wanted in (
+                        image, strip_tag(image)):
+                    ok = True
+            if not ok:
+                return False
+        if "network" in filters:
+            network = self.networks[container.network]
+            if not (filters.get("network") & {network["Name"], network["Id"]}):
+                return False
+        if "volume" in filters:
+            names = {n for n, _ in container.volumes} | {d for _, d in container.volumes}
+            if not (filters.get("volume") & names):
+                return False
+        if "health" in filters and "none" not in filters.get("health"):
+            return False
+        if "publish" in filters or "expose" in filters:
+            published = set()
+            exposed = set(container.config.get("ExposedPorts") or {})
+            for key, bindings in (container.ports or {}).items():
+                exposed.add(key)
+                for binding in bindings:
+                    published.add(binding["HostPort"] + "/" + key.partition("/")[2])
+            for wanted in filters.get("publish"):
+                if (wanted if "/" in wanted else wanted + "/tcp") not in published:
+                    return False
+            for wanted in filters.get("expose"):
+                if (wanted if "/" in wanted else wanted + "/tcp") not in exposed:
+                    return False
+        return True

@@ -1,0 +1,55 @@
+"""
+An in-memory Docker engine that serves the remote API the manager uses,
+honest enough to pass the same conformance suite as a real dockerd
+(L{swarmd.testing.engine_conformance}), light enough that a process can run
+a thousand of them (the simulator of the scale benchmark).
+
+    from twisted.internet import reactor
+    from swarmd.testing.fakeengine import FakeEngine, FakeRegistry, serve
+
+    registry = FakeRegistry(["busybox:latest", "127.0.0.1:5000/app:1"])
+    engine = FakeEngine(reactor, name="n1", labels=["storage=ssd"], registry=registry)
+    port = yield serve(engine, "127.0.0.1:0", reactor)   # or "unix:///tmp/x/docker.sock"
+    client = EngineClient(port.address, reactor)
+
+Unit tests can skip the sockets: C{FakeEngineAPI(engine).resource()} is an
+C{IResource} for C{treq.testing.StubTreq}, and the engine itself has a
+Python API (C{engine.create(...)}, C{engine.start(...)}) to set up state.
+
+Faults for other people's tests::
+
+    engine.unreachable = True        # refuse connections, drop open ones
+    engine.fail(500, "boom", count=2)  # the next 2 calls answer 500 {"message": "boom"}
+    engine.latency = 0.5              # every answer comes 0.5 s later (engine's clock)
+
+What a container runs is modelled on the lab's busybox image
+(L{swarmd.testing._fake_proc}): C{echo ...} prints and exits 0, C{sh -c
+"exit 3"} exits 3, C{true}/C{false}, C{sleep N} ends after N seconds,
+others (C{top}, C{sh -i}) run until stopped; PID 1 ignores SIGTERM, so a
+stop waits its timeout and ends with 137 (143 with C{Init}), as dockerd
+reports for the lab's image.
+"""
+
+from swarmd.testing._fake_container import FakeContainer
+from swarmd.testing._fake_engine import EVENTS_KEPT, SERVER_VERSION, FakeEngine
+from swarmd.testing._fake_errors import FakeAPIError
+from swarmd.testing._fake_filters import Filters
+from swarmd.testing._fake_http import FakeEngineAPI, FakeEnginePort, bound_address, frame, serve
+from swarmd.testing._fake_images import BUSYBOX_ID, FakeImage, FakeRegistry
+
+__all__ = [
+    "BUSYBOX_ID",
+    "EVENTS_KEPT",
+    "SERVER_VERSION",
+    "FakeAPIError",
+    "FakeContainer",
+    "FakeEngine",
+    "FakeEngineAPI",
+    "FakeEnginePort",
+    "FakeImage",
+    "FakeRegistry",
+    "Filters",
+    "bound_address",
+    "frame",
+    "serve",
+]
