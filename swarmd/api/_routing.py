@@ -10,6 +10,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Cooperator
 from twisted.logger import Logger
 from twisted.web.client import FileBodyProducer, readBody
+from twisted.web.http_headers import Headers
 
 from swarmd._log import observer
 from swarmd.api.errors import DockerError, not_found
@@ -48,6 +49,9 @@ def request_body(request, clock=None):
 
 #: Bodies up to this size are sent in one piece.
 SMALL_BODY = 1024 * 1024
+
+#: Headers of a JSON request body the manager makes.
+JSON_HEADERS = Headers({b"Content-Type": [b"application/json"]})
 
 
 class EngineRouting:
@@ -138,6 +142,31 @@ class EngineRouting:
         if refresh is not None and 200 <= response.code < 300:
             yield self._refresh(engine, refresh)
         return None
+
+    @inlineCallbacks
+    def _fan_out(self, engines, method, path, version=None, query=None, body=None,
+                 headers=None):
+        """
+        The same manager-made call on several engines at once.
+
+        @return: a L{Deferred} firing with C{[(engine, decoded answer)]} for
+            the engines that answered; if every engine failed, the first
+            failure.
+        """
+        from twisted.internet.defer import DeferredList
+
+        engines = list(engines)
+        results = yield DeferredList(
+            [self._engine_json(e, method, path, version, query=query, body=body,
+                               headers=headers) for e in engines], consumeErrors=True)
+        answers = [(e, r) for e, (ok, r) in zip(engines, results, strict=True) if ok]
+        failures = [r for ok, r in results if not ok]
+        if failures and not answers:
+            failures[0].raiseException()
+        for failure in failures:
+            self._log.warn("{method} {path} failed on an engine: {error}", method=method,
+                           path=path, error=failure.getErrorMessage())
+        return answers
 
     @inlineCallbacks
     def _refresh(self, engine, container_id):

@@ -18,6 +18,7 @@ from swarmd import API_VERSION, MIN_API_VERSION
 from swarmd._log import observer
 from swarmd.api.containers import ContainerRoutes
 from swarmd.api.errors import DockerError, bad_request, error_body, write_error
+from swarmd.api.events import EventRoutes
 from swarmd.api.images import ImageRoutes
 from swarmd.api.networks import NetworkRoutes
 from swarmd.api.routes import ROUTES
@@ -31,7 +32,8 @@ from swarmd.versions import version_less
 _VERSION = re.compile(r"^\d+\.\d+$")
 
 
-class DockerAPI(SystemRoutes, ContainerRoutes, ImageRoutes, NetworkRoutes, VolumeRoutes):
+class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, NetworkRoutes,
+                VolumeRoutes):
     """
     The Docker remote API served by the manager.
     """

@@ -3,13 +3,16 @@ Container routes: listing and inspecting from the cluster, creation by the
 scheduler, everything else on the container's engine.
 """
 
+import json
+
 from twisted.internet.defer import ensureDeferred, inlineCallbacks
 
 from swarmd.api._helpers import arg, bool_arg, int_arg, json_answer, read_json
-from swarmd.api._routing import EngineRouting
+from swarmd.api._routing import JSON_HEADERS, EngineRouting, request_body
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
 from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
+from swarmd.api.proxy import copy_response_head, forward_headers, relay_body
 from swarmd.cluster.engine import HEALTHY
 from swarmd.engine import EngineError
 
@@ -131,3 +134,88 @@ class ContainerRoutes(EngineRouting):
             container.id, self._action(request, name)), request)
         body = request.content.read() if request.content is not None else b""
         return ensureDeferred(hijack(request, container.engine, path, body))
+
+    @inlineCallbacks
+    def container_rename(self, request, name, version=None):
+        container = self._container(name)
+        new = (arg(request, "name") or "").lstrip("/")
+        if not new:
+            raise bad_request("rename needs the new name: ?name=...")
+        if new == container.name:
+            raise DockerError(409, 'Renaming a container with the same name as its current '
+                                   'name')
+        self.cluster.check_name(new)
+        release = self.cluster.reserve_name(new)
+        try:
+            yield self._forward(request, container.engine, "/containers/%s/rename" % (
+                container.id,), version, refresh=container.id)
+        finally:
+            release()
+        return None
+
+    @inlineCallbacks
+    def container_exec(self, request, name, version=None):
+        container = self._container(name)
+        engine = container.engine
+        body = read_json(request)
+        answer = yield self._engine_json(
+            engine, "POST", "/containers/%s/exec" % (container.id,), version,
+            body=json.dumps(body).encode("utf-8"), headers=JSON_HEADERS)
+        self.cluster.remember_exec(answer["Id"], engine)
+        return json_answer(request, answer, 201)
+
+    def _exec_engine(self, execid):
+        engine = self.cluster.exec_engine(execid)
+        if engine is None:
+            raise not_found("No such exec instance: %s" % (execid,))
+        return engine
+
+    def exec_start(self, request, execid, version=None):
+        engine = self._exec_engine(execid)
+        body = read_json(request, required=False)
+        path = "/exec/%s/start" % (execid,)
+        if body.get("Detach"):
+            return self._forward(request, engine, path, version)
+        raw = json.dumps(body).encode("utf-8")
+        return ensureDeferred(hijack(request, engine,
+                                     self._engine_path(engine, version, path, request), raw))
+
+    def proxy_exec(self, request, execid, version=None):
+        engine = self._exec_engine(execid)
+        path = request.path.decode("utf-8", "replace")
+        action = path[path.find("/exec/" + execid) + len("/exec/" + execid):]
+        return self._forward(request, engine, "/exec/%s%s" % (execid, action), version)
+
+    @inlineCallbacks
+    def commit(self, request, version=None):
+        reference = arg(request, "container")
+        if not reference:
+            raise bad_request("commit needs a container: ?container=...")
+        container = self._container(reference)
+        query = request.uri.partition(b"?")[2].decode("latin-1")
+        query = "&".join(part for part in query.split("&")
+                         if not part.startswith("container="))
+        query += "&container=" + container.id
+        engine = container.engine
+        target = self._engine_path(engine, version, "/commit", query=query.encode("latin-1"))
+        response = yield engine.track(engine.client.request(
+            b"POST", target, forward_headers(request), request_body(request, self.clock),
+            timeout=600.0))
+        copy_response_head(request, response)
+        yield relay_body(request, response)
+        if response.code < 300:
+            yield engine.refresh_list("images")
+        return None
+
+    @inlineCallbacks
+    def containers_prune(self, request, version=None):
+        query = request.uri.partition(b"?")[2]
+        engines = self.cluster.healthy_engines()
+        answers = yield self._fan_out(engines, "POST", "/containers/prune", version, query)
+        deleted, reclaimed = [], 0
+        for engine, answer in answers:
+            deleted.extend((answer or {}).get("ContainersDeleted") or [])
+            reclaimed += (answer or {}).get("SpaceReclaimed") or 0
+            yield engine.refresh_containers()
+        return json_answer(request, {"ContainersDeleted": deleted or None,
+                                     "SpaceReclaimed": reclaimed})

@@ -1,14 +1,44 @@
 """
-System routes: C{/_ping}, C{/version}, C{/info}.
+System routes: C{/_ping}, C{/version}, C{/info}, C{/system/df}.
 """
+
+from twisted.internet.defer import inlineCallbacks
 
 from swarmd.api import info as _info
 from swarmd.api._helpers import json_answer
+from swarmd.api._routing import EngineRouting
 
 
-class SystemRoutes:
+def merge_disk_usage(answers):
     """
-    Answered by the manager itself.
+    Add up C{/system/df} answers of several engines.
+
+    @param answers: C{[(engine, answer)]}.
+    @return: one answer for the cluster: layer sizes summed, every node's
+        images, containers (named C{/node/name}), volumes (named
+        C{node/name}) and build cache listed.
+    """
+    merged = {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [],
+              "BuildCache": []}
+    for engine, answer in answers:
+        answer = answer or {}
+        merged["LayersSize"] += answer.get("LayersSize") or 0
+        merged["Images"].extend(answer.get("Images") or [])
+        for container in answer.get("Containers") or []:
+            container = dict(container)
+            container["Names"] = ["/" + engine.name + n for n in container.get("Names") or []]
+            merged["Containers"].append(container)
+        for volume in answer.get("Volumes") or []:
+            volume = dict(volume)
+            volume["Name"] = "%s/%s" % (engine.name, volume.get("Name", ""))
+            merged["Volumes"].append(volume)
+        merged["BuildCache"].extend(answer.get("BuildCache") or [])
+    return merged
+
+
+class SystemRoutes(EngineRouting):
+    """
+    Answered by the manager itself, or summed over every engine.
     """
 
     def ping(self, request, version=None):
@@ -24,3 +54,9 @@ class SystemRoutes:
         return json_answer(request, _info.info(
             self.cluster, self.strategy, self.filters, debug=self.debug,
             events_listeners=self.event_listeners))
+
+    @inlineCallbacks
+    def system_df(self, request, version=None):
+        answers = yield self._fan_out(self.cluster.healthy_engines(), "GET", "/system/df",
+                                      version, query=request.uri.partition(b"?")[2])
+        return json_answer(request, merge_disk_usage(answers))

@@ -24,6 +24,9 @@ VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 #: How many recent events the hub keeps for C{since} replays.
 EVENT_BUFFER = 4096
 
+#: How many exec instances the manager remembers the engine of.
+MAX_EXECS = 10000
+
 
 class ClusterError(Exception):
     """
@@ -116,6 +119,8 @@ class Cluster(EngineListener):
         self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
         self._watch = None
         self._views = {}
+        self._reserved_names = collections.Counter()
+        self._execs = collections.OrderedDict()
 
     # -- engines ------------------------------------------------------------------
 
@@ -278,6 +283,45 @@ class Cluster(EngineListener):
         for pending in self.pending.values():
             if pending.name == name:
                 return pending
+        if self._reserved_names[name]:
+            return PendingContainer("(being renamed)", name, None, {})
+        return None
+
+    def reserve_name(self, name):
+        """
+        Hold a name while a rename is under way, so no create takes it.
+
+        @return: a no-argument callable that releases it.
+        """
+        self._reserved_names[name] += 1
+
+        def release():
+            self._reserved_names[name] -= 1
+            if self._reserved_names[name] <= 0:
+                del self._reserved_names[name]
+
+        return release
+
+    def remember_exec(self, exec_id, engine):
+        """
+        Note which engine an exec instance lives on (its start, resize and
+        inspect go there).
+        """
+        self._execs[exec_id] = engine.address
+        self._execs.move_to_end(exec_id)
+        while len(self._execs) > MAX_EXECS:
+            self._execs.popitem(last=False)
+
+    def exec_engine(self, exec_id):
+        """
+        @return: the L{Engine} an exec instance lives on, or L{None}.
+        """
+        address = self._execs.get(exec_id)
+        if address is not None and address in self.engines:
+            return self.engines[address]
+        for container in self.containers:
+            if exec_id in (container.info.get("ExecIDs") or ()):
+                return container.engine
         return None
 
     def check_name(self, name):

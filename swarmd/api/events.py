@@ -1,0 +1,206 @@
+"""
+C{GET /events}: one stream of every engine's events, each with its node's
+name, ID, address and IP, plus the manager's own C{engine_connect},
+C{engine_disconnect} and C{engine_reconnect}.
+"""
+
+import json
+import re
+from datetime import datetime
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from swarmd.api._helpers import arg
+from swarmd.api.errors import bad_request
+from swarmd.api.listfilters import parse_filters
+
+EVENT_FILTERS = frozenset([
+    "container", "event", "image", "label", "network", "volume", "type", "daemon", "node",
+    "scope", "plugin", "config", "secret", "service",
+])
+
+#: Events queued for a client that does not read before it is dropped.
+MAX_QUEUED = 100000
+
+_NUMBER = re.compile(r"^(\d+)(?:\.(\d{1,9}))?$")
+
+
+def parse_timestamp(text, now):
+    """
+    A Docker events time bound: C{"1700000000"}, C{"1700000000.5"}, an RFC
+    3339 time, or a duration before now (C{"10m"}, as C{docker events
+    --since 10m} means).
+
+    @return: nanoseconds since the epoch.
+    @raise DockerError: 400 for anything else.
+    """
+    text = text.strip()
+    match = _NUMBER.match(text)
+    if match:
+        return int(match.group(1)) * 10 ** 9 + int(((match.group(2) or "") + "0" * 9)[:9])
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return int(when.timestamp() * 10 ** 9)
+    except ValueError:
+        pass
+    from swarmd._duration import parse_duration
+
+    try:
+        return int((now - parse_duration(text)) * 10 ** 9)
+    except ValueError:
+        raise bad_request("invalid timestamp %r for since/until" % (text,)) from None
+
+
+def event_nanos(event):
+    return int(event.get("timeNano") or int(event.get("time") or 0) * 10 ** 9)
+
+
+def event_matches(event, filters):
+    """
+    Docker's event filters, plus C{node} (a node's name or ID).
+    """
+    if not filters:
+        return True
+    kind = event.get("Type") or ""
+    action = event.get("Action") or event.get("status") or ""
+    actor = event.get("Actor") or {}
+    actor_id = actor.get("ID") or event.get("id") or ""
+    attributes = actor.get("Attributes") or {}
+
+    def wants(key, *candidates):
+        values = filters.get(key)
+        return not values or any(c and c in values for c in candidates)
+
+    if not wants("type", kind):
+        return False
+    if not wants("event", action, action.split(":")[0]):
+        return False
+    if not wants("scope", event.get("scope")):
+        return False
+    if filters.get("container") and not (kind == "container" and wants(
+            "container", actor_id, attributes.get("name"), actor_id[:12])):
+        return False
+    if filters.get("image"):
+        image = attributes.get("image") or (actor_id if kind == "image" else "")
+        if not wants("image", image, image.split(":")[0], attributes.get("name")):
+            return False
+    for kind_filter in ("network", "volume", "plugin", "config", "secret", "service"):
+        if filters.get(kind_filter) and not (kind == kind_filter and wants(
+                kind_filter, actor_id, attributes.get("name"))):
+            return False
+    if filters.get("daemon") and not (kind == "daemon" and wants("daemon", actor_id)):
+        return False
+    if filters.get("node") and not wants("node", attributes.get("node.name"),
+                                         attributes.get("node.id")):
+        return False
+    for label in filters.get("label", []):
+        key, sep, value = label.partition("=")
+        if key not in attributes or (sep and attributes[key] != value):
+            return False
+    return True
+
+
+@implementer(IPushProducer)
+class _EventFeed:
+    """
+    Writes events to one client; queues them while the client's connection
+    is paused, and drops a client that stops reading altogether.
+    """
+
+    def __init__(self, request, filters, until, done):
+        self._request = request
+        self._filters = filters
+        self._until = until
+        self._done = done
+        self._paused = False
+        self._queue = []
+        self.closed = False
+
+    def send(self, event):
+        if self.closed:
+            return
+        if self._until is not None and event_nanos(event) > self._until:
+            self.close()
+            return
+        if not event_matches(event, self._filters):
+            return
+        data = json.dumps(event, separators=(",", ":")).encode("utf-8") + b"\n"
+        if self._paused:
+            self._queue.append(data)
+            if len(self._queue) > MAX_QUEUED:
+                self.close(abort=True)
+            return
+        self._request.write(data)
+
+    def close(self, abort=False):
+        if self.closed:
+            return
+        self.closed = True
+        if abort:
+            transport = getattr(self._request.channel, "transport", None)
+            if transport is not None:
+                transport.abortConnection()
+        if not self._done.called:
+            self._done.callback(b"")
+
+    def pauseProducing(self):
+        self._paused = True
+
+    def resumeProducing(self):
+        self._paused = False
+        queue, self._queue = self._queue, []
+        if queue and not self.closed:
+            self._request.write(b"".join(queue))
+
+    def stopProducing(self):
+        self.close()
+
+
+class EventRoutes:
+    """
+    C{/events}
+    """
+
+    def events(self, request, version=None):
+        now = self.clock.seconds()
+        since_text = arg(request, "since")
+        until_text = arg(request, "until")
+        since = parse_timestamp(since_text, now) if since_text else None
+        until = parse_timestamp(until_text, now) if until_text else None
+        filters = parse_filters(arg(request, "filters"), EVENT_FILTERS)
+        request.setResponseCode(200)
+        request.setHeader(b"Content-Type", b"application/json")
+        done = Deferred(lambda d: feed.close())
+        feed = _EventFeed(request, filters, until, done)
+        request.registerProducer(feed, True)
+        request.write(b"")
+        if since is not None:
+            for event in list(self.cluster.recent_events):
+                if event_nanos(event) >= since:
+                    feed.send(event)
+                    if feed.closed:
+                        break
+        if until is not None and until <= now * 10 ** 9:
+            feed.close()
+        if feed.closed:
+            request.unregisterProducer()
+            return done
+        unsubscribe = self.cluster.subscribe(feed.send)
+        self.event_listeners += 1
+        timer = None
+        if until is not None:
+            timer = self.clock.callLater(until / 10 ** 9 - now, feed.close)
+
+        def finished(result):
+            unsubscribe()
+            self.event_listeners -= 1
+            if timer is not None and timer.active():
+                timer.cancel()
+            if request.channel is not None:
+                request.unregisterProducer()
+            return result
+
+        done.addBoth(finished)
+        return done
