@@ -551,7 +551,10 @@ class FakeEngine:
             say({"status": "Status: Downloaded newer image for " + shown})
             done.callback(messages)
 
-        self.clock.callLater(self.registry.delay, finish)
+        if self.registry.delay > 0:
+            self.clock.callLater(self.registry.delay, finish)
+        else:
+            finish()
         return done
 
     # -- networks and volumes -------------------------------------------------------
@@ -665,6 +668,12 @@ class FakeEngine:
         else:
             name = self._generate_name()
         config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
+        if host_config.get("PortBindings"):
+            host_config = dict(host_config)
+            host_config["PortBindings"] = {
+                key: [{"HostIp": b.get("HostIp") or "", "HostPort": str(b.get("HostPort") or "")}
+                      for b in (bindings or [])]
+                for key, bindings in host_config["PortBindings"].items()}
         image_config = image.config if image is not None else {}
         entrypoint = config.get("Entrypoint") or image_config.get("Entrypoint") or []
         command = config.get("Cmd")
@@ -799,13 +808,19 @@ class FakeEngine:
         container.started = self._now_ns()
         container.finished = None
         self._container_event(container, "start")
-        self._schedule(container, steps, 0, 0)
+        self._schedule(container, steps, 0, self.clock.seconds())
 
-    def _schedule(self, container, steps, index, delay):
+    def _schedule(self, container, steps, index, due):
+        """
+        Run C{steps} from C{index} at time C{due} (seconds of the clock):
+        sleeps are counted from when they were due, so a clock advanced in
+        big steps still sees the process's own timing.
+        """
         container.resume = (steps, index)
-        container.timer = self.clock.callLater(delay, self._run, container, steps, index)
+        delay = max(0.0, due - self.clock.seconds())
+        container.timer = self.clock.callLater(delay, self._run, container, steps, index, due)
 
-    def _run(self, container, steps, index):
+    def _run(self, container, steps, index, due):
         container.timer = None
         container.resume = None
         while index < len(steps):
@@ -816,7 +831,7 @@ class FakeEngine:
             elif step[0] == "sleep":
                 if step[1] is None:
                     return
-                self._schedule(container, steps, index, step[1])
+                self._schedule(container, steps, index, due + step[1])
                 return
             elif step[0] == "exit":
                 self._exited(container, step[1])
@@ -933,7 +948,9 @@ class FakeEngine:
                 except ValueError:
                     pass
             self._signal(container, signal)
-            if container.running and timeout >= 0:
+            if container.running and timeout == 0:
+                self._signal(container, proc.SIGKILL)
+            elif container.running and timeout > 0:
                 self._set_stop_timer(container, timeout)
         return done
 
@@ -1008,7 +1025,7 @@ class FakeEngine:
         container.status = RUNNING
         if container.resume is not None and len(container.resume) == 3:
             steps, index, remaining = container.resume
-            self._schedule(container, steps, index, remaining)
+            self._schedule(container, steps, index, self.clock.seconds() + remaining)
         self._container_event(container, "unpause")
 
     # -- remove ---------------------------------------------------------------------

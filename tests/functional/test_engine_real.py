@@ -1,0 +1,45 @@
+"""
+The engine conformance suite against a real dockerd of the lab, so the fake
+engine (which passes the same suite in tests.unit.test_fakeengine) stays
+honest.  Skipped without root and docker.io, a failure under C{CI=true}.
+"""
+
+from twisted.internet import reactor
+from twisted.internet.defer import succeed
+
+from swarmd.engine import EngineClient
+from swarmd.testing.engine_conformance import make_iengine_tests
+from swarmd.testing.functional import shared_lab
+
+
+def real_fixture(testcase):
+    """
+    A client to the first engine of the shared one-engine lab, over its unix
+    socket.
+    """
+    lab = shared_lab(n=1, testcase=testcase)
+    client = EngineClient(lab.engines[0].unix_url, reactor)
+    testcase.addCleanup(client.close)
+    return succeed(client)
+
+
+def real_tcp_fixture(testcase):
+    """
+    The same engine reached over its TCP listener.
+    """
+    lab = shared_lab(n=1, testcase=testcase)
+    client = EngineClient(lab.engines[0].tcp, reactor)
+    testcase.addCleanup(client.close)
+    return succeed(client)
+
+
+class RealEngineConformance(make_iengine_tests(real_fixture)):
+    """
+    A real dockerd, over its unix socket, passes the engine suite.
+    """
+
+
+class RealEngineTCPConformance(make_iengine_tests(real_tcp_fixture)):
+    """
+    A real dockerd, over TCP, passes the engine suite.
+    """
