@@ -1,11 +1,235 @@
 """
 Network routes.
+
+Lists and lookups come from the engines' cached network lists (see
+L{swarmd.api._networks_view}): a local network is C{<node>/<name>}, a
+swarm- or global-scope one appears once.  Creation goes to the node a
+C{<node>/<name>} names, or to one the scheduler picks; connect and
+disconnect go to the engine of the container; removal to the engine
+holding the network; prune to every healthy engine.  Every change
+refreshes the cached lists it touched before the answer.
 """
 
+import json
+from urllib.parse import quote
+
+from twisted.internet.defer import inlineCallbacks
+from twisted.web.http_headers import Headers
+
+from swarmd.api._helpers import arg, json_answer, read_json
+from swarmd.api._networks_fanout import (
+    client_query,
+    combine_failures,
+    fan_out,
+    prune_targets,
+    refresh_lists,
+)
+from swarmd.api._networks_placement import node_engine, scheduled_engine
+from swarmd.api._networks_view import (
+    NETWORK_FILTERS,
+    cluster_networks,
+    find_network,
+    find_network_on,
+    holders,
+    merge_inspects,
+    network_filter,
+    networks_in_use,
+    node_name,
+    split_node,
+    unique_networks,
+)
 from swarmd.api._routing import EngineRouting
+from swarmd.api.errors import DockerError, bad_request, conflict, not_found
+from swarmd.api.listfilters import parse_filters
+from swarmd.engine import EngineError, EngineUnreachable
+
+JSON_HEADERS = {b"Content-Type": [b"application/json"]}
+
+
+def json_body(value):
+    """
+    @return: C{(body bytes, headers)} for a JSON request to an engine.
+    """
+    return json.dumps(value).encode("utf-8"), Headers(JSON_HEADERS)
 
 
 class NetworkRoutes(EngineRouting):
     """
     C{/networks/...}
     """
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _networks(self):
+        return cluster_networks(self.cluster.engines.values())
+
+    # -- routes -----------------------------------------------------------------
+
+    def networks(self, request, version=None):
+        """
+        C{GET /networks}: every engine's cached networks.
+        """
+        filters = parse_filters(arg(request, "filters"), NETWORK_FILTERS)
+        engines = list(self.cluster.engines.values())
+        keep = network_filter(filters, networks_in_use(engines))
+        answer = [entry.summary() for entry in unique_networks(cluster_networks(engines))
+                  if keep(entry)]
+        return json_answer(request, answer)
+
+    @inlineCallbacks
+    def network(self, request, networkid, version=None):
+        """
+        C{GET /networks/{id}}: the engine's live inspect, named as the list
+        names it; a global network's containers gathered from every engine
+        holding it.
+        """
+        entries = self._networks()
+        entry = find_network(entries, networkid)
+        copies = [entry] + [e for e in holders(entries, entry)[1:] if e.engine.healthy]
+        answers = []
+        for copy in copies:
+            try:
+                answer = yield self._engine_json(
+                    copy.engine, "GET", "/networks/" + quote(copy.id, safe=""), version,
+                    query=client_query(request))
+            except EngineError as e:
+                if e.status != 404:
+                    if copy is entry:
+                        raise
+                    continue
+                yield refresh_lists([copy.engine], "networks")
+                if copy is entry:
+                    raise not_found("network %s not found" % (networkid,)) from None
+                continue
+            except EngineUnreachable:
+                if copy is entry:
+                    raise
+                continue
+            if isinstance(answer, dict):
+                answers.append(answer)
+        if not answers:
+            raise DockerError(502, "engine %s sent no network for %s" % (
+                entry.engine.name, networkid))
+        answer = merge_inspects(answers) if len(answers) > 1 else answers[0]
+        if entry.local:
+            answer["Name"] = node_name(entry.engine, answer.get("Name") or entry.name)
+        return json_answer(request, answer)
+
+    @inlineCallbacks
+    def networks_create(self, request, version=None):
+        """
+        C{POST /networks/create}: on the node of C{<node>/<name>}, else on
+        the node the scheduler picks; a bare name already used anywhere in
+        the cluster is a conflict (with C{CheckDuplicate}, as the CLI sends).
+        """
+        body = read_json(request)
+        name = body.get("Name")
+        if not isinstance(name, str) or not name:
+            raise bad_request("network name is required")
+        node, bare = split_node(name)
+        if node is not None:
+            engine = node_engine(self.cluster, node)
+            body = dict(body, Name=bare)
+        else:
+            if body.get("CheckDuplicate") and any(e.name == name for e in self._networks()):
+                raise conflict("network with name %s already exists" % (name,))
+            engine = scheduled_engine(self.cluster)
+        data, headers = json_body(body)
+        answer = yield self._engine_json(engine, "POST", "/networks/create", version,
+                                         body=data, headers=headers)
+        yield refresh_lists([engine], "networks")
+        answer = answer if isinstance(answer, dict) else {}
+        return json_answer(request, {"Id": answer.get("Id", ""),
+                                     "Warning": answer.get("Warning", "")}, 201)
+
+    def network_connect(self, request, networkid, version=None):
+        """
+        C{POST /networks/{id}/connect}: on the engine of the container.
+        """
+        return self._attach(request, networkid, version, "connect")
+
+    def network_disconnect(self, request, networkid, version=None):
+        """
+        C{POST /networks/{id}/disconnect}: on the engine of the container;
+        with C{Force} and a container the cluster no longer knows, on the
+        engine holding the network.
+        """
+        return self._attach(request, networkid, version, "disconnect")
+
+    @inlineCallbacks
+    def _attach(self, request, networkid, version, action):
+        body = read_json(request)
+        reference = body.get("Container")
+        if not isinstance(reference, str) or not reference:
+            raise bad_request("a container name or ID is required")
+        entries = self._networks()
+        container = self.cluster.container(reference)
+        if container is not None:
+            engine = container.engine
+            entry = find_network_on(entries, engine, networkid)
+            target = entry.id if entry is not None else split_node(networkid)[1]
+            body = dict(body, Container=container.id)
+        elif action == "disconnect" and body.get("Force"):
+            entry = find_network(entries, networkid)
+            engine, target = entry.engine, entry.id
+        else:
+            raise not_found("No such container: %s" % (reference,))
+        data, headers = json_body(body)
+        yield self._engine_json(engine, "POST", "/networks/%s/%s" % (
+            quote(target, safe=""), action), version, body=data, headers=headers)
+        yield refresh_lists([engine], "networks")
+        if container is not None:
+            yield self._refresh(engine, container.id)
+        request.setResponseCode(200)
+        return b""
+
+    @inlineCallbacks
+    def network_delete(self, request, networkid, version=None):
+        """
+        C{DELETE /networks/{id}}: on the engine holding it (a global network:
+        on the next engine holding it when one cannot).
+        """
+        entries = self._networks()
+        entry = find_network(entries, networkid)
+        copies = [e for e in holders(entries, entry) if e is entry or e.engine.healthy]
+        error = None
+        for copy in copies:
+            try:
+                yield self._engine_json(copy.engine, "DELETE",
+                                        "/networks/" + quote(copy.id, safe=""), version)
+            except (EngineError, EngineUnreachable) as e:
+                if error is None:
+                    error = e
+                if isinstance(e, EngineError) and e.status == 404:
+                    yield refresh_lists([copy.engine], "networks")
+                continue
+            yield refresh_lists([copy.engine], "networks")
+            request.setResponseCode(204)
+            return b""
+        raise error
+
+    @inlineCallbacks
+    def networks_prune(self, request, version=None):
+        """
+        C{POST /networks/prune}: on every healthy engine (a C{node} filter
+        picks some); the names deleted, each as C{<node>/<name>}.
+        """
+        engines, query = prune_targets(self.cluster.healthy_engines(),
+                                       arg(request, "filters"))
+        results = yield fan_out(engines, lambda engine: self._engine_json(
+            engine, "POST", "/networks/prune", version, query=query))
+        yield refresh_lists(engines, "networks")
+        deleted = []
+        failures = []
+        for engine, ok, value in results:
+            if not ok:
+                failures.append((engine, value))
+                continue
+            for name in (value or {}).get("NetworksDeleted") or []:
+                deleted.append(node_name(engine, name))
+        if failures:
+            error = combine_failures(failures)
+            if deleted:
+                error.message += "\n(deleted: %s)" % (", ".join(deleted),)
+            raise error
+        return json_answer(request, {"NetworksDeleted": deleted})

@@ -1,11 +1,199 @@
 """
 Volume routes.
+
+Volumes are named C{<node>/<name>} through the manager (see
+L{swarmd.api._volumes_view}).  As in classic Swarm, a volume created with
+a bare name is created on every healthy node, and removing a bare name
+removes it wherever it is; C{<node>/<name>} acts on that node only; an
+anonymous volume goes to the node the scheduler picks.  Every change
+refreshes the cached volume lists before the answer.
 """
 
+from urllib.parse import quote
+
+from twisted.internet.defer import inlineCallbacks
+from twisted.logger import Logger
+
+from swarmd._log import observer
+from swarmd.api._helpers import arg, json_answer, read_json
+from swarmd.api._networks_fanout import (
+    client_query,
+    combine_failures,
+    fan_out,
+    prune_targets,
+    refresh_lists,
+    status_of,
+)
+from swarmd.api._networks_placement import node_engine, scheduled_engine
+from swarmd.api._networks_view import split_node
 from swarmd.api._routing import EngineRouting
+from swarmd.api._volumes_view import (
+    VOLUME_FILTERS,
+    VolumeEntry,
+    cluster_volumes,
+    find_volume,
+    no_such_volume,
+    unique_volumes,
+    volume_filter,
+    volume_name,
+    volumes_in_use,
+)
+from swarmd.api.errors import DockerError, bad_request
+from swarmd.api.listfilters import parse_filters
+from swarmd.api.networks import json_body
+from swarmd.engine import EngineError
 
 
 class VolumeRoutes(EngineRouting):
     """
     C{/volumes/...}
     """
+
+    _log = Logger(observer=observer)
+
+    def volumes(self, request, version=None):
+        """
+        C{GET /volumes}: every engine's cached volumes; a warning per node
+        whose list may be stale because it is not healthy.
+        """
+        filters = parse_filters(arg(request, "filters"), VOLUME_FILTERS)
+        engines = list(self.cluster.engines.values())
+        keep = volume_filter(filters, volumes_in_use(engines))
+        shown = [entry.summary() for entry in unique_volumes(cluster_volumes(engines))
+                 if keep(entry)]
+        warnings = ["node %s is %s: its volumes may be out of date" % (
+            engine.name or engine.address, engine.state.lower())
+            for engine in engines if not engine.healthy]
+        return json_answer(request, {"Volumes": shown, "Warnings": warnings})
+
+    @inlineCallbacks
+    def volume(self, request, volumename, version=None):
+        """
+        C{GET /volumes/{name}}: the engine's live inspect of C{<node>/<name>}
+        or of a name only one node holds.
+        """
+        entry = find_volume(cluster_volumes(self.cluster.engines.values()), volumename,
+                            self.cluster.engine)
+        engine = entry.engine
+        try:
+            answer = yield self._engine_json(engine, "GET",
+                                             "/volumes/" + quote(entry.name, safe=""), version)
+        except EngineError as e:
+            if e.status != 404:
+                raise
+            yield refresh_lists([engine], "volumes")
+            raise no_such_volume(volumename) from None
+        if not isinstance(answer, dict):
+            raise DockerError(502, "engine %s sent no volume for %s" % (engine.name,
+                                                                        volumename))
+        return json_answer(request, VolumeEntry(engine, answer).summary())
+
+    @inlineCallbacks
+    def volumes_create(self, request, version=None):
+        """
+        C{POST /volumes/create}: C{<node>/<name>} on that node; a bare name on
+        every healthy node (answering one of them); no name on the node the
+        scheduler picks.  201 with the volume, named C{<node>/<name>}.
+        """
+        body = read_json(request, required=False)
+        name = body.get("Name") or ""
+        if not isinstance(name, str):
+            raise bad_request("invalid volume name: expected a string")
+        node, bare = split_node(name)
+        if node is not None:
+            targets = [node_engine(self.cluster, node)]
+            body = dict(body, Name=bare)
+        elif name:
+            targets = sorted(self.cluster.healthy_engines(), key=lambda e: e.name)
+            if not targets:
+                raise DockerError(500, "No healthy node available in the cluster")
+        else:
+            targets = [scheduled_engine(self.cluster)]
+        data, headers = json_body(body)
+        results = yield fan_out(targets, lambda engine: self._engine_json(
+            engine, "POST", "/volumes/create", version, body=data, headers=headers))
+        yield refresh_lists(targets, "volumes")
+        created = [(engine, value) for engine, ok, value in results if ok]
+        failures = [(engine, value) for engine, ok, value in results if not ok]
+        if not created:
+            if len(failures) == 1:
+                raise failures[0][1]
+            raise combine_failures(failures)
+        for engine, error in failures:
+            self._log.warn("volume {name} not created on {engine}: {error}", name=name,
+                           engine=engine.name, error=str(error))
+        engine, answer = created[0]
+        if not isinstance(answer, dict):
+            raise DockerError(502, "engine %s sent no volume" % (engine.name,))
+        return json_answer(request, VolumeEntry(engine, answer).summary(), 201)
+
+    @inlineCallbacks
+    def volume_delete(self, request, name, version=None):
+        """
+        C{DELETE /volumes/{name}}: C{<node>/<name>} on that node; a bare name
+        on every healthy node holding it (404 when none does).  Engine
+        errors (409 in use...) pass through with their status.
+        """
+        query = client_query(request)
+        node, bare = split_node(name)
+        if node is not None:
+            engine = self.cluster.engine(node)
+            if engine is None:
+                raise no_such_volume(name)
+            try:
+                yield self._engine_json(engine, "DELETE", "/volumes/" + quote(bare, safe=""),
+                                        version, query=query)
+            except EngineError as e:
+                if e.status == 404:
+                    yield refresh_lists([engine], "volumes")
+                    raise no_such_volume(name) from None
+                raise
+            yield refresh_lists([engine], "volumes")
+            request.setResponseCode(204)
+            return b""
+        # Every healthy engine is asked: the engines, not the cache, know
+        # best which of them hold it.
+        targets = self.cluster.healthy_engines()
+        results = yield fan_out(targets, lambda engine: self._engine_json(
+            engine, "DELETE", "/volumes/" + quote(name, safe=""), version, query=query))
+        yield refresh_lists(targets, "volumes")
+        removed = [engine for engine, ok, _ in results if ok]
+        failures = [(engine, value) for engine, ok, value in results
+                    if not ok and status_of(value) != 404]
+        if failures:
+            if len(failures) == 1 and not removed:
+                raise failures[0][1]
+            raise combine_failures(failures)
+        if not removed:
+            raise no_such_volume(name)
+        request.setResponseCode(204)
+        return b""
+
+    @inlineCallbacks
+    def volumes_prune(self, request, version=None):
+        """
+        C{POST /volumes/prune}: on every healthy engine (a C{node} filter
+        picks some); the names deleted as C{<node>/<name>}, the space
+        reclaimed summed.
+        """
+        engines, query = prune_targets(self.cluster.healthy_engines(),
+                                       arg(request, "filters"))
+        results = yield fan_out(engines, lambda engine: self._engine_json(
+            engine, "POST", "/volumes/prune", version, query=query))
+        yield refresh_lists(engines, "volumes")
+        deleted = []
+        reclaimed = 0
+        failures = []
+        for engine, ok, value in results:
+            if not ok:
+                failures.append((engine, value))
+                continue
+            value = value or {}
+            deleted.extend(volume_name(engine, v) for v in value.get("VolumesDeleted") or [])
+            reclaimed += int(value.get("SpaceReclaimed") or 0)
+        if failures:
+            error = combine_failures(failures)
+            if deleted:
+                error.message += "\n(deleted: %s)" % (", ".join(deleted),)
+            raise error
+        return json_answer(request, {"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
