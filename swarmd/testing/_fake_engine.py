@@ -23,7 +23,6 @@ from collections import deque
 
 from twisted.internet.defer import Deferred, fail, succeed
 
-from swarmd import API_VERSION, MIN_API_VERSION
 from swarmd.testing import _fake_proc as proc
 from swarmd.testing._fake_container import EXITED, PAUSED, RUNNING, FakeContainer
 from swarmd.testing._fake_errors import (
@@ -34,7 +33,8 @@ from swarmd.testing._fake_errors import (
     not_found,
     server_error,
 )
-from swarmd.testing._fake_filters import Filters, event_included, strip_tag
+from swarmd.testing._fake_events import EVENTS_KEPT, EventLog
+from swarmd.testing._fake_filters import Filters, container_included
 from swarmd.testing._fake_images import (
     FakeRegistry,
     busybox,
@@ -42,13 +42,9 @@ from swarmd.testing._fake_images import (
     familiar_name,
     parse_reference,
 )
+from swarmd.testing._fake_network import Addresses, default_networks
+from swarmd.testing._fake_system import info_of, version_of
 from swarmd.testing._fake_time import NANO, rfc3339
-
-#: C{ServerVersion} of every fake.
-SERVER_VERSION = "20.10.24-fake"
-
-#: Events an engine keeps for C{since} queries (dockerd keeps 256).
-EVENTS_KEPT = 256
 
 #: The smallest memory limit dockerd accepts.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -70,49 +66,6 @@ _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
-def _network(name, id, driver, created, subnet=None, options=None):
-    config = [{"Subnet": subnet[0], "Gateway": subnet[1]}] if subnet else []
-    return {
-        "Name": name, "Id": id, "Created": created, "Scope": "local", "Driver": driver,
-        "EnableIPv6": False,
-        "IPAM": {"Driver": "default", "Options": None, "Config": config},
-        "Internal": False, "Attachable": False, "Ingress": False,
-        "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {},
-        "Options": options or {}, "Labels": {},
-    }
-
-
-class _Event:
-    """
-    One event as kept by the engine; the JSON shape is built when served.
-    """
-
-    __slots__ = ("ns", "type", "action", "actor", "attributes", "image")
-
-    def __init__(self, ns, type, action, actor, attributes, image):
-        self.ns = ns
-        self.type = type
-        self.action = action
-        self.actor = actor
-        self.attributes = attributes
-        self.image = image
-
-    def as_dict(self):
-        result = {}
-        if self.type in ("container", "image"):
-            result["status"] = self.action
-            result["id"] = self.actor
-            if self.type == "container":
-                result["from"] = self.image
-        result["Type"] = self.type
-        result["Action"] = self.action
-        result["Actor"] = {"ID": self.actor, "Attributes": dict(self.attributes)}
-        result["scope"] = "local"
-        result["time"] = self.ns // NANO
-        result["timeNano"] = self.ns
-        return result
-
-
 class FakeEngine:
     """
     One Docker engine in memory.
@@ -124,7 +77,7 @@ class FakeEngine:
     @ivar images: C{{id: FakeImage}}.
     @ivar networks: C{{name: network dict}} (C{bridge}, C{host}, C{none}).
     @ivar volumes: C{{name: volume dict}}.
-    @ivar events: the last L{EVENTS_KEPT} events.
+    @ivar events: its L{EventLog} (the last C{events_kept} events).
     @ivar registry: the L{FakeRegistry} pulls go to, or L{None} (every pull
         then fails as on a machine without network).
     @ivar unreachable: while true, its servers refuse every connection and
@@ -163,33 +116,17 @@ class FakeEngine:
         self.kernel_version = kernel_version
         self.driver = driver
         self.root_dir = root_dir
-        self.port_conflicts = port_conflicts
         self.containers = {}
         self._names = {}
         self.images = {}
         self._tags = {}
         self.add_image(busybox())
         created = rfc3339(self._now_ns())
-        self.networks = {
-            "host": _network("host", self._hex(), "host", created),
-            "bridge": _network(
-                "bridge", self._hex(), "bridge", created, ("172.17.0.0/16", "172.17.0.1"), {
-                    "com.docker.network.bridge.default_bridge": "true",
-                    "com.docker.network.bridge.enable_icc": "true",
-                    "com.docker.network.bridge.enable_ip_masquerade": "true",
-                    "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                    "com.docker.network.bridge.name": "docker0",
-                    "com.docker.network.driver.mtu": "1500",
-                }),
-            "none": _network("none", self._hex(), "null", created),
-        }
+        self.networks = default_networks(self._hex, created)
         self.volumes = {}
-        self.events = deque(maxlen=events_kept)
-        self._listeners = []
-        self._last_ns = 0
+        self.events = EventLog(clock, events_kept)
         self._next_pid = 1000
-        self._ips = set()
-        self._host_ports = {}
+        self._addresses = Addresses(port_conflicts)
         self._failures = deque()
         self._unreachable = False
         self._unreachable_hooks = []
@@ -198,6 +135,17 @@ class FakeEngine:
 
     def __repr__(self):
         return "<FakeEngine %s %s>" % (self.name, self.addresses or "")
+
+    @property
+    def port_conflicts(self):
+        """
+        Whether a taken host port fails a start (see C{__init__}).
+        """
+        return self._addresses.port_conflicts
+
+    @port_conflicts.setter
+    def port_conflicts(self, value):
+        self._addresses.port_conflicts = bool(value)
 
     # -- faults ---------------------------------------------------------------------
 
@@ -250,15 +198,7 @@ class FakeEngine:
     # -- events ---------------------------------------------------------------------
 
     def _emit(self, type, action, actor, attributes, image=None):
-        ns = max(self._now_ns(), self._last_ns + 1)
-        self._last_ns = ns
-        event = _Event(ns, type, action, actor, attributes, image)
-        self.events.append(event)
-        if self._listeners:
-            shown = event.as_dict()
-            for filters, callback in list(self._listeners):
-                if event_included(filters, shown):
-                    callback(shown)
+        self.events.emit(type, action, actor, attributes, image)
 
     def _container_event(self, container, action, **extra):
         attributes = container.event_attributes()
@@ -276,28 +216,10 @@ class FakeEngine:
 
     def past_events(self, since=None, until=None, filters=None):
         """
-        Kept events between two times (both included), as C{GET /events}
-        replays them.
-
-        @param since: nanoseconds, or L{None}.
-        @param until: nanoseconds, or L{None}.
-        @param filters: L{Filters} or L{None}.
-        @return: event C{dict}s, oldest first (none if both times are
-            L{None}, as dockerd).
+        Kept events between two times, as C{GET /events} replays them (see
+        L{EventLog.past}).
         """
-        if since is None and until is None:
-            return []
-        filters = filters or Filters()
-        result = []
-        for event in self.events:
-            if since is not None and event.ns < since:
-                continue
-            if until is not None and event.ns > until:
-                continue
-            shown = event.as_dict()
-            if event_included(filters, shown):
-                result.append(shown)
-        return result
+        return self.events.past(since, until, filters)
 
     def subscribe(self, callback, filters=None):
         """
@@ -305,21 +227,14 @@ class FakeEngine:
 
         @return: a callable that ends the subscription.
         """
-        entry = (filters or Filters(), callback)
-        self._listeners.append(entry)
-
-        def unsubscribe():
-            if entry in self._listeners:
-                self._listeners.remove(entry)
-
-        return unsubscribe
+        return self.events.subscribe(callback, filters)
 
     @property
     def listeners(self):
         """
         How many event subscriptions are open.
         """
-        return len(self._listeners)
+        return self.events.listeners
 
     # -- system ---------------------------------------------------------------------
 
@@ -327,24 +242,7 @@ class FakeEngine:
         """
         @return: C{GET /version}.
         """
-        details = {"ApiVersion": API_VERSION, "Arch": "amd64",
-                   "BuildTime": "2023-04-05T00:00:00.000000000+00:00", "Experimental": "false",
-                   "GitCommit": "fake", "GoVersion": "go1.19.8",
-                   "KernelVersion": self.kernel_version, "MinAPIVersion": MIN_API_VERSION,
-                   "Os": "linux"}
-        return {
-            "Platform": {"Name": ""},
-            "Components": [{"Name": "Engine", "Version": SERVER_VERSION, "Details": details}],
-            "Version": SERVER_VERSION,
-            "ApiVersion": API_VERSION,
-            "MinAPIVersion": MIN_API_VERSION,
-            "GitCommit": "fake",
-            "GoVersion": "go1.19.8",
-            "Os": "linux",
-            "Arch": "amd64",
-            "KernelVersion": self.kernel_version,
-            "BuildTime": details["BuildTime"],
-        }
+        return version_of(self)
 
     def counts(self):
         """
@@ -363,61 +261,7 @@ class FakeEngine:
         """
         @return: C{GET /info}.
         """
-        total, running, paused, stopped = self.counts()
-        return {
-            "ID": self.id,
-            "Containers": total,
-            "ContainersRunning": running,
-            "ContainersPaused": paused,
-            "ContainersStopped": stopped,
-            "Images": len(self.images),
-            "Driver": self.driver,
-            "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"],
-                             ["Native Overlay Diff", "true"], ["userxattr", "false"]],
-            "Plugins": {"Volume": ["local"],
-                        "Network": ["bridge", "host", "ipvlan", "macvlan", "null", "overlay"],
-                        "Authorization": None,
-                        "Log": ["json-file", "local", "syslog"]},
-            "MemoryLimit": True, "SwapLimit": True, "KernelMemory": True,
-            "KernelMemoryTCP": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
-            "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
-            "BridgeNfIptables": True, "BridgeNfIp6tables": True, "Debug": False,
-            "NFd": 24, "OomKillDisable": True, "NGoroutines": 40,
-            "SystemTime": rfc3339(self._now_ns()),
-            "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": "1",
-            "NEventsListener": len(self._listeners),
-            "KernelVersion": self.kernel_version,
-            "OperatingSystem": self.operating_system,
-            "OSVersion": "12", "OSType": "linux", "Architecture": "x86_64",
-            "IndexServerAddress": "https://index.docker.io/v1/",
-            "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [],
-                               "AllowNondistributableArtifactsHostnames": [],
-                               "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                               "IndexConfigs": {"docker.io": {"Name": "docker.io", "Mirrors": [],
-                                                              "Secure": True, "Official": True}},
-                               "Mirrors": []},
-            "NCPU": self.ncpu,
-            "MemTotal": self.mem_total,
-            "GenericResources": None,
-            "DockerRootDir": self.root_dir,
-            "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
-            "Name": self.name,
-            "Labels": list(self.labels),
-            "ExperimentalBuild": False,
-            "ServerVersion": SERVER_VERSION,
-            "Runtimes": {"runc": {"path": "runc"}},
-            "DefaultRuntime": "runc",
-            "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
-                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
-            "LiveRestoreEnabled": False,
-            "Isolation": "",
-            "InitBinary": "docker-init",
-            "ContainerdCommit": {"ID": "fake", "Expected": "fake"},
-            "RuncCommit": {"ID": "fake", "Expected": "fake"},
-            "InitCommit": {"ID": "", "Expected": ""},
-            "SecurityOptions": ["name=seccomp,profile=default"],
-            "Warnings": None,
-        }
+        return info_of(self)
 
     # -- images ---------------------------------------------------------------------
 
@@ -704,71 +548,6 @@ class FakeEngine:
 
     # -- running --------------------------------------------------------------------
 
-    def _allocate_ip(self):
-        number = 2
-        while number in self._ips:
-            number += 1
-        self._ips.add(number)
-        return number
-
-    def _ip_text(self, number):
-        return "172.17.%d.%d" % (number // 256, number % 256)
-
-    def _bind_ports(self, container):
-        """
-        @return: the published ports C{{"80/tcp": [{"HostIp", "HostPort"}]}}.
-        @raise FakeAPIError: 500 as dockerd when a host port is taken.
-        """
-        wanted = dict(container.host_config.get("PortBindings") or {})
-        if container.host_config.get("PublishAllPorts"):
-            for key in container.config.get("ExposedPorts") or {}:
-                wanted.setdefault(key, [{"HostIp": "", "HostPort": ""}])
-        if not wanted or container.network != "bridge":
-            return {}
-        result = {}
-        taken = []
-        for key, bindings in wanted.items():
-            proto = key.partition("/")[2] or "tcp"
-            for binding in bindings or [{}]:
-                host_ip = binding.get("HostIp") or ""
-                port = binding.get("HostPort") or ""
-                if port:
-                    number = int(str(port).split("-")[0])
-                    if self.port_conflicts and self._port_taken(host_ip, number, proto, taken):
-                        for item in taken:
-                            self._host_ports.pop(item, None)
-                        raise server_error(
-                            "driver failed programming external connectivity on endpoint "
-                            "%s (%s): Bind for %s:%d failed: port is already allocated"
-                            % (container.name, container.endpoint, host_ip or "0.0.0.0",
-                               number))
-                else:
-                    number = 32768
-                    while self._port_taken(host_ip, number, proto, taken):
-                        number += 1
-                item = (host_ip, number, proto)
-                taken.append(item)
-                self._host_ports[item] = container.id
-                shown = [host_ip] if host_ip else ["0.0.0.0", "::"]
-                for ip in shown:
-                    result.setdefault(key, []).append({"HostIp": ip, "HostPort": str(number)})
-        return result
-
-    def _port_taken(self, host_ip, number, proto, extra=()):
-        for ip, port, kind in list(self._host_ports) + list(extra):
-            if port == number and kind == proto and (not ip or not host_ip or ip == host_ip):
-                return True
-        return False
-
-    def _release(self, container):
-        if container.ip is not None:
-            parts = container.ip.split(".")
-            self._ips.discard(int(parts[2]) * 256 + int(parts[3]))
-            container.ip = None
-        for item in [k for k, v in self._host_ports.items() if v == container.id]:
-            del self._host_ports[item]
-        container.ports = None
-
     def start(self, ref):
         """
         C{POST /containers/{id}/start}.
@@ -797,9 +576,9 @@ class FakeEngine:
             container.exit_code = 127
             raise bad_request(str(e)) from None
         container.endpoint = self._hex()
-        container.ports = self._bind_ports(container)
+        container.ports = self._addresses.bind_ports(container)
         if container.network == "bridge":
-            container.ip = self._ip_text(self._allocate_ip())
+            container.ip = self._addresses.allocate_ip()
         self._network_event(container, "connect")
         container.status = RUNNING
         container.pid = self._pid()
@@ -853,7 +632,7 @@ class FakeEngine:
         container.exit_code = code
         container.pid = 0
         container.finished = self._now_ns()
-        self._release(container)
+        self._addresses.release(container)
         self._container_event(container, "die", exitCode=str(code))
         self._network_event(container, "disconnect")
         stoppers, container.stoppers = container.stoppers, None
@@ -1224,60 +1003,9 @@ class FakeEngine:
                 continue
             if not all and not container.running:
                 continue
-            if not self._included(container, filters):
+            if not container_included(self, container, filters):
                 continue
             result.append(container.summary(self, now, size))
             if limit is not None and 0 < limit <= len(result):
                 break
         return result
-
-    def _included(self, container, filters):
-        if not filters.values:
-            return True
-        if not filters.exact("status", container.status):
-            return False
-        if not (filters.match("name", "/" + container.name)
-                or filters.match("name", container.name)):
-            return False
-        if not filters.match("id", container.id):
-            return False
-        if not filters.match_kv("label", container.labels):
-            return False
-        if "exited" in filters:
-            if container.status != EXITED or str(container.exit_code) not in filters.get(
-                    "exited"):
-                return False
-        if "ancestor" in filters:
-            image = container.config.get("Image", "")
-            ok = False
-            for wanted in filters.get("ancestor"):
-                found = self.find_image(wanted)
-                if (found is not None and found.id == container.image_id) or wanted in (
-                        image, strip_tag(image)):
-                    ok = True
-            if not ok:
-                return False
-        if "network" in filters:
-            network = self.networks[container.network]
-            if not (filters.get("network") & {network["Name"], network["Id"]}):
-                return False
-        if "volume" in filters:
-            names = {n for n, _ in container.volumes} | {d for _, d in container.volumes}
-            if not (filters.get("volume") & names):
-                return False
-        if "health" in filters and "none" not in filters.get("health"):
-            return False
-        if "publish" in filters or "expose" in filters:
-            published = set()
-            exposed = set(container.config.get("ExposedPorts") or {})
-            for key, bindings in (container.ports or {}).items():
-                exposed.add(key)
-                for binding in bindings:
-                    published.add(binding["HostPort"] + "/" + key.partition("/")[2])
-            for wanted in filters.get("publish"):
-                if (wanted if "/" in wanted else wanted + "/tcp") not in published:
-                    return False
-            for wanted in filters.get("expose"):
-                if (wanted if "/" in wanted else wanted + "/tcp") not in exposed:
-                    return False
-        return True

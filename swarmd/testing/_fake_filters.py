@@ -189,3 +189,62 @@ def event_included(filters, event):
                 or filters.exact("image", strip_tag(image))):
             return False
     return filters.match_kv("label", attributes)
+
+
+def container_included(engine, container, filters):
+    """
+    Whether a container passes C{GET /containers/json} filters (dockerd's
+    C{includeContainerInList}, C{before}/C{since} and C{all} aside).
+
+    @param engine: its L{FakeEngine} (images, networks).
+    @param filters: validated L{Filters}.
+    """
+    if not filters.values:
+        return True
+    if not filters.exact("status", container.status):
+        return False
+    if not (filters.match("name", "/" + container.name)
+            or filters.match("name", container.name)):
+        return False
+    if not filters.match("id", container.id):
+        return False
+    if not filters.match_kv("label", container.labels):
+        return False
+    if "exited" in filters:
+        if container.status != "exited" or str(container.exit_code) not in filters.get(
+                "exited"):
+            return False
+    if "ancestor" in filters:
+        image = container.config.get("Image", "")
+        ok = False
+        for wanted in filters.get("ancestor"):
+            found = engine.find_image(wanted)
+            if (found is not None and found.id == container.image_id) or wanted in (
+                    image, strip_tag(image)):
+                ok = True
+        if not ok:
+            return False
+    if "network" in filters:
+        network = engine.networks[container.network]
+        if not (filters.get("network") & {network["Name"], network["Id"]}):
+            return False
+    if "volume" in filters:
+        names = {n for n, _ in container.volumes} | {d for _, d in container.volumes}
+        if not (filters.get("volume") & names):
+            return False
+    if "health" in filters and "none" not in filters.get("health"):
+        return False
+    if "publish" in filters or "expose" in filters:
+        published = set()
+        exposed = set(container.config.get("ExposedPorts") or {})
+        for key, bindings in (container.ports or {}).items():
+            exposed.add(key)
+            for binding in bindings:
+                published.add(binding["HostPort"] + "/" + key.partition("/")[2])
+        for wanted in filters.get("publish"):
+            if (wanted if "/" in wanted else wanted + "/tcp") not in published:
+                return False
+        for wanted in filters.get("expose"):
+            if (wanted if "/" in wanted else wanted + "/tcp") not in exposed:
+                return False
+    return True

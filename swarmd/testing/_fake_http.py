@@ -20,9 +20,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
 from swarmd import API_VERSION, MIN_API_VERSION
-from swarmd.testing._fake_engine import SERVER_VERSION
 from swarmd.testing._fake_errors import FakeAPIError, bad_request, server_error
 from swarmd.testing._fake_filters import Filters
+from swarmd.testing._fake_system import SERVER_VERSION
 from swarmd.testing._fake_time import parse_timestamp, rfc3339
 from swarmd.versions import version_less
 

@@ -31,15 +31,19 @@ reports for the lab's image.
 """
 
 from swarmd.testing._fake_container import FakeContainer
-from swarmd.testing._fake_engine import EVENTS_KEPT, SERVER_VERSION, FakeEngine
+from swarmd.testing._fake_engine import FakeEngine
 from swarmd.testing._fake_errors import FakeAPIError
+from swarmd.testing._fake_events import EVENTS_KEPT, Event, EventLog
 from swarmd.testing._fake_filters import Filters
 from swarmd.testing._fake_http import FakeEngineAPI, FakeEnginePort, bound_address, frame, serve
 from swarmd.testing._fake_images import BUSYBOX_ID, FakeImage, FakeRegistry
+from swarmd.testing._fake_system import SERVER_VERSION
 
 __all__ = [
     "BUSYBOX_ID",
     "EVENTS_KEPT",
+    "Event",
+    "EventLog",
     "SERVER_VERSION",
     "FakeAPIError",
     "FakeContainer",

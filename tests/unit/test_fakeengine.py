@@ -15,6 +15,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web._newclient import ResponseNeverReceived
 
 from swarmd.engine import EngineClient, EngineError, EngineUnreachable
 from swarmd.testing.engine_conformance import demux, make_iengine_tests
@@ -760,6 +761,31 @@ class HTTPTests(SynchronousTestCase):
             self.assertEqual((response.code, json.loads(body)),
                              (503, {"message": "engine busy"}))
         self.assertEqual(self.get("/version")[0].code, 200)
+
+    def test_unreachable_in_memory(self):
+        """While unreachable, in-memory requests are dropped without an answer."""
+        self.engine.unreachable = True
+        failure = self.failureResultOf(self.stub.get("http://fake/_ping"))
+        self.assertTrue(failure.check(ResponseNeverReceived))
+        self.engine.unreachable = False
+        self.assertEqual(self.get("/_ping")[0].code, 200)
+
+    def test_container_routes(self):
+        """rename, top, kill and inspect answer over HTTP with dockerd's statuses."""
+        self.engine.create({"Image": "busybox", "Cmd": ["sleep", "300"]}, name="web")
+        self.engine.start("web")
+        self.assertEqual(self.get("/v1.41/containers/web/rename?name=site", "POST")[0].code,
+                         204)
+        response, body = self.get("/v1.41/containers/site/top")
+        self.assertEqual(json.loads(body)["Processes"][0][-1], "sleep 300")
+        response, body = self.get("/containers/web/json")
+        self.assertEqual((response.code, json.loads(body)),
+                         (404, {"message": "No such container: web"}))
+        self.assertEqual(self.get("/containers/site/kill?signal=KILL", "POST")[0].code, 204)
+        response, body = self.get("/containers/site/json")
+        self.assertEqual(json.loads(body)["State"]["ExitCode"], 137)
+        self.assertEqual(self.get("/containers/site?force=1", "DELETE")[0].code, 204)
+        self.assertEqual(self.engine.containers, {})
 
     def test_latency(self):
         """With latency set, answers wait that long on the engine's clock."""
