@@ -78,8 +78,8 @@ class FakeEngine:
     @ivar networks: C{{name: network dict}} (C{bridge}, C{host}, C{none}).
     @ivar volumes: C{{name: volume dict}}.
     @ivar events: its L{EventLog} (the last C{events_kept} events).
-    @ivar registry: the L{FakeRegistry} pulls go to, or L{None} (every pull
-        then fails as on a machine without network).
+    @ivar registry: the L{FakeRegistry} pulls go to; set it to L{None} and
+        every pull fails as on a machine without network (as the lab's).
     @ivar unreachable: while true, its servers refuse every connection and
         drop the open ones (see L{swarmd.testing._fake_http}).
     @ivar latency: seconds (of its clock) added before every HTTP answer.
@@ -97,8 +97,8 @@ class FakeEngine:
             holding C{busybox:latest}.
         @param seed: seed of its IDs (L{None}: random).
         @param port_conflicts: refuse to start a container whose host port
-            is taken, as an engine with its iptables rules does (the lab's
-            engines run without them and do not check).
+            is taken, with a stock engine's C{port is already allocated}
+            (the lab's engines, run with C{--iptables=false}, do not check).
         @param events_kept: how many past events it keeps.
         """
         self.clock = clock
@@ -166,6 +166,13 @@ class FakeEngine:
         their connections).
         """
         self._unreachable_hooks.append(hook)
+
+    def forget_unreachable(self, hook):
+        """
+        Stop calling a hook given to L{on_unreachable}.
+        """
+        if hook in self._unreachable_hooks:
+            self._unreachable_hooks.remove(hook)
 
     def fail(self, status, message, count=1):
         """

@@ -543,8 +543,7 @@ class FakeEnginePort:
         engine = site.engine
         if self.address in engine.addresses:
             engine.addresses.remove(self.address)
-        if site.drop_all in engine._unreachable_hooks:
-            engine._unreachable_hooks.remove(site.drop_all)
+        engine.forget_unreachable(site.drop_all)
         d = self._port.stopListening() or succeed(None)
         site.drop_all()
         return d

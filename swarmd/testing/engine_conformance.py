@@ -369,6 +369,18 @@ def make_iengine_tests(fixture):
             self.assertEqual((yield self.wait(cid))["StatusCode"], 1)
 
         @inlineCallbacks
+        def test_shell_needs_stdin(self):
+            """
+            sh with no open stdin exits 0 at once; with OpenStdin and a TTY it runs.
+            """
+            quits, _ = yield self.started(["sh"])
+            self.assertEqual((yield self.wait(quits))["StatusCode"], 0)
+            stays, _ = yield self.started(["sh"], OpenStdin=True, Tty=True)
+            self.assertTrue((yield self.state(stays))["Running"])
+            listed = yield self.client.list_containers(all=False, filters={"id": [stays]})
+            self.assertEqual(listed[0]["Command"], "sh")
+
+        @inlineCallbacks
         def test_stderr_logs(self):
             """
             Output to stderr comes in stream-2 frames, kept apart from stdout.
