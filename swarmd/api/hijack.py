@@ -9,9 +9,11 @@ L{twisted.web.http.HTTPChannel} (its buffered pipelined data, its producer
 registration) and keeps them in this one module.
 """
 
+import socket
+
 from OpenSSL.SSL import Error as TLSError
 from OpenSSL.SSL import WantReadError, ZeroReturnError
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import connectProtocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol
@@ -27,6 +29,9 @@ from swarmd.engine import EngineError, EngineUnreachable, host_header
 
 #: Largest response head accepted from an engine.
 MAX_HEAD = 64 * 1024
+
+#: Seconds an engine may take to answer a hijacked request.
+HEAD_TIMEOUT = 60
 
 #: Statuses after which the connection carries the raw stream.
 HIJACK_STATUSES = (101, 200)
@@ -299,24 +304,38 @@ async def hijack(request, engine, path, body=b""):
     client's request at C{path}, and splice both connections once the engine
     answered with a raw stream.
 
+    Whatever ends it early (the client leaving, an engine error, a
+    cancellation) closes the connection to the engine.
+
     @return: L{HIJACKED} once spliced; on an engine error answer, raises
         L{EngineError} with its status and message (answered normally).
     """
     from twisted.internet import reactor
 
-    endpoint = engine.client.endpoint
     try:
-        engine_side = await connectProtocol(endpoint, _EngineSide())
+        engine_side = await connectProtocol(engine.client.endpoint, _EngineSide())
+    except CancelledError:
+        raise
     except Exception as e:
         error = EngineUnreachable(engine.address, str(e) or e.__class__.__name__)
         engine.failed(error)
         raise error from None
     engine.succeeded()
+    try:
+        return await _splice(request, engine, engine_side, path, body, reactor)
+    except BaseException:
+        engine_side.transport.abortConnection()
+        raise
+
+
+async def _splice(request, engine, engine_side, path, body, clock):
     engine_side.transport.write(build_request(
         request.method, path, request.requestHeaders, host_header(engine.address), body))
-    timeout = reactor.callLater(60, engine_side.transport.abortConnection)
+    timeout = clock.callLater(HEAD_TIMEOUT, engine_side.transport.abortConnection)
     try:
         head = await engine_side.head
+    except CancelledError:
+        raise
     except Exception:
         raise EngineUnreachable(engine.address, "connection closed before answering") from None
     finally:
@@ -325,13 +344,14 @@ async def hijack(request, engine, path, body=b""):
     try:
         status, headers = parse_head(head)
     except ValueError as e:
-        engine_side.transport.abortConnection()
         raise EngineError(502, "engine %s: %s" % (engine.address, e)) from None
     if status not in HIJACK_STATUSES:
         body = await engine_side.read_body(_error_length(headers))
         engine_side.transport.loseConnection()
         raise EngineError.from_body(status, body)
-    if request.channel is None or request.channel.transport is None:
+    if getattr(request, "_disconnected", False) or request.channel is None \
+            or request.channel.transport is None:
+        # The client left while the engine was answering.
         engine_side.transport.loseConnection()
         return HIJACKED
     client_side = _ClientSide(engine_side)
@@ -341,6 +361,7 @@ async def hijack(request, engine, path, body=b""):
     client = client_side.transport
     allow_half_close(client)
     allow_half_close(engine_side.transport)
+    keep_alive(client)
     client.write(head)
     pending = engine_side.take_buffer()
     if pending:
@@ -352,6 +373,24 @@ async def hijack(request, engine, path, body=b""):
     if leftover:
         engine_side.transport.write(leftover)
     return HIJACKED
+
+
+def keep_alive(transport):
+    """
+    Probe an idle hijacked client connection, so one whose client vanished
+    after closing its side (a FIN, indistinguishable from the docker CLI's
+    end of stdin) is dropped once its peer no longer answers, instead of
+    being held for as long as the container stays silent.
+    """
+    while isinstance(transport, ProtocolWrapper):
+        transport = transport.transport
+    handle = getattr(transport, "getHandle", lambda: None)()
+    if handle is None or not hasattr(transport, "setTcpKeepAlive"):
+        return
+    transport.setTcpKeepAlive(True)
+    for option, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            handle.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 def _error_length(headers):

@@ -534,7 +534,7 @@ class Lab:
             argv += ["--label", "%s=%s" % (key, value)]
         return argv
 
-    def _spawn(self, engine: LabEngine) -> None:
+    def _spawn(self, engine: LabEngine, fresh: bool = True) -> None:
         d = engine.folder
         os.makedirs(d, exist_ok=True)
         config = {
@@ -546,7 +546,8 @@ class Lab:
         with open(os.path.join(d, "daemon.json"), "w") as f:
             json.dump(config, f)
         if engine.netns:
-            host.add_namespace(engine.slot)
+            if fresh:
+                host.add_namespace(engine.slot)
             cgroups = os.path.join(d, "cgroup")
             os.makedirs(cgroups, exist_ok=True)
             # `ip netns exec` would lose the cgroup mounts: keep a bind of
@@ -558,7 +559,8 @@ class Lab:
                     "unshare", "--uts", "--mount", "--propagation", "slave",
                     "sh", "-c", script, engine.name, cgroups, *self._dockerd_argv(engine)]
         else:
-            host.add_bridge(host.bridge_name(engine.slot), host.bridge_address(engine.slot))
+            if fresh:
+                host.add_bridge(host.bridge_name(engine.slot), host.bridge_address(engine.slot))
             argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', engine.name,
                     *self._dockerd_argv(engine)]
         with open(engine.log_path, "ab") as log:
@@ -569,9 +571,34 @@ class Lab:
         engine.pid = process.pid
         engine.started = host.start_time(process.pid)
 
-    def _wait_ready(self) -> None:
+    def stop_engine(self, name: str, timeout: float = 20.0) -> None:
+        """
+        Stop one engine's dockerd (its containers removed first), keeping its
+        data, bridge and slot, so L{start_engine} can bring it back: what a
+        test needs to see a node go away and return.
+        """
+        engine = self.engine(name)
+        if not engine.running():
+            return
+        with contextlib.suppress(Exception):
+            engine.remove_containers()
+        host.terminate({engine.pid: engine.started}, timeout=timeout)
+
+    def start_engine(self, name: str) -> None:
+        """
+        Start again an engine stopped by L{stop_engine}, and wait until it
+        answers.
+        """
+        engine = self.engine(name)
+        if engine.running():
+            return
+        self._spawn(engine, fresh=False)
+        self._save("running")
+        self._wait_ready([engine])
+
+    def _wait_ready(self, engines: list[LabEngine] | None = None) -> None:
         deadline = time.monotonic() + self.timeout
-        waiting = list(self.engines)
+        waiting = list(self.engines if engines is None else engines)
         while waiting:
             for engine in list(waiting):
                 if not engine.running():

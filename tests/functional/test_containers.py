@@ -1,0 +1,354 @@
+"""
+Every container command of the docker CLI through the manager, against
+real engines (issue: the whole Docker API through the manager).
+"""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+from twisted.trial.unittest import TestCase
+
+from swarmd.testing.functional import shared_lab
+from swarmd.testing.lab import Lab
+from swarmd.testing.manager import ManagerProcess, shared_manager
+
+FAST = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+
+
+class _CLI(TestCase):
+    """
+    The CLI against a shared manager over a shared 2-engine lab.
+    """
+
+    def setUp(self):
+        self.lab = shared_lab(n=2, testcase=self)
+        self.addCleanup(self.lab.clean)
+        self.manager = shared_manager(self.lab, FAST)
+
+    def docker(self, *args, ok=True, **kwargs):
+        done = self.manager.docker(*args, **kwargs)
+        if ok and done.returncode != 0:
+            self.fail("docker %s failed (%d): %s%s" % (
+                " ".join(args), done.returncode, done.stdout, done.stderr))
+        return done
+
+    def detached(self, name, *cmd, node=None):
+        args = ["run", "-d", "--name", name]
+        if node:
+            args += ["-e", "constraint:node==" + node]
+        self.docker(*args, "busybox", *cmd)
+        return self.docker("inspect", "-f", "{{.Node.Name}}", name).stdout.strip()
+
+
+class RunAttachExecTests(_CLI):
+    """
+    run, attach and exec: hijacked streams.
+    """
+
+    def test_run_rm_echo(self):
+        """docker run --rm busybox echo hi prints hi, exits 0 and leaves nothing behind."""
+        done = self.docker("run", "--rm", "busybox", "echo", "hi")
+        self.assertEqual(done.stdout, "hi\n")
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+
+    def test_run_interactive_tty(self):
+        """docker run -it gets a TTY through the manager."""
+        done = subprocess.run(
+            ["script", "-qec", "docker run --rm -it busybox sh -c 'tty; exit 5'", "/dev/null"],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, DOCKER_HOST=self.manager.docker_host))
+        self.assertIn("/dev/pts/", done.stdout)
+        self.assertEqual(done.returncode, 5)
+
+    def test_attach(self):
+        """docker attach streams a running container's output until it exits."""
+        self.detached("attachee", "sh", "-c", "sleep 1; echo attached-out; sleep 1")
+        done = self.docker("attach", "--sig-proxy=false", "attachee", timeout=30)
+        self.assertIn("attached-out", done.stdout)
+
+    def test_exec(self):
+        """docker exec runs a command in the container, output and exit code back."""
+        self.detached("execee", "sleep", "300")
+        self.assertIn("bin", self.docker("exec", "execee", "ls", "/").stdout.split())
+        done = self.docker("exec", "execee", "sh", "-c", "echo out; echo err >&2; exit 4",
+                           ok=False)
+        self.assertEqual((done.returncode, done.stdout, done.stderr), (4, "out\n", "err\n"))
+        done = self.docker("exec", "-i", "execee", "cat", input="piped\n")
+        self.assertEqual(done.stdout, "piped\n")
+        self.docker("exec", "-d", "execee", "touch", "/tmp/detached")
+        time.sleep(0.5)
+        self.docker("exec", "execee", "test", "-f", "/tmp/detached")
+
+    def test_exec_tty(self):
+        """docker exec -it gets a TTY."""
+        self.detached("ttyexec", "sleep", "300")
+        done = subprocess.run(
+            ["script", "-qec", "docker exec -it ttyexec sh -c 'tty; exit 3'", "/dev/null"],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, DOCKER_HOST=self.manager.docker_host))
+        self.assertIn("/dev/pts/", done.stdout)
+        self.assertEqual(done.returncode, 3)
+
+
+class StreamTests(_CLI):
+    """
+    logs, stats, top: streamed as they come.
+    """
+
+    def test_logs_timestamps_tail(self):
+        """logs -t --tail 5 shows the last five lines with timestamps."""
+        self.detached("counter", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo line$i; done")
+        self.docker("wait", "counter")
+        lines = self.docker("logs", "-t", "--tail", "5", "counter").stdout.splitlines()
+        self.assertEqual([line.split()[1] for line in lines],
+                         ["line4", "line5", "line6", "line7", "line8"])
+        self.assertRegex(lines[0].split()[0], r"^\d{4}-\d\d-\d\dT")
+
+    def test_logs_follow_flushes_as_it_goes(self):
+        """logs -f delivers a line before the container has finished."""
+        self.detached("slowtalker", "sh", "-c", "echo first; sleep 5; echo second")
+        process = subprocess.Popen(
+            ["docker", "logs", "-f", "slowtalker"], stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, DOCKER_HOST=self.manager.docker_host))
+        self.addCleanup(process.kill)
+        started = time.monotonic()
+        self.assertEqual(process.stdout.readline(), "first\n")
+        self.assertLess(time.monotonic() - started, 4.5)
+        self.assertEqual(process.stdout.readline(), "second\n")
+
+    def test_stats_and_top(self):
+        """stats --no-stream and top answer for a running container."""
+        self.detached("watched", "sleep", "300")
+        stats = self.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
+                            "watched").stdout
+        self.assertTrue(stats.startswith("watched "), stats)
+        top = self.docker("top", "watched").stdout
+        self.assertIn("sleep 300", top)
+
+
+class ContainerCommandTests(_CLI):
+    """
+    ps, inspect, port, rename, update, wait, diff, export, cp, commit, prune.
+    """
+
+    def test_ps_filters(self):
+        """ps -a with status, name and label filters selects across nodes."""
+        self.detached("alive", "sleep", "300", node="n1")
+        self.docker("run", "--name", "dead", "-l", "role=batch", "-e", "constraint:node==n2",
+                    "busybox", "true")
+        names = self.docker("ps", "-a", "--format", "{{.Names}}", "--filter",
+                            "status=exited").stdout.split()
+        self.assertEqual(names, ["n2/dead"])
+        names = self.docker("ps", "-a", "--format", "{{.Names}}", "--filter",
+                            "label=role=batch").stdout.split()
+        self.assertEqual(names, ["n2/dead"])
+        names = self.docker("ps", "--format", "{{.Names}}", "--filter",
+                            "name=ali").stdout.split()
+        self.assertEqual(names, ["n1/alive"])
+
+    def test_port(self):
+        """docker port shows the published port on the node's IP."""
+        self.docker("run", "-d", "--name", "published", "-p", "80", "busybox", "sleep", "300")
+        out = self.docker("port", "published", "80").stdout
+        self.assertRegex(out.strip().splitlines()[0], r"^127\.0\.0\.1:\d+$")
+
+    def test_rename_unique_cluster_wide(self):
+        """rename works, and refuses a name taken on another node."""
+        self.detached("first", "sleep", "300", node="n1")
+        self.detached("second", "sleep", "300", node="n2")
+        done = self.docker("rename", "second", "first", ok=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("already in use", done.stderr)
+        self.docker("rename", "second", "third")
+        names = sorted(self.docker("ps", "--format", "{{.Names}}").stdout.split())
+        self.assertEqual(names, ["n1/first", "n2/third"])
+
+    def test_update_and_wait(self):
+        """update changes limits; wait prints the exit code."""
+        self.detached("limited", "sleep", "300")
+        self.docker("update", "--memory", "64m", "--memory-swap", "128m", "limited")
+        memory = self.docker("inspect", "-f", "{{.HostConfig.Memory}}", "limited").stdout
+        self.assertEqual(memory.strip(), str(64 * 1024 * 1024))
+        self.detached("exiter", "sh", "-c", "sleep 1; exit 9")
+        self.assertEqual(self.docker("wait", "exiter").stdout.strip(), "9")
+
+    def test_diff_export_commit(self):
+        """diff lists changes, export streams the filesystem, commit makes an image."""
+        self.detached("changer", "sh", "-c", "echo x > /tmp/new; sleep 300")
+        time.sleep(0.5)
+        self.assertIn("A /tmp/new", self.docker("diff", "changer").stdout)
+        export = subprocess.run(["docker", "export", "changer"], capture_output=True,
+                                env=dict(os.environ, DOCKER_HOST=self.manager.docker_host),
+                                timeout=60)
+        self.assertEqual(export.returncode, 0)
+        self.assertGreater(len(export.stdout), 1000000)
+        image = self.docker("commit", "changer", "committed:test").stdout.strip()
+        self.addCleanup(self.docker, "rmi", "-f", "committed:test", ok=False)
+        self.assertTrue(image.startswith("sha256:"))
+        node = self.docker("inspect", "-f", "{{.Node.Name}}", "changer").stdout.strip()
+        self.assertIn("committed", self.lab.engine(node).docker("images").stdout)
+
+    def test_cp_both_ways_large(self):
+        """cp uploads and downloads a 50 MB file intact, without the manager holding it."""
+        self.detached("copier", "sleep", "300")
+        folder = tempfile.mkdtemp()
+        source = os.path.join(folder, "big.bin")
+        with open(source, "wb") as f:
+            f.write(os.urandom(50 * 1024 * 1024))
+        before = _peak_rss_kb(self.manager.process.pid)
+        self.docker("cp", source, "copier:/tmp/big.bin", timeout=120)
+        back = os.path.join(folder, "back.bin")
+        self.docker("cp", "copier:/tmp/big.bin", back, timeout=120)
+        with open(source, "rb") as a, open(back, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        growth = _peak_rss_kb(self.manager.process.pid) - before
+        self.assertLess(growth, 40 * 1024, "manager peak RSS grew %d KB" % growth)
+        subprocess.run(["rm", "-rf", folder])
+
+    def test_container_prune_and_system_df(self):
+        """container prune removes stopped containers on every node; system df sums nodes."""
+        self.docker("run", "--name", "gone1", "-e", "constraint:node==n1", "busybox", "true")
+        self.docker("run", "--name", "gone2", "-e", "constraint:node==n2", "busybox", "true")
+        self.detached("kept", "sleep", "300")
+        out = self.docker("container", "prune", "-f").stdout
+        self.assertIn("Total reclaimed space", out)
+        self.assertEqual(self.docker("ps", "-a", "--format", "{{.Names}}").stdout.split(),
+                         [self.docker("inspect", "-f", "{{.Node.Name}}", "kept").stdout.strip()
+                          + "/kept"])
+        df = self.docker("system", "df", "--format", "{{json .}}").stdout
+        rows = {json.loads(line)["Type"]: json.loads(line) for line in df.splitlines()}
+        self.assertEqual(rows["Containers"]["TotalCount"], "1")
+        self.assertGreaterEqual(int(rows["Images"]["TotalCount"]), 2)
+
+
+class EventTests(_CLI):
+    """
+    docker events through the manager.
+    """
+
+    def test_events_since_until_filter(self):
+        """Events between since and until, filtered, come with node attributes."""
+        start = int(time.time()) - 1
+        self.detached("evented", "true", node="n2")
+        self.docker("wait", "evented")
+        time.sleep(1)
+        end = int(time.time()) + 1
+        out = self.docker("events", "--since", str(start), "--until", str(end),
+                          "--filter", "container=evented", "--format", "{{json .}}").stdout
+        events = [json.loads(line) for line in out.splitlines()]
+        actions = [e["Action"] for e in events]
+        self.assertEqual(actions[:1], ["create"])
+        self.assertIn("start", actions)
+        self.assertIn("die", actions)
+        for event in events:
+            self.assertEqual(event["Actor"]["Attributes"]["node.name"], "n2")
+            self.assertEqual(event["Actor"]["Attributes"]["node.ip"], "127.0.0.1")
+        out = self.docker("events", "--since", str(start), "--until", str(end),
+                          "--filter", "event=die", "--format", "{{.Action}}").stdout
+        self.assertEqual(set(out.split()), {"die"})
+
+    def test_live_events(self):
+        """A live docker events shows a container started after it began."""
+        process = subprocess.Popen(
+            ["docker", "events", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+             "--filter", "type=container"], stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, DOCKER_HOST=self.manager.docker_host))
+        self.addCleanup(process.kill)
+        time.sleep(1)
+        self.detached("livewire", "true")
+        seen = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "start livewire" not in seen:
+            seen.append(process.stdout.readline().strip())
+        self.assertIn("start livewire", seen)
+
+
+class NodeEventTests(TestCase):
+    """
+    The manager's own events when an engine goes away and comes back.
+    """
+
+    def test_engine_disconnect_and_reconnect(self):
+        """Stopping an engine gives engine_disconnect; starting it, engine_reconnect."""
+        shared_lab(n=1, testcase=self)  # skips or fails in CI when engines cannot run
+        lab = Lab(n=2).start()
+        self.addCleanup(lab.stop)
+        manager = ManagerProcess(lab.discovery(), args=FAST + ("--engine-failure-retry", "1"))
+        manager.start(healthy=2)
+        self.addCleanup(manager.cleanup)
+        since = int(time.time()) - 60
+        lab.stop_engine("n2")
+        self._until(lambda: manager.healthy_nodes() == ["n1"])
+        out = manager.docker("info").stdout
+        self.assertIn("└ Status: Unhealthy", out)
+        lab.start_engine("n2")
+        self._until(lambda: sorted(manager.healthy_nodes()) == ["n1", "n2"])
+        done = manager.docker("events", "--since", str(since), "--until",
+                              str(int(time.time()) + 1), "--filter", "type=swarm",
+                              "--format", '{{.Action}} {{index .Actor.Attributes "node.name"}}')
+        lines = done.stdout.splitlines()
+        self.assertIn("engine_connect n2", lines)
+        self.assertIn("engine_disconnect n2", lines)
+        self.assertIn("engine_reconnect n2", lines)
+        self.assertLess(lines.index("engine_disconnect n2"), lines.index("engine_reconnect n2"))
+
+    def _until(self, condition, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.fail("condition not met in %ss" % (timeout,))
+
+
+class HijackLeakTests(_CLI):
+    """
+    Aborted attaches leave nothing open.
+    """
+
+    def test_thousand_aborted_attaches(self):
+        """1,000 attaches dropped by the client leave the manager's open files as before."""
+        self.detached("target", "sleep", "300")
+        pid = self.manager.process.pid
+        port = int(self.manager.docker_host.rsplit(":", 1)[1])
+        request = (b"POST /v1.41/containers/target/attach?stream=1&stdout=1 HTTP/1.1\r\n"
+                   b"Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        self._attach(port, request, wait_head=True)
+        time.sleep(1)
+        before = len(os.listdir("/proc/%d/fd" % pid))
+        for i in range(1000):
+            self._attach(port, request, wait_head=(i % 2 == 0))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            after = len(os.listdir("/proc/%d/fd" % pid))
+            if after <= before + 2:
+                break
+            time.sleep(0.5)
+        self.assertLessEqual(after, before + 2, "fds before %d, after %d" % (before, after))
+        self.docker("exec", "target", "true")
+
+    def _attach(self, port, request, wait_head):
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            # Closing with SO_LINGER 0 aborts the connection (RST), as a
+            # killed client does.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.sendall(request)
+            if wait_head:
+                s.settimeout(10)
+                self.assertIn(b"101", s.recv(1024))
+
+
+def _peak_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
