@@ -34,6 +34,7 @@ from swarmd.api._networks_view import (
     find_network_on,
     merge_inspects,
     network_filter,
+    networks_in_use,
     unique_networks,
 )
 from swarmd.api.app import DockerAPI
@@ -903,3 +904,57 @@ class RawRequestTests(SynchronousTestCase):
         self.assertEqual(response.code, 404)
         self.assertEqual(json.loads(self.successResultOf(readBody(response))),
                          {"message": "network nope not found"})
+
+
+class SimulatedEngineTests(SynchronousTestCase):
+    """
+    The network list over simulated engines (L{swarmd.testing.memory}),
+    reached through the real L{swarmd.engine.EngineClient}.
+    """
+
+    def setUp(self):
+        from swarmd.testing.memory import MemoryEngines, settle
+
+        self.settle = settle
+        self.clock = Clock()
+        self.clock.advance(1795860000)
+        self.engines = MemoryEngines(self.clock)
+        for i, address in enumerate((N1, N2), 1):
+            self.engines.add(address, name="n%d" % i)
+        discovery = FakeDiscovery([N1, N2], clock=self.clock)
+        self.cluster = Cluster(self.clock, discovery, self.engines.client,
+                               Scheduler(strategy_for("spread", random=random.Random(1)),
+                                         filters_for(["health", "constraint"])),
+                               EngineOptions(), random=random.Random(1))
+        self.cluster.start()
+        self.clock.advance(0)
+        self.engines.flush()
+        self.clock.advance(0)
+        self.addCleanup(self.cluster.stop)
+        self.stub = StubTreq(DockerAPI(self.cluster, self.clock).resource())
+
+    def request(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        response = self.successResultOf(self.settle(
+            self.stub.request(method, "http://swarm" + path, data=data), self.engines,
+            self.stub))
+        content = self.successResultOf(self.settle(response.content(), self.engines,
+                                                   self.stub))
+        return response.code, json.loads(content)
+
+    def test_list_and_dangling(self):
+        """Both engines' networks are node/name; a container's bridge counts as in use."""
+        self.assertEqual(len(self.cluster.healthy_engines()), 2)
+        status, answer = self.request("GET", "/v1.41/networks")
+        self.assertEqual(status, 200)
+        self.assertEqual([n["Name"] for n in answer], [
+            "n1/bridge", "n1/host", "n1/none", "n2/bridge", "n2/host", "n2/none"])
+        status, created = self.request(
+            "POST", "/v1.41/containers/create?name=web",
+            {"Image": "busybox", "Cmd": ["top"], "Env": ["constraint:node==n2"]})
+        self.assertEqual(status, 201, created)
+        filters = quote(json.dumps({"node": ["n2"], "driver": ["bridge"]}))
+        status, answer = self.request("GET", "/networks?filters=" + filters)
+        self.assertEqual([n["Name"] for n in answer], ["n2/bridge"])
+        used = networks_in_use(self.cluster.engines.values())
+        self.assertEqual(used, {(N2, answer[0]["Id"])})

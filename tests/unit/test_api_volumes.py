@@ -19,6 +19,7 @@ from swarmd.api._volumes_view import (
 )
 from swarmd.api.errors import DockerError
 from swarmd.engine import EngineUnreachable
+from tests.unit import test_api_networks
 from tests.unit.test_api_networks import N1, N2, ObjectsAPITestCase, _Container, _Engine
 
 
@@ -272,3 +273,25 @@ class VolumeRouteTests(ObjectsAPITestCase):
                          ["n1/used"])
         self.assertEqual(self.names("?filters=" + quote('{"dangling": ["true"]}')),
                          ["n1/idle"])
+
+
+class SimulatedEngineTests(test_api_networks.SimulatedEngineTests):
+    """
+    The volume list over simulated engines, through the real engine client.
+    """
+
+    def test_list_and_dangling(self):
+        """Volumes the engines list are node/name; the cache follows their events."""
+        for address, name in ((N1, "data"), (N2, "data"), (N2, "logs")):
+            self.engines.engines[address].volumes.append(
+                {"Name": name, "Driver": "local", "Scope": "local", "Labels": None,
+                 "Mountpoint": "/v/" + name})
+        for engine in self.cluster.engines.values():
+            self.settle(engine.refresh_list("volumes"), self.engines)
+        status, answer = self.request("GET", "/v1.41/volumes")
+        self.assertEqual(status, 200)
+        self.assertEqual([v["Name"] for v in answer["Volumes"]],
+                         ["n1/data", "n2/data", "n2/logs"])
+        filters = quote(json.dumps({"node": ["n2"], "name": ["lo"]}))
+        status, answer = self.request("GET", "/volumes?filters=" + filters)
+        self.assertEqual([v["Name"] for v in answer["Volumes"]], ["n2/logs"])
