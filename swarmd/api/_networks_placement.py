@@ -46,8 +46,13 @@ def scheduled_engine(cluster):
     from swarmd.scheduler import ContainerConfig, SchedulerError
 
     config = ContainerConfig.from_create_body({"Image": ""})
+    # Whatever filters the manager runs with, an object never goes to a
+    # node that cannot be reached.
+    nodes = [node for node in cluster.nodes() if node.healthy]
+    if not nodes:
+        raise DockerError(500, "No healthy node available in the cluster")
     try:
-        node = cluster.scheduler.select(config, cluster.nodes())
+        node = cluster.scheduler.select(config, nodes)
     except SchedulerError as e:
         raise DockerError(500, str(e)) from None
     engine = cluster.engines.get(node.addr)
