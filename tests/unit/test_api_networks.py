@@ -754,6 +754,12 @@ class NetworkCreateTests(ObjectsAPITestCase):
         for i in range(4):
             self.assertEqual(self.create("net%d" % i)[0], 201)
         self.assertEqual([n for n in self.names(self.n1) if n.startswith("net")], [])
+        engine = self.cluster.engines[N2]
+        for _ in range(3):
+            engine.failed(EngineUnreachable(N2, "down"))
+        self.assertError("POST", "/networks/create", 500, "No healthy node",
+                         {"Name": "stray"})
+        self.assertNotIn("stray", self.names(self.n1) + self.names(self.n2))
 
     def test_conflicts(self):
         """A name taken on the pinned node is the engine's 409; a bare taken name is a 409."""
