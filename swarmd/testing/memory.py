@@ -1,9 +1,9 @@
 """
-Simulated engines reached in memory: a cluster's engine clients send their
+Fake engines reached in memory: a cluster's engine clients send their
 requests through C{treq.testing.RequestTraversalAgent}s to
-L{swarmd.testing.simengine.SimEngine} resources, with no socket at all.
+L{swarmd.testing.fakeengine.FakeEngine} resources, with no socket at all.
 
-Answers that a simulated engine gives later (waits, streams) travel when
+Answers that a fake engine gives later (waits, streams) travel when
 L{MemoryEngines.flush} pumps the in-memory connections; L{settle} pumps
 them together with a C{StubTreq} client of the manager until a request is
 answered.
@@ -12,14 +12,14 @@ answered.
 from treq.testing import RequestTraversalAgent
 
 from swarmd.engine import EngineClient
-from swarmd.testing.simengine import SimEngine
+from swarmd.testing.fakeengine import FakeEngine, FakeEngineAPI
 
 
 class MemoryEngines:
     """
-    A set of simulated engines, and a client factory for a L{Cluster}.
+    A set of fake engines, and a client factory for a L{Cluster}.
 
-    @ivar engines: C{dict} of address to L{SimEngine}.
+    @ivar engines: C{dict} of address to L{FakeEngine}.
     """
 
     def __init__(self, clock, registry=None):
@@ -30,12 +30,14 @@ class MemoryEngines:
 
     def add(self, address, **options):
         """
-        Add a simulated engine at C{address} (any string the cluster uses).
+        Add a fake engine at C{address} (any address the cluster uses).
 
-        @return: the L{SimEngine}.
+        @param options: L{FakeEngine} arguments (C{name}, C{labels}, ...).
+        @return: the L{FakeEngine}.
         """
-        options.setdefault("registry", self.registry)
-        engine = SimEngine(clock=self.clock, **options)
+        if self.registry is not None:
+            options.setdefault("registry", self.registry)
+        engine = FakeEngine(self.clock, **options)
         self.engines[address] = engine
         return engine
 
@@ -43,7 +45,7 @@ class MemoryEngines:
         """
         The cluster's client factory.
         """
-        agent = RequestTraversalAgent(self.engines[address].resource())
+        agent = RequestTraversalAgent(FakeEngineAPI(self.engines[address]).resource())
         self._agents.append(agent)
         return EngineClient(address, self.clock, agent=agent, timeout=30)
 
@@ -55,18 +57,27 @@ class MemoryEngines:
             agent.flush()
 
 
-def settle(deferred, engines, stub=None, rounds=100):
+def settle(deferred, engines, stub=None, rounds=200, step=0.0):
     """
     Pump the in-memory connections until C{deferred} fired.
 
     @param stub: the C{StubTreq} of the manager's resource, if any.
+    @param step: seconds the clock moves on each round (what a fake engine
+        does over time, e.g. a stop's timeout, happens as it moves).
     @return: C{deferred}.
     """
+    fired = []
+
+    def note(result):
+        fired.append(True)
+        return result
+
+    deferred.addBoth(note)
     for _ in range(rounds):
-        if deferred.called:
+        if fired:
             break
         engines.flush()
         if stub is not None:
             stub.flush()
-        engines.clock.advance(0)
+        engines.clock.advance(step)
     return deferred

@@ -1,6 +1,6 @@
 """
 Container routes through the manager, in memory: C{StubTreq} over the
-manager's resource, simulated engines behind in-memory agents, a Clock.
+manager's resource, fake engines behind in-memory agents, a Clock.
 """
 
 import json
@@ -14,7 +14,7 @@ from swarmd.api.app import DockerAPI
 from swarmd.cluster import Cluster, EngineOptions
 from swarmd.scheduler import Scheduler, filters_for, strategy_for
 from swarmd.testing.discovery import FakeDiscovery
-from swarmd.testing.iengine import demux
+from swarmd.testing.engine_conformance import demux
 from swarmd.testing.memory import MemoryEngines, settle
 
 ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
@@ -22,7 +22,7 @@ ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
 
 class MemoryAPITestCase(SynchronousTestCase):
     """
-    A manager over two simulated engines, all in memory.
+    A manager over two fake engines, all in memory.
     """
 
     def setUp(self):
@@ -50,9 +50,12 @@ class MemoryAPITestCase(SynchronousTestCase):
         """
         data = json.dumps(body).encode() if body is not None else None
         d = settle(self.stub.request(method, "http://swarm" + path, data=data),
-                   self.engines, self.stub)
+                   self.engines, self.stub, step=0.1)
         response = self.successResultOf(d)
-        content = self.successResultOf(settle(response.content(), self.engines, self.stub))
+        content = self.successResultOf(settle(response.content(), self.engines, self.stub,
+                                              step=0.1))
+        # Let what the engines' containers do next (print, exit) happen.
+        self.clock.advance(0.01)
         return response.code, response.headers, content
 
     def json(self, method, path, body=None, status=200):
@@ -82,9 +85,9 @@ class ProxiedRouteTests(MemoryAPITestCase):
         code, headers, content = self.request(
             "GET", "/v1.41/containers/talker/logs?stdout=1&stderr=1")
         self.assertEqual(code, 200)
-        self.assertEqual(demux(content), (b"hello\n", b"oops\n"))
+        self.assertEqual(demux(content), [(1, b"hello\n"), (2, b"oops\n")])
         code, headers, content = self.request("GET", "/containers/talker/logs?stdout=1")
-        self.assertEqual(demux(content), (b"hello\n", b""))
+        self.assertEqual(demux(content), [(1, b"hello\n")])
 
     def test_stop_refreshes_cache(self):
         """stop reaches the engine and the manager's list shows it exited at once."""
