@@ -283,9 +283,9 @@ class SimulatedEngineTests(test_api_networks.SimulatedEngineTests):
     def test_list_and_dangling(self):
         """Volumes the engines list are node/name; the cache follows their events."""
         for address, name in ((N1, "data"), (N2, "data"), (N2, "logs")):
-            self.engines.engines[address].volumes.append(
-                {"Name": name, "Driver": "local", "Scope": "local", "Labels": None,
-                 "Mountpoint": "/v/" + name})
+            self.engines.engines[address].volumes[name] = {
+                "Name": name, "Driver": "local", "Scope": "local", "Labels": None,
+                "Mountpoint": "/v/" + name}
         for engine in self.cluster.engines.values():
             self.settle(engine.refresh_list("volumes"), self.engines)
         status, answer = self.request("GET", "/v1.41/volumes")
