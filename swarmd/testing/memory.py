@@ -81,3 +81,78 @@ def settle(deferred, engines, stub=None, rounds=200, step=0.0):
             stub.flush()
         engines.clock.advance(step)
     return deferred
+
+
+class MemoryManager:
+    """
+    A whole manager (cluster and API) over fake engines, all in memory and
+    driven by a Clock: what in-memory API tests talk to through C{StubTreq}.
+
+    @ivar clock: the L{Clock}.
+    @ivar engines: the L{MemoryEngines}.
+    @ivar cluster: the L{swarmd.cluster.Cluster}.
+    @ivar stub: a C{StubTreq} of the manager's API.
+    """
+
+    def __init__(self, addresses=("127.0.0.1:2376", "127.0.0.1:2377"), clock=None,
+                 strategy="spread", filters=("health", "constraint"), registry=None):
+        """
+        @param addresses: one fake engine each, named C{n1}, C{n2}, ...
+        """
+        import random
+
+        from treq.testing import StubTreq
+        from twisted.internet.task import Clock
+
+        from swarmd.api.app import DockerAPI
+        from swarmd.cluster import Cluster, EngineOptions
+        from swarmd.scheduler import Scheduler, filters_for, strategy_for
+        from swarmd.testing.discovery import FakeDiscovery
+
+        if clock is None:
+            clock = Clock()
+            clock.advance(1795860000)
+        self.clock = clock
+        self.engines = MemoryEngines(clock, registry=registry)
+        for index, address in enumerate(addresses, 1):
+            self.engines.add(address, name="n%d" % (index,))
+        self.cluster = Cluster(
+            clock, FakeDiscovery(list(addresses), clock=clock), self.engines.client,
+            Scheduler(strategy_for(strategy, random=random.Random(1)),
+                      filters_for(list(filters))),
+            EngineOptions(), random=random.Random(1))
+        self.cluster.start()
+        clock.advance(0)
+        self.engines.flush()
+        clock.advance(0)
+        self.stub = StubTreq(DockerAPI(self.cluster, clock).resource())
+
+    def settle(self, deferred, step=0.1):
+        """
+        Pump engines and API until C{deferred} fired (see L{settle}).
+        """
+        return settle(deferred, self.engines, self.stub, step=step)
+
+    def request(self, method, path, body=None):
+        """
+        Send one request to the manager and read the whole answer.
+
+        @param body: a JSON-able value, C{bytes}, or L{None}.
+        @return: a L{Deferred} firing with C{(status, headers, content bytes)}.
+        """
+        import json
+
+        data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+        answer = self.settle(self.stub.request(method, "http://swarm" + path, data=data))
+
+        def read(response):
+            content = self.settle(response.content())
+            return content.addCallback(lambda data: (response.code, response.headers, data))
+
+        answer.addCallback(read)
+        # Let what the engines' containers do next (print, exit) happen.
+        answer.addCallback(lambda result: (self.clock.advance(0.01), result)[1])
+        return answer
+
+    def stop(self):
+        return self.cluster.stop()

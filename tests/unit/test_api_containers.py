@@ -4,18 +4,11 @@ manager's resource, fake engines behind in-memory agents, a Clock.
 """
 
 import json
-import random
 
-from treq.testing import StubTreq
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd.api.app import DockerAPI
-from swarmd.cluster import Cluster, EngineOptions
-from swarmd.scheduler import Scheduler, filters_for, strategy_for
-from swarmd.testing.discovery import FakeDiscovery
 from swarmd.testing.engine_conformance import demux
-from swarmd.testing.memory import MemoryEngines, settle
+from swarmd.testing.memory import MemoryManager
 
 ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
 
@@ -26,37 +19,18 @@ class MemoryAPITestCase(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.clock = Clock()
-        self.clock.advance(1795860000)
-        self.engines = MemoryEngines(self.clock)
-        for i, address in enumerate(ADDRESSES, 1):
-            self.engines.add(address, name="n%d" % i)
-        discovery = FakeDiscovery(ADDRESSES, clock=self.clock)
-        self.cluster = Cluster(self.clock, discovery, self.engines.client,
-                               Scheduler(strategy_for("spread", random=random.Random(1)),
-                                         filters_for(["health", "constraint"])),
-                               EngineOptions(), random=random.Random(1))
-        self.cluster.start()
-        self.clock.advance(0)
-        self.engines.flush()
-        self.clock.advance(0)
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.clock = self.manager.clock
+        self.engines = self.manager.engines
+        self.cluster = self.manager.cluster
         self.assertEqual(len(self.cluster.healthy_engines()), 2)
-        self.addCleanup(self.cluster.stop)
-        self.stub = StubTreq(DockerAPI(self.cluster, self.clock).resource())
 
     def request(self, method, path, body=None):
         """
         @return: C{(status, headers, content bytes)}.
         """
-        data = json.dumps(body).encode() if body is not None else None
-        d = settle(self.stub.request(method, "http://swarm" + path, data=data),
-                   self.engines, self.stub, step=0.1)
-        response = self.successResultOf(d)
-        content = self.successResultOf(settle(response.content(), self.engines, self.stub,
-                                              step=0.1))
-        # Let what the engines' containers do next (print, exit) happen.
-        self.clock.advance(0.01)
-        return response.code, response.headers, content
+        return self.successResultOf(self.manager.request(method, path, body))
 
     def json(self, method, path, body=None, status=200):
         code, headers, content = self.request(method, path, body)

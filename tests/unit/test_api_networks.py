@@ -920,34 +920,18 @@ class SimulatedEngineTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        from swarmd.testing.memory import MemoryEngines, settle
+        from swarmd.testing.memory import MemoryManager
 
-        self.settle = settle
-        self.clock = Clock()
-        self.clock.advance(1795860000)
-        self.engines = MemoryEngines(self.clock)
-        for i, address in enumerate((N1, N2), 1):
-            self.engines.add(address, name="n%d" % i)
-        discovery = FakeDiscovery([N1, N2], clock=self.clock)
-        self.cluster = Cluster(self.clock, discovery, self.engines.client,
-                               Scheduler(strategy_for("spread", random=random.Random(1)),
-                                         filters_for(["health", "constraint"])),
-                               EngineOptions(), random=random.Random(1))
-        self.cluster.start()
-        self.clock.advance(0)
-        self.engines.flush()
-        self.clock.advance(0)
-        self.addCleanup(self.cluster.stop)
-        self.stub = StubTreq(DockerAPI(self.cluster, self.clock).resource())
+        self.manager = MemoryManager((N1, N2))
+        self.addCleanup(self.manager.stop)
+        self.settle = self.manager.settle
+        self.engines = self.manager.engines
+        self.cluster = self.manager.cluster
 
     def request(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        response = self.successResultOf(self.settle(
-            self.stub.request(method, "http://swarm" + path, data=data), self.engines,
-            self.stub))
-        content = self.successResultOf(self.settle(response.content(), self.engines,
-                                                   self.stub))
-        return response.code, json.loads(content)
+        code, headers, content = self.successResultOf(
+            self.manager.request(method, path, body))
+        return code, json.loads(content)
 
     def test_list_and_dangling(self):
         """Both engines' networks are node/name; a container's bridge counts as in use."""

@@ -287,7 +287,7 @@ class SimulatedEngineTests(test_api_networks.SimulatedEngineTests):
                 "Name": name, "Driver": "local", "Scope": "local", "Labels": None,
                 "Mountpoint": "/v/" + name}
         for engine in self.cluster.engines.values():
-            self.settle(engine.refresh_list("volumes"), self.engines)
+            self.settle(engine.refresh_list("volumes"))
         status, answer = self.request("GET", "/v1.41/volumes")
         self.assertEqual(status, 200)
         self.assertEqual([v["Name"] for v in answer["Volumes"]],
