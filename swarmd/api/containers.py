@@ -8,6 +8,7 @@ import json
 from twisted.internet.defer import ensureDeferred, inlineCallbacks
 
 from swarmd.api._helpers import arg, bool_arg, int_arg, json_answer, read_json
+from swarmd.api._networks_placement import pin_create_body
 from swarmd.api._routing import JSON_HEADERS, EngineRouting, request_body
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
@@ -86,7 +87,8 @@ class ContainerRoutes(EngineRouting):
         from swarmd.scheduler import ContainerConfig, ExpressionError
 
         name = arg(request, "name") or None
-        body = read_json(request)
+        # node/name networks and volumes pin the container to that node.
+        body = pin_create_body(read_json(request), list(self.cluster.engines.values()))
         try:
             config = ContainerConfig.from_create_body(body, name)
         except ExpressionError as e:

@@ -145,7 +145,3 @@ class NetworkCLITests(TestCase):
         networks = self.lab.engine("n2").docker(
             "inspect", "-f", "{{json .NetworkSettings.Networks}}", "onnet0").stdout
         self.assertEqual(list(json.loads(networks)), ["backend"])
-
-    test_run_on_node_network.todo = (
-        "needs swarmd.api._networks_placement.pin_create_body applied to create bodies "
-        "(ContainerRoutes.containers_create or the cluster)")

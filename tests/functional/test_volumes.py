@@ -132,7 +132,3 @@ class VolumeCLITests(TestCase):
         mounts = self.lab.engine("n1").docker(
             "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "mounter").stdout.strip()
         self.assertEqual(mounts, "only")
-
-    test_run_with_node_volume.todo = (
-        "needs swarmd.api._networks_placement.pin_create_body applied to create bodies "
-        "(ContainerRoutes.containers_create or the cluster)")
