@@ -57,30 +57,31 @@ class ContainerRoutes(EngineRouting):
             answer.append(summary)
         return json_answer(request, answer)
 
-    @inlineCallbacks
     def container_json(self, request, name, version=None):
         container = self._container(name)
         engine = container.engine
         if not engine.healthy:
             raise DockerError(500, "Container %s running on unhealthy node %s" % (
                 name, engine.name))
+        if engine.is_fresh(container.id):
+            # Events keep the cache exact: no need to ask the engine.
+            request.setHeader(b"Content-Type", b"application/json")
+            return container.inspect_bytes()
+        return self._live_inspect(request, name, container)
+
+    @inlineCallbacks
+    def _live_inspect(self, request, name, container):
+        engine = container.engine
         try:
-            info = yield engine.track(engine.client.inspect_container(container.id))
+            fresh = yield engine.refresh_container(container.id)
         except EngineError as e:
             if e.status == 404:
-                engine.forget_container(container.id)
                 raise not_found("No such container: %s" % (name,)) from None
             raise
-        info["Node"] = {
-            "ID": engine.id, "IP": engine.ip, "Addr": engine.address, "Name": engine.name,
-            "Cpus": engine.cpus, "Memory": engine.memory, "Labels": engine.labels,
-        }
-        ports = (info.get("NetworkSettings") or {}).get("Ports") or {}
-        for bindings in ports.values():
-            for binding in bindings or []:
-                if binding.get("HostIp") == "0.0.0.0":
-                    binding["HostIp"] = engine.ip
-        return json_answer(request, info)
+        if fresh is None:
+            raise not_found("No such container: %s" % (name,))
+        request.setHeader(b"Content-Type", b"application/json")
+        return fresh.inspect_bytes()
 
     @inlineCallbacks
     def containers_create(self, request, version=None):

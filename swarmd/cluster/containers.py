@@ -4,6 +4,8 @@ container, built from the engine's inspect answer, and the summaries
 C{GET /containers/json} returns, derived from it.
 """
 
+import copy
+import json
 from datetime import datetime
 
 SWARM_ID_LABEL = "com.docker.swarm.id"
@@ -126,6 +128,31 @@ def _ports(info):
     return ports
 
 
+def with_node(info, engine):
+    """
+    The manager's inspect answer: the engine's, plus a C{Node} object, with
+    ports bound on all interfaces shown on the node's IP (classic Swarm).
+
+    @param info: the engine's inspect C{dict} (not changed).
+    @return: a new C{dict}.
+    """
+    answer = dict(info)
+    answer["Node"] = {
+        "ID": engine.id, "IP": engine.ip, "Addr": engine.address, "Name": engine.name,
+        "Cpus": engine.cpus, "Memory": engine.memory, "Labels": engine.labels,
+    }
+    network = info.get("NetworkSettings")
+    if network and network.get("Ports"):
+        network = dict(network)
+        network["Ports"] = ports = copy.deepcopy(network["Ports"])
+        answer["NetworkSettings"] = network
+        for bindings in ports.values():
+            for binding in bindings or []:
+                if binding.get("HostIp") == "0.0.0.0":
+                    binding["HostIp"] = engine.ip
+    return answer
+
+
 class Container:
     """
     One container of one engine, as cached by the manager.
@@ -134,12 +161,25 @@ class Container:
     @ivar info: the engine's inspect answer (a C{dict}).
     """
 
-    __slots__ = ("engine", "info", "_summary")
+    __slots__ = ("_inspected", "_summary", "engine", "info")
 
     def __init__(self, engine, info):
         self.engine = engine
         self.info = info
         self._summary = None
+        self._inspected = None
+
+    def inspect_bytes(self):
+        """
+        The encoded C{GET /containers/{id}/json} answer (L{with_node}),
+        made once per container state and engine specs.
+        """
+        cached = self._inspected
+        if cached is None or cached[0] != self.engine.specs_revision:
+            body = json.dumps(with_node(self.info, self.engine),
+                              separators=(",", ":")).encode("utf-8") + b"\n"
+            self._inspected = cached = (self.engine.specs_revision, body)
+        return cached[1]
 
     def __repr__(self):
         return "<Container %s %s on %s>" % (self.id[:12], self.name, self.engine.address)

@@ -11,6 +11,7 @@ backoff factor once the engine keeps failing; a C{/events} stream drives
 targeted refreshes in between.
 """
 
+import collections
 import random as _random
 import re
 from datetime import datetime
@@ -166,6 +167,9 @@ class Engine:
         #: Bumped whenever containers, images or specs change, so views built
         #: from this engine (the scheduler's nodes) know when to rebuild.
         self.revision = 0
+        #: Bumped when the engine's own specs (name, labels, CPUs...) change.
+        self.specs_revision = 0
+        self._refreshing = collections.Counter()
         self._stopped = False
         self._connecting = None
         self._specs_at = None
@@ -433,6 +437,7 @@ class Engine:
                 labels[key] = value
         self.labels = labels
         self.revision += 1
+        self.specs_revision += 1
         self._specs_at = self._clock.seconds()
         return _time_to_since(info.get("SystemTime"))
 
@@ -555,6 +560,7 @@ class Engine:
             it is gone.
         """
         generation = self._generation.get(container_id, 0)
+        self._refreshing[container_id] += 1
         try:
             info = yield self._guard(self.client.inspect_container(container_id))
         except EngineError as e:
@@ -563,6 +569,10 @@ class Engine:
             if self._generation.get(container_id, 0) == generation:
                 self._drop(container_id)
             return None
+        finally:
+            self._refreshing[container_id] -= 1
+            if not self._refreshing[container_id]:
+                del self._refreshing[container_id]
         if self._generation.get(container_id, 0) != generation or self._stopped:
             return self.containers.get(container_id)
         return self._store(info)
@@ -581,6 +591,16 @@ class Engine:
         if old is not None:
             self.revision += 1
             self._listener.container_changed(self, old, None)
+
+    def is_fresh(self, container_id):
+        """
+        Whether the cached inspect of a container can be served as is: the
+        engine is healthy, its events stream is open (no change can go
+        unseen), and no refresh of that container is under way (an event
+        announced a change whose inspect has not come back yet).
+        """
+        return (self.state == HEALTHY and self._events is not None
+                and container_id not in self._refreshing)
 
     def forget_container(self, container_id):
         """
@@ -662,7 +682,7 @@ class Engine:
         actor = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
         if kind == "container" and actor:
             base = action.split(":", 1)[0].strip()
-            if base in _IGNORED_ACTIONS or base.startswith("exec_"):
+            if base in _IGNORED_ACTIONS:
                 return
             if base == "destroy":
                 self._drop(actor)

@@ -290,3 +290,42 @@ class ContainerLifecycleTests(APITestCase):
                                            "HostConfig": {"Memory": 1024 ** 4}})
         self.assertEqual(status, 500)
         self.assertEqual(body["message"], "no resources available to schedule container")
+
+
+class InspectCacheTests(APITestCase):
+    """
+    inspect is served from the cache while events keep it exact.
+    """
+
+    def test_cached_while_events_flow(self):
+        """With the events stream open, inspect asks the engine nothing."""
+        self.add("127.0.0.1:2376", "c1", "web")
+        client = self.clients["127.0.0.1:2376"]
+        before = client.calls.count("inspect_container")
+        status, headers, body = self.request("GET", "/containers/web/json")
+        self.assertEqual((status, body["Id"], body["Node"]["Name"]), (200, "c1", "n1"))
+        self.assertEqual(client.calls.count("inspect_container"), before)
+
+    def test_live_without_events(self):
+        """Without an events stream the engine is asked, and the answer is its latest."""
+        self.add("127.0.0.1:2376", "c1", "web")
+        client = self.clients["127.0.0.1:2376"]
+        engine = self.cluster.engines["127.0.0.1:2376"]
+        engine._events.stop()
+        client.containers["c1"]["State"]["Status"] = "exited"
+        client.containers["c1"]["State"]["Running"] = False
+        before = client.calls.count("inspect_container")
+        status, headers, body = self.request("GET", "/containers/web/json")
+        self.assertEqual(body["State"]["Status"], "exited")
+        self.assertEqual(client.calls.count("inspect_container"), before + 1)
+
+    def test_zero_ip_rewritten(self):
+        """A port bound on 0.0.0.0 is shown on the node's IP."""
+        self.add("127.0.0.1:2376", "c1", "web")
+        info = self.clients["127.0.0.1:2376"].containers["c1"]
+        info["NetworkSettings"]["Ports"] = {"80/tcp": [{"HostIp": "0.0.0.0",
+                                                       "HostPort": "8080"}]}
+        self.successResultOf(self.cluster.engines["127.0.0.1:2376"].refresh_container("c1"))
+        status, headers, body = self.request("GET", "/containers/web/json")
+        self.assertEqual(body["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"], "127.0.0.1")
+        self.assertEqual(info["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"], "0.0.0.0")
