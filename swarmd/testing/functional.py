@@ -27,11 +27,14 @@ import shutil
 import sys
 import unittest
 
+from twisted.trial.unittest import TestCase
+
 from swarmd.testing import _lab_host as host
 from swarmd.testing._lab_image import BUSYBOX, is_static
 from swarmd.testing.lab import Lab, LabError
 
-__all__ = ["docker_unavailable", "require_docker", "shared_lab", "stop_shared_labs"]
+__all__ = ["FAST_REFRESH", "ManagerTestCase", "docker_unavailable", "require_docker",
+           "shared_lab", "stop_shared_labs"]
 
 _PROGRAMS = ("dockerd", "docker", "containerd", "runc", "unshare", "nsenter", "ip")
 
@@ -145,3 +148,45 @@ def stop_shared_labs() -> None:
                 lab.stop()
             except LabError as e:
                 print("swarmd.testing.functional: %s" % (e,), file=sys.stderr)
+
+
+#: Manager flags for functional tests: engines re-read every 1 to 2 seconds.
+FAST_REFRESH = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+
+
+class ManagerTestCase(TestCase):
+    """
+    A test of the real docker CLI against a real manager over a shared lab.
+
+    @cvar lab_size: engines in the lab.
+    @cvar lab_options: more L{Lab} arguments (C{netns}, C{tls}, ...).
+    @cvar manager_args: C{swarm manage} flags.
+    """
+
+    lab_size = 2
+    lab_options: dict = {}
+    manager_args = FAST_REFRESH
+
+    def setUp(self):
+        from swarmd.testing.manager import shared_manager
+
+        self.lab = shared_lab(n=self.lab_size, testcase=self, **self.lab_options)
+        self.addCleanup(self.lab.clean)
+        self.manager = shared_manager(self.lab, self.manager_args)
+
+    def docker(self, *args, ok=True, **kwargs):
+        """
+        Run the docker CLI against the manager; fail the test if it fails
+        and C{ok}.
+        """
+        done = self.manager.docker(*args, **kwargs)
+        if ok and done.returncode != 0:
+            self.fail("docker %s failed (%d): %s%s" % (
+                " ".join(args), done.returncode, done.stdout, done.stderr))
+        return done
+
+    def node_of(self, name):
+        """
+        @return: the name of the node container C{name} runs on.
+        """
+        return self.docker("inspect", "-f", "{{.Node.Name}}", name).stdout.strip()

@@ -13,36 +13,22 @@ import time
 
 from twisted.trial.unittest import TestCase
 
-from swarmd.testing.functional import shared_lab
+from swarmd.testing.functional import FAST_REFRESH, ManagerTestCase, shared_lab
 from swarmd.testing.lab import Lab
-from swarmd.testing.manager import ManagerProcess, shared_manager
-
-FAST = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+from swarmd.testing.manager import ManagerProcess
 
 
-class _CLI(TestCase):
+class _CLI(ManagerTestCase):
     """
     The CLI against a shared manager over a shared 2-engine lab.
     """
-
-    def setUp(self):
-        self.lab = shared_lab(n=2, testcase=self)
-        self.addCleanup(self.lab.clean)
-        self.manager = shared_manager(self.lab, FAST)
-
-    def docker(self, *args, ok=True, **kwargs):
-        done = self.manager.docker(*args, **kwargs)
-        if ok and done.returncode != 0:
-            self.fail("docker %s failed (%d): %s%s" % (
-                " ".join(args), done.returncode, done.stdout, done.stderr))
-        return done
 
     def detached(self, name, *cmd, node=None):
         args = ["run", "-d", "--name", name]
         if node:
             args += ["-e", "constraint:node==" + node]
         self.docker(*args, "busybox", *cmd)
-        return self.docker("inspect", "-f", "{{.Node.Name}}", name).stdout.strip()
+        return self.node_of(name)
 
 
 class RunAttachExecTests(_CLI):
@@ -278,7 +264,8 @@ class NodeEventTests(TestCase):
         shared_lab(n=1, testcase=self)  # skips or fails in CI when engines cannot run
         lab = Lab(n=2).start()
         self.addCleanup(lab.stop)
-        manager = ManagerProcess(lab.discovery(), args=FAST + ("--engine-failure-retry", "1"))
+        manager = ManagerProcess(lab.discovery(),
+                                 args=FAST_REFRESH + ("--engine-failure-retry", "1"))
         manager.start(healthy=2)
         self.addCleanup(manager.cleanup)
         since = int(time.time()) - 60

@@ -6,30 +6,13 @@ disconnect/rm/prune}).
 
 import json
 
-from twisted.trial.unittest import TestCase
-
-from swarmd.testing.functional import shared_lab
-from swarmd.testing.manager import shared_manager
-
-FAST = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+from swarmd.testing.functional import ManagerTestCase
 
 
-class NetworkCLITests(TestCase):
+class NetworkCLITests(ManagerTestCase):
     """
     C{docker network ...} against the manager; each engine checked directly.
     """
-
-    def setUp(self):
-        self.lab = shared_lab(n=2, testcase=self)
-        self.addCleanup(self.lab.clean)
-        self.manager = shared_manager(self.lab, FAST)
-
-    def docker(self, *args, ok=True, **kwargs):
-        done = self.manager.docker(*args, **kwargs)
-        if ok and done.returncode != 0:
-            self.fail("docker %s failed (%d): %s%s" % (
-                " ".join(args), done.returncode, done.stdout, done.stderr))
-        return done
 
     def engine_networks(self, name):
         """

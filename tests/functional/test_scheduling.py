@@ -3,36 +3,14 @@ Placement through the real docker CLI and a real manager over real engines:
 constraints, affinities, ports, strategies (issue: the scheduler).
 """
 
-from twisted.trial.unittest import TestCase
 
-from swarmd.testing.functional import shared_lab
-from swarmd.testing.manager import shared_manager
-
-FAST = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+from swarmd.testing.functional import FAST_REFRESH, ManagerTestCase
 
 
-class _Base(TestCase):
+class _Base(ManagerTestCase):
     """
-    Helpers: run the CLI, find where a container landed.
+    Helpers: find where a container landed.
     """
-
-    lab_options = {}
-    manager_args = FAST
-
-    def setUp(self):
-        self.lab = shared_lab(n=2, testcase=self, **self.lab_options)
-        self.addCleanup(self.lab.clean)
-        self.manager = shared_manager(self.lab, self.manager_args)
-
-    def docker(self, *args, ok=True, **kwargs):
-        done = self.manager.docker(*args, **kwargs)
-        if ok and done.returncode != 0:
-            self.fail("docker %s failed (%d): %s%s" % (
-                " ".join(args), done.returncode, done.stdout, done.stderr))
-        return done
-
-    def node_of(self, name):
-        return self.docker("inspect", "-f", "{{.Node.Name}}", name).stdout.strip()
 
     def run_on(self, name, *args):
         self.docker("run", "-d", "--name", name, *args)
@@ -114,7 +92,7 @@ class BinpackTests(_Base):
     The binpack strategy.
     """
 
-    manager_args = FAST + ("--strategy", "binpack")
+    manager_args = FAST_REFRESH + ("--strategy", "binpack")
 
     def test_binpack_fills_one_node_first(self):
         """With binpack, containers with memory reservations stack on one node."""

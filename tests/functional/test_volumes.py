@@ -3,38 +3,25 @@ Volumes through the manager with the real docker CLI over a lab of two real
 engines (issue 4: C{docker volume ls/create/inspect/rm/prune}).
 """
 
-from twisted.trial.unittest import TestCase
 
-from swarmd.testing.functional import shared_lab
-from swarmd.testing.manager import shared_manager
-
-FAST = ("--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s")
+from swarmd.testing.functional import ManagerTestCase
 
 
-class VolumeCLITests(TestCase):
+class VolumeCLITests(ManagerTestCase):
     """
     C{docker volume ...} against the manager; each engine checked directly.
     """
 
     def setUp(self):
-        self.lab = shared_lab(n=2, testcase=self)
         # Cleanups run last-in first-out: volumes go after the containers
         # using them (lab.clean) are gone.
         self.addCleanup(self._remove_volumes)
-        self.addCleanup(self.lab.clean)
-        self.manager = shared_manager(self.lab, FAST)
+        ManagerTestCase.setUp(self)
 
     def _remove_volumes(self):
         for engine in self.lab.engines:
             if engine.running():
                 engine.docker("volume", "prune", "-f", check=False, timeout=60)
-
-    def docker(self, *args, ok=True, **kwargs):
-        done = self.manager.docker(*args, **kwargs)
-        if ok and done.returncode != 0:
-            self.fail("docker %s failed (%d): %s%s" % (
-                " ".join(args), done.returncode, done.stdout, done.stderr))
-        return done
 
     def engine_volumes(self, name):
         """
