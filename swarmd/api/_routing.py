@@ -3,7 +3,6 @@ L{EngineRouting}: what route handlers share to reach the engine behind a
 request: container lookup, API version towards the engine, proxying.
 """
 
-import json
 
 from twisted.internet import task
 from twisted.internet.defer import inlineCallbacks
@@ -16,6 +15,7 @@ from swarmd._log import observer
 from swarmd.api.errors import DockerError, not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.engine.client import decode_json
 from swarmd.versions import parse_version
 
 
@@ -113,13 +113,7 @@ class EngineRouting:
         data = yield readBody(response)
         if response.code >= 400:
             raise EngineError.from_body(response.code, data)
-        if not data.strip():
-            return None
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise EngineError(502, "engine %s sent invalid JSON for %s" % (
-                engine.address, path)) from None
+        return decode_json(data, engine.address, path)
 
     @inlineCallbacks
     def _forward(self, request, engine, path, version, body=None, refresh=None):

@@ -85,7 +85,11 @@ class _OneEndpoint:
 
 
 @implementer(IBodyProducer)
-class _BytesProducer:
+class BytesProducer:
+    """
+    A body of known bytes, written at once (no cooperator needed).
+    """
+
     def __init__(self, data):
         self._data = data
         self.length = len(data)
@@ -102,6 +106,21 @@ class _BytesProducer:
 
     def stopProducing(self):
         pass
+
+
+def decode_json(data, address, path):
+    """
+    Decode an engine's JSON answer.
+
+    @return: the value, or L{None} for an empty body.
+    @raise EngineError: 502 when the engine sent something else.
+    """
+    if not data.strip():
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise EngineError(502, "engine %s sent invalid JSON for %s" % (address, path)) from None
 
 
 class JSONStreamParser:
@@ -297,7 +316,7 @@ class EngineClient:
         if body is not None:
             # Our own producer writes at once; treq's json= goes through the
             # global cooperator, which a test's Clock never runs.
-            kwargs["data"] = _BytesProducer(json.dumps(body).encode("utf-8"))
+            kwargs["data"] = BytesProducer(json.dumps(body).encode("utf-8"))
             headers = Headers() if headers is None else headers.copy()
             headers.setRawHeaders(b"Content-Type", [b"application/json"])
         d = self._http.request(
@@ -318,17 +337,8 @@ class EngineClient:
         return self._guard(d, self._timeout if timeout is None else timeout)
 
     def _json(self, method, path, **kwargs):
-        def decode(result):
-            response, data = result
-            if not data.strip():
-                return None
-            try:
-                return json.loads(data)
-            except ValueError:
-                raise EngineError(502, "engine %s sent invalid JSON for %s" % (
-                    self.address, path)) from None
-
-        return self._call(method, path, **kwargs).addCallback(decode)
+        return self._call(method, path, **kwargs).addCallback(
+            lambda result: decode_json(result[1], self.address, path))
 
     def _none(self, method, path, **kwargs):
         return self._call(method, path, **kwargs).addCallback(lambda _: None)
@@ -458,7 +468,7 @@ class EngineClient:
         if isinstance(path, str):
             path = path.encode("latin-1")
         if isinstance(body, bytes):
-            body = _BytesProducer(body)
+            body = BytesProducer(body)
         url = self._base.encode("ascii") + path
         d = self.agent.request(method, url, headers, body)
         return self._guard(d, timeout)

@@ -17,13 +17,11 @@ import re
 from urllib.parse import parse_qs, quote
 
 from treq.testing import RequestTraversalAgent, StubTreq
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import readBody
-from twisted.web.iweb import IBodyProducer
 from twisted.web.resource import Resource
-from zope.interface import implementer
 
 from swarmd.api._networks_fanout import combine_failures, prune_targets
 from swarmd.api._networks_placement import node_constraint, pin_create_body
@@ -41,6 +39,7 @@ from swarmd.api.app import DockerAPI
 from swarmd.api.errors import DockerError
 from swarmd.cluster import Cluster, EngineOptions
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.engine.client import BytesProducer
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.testing.discovery import FakeDiscovery
 from tests.unit.stubengine import StubClient, inspect
@@ -60,26 +59,6 @@ class FakeAPIError(Exception):
         Exception.__init__(self, status, message)
         self.status = status
         self.message = message
-
-
-@implementer(IBodyProducer)
-class _Bytes:
-    def __init__(self, data):
-        self._data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer):
-        consumer.write(self._data)
-        return succeed(None)
-
-    def pauseProducing(self):
-        pass
-
-    def resumeProducing(self):
-        pass
-
-    def stopProducing(self):
-        pass
 
 
 class _EngineResource(Resource):
@@ -183,7 +162,7 @@ class ObjectsClient(StubClient):
             self.calls.append("request")
             return fail(EngineUnreachable(self.address, "connection refused"))
         if isinstance(body, bytes):
-            body = _Bytes(body)
+            body = BytesProducer(body)
         return self._agent.request(method, b"http://engine" + path, headers, body)
 
     # -- the engine's routes ------------------------------------------------------
