@@ -1,15 +1,384 @@
 """
 Image routes.
+
+Listing is answered from the engines' cached image lists, merged by image
+ID.  Pull, import and load run on every healthy engine at once, their
+progress merged into one stream with the node name as each message's
+C{id}.  Tag, remove and prune run on every engine concerned, their answers
+merged.  Inspect, history, save and push go to the first engine holding the
+image; a build goes to the node the scheduler picks.  Every change refreshes
+the image lists of the engines involved before the answer ends.
 """
 
-from swarmd.api._routing import EngineRouting
-from swarmd.api.errors import DockerError
+import json
+import random
+from urllib.parse import parse_qsl, quote, urlencode
+
+from twisted.internet.defer import DeferredList, inlineCallbacks
+
+from swarmd.api._helpers import arg, bool_arg, json_answer
+from swarmd.api._images_merge import (
+    IMAGE_FILTERS,
+    build_env,
+    check_image_filters,
+    encode,
+    error_message,
+    failure_error,
+    filter_image,
+    forwarded_build_args,
+    merge_deletes,
+    merge_images,
+    merge_prunes,
+    node_message,
+    parse_build_args,
+)
+from swarmd.api._images_refs import image_matches, repository_matches
+from swarmd.api._images_stream import FanIn, TeeBody
+from swarmd.api._routing import EngineRouting, request_body
+from swarmd.api.errors import DockerError, bad_request, not_found
+from swarmd.api.listfilters import parse_filters
+from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
+from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.versions import version_less
+
+#: Seconds an engine may take to start answering a pull, load, import,
+#: build or push (a load's answer only starts once the whole tarball went).
+STREAM_TIMEOUT = 3600.0
+
+#: Classic Swarm's answer when no engine can take a request.
+NO_HEALTHY_NODE = "No healthy node available in the cluster"
+
+#: The answer of BuildKit's routes.
+NO_BUILDKIT = ("BuildKit is not supported by swarmd; use the legacy builder "
+               "(DOCKER_BUILDKIT=0 docker build ...)")
+
+
+def _node(engine):
+    return engine.name or engine.address
+
+
+def _query(request):
+    return request.uri.partition(b"?")[2]
 
 
 class ImageRoutes(EngineRouting):
     """
-    C{/images/...}
+    C{/images/...}, C{/build}, C{/auth}.
+
+    @cvar image_random: picks the engine of C{/images/search} and C{/auth}.
     """
+
+    image_random = random.Random()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _healthy(self):
+        engines = self.cluster.healthy_engines()
+        if not engines:
+            raise DockerError(500, NO_HEALTHY_NODE)
+        return engines
+
+    @inlineCallbacks
+    def _refresh_images(self, engines):
+        """
+        Re-read the image lists of C{engines}; failures are only logged.
+        """
+        results = yield DeferredList([e.refresh_list("images") for e in engines],
+                                     consumeErrors=True)
+        for engine, (ok, result) in zip(engines, results, strict=True):
+            if not ok:
+                self._log.debug("refresh of the images of {engine} failed: {error}",
+                                engine=_node(engine), error=result.getErrorMessage())
+
+    @inlineCallbacks
+    def _holders(self, references, match=image_matches):
+        """
+        The healthy engines whose cached images hold every reference; when
+        none does, the image lists are refreshed and looked at once more
+        (the cache may lag behind a change made around the manager).
+
+        @param references: a C{list} of references.
+        @param match: C{(image, reference) -> bool}.
+        @return: a L{Deferred} firing with a non-empty C{list} of engines.
+        @raise DockerError: 404 naming a reference no engine holds, or
+            saying that no single engine holds them all.
+        """
+        engines = self._healthy()
+
+        def holding():
+            return [e for e in engines
+                    if all(any(match(image, r) for image in e.images) for r in references)]
+
+        found = holding()
+        if not found:
+            yield self._refresh_images(engines)
+            found = holding()
+        if found:
+            return found
+        for reference in references:
+            if not any(match(image, reference) for e in engines for image in e.images):
+                raise not_found("No such image: %s" % (reference,))
+        raise not_found("No node holds all of these images: %s" % (", ".join(references),))
+
+    @inlineCallbacks
+    def _proxy(self, request, engine, path, version, query=None, timeout=STREAM_TIMEOUT):
+        """
+        Send the client's request to C{engine} at C{path} (with C{query}
+        instead of the client's query string, if given) and stream the
+        answer back.
+
+        @return: a L{Deferred} firing with the engine's status code.
+        """
+        target = self._engine_path(engine, version, path, request, query=query)
+        response = yield engine.track(engine.client.request(
+            request.method, target, forward_headers(request),
+            request_body(request, self.clock), timeout=timeout))
+        copy_response_head(request, response)
+        if request.method == b"HEAD" or response.code in (204, 304):
+            yield discard_body(response)
+        else:
+            yield relay_body(request, response)
+        return response.code
+
+    @inlineCallbacks
+    def _each(self, engines, method, path, version, query):
+        """
+        The same manager-made call on every engine of C{engines}.
+
+        @return: a L{Deferred} firing with C{(answers, failures)}: the
+            decoded answers, and C{(node, status, message)} of the engines
+            that failed.  A 404 counts as a failure only when no engine
+            succeeded (the image was already gone from that engine).
+        """
+        results = yield DeferredList(
+            [self._engine_json(e, method, path, version, query=query) for e in engines],
+            consumeErrors=True)
+        answers, failures = [], []
+        for engine, (ok, result) in zip(engines, results, strict=True):
+            if ok:
+                answers.append(result)
+                continue
+            error = result.value
+            if isinstance(error, EngineError):
+                failures.append((_node(engine), error.status, error.message))
+            elif isinstance(error, EngineUnreachable):
+                failures.append((_node(engine), 500, str(error)))
+            else:
+                result.raiseException()
+        if answers:
+            failures = [f for f in failures if f[1] != 404]
+        return answers, failures
+
+    @inlineCallbacks
+    def _stream_to_all(self, request, version, path, with_body):
+        """
+        The client's request on every healthy engine at once, their
+        progress streams merged (see L{FanIn}); a body is read once from
+        the spool and fed to every engine (see L{TeeBody}).
+        """
+        engines = self._healthy()
+        tee = None
+        if with_body and request.content is not None:
+            content = request.content
+            content.seek(0, 2)
+            size = content.tell()
+            content.seek(0)
+            if size:
+                tee = TeeBody(content, size, len(engines), self.clock)
+        fan = FanIn(request, node_message)
+        headers = forward_headers(request)
+        for index, engine in enumerate(engines):
+            target = self._engine_path(engine, version, path, request)
+            body = tee.branches[index] if tee is not None else None
+            answer = engine.track(engine.client.request(
+                request.method, target, headers, body, timeout=STREAM_TIMEOUT))
+            if tee is not None:
+                answer.addErrback(lambda f, i=index: (tee.abandon(i), f)[1])
+            fan.add(_node(engine), answer)
+        fan.close()
+        yield fan.done
+        yield self._refresh_images(engines)
+        if not fan.started:
+            raise failure_error(fan.failures)
+        if fan.failures and request.channel is not None:
+            request.write(encode(error_message(failure_error(fan.failures).message)))
+        return None
+
+    # -- listing -----------------------------------------------------------------------
+
+    @inlineCallbacks
+    def images_json(self, request, version=None):
+        filters = parse_filters(arg(request, "filters"), IMAGE_FILTERS)
+        check_image_filters(filters)
+        legacy = arg(request, "filter")
+        if legacy and version is not None and version_less(version, "1.41"):
+            filters.setdefault("reference", []).append(legacy)
+        engines = [e for e in self.cluster.engines.values() if e.id]
+        if filters.get("node"):
+            wanted = set(filters["node"])
+            engines = [e for e in engines if e.name in wanted or e.id in wanted]
+        lists = {}
+        if bool_arg(request, "all"):
+            healthy = [e for e in engines if e.healthy]
+            results = yield DeferredList(
+                [self._engine_json(e, "GET", "/images/json", version, query=b"all=1")
+                 for e in healthy], consumeErrors=True)
+            for engine, (ok, result) in zip(healthy, results, strict=True):
+                if ok and isinstance(result, list):
+                    lists[engine.address] = result
+                elif not ok:
+                    self._log.debug("listing all images of {engine} failed: {error}",
+                                    engine=_node(engine), error=result.getErrorMessage())
+        for engine in engines:
+            lists.setdefault(engine.address, engine.images)
+        limits = {}
+        for key in ("before", "since"):
+            if filters.get(key):
+                reference = filters[key][0]
+                found = [i for images in lists.values() for i in images
+                         if image_matches(i, reference)]
+                if not found:
+                    found = [i for e in self.cluster.engines.values() for i in e.images
+                             if image_matches(i, reference)]
+                if not found:
+                    raise not_found("No such image: %s" % (reference,))
+                limits[key] = found[0].get("Created") or 0
+        entries = []
+        for engine in engines:
+            for image in lists[engine.address]:
+                kept = filter_image(image, filters, **limits)
+                if kept is not None:
+                    entries.append((_node(engine), kept))
+        return json_answer(request, merge_images(entries))
+
+    # -- pull, import, load ------------------------------------------------------------
+
+    def images_create(self, request, version=None):
+        if arg(request, "fromImage"):
+            return self._stream_to_all(request, version, "/images/create", with_body=False)
+        source = arg(request, "fromSrc")
+        if not source:
+            raise bad_request("fromImage or fromSrc is required")
+        return self._stream_to_all(request, version, "/images/create",
+                                   with_body=source == "-")
+
+    def images_load(self, request, version=None):
+        return self._stream_to_all(request, version, "/images/load", with_body=True)
+
+    # -- one engine ----------------------------------------------------------------------
+
+    @inlineCallbacks
+    def images_get(self, request, version=None):
+        names = [v.decode("utf-8", "replace") for v in request.args.get(b"names", [])]
+        if not names:
+            raise bad_request("names is required")
+        engines = yield self._holders(names, repository_matches)
+        yield self._proxy(request, engines[0], "/images/get", version)
+        return None
+
+    @inlineCallbacks
+    def proxy_image(self, request, name, version=None):
+        action = request.path.rsplit(b"/", 1)[1].decode("ascii", "replace")
+        reference, match = name, image_matches
+        if action == "get":
+            match = repository_matches
+        elif action == "push":
+            tag = arg(request, "tag")
+            reference = "%s:%s" % (name, tag) if tag else name
+            match = repository_matches
+        engines = yield self._holders([reference], match)
+        engine = engines[0]
+        code = yield self._proxy(request, engine, "/images/%s/%s" % (
+            quote(name, safe="/:@"), action), version)
+        if action == "push" and code < 300:
+            yield self._refresh_images([engine])
+        return None
+
+    # -- every engine holding it -----------------------------------------------------------
+
+    @inlineCallbacks
+    def image_tag(self, request, name, version=None):
+        engines = yield self._holders([name])
+        answers, failures = yield self._each(
+            engines, "POST", "/images/%s/tag" % (quote(name, safe="/:@"),), version,
+            _query(request))
+        yield self._refresh_images(engines)
+        if failures:
+            raise failure_error(failures)
+        request.setResponseCode(201)
+        return b""
+
+    @inlineCallbacks
+    def image_delete(self, request, name, version=None):
+        engines = yield self._holders([name])
+        answers, failures = yield self._each(
+            engines, "DELETE", "/images/%s" % (quote(name, safe="/:@"),), version,
+            _query(request))
+        yield self._refresh_images(engines)
+        if failures:
+            raise failure_error(failures)
+        return json_answer(request, merge_deletes(answers))
+
+    @inlineCallbacks
+    def images_prune(self, request, version=None):
+        engines = self._healthy()
+        answers, failures = yield self._each(engines, "POST", "/images/prune", version,
+                                             _query(request))
+        yield self._refresh_images(engines)
+        if failures:
+            raise failure_error(failures)
+        return json_answer(request, merge_prunes(answers))
+
+    # -- build -------------------------------------------------------------------------
+
+    @inlineCallbacks
+    def build(self, request, version=None):
+        from swarmd.scheduler import ContainerConfig, ExpressionError, SchedulerError
+
+        args = parse_build_args(arg(request, "buildargs"))
+        try:
+            config = ContainerConfig.from_create_body({"Image": "", "Env": build_env(args)})
+        except ExpressionError as e:
+            raise bad_request(str(e)) from None
+        try:
+            node = self.cluster.scheduler.select(config, self.cluster.nodes())
+        except SchedulerError as e:
+            raise DockerError(500, str(e)) from None
+        engine = self.cluster.engines.get(node.addr)
+        if engine is None:
+            raise DockerError(500, "node %s left the cluster" % (node.name,))
+        kept = forwarded_build_args(args, config.body.get("Env") or [])
+        query = None
+        if kept != args:
+            pairs = [(k, v) for k, v in parse_qsl(_query(request).decode("utf-8", "replace"),
+                                                   keep_blank_values=True)
+                     if k != "buildargs"]
+            pairs.append(("buildargs", _json_compact(kept)))
+            query = urlencode(pairs).encode("ascii")
+        self._log.info("building on {engine}", engine=_node(engine))
+        code = yield self._proxy(request, engine, "/build", version, query=query)
+        if code < 300:
+            yield self._refresh_images([engine])
+        return None
+
+    def build_cancel(self, request, version=None):
+        raise DockerError(501, NO_BUILDKIT)
+
+    def session(self, request, version=None):
+        raise DockerError(501, NO_BUILDKIT)
+
+    # -- any engine ----------------------------------------------------------------------
+
+    @inlineCallbacks
+    def proxy_random(self, request, version=None):
+        engine = self.image_random.choice(self._healthy())
+        path = "/auth" if request.path.endswith(b"/auth") else "/images/search"
+        yield self._proxy(request, engine, path, version, timeout=60.0)
+        return None
 
     def images_viz(self, request, version=None):
         raise DockerError(501, "Not supported in clustering mode.")
+
+
+def _json_compact(value):
+    return json.dumps(value, separators=(",", ":"))
