@@ -7,7 +7,6 @@ Streams of the image fan-outs: one request body sent to several engines
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
-from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone, readBody
 from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import IBodyProducer
@@ -18,12 +17,6 @@ from swarmd.engine import EngineError, JSONStreamParser
 
 #: Bytes read from the spooled body at once.
 CHUNK = 64 * 1024
-
-
-class BranchStopped(Exception):
-    """
-    An engine's request stopped taking the shared body.
-    """
 
 
 @implementer(IBodyProducer)
@@ -99,9 +92,9 @@ class TeeBody:
     def _drop(self, branch):
         self._waiting.discard(branch)
         if branch in self._live:
+            # Like FileBodyProducer: a stopped producer's Deferred never
+            # fires (a cancelled one fails with CancelledError).
             self._live.remove(branch)
-            if branch.done is not None and not branch.done.called:
-                branch.done.errback(Failure(BranchStopped()))
         self._schedule()
 
     def _schedule(self):
@@ -201,8 +194,8 @@ class FanIn:
         @param answer: a L{Deferred} firing with the engine's response.
         """
         self._pending[node] = answer
-        answer.addCallbacks(self._answered, self._unreachable,
-                            callbackArgs=(node,), errbackArgs=(node,))
+        answer.addCallback(self._answered, node)
+        answer.addErrback(self._unreachable, node)
 
     def close(self):
         """
