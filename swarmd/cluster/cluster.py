@@ -9,7 +9,7 @@ import random as _random
 import re
 
 import attr
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import DeferredSemaphore, inlineCallbacks
 from twisted.logger import Logger
 
 from swarmd._log import observer
@@ -23,6 +23,9 @@ VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 #: How many recent events the hub keeps for C{since} replays.
 EVENT_BUFFER = 4096
+
+#: How many engines connect or refresh at once.
+BOOKKEEPING_CONCURRENCY = 48
 
 #: How many exec instances the manager remembers the engine of.
 MAX_EXECS = 10000
@@ -120,6 +123,7 @@ class Cluster(EngineListener):
         self._watch = None
         self._views = {}
         self._reserved_names = collections.Counter()
+        self._bookkeeping = DeferredSemaphore(BOOKKEEPING_CONCURRENCY)
         self._execs = collections.OrderedDict()
 
     # -- engines ------------------------------------------------------------------
@@ -169,7 +173,8 @@ class Cluster(EngineListener):
                             address=address, error=str(e))
             return None
         engine = Engine(client, self._clock, self.options, listener=self,
-                        random=_random.Random(self._random.random()))
+                        random=_random.Random(self._random.random()),
+                        limiter=self._bookkeeping)
         self.engines[address] = engine
         return engine.start()
 

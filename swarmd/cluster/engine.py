@@ -141,7 +141,13 @@ class Engine:
 
     _log = Logger(observer=observer)
 
-    def __init__(self, client, clock, options=EngineOptions(), listener=None, random=None):
+    def __init__(self, client, clock, options=EngineOptions(), listener=None, random=None,
+                 limiter=None):
+        """
+        @param limiter: a L{DeferredSemaphore} shared by the engines of a
+            cluster: connections and refresh runs go through it, so a
+            thousand engines starting together do not swamp the manager.
+        """
         self.address = client.address
         self.client = client
         self.ip = address_ip(self.address)
@@ -181,6 +187,7 @@ class Engine:
         self._events_retry = None
         self._lists_busy = {}
         self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
+        self._limiter = limiter or DeferredSemaphore(1)
         self._loop = JitteredLoop(self.refresh, self._next_wait, clock,
                                   name="refresh of engine %s" % (self.address,))
 
@@ -384,7 +391,7 @@ class Engine:
                 waiter.callback(result)
             return result
 
-        return self._connect().addBoth(done)
+        return self._limiter.run(self._connect).addBoth(done)
 
     @inlineCallbacks
     def _connect(self):
@@ -451,7 +458,7 @@ class Engine:
             return None
         if self.state == PENDING:
             return self.connect()
-        return self._refresh()
+        return self._limiter.run(self._refresh)
 
     @inlineCallbacks
     def _refresh(self):

@@ -5,7 +5,14 @@ An engine address is C{host:port} (TCP, optionally wrapped in TLS) or
 C{unix:///path/to/docker.sock}.
 """
 
-from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    UNIXClientEndpoint,
+    wrapClientTLS,
+)
 
 UNIX_PREFIX = "unix://"
 
@@ -70,7 +77,15 @@ def engine_endpoint(reactor, address, tls=None, timeout=5.0):
     kind, host, port = split_address(address)
     if kind == "unix":
         return UNIXClientEndpoint(reactor, host, timeout=timeout)
-    endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
+    # IP literals need no name resolution: plain TCP endpoints are much
+    # cheaper to connect with than HostnameEndpoint (it matters at 1,000
+    # engines).
+    if isIPAddress(host):
+        endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=timeout)
+    elif isIPv6Address(host):
+        endpoint = TCP6ClientEndpoint(reactor, host, port, timeout=timeout)
+    else:
+        endpoint = HostnameEndpoint(reactor, host, port, timeout=timeout)
     if tls is not None:
         endpoint = wrapClientTLS(tls(host), endpoint)
     return endpoint
