@@ -45,6 +45,10 @@ from swarmd.versions import version_less
 #: build or push (a load's answer only starts once the whole tarball went).
 STREAM_TIMEOUT = 3600.0
 
+#: Seconds an engine may take to answer an inspect, a history, a search or
+#: a login.
+LOOKUP_TIMEOUT = 60.0
+
 #: Classic Swarm's answer when no engine can take a request.
 NO_HEALTHY_NODE = "No healthy node available in the cluster"
 
@@ -289,7 +293,8 @@ class ImageRoutes(EngineRouting):
         engines = yield self._holders([reference], match)
         engine = engines[0]
         code = yield self._proxy(request, engine, "/images/%s/%s" % (
-            quote(name, safe="/:@"), action), version)
+            quote(name, safe="/:@"), action), version,
+            timeout=LOOKUP_TIMEOUT if action in ("json", "history") else STREAM_TIMEOUT)
         if action == "push" and code < 300:
             yield self._refresh_images([engine])
         return None
@@ -373,7 +378,7 @@ class ImageRoutes(EngineRouting):
     def proxy_random(self, request, version=None):
         engine = self.image_random.choice(self._healthy())
         path = "/auth" if request.path.endswith(b"/auth") else "/images/search"
-        yield self._proxy(request, engine, path, version, timeout=60.0)
+        yield self._proxy(request, engine, path, version, timeout=LOOKUP_TIMEOUT)
         return None
 
     def images_viz(self, request, version=None):

@@ -894,6 +894,8 @@ class HolderRouteTests(ImageRouteTestCase):
         self.assertEqual(self.json("GET", "/v1.41/images/only2:1/json")["Id"],
                          "sha256:" + "b" * 64)
         self.assertEqual(self.json("GET", "/images/only2:1/history")[0]["CreatedBy"], "n2")
+        code, _, content = self.request("GET", "/images/only2:1/get")
+        self.assertEqual((code, content), (200, b"TAR sha256:" + b"b" * 64))
         code, _, content = self.request("GET", "/images/ghost/json")
         self.assertEqual((code, json.loads(content)["message"]), (404, "No such image: ghost"))
 
