@@ -76,7 +76,7 @@ class ImageRoutes(EngineRouting):
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _healthy(self):
+    def _image_engines(self):
         engines = self.cluster.healthy_engines()
         if not engines:
             raise DockerError(500, NO_HEALTHY_NODE)
@@ -95,7 +95,7 @@ class ImageRoutes(EngineRouting):
                                 engine=_node(engine), error=result.getErrorMessage())
 
     @inlineCallbacks
-    def _holders(self, references, match=image_matches):
+    def _image_holders(self, references, match=image_matches):
         """
         The healthy engines whose cached images hold every reference; when
         none does, the image lists are refreshed and looked at once more
@@ -107,7 +107,7 @@ class ImageRoutes(EngineRouting):
         @raise DockerError: 404 naming a reference no engine holds, or
             saying that no single engine holds them all.
         """
-        engines = self._healthy()
+        engines = self._image_engines()
 
         def holding():
             return [e for e in engines
@@ -125,7 +125,7 @@ class ImageRoutes(EngineRouting):
         raise not_found("No node holds all of these images: %s" % (", ".join(references),))
 
     @inlineCallbacks
-    def _proxy(self, request, engine, path, version, query=None, timeout=STREAM_TIMEOUT):
+    def _image_proxy(self, request, engine, path, version, query=None, timeout=STREAM_TIMEOUT):
         """
         Send the client's request to C{engine} at C{path} (with C{query}
         instead of the client's query string, if given) and stream the
@@ -145,7 +145,7 @@ class ImageRoutes(EngineRouting):
         return response.code
 
     @inlineCallbacks
-    def _each(self, engines, method, path, version, query):
+    def _image_each(self, engines, method, path, version, query):
         """
         The same manager-made call on every engine of C{engines}.
 
@@ -174,13 +174,13 @@ class ImageRoutes(EngineRouting):
         return answers, failures
 
     @inlineCallbacks
-    def _stream_to_all(self, request, version, path, with_body):
+    def _image_fan_out(self, request, version, path, with_body):
         """
         The client's request on every healthy engine at once, their
         progress streams merged (see L{FanIn}); a body is read once from
         the spool and fed to every engine (see L{TeeBody}).
         """
-        engines = self._healthy()
+        engines = self._image_engines()
         tee = None
         if with_body and request.content is not None:
             content = request.content
@@ -259,15 +259,15 @@ class ImageRoutes(EngineRouting):
 
     def images_create(self, request, version=None):
         if arg(request, "fromImage"):
-            return self._stream_to_all(request, version, "/images/create", with_body=False)
+            return self._image_fan_out(request, version, "/images/create", with_body=False)
         source = arg(request, "fromSrc")
         if not source:
             raise bad_request("fromImage or fromSrc is required")
-        return self._stream_to_all(request, version, "/images/create",
+        return self._image_fan_out(request, version, "/images/create",
                                    with_body=source == "-")
 
     def images_load(self, request, version=None):
-        return self._stream_to_all(request, version, "/images/load", with_body=True)
+        return self._image_fan_out(request, version, "/images/load", with_body=True)
 
     # -- one engine ----------------------------------------------------------------------
 
@@ -276,8 +276,8 @@ class ImageRoutes(EngineRouting):
         names = [v.decode("utf-8", "replace") for v in request.args.get(b"names", [])]
         if not names:
             raise bad_request("names is required")
-        engines = yield self._holders(names, repository_matches)
-        yield self._proxy(request, engines[0], "/images/get", version)
+        engines = yield self._image_holders(names, repository_matches)
+        yield self._image_proxy(request, engines[0], "/images/get", version)
         return None
 
     @inlineCallbacks
@@ -290,9 +290,9 @@ class ImageRoutes(EngineRouting):
             tag = arg(request, "tag")
             reference = "%s:%s" % (name, tag) if tag else name
             match = repository_matches
-        engines = yield self._holders([reference], match)
+        engines = yield self._image_holders([reference], match)
         engine = engines[0]
-        code = yield self._proxy(request, engine, "/images/%s/%s" % (
+        code = yield self._image_proxy(request, engine, "/images/%s/%s" % (
             quote(name, safe="/:@"), action), version,
             timeout=LOOKUP_TIMEOUT if action in ("json", "history") else STREAM_TIMEOUT)
         if action == "push" and code < 300:
@@ -303,8 +303,8 @@ class ImageRoutes(EngineRouting):
 
     @inlineCallbacks
     def image_tag(self, request, name, version=None):
-        engines = yield self._holders([name])
-        answers, failures = yield self._each(
+        engines = yield self._image_holders([name])
+        answers, failures = yield self._image_each(
             engines, "POST", "/images/%s/tag" % (quote(name, safe="/:@"),), version,
             _query(request))
         yield self._refresh_images(engines)
@@ -315,8 +315,8 @@ class ImageRoutes(EngineRouting):
 
     @inlineCallbacks
     def image_delete(self, request, name, version=None):
-        engines = yield self._holders([name])
-        answers, failures = yield self._each(
+        engines = yield self._image_holders([name])
+        answers, failures = yield self._image_each(
             engines, "DELETE", "/images/%s" % (quote(name, safe="/:@"),), version,
             _query(request))
         yield self._refresh_images(engines)
@@ -326,8 +326,8 @@ class ImageRoutes(EngineRouting):
 
     @inlineCallbacks
     def images_prune(self, request, version=None):
-        engines = self._healthy()
-        answers, failures = yield self._each(engines, "POST", "/images/prune", version,
+        engines = self._image_engines()
+        answers, failures = yield self._image_each(engines, "POST", "/images/prune", version,
                                              _query(request))
         yield self._refresh_images(engines)
         if failures:
@@ -361,7 +361,7 @@ class ImageRoutes(EngineRouting):
             pairs.append(("buildargs", _json_compact(kept)))
             query = urlencode(pairs).encode("ascii")
         self._log.info("building on {engine}", engine=_node(engine))
-        code = yield self._proxy(request, engine, "/build", version, query=query)
+        code = yield self._image_proxy(request, engine, "/build", version, query=query)
         if code < 300:
             yield self._refresh_images([engine])
         return None
@@ -376,9 +376,9 @@ class ImageRoutes(EngineRouting):
 
     @inlineCallbacks
     def proxy_random(self, request, version=None):
-        engine = self.image_random.choice(self._healthy())
+        engine = self.image_random.choice(self._image_engines())
         path = "/auth" if request.path.endswith(b"/auth") else "/images/search"
-        yield self._proxy(request, engine, path, version, timeout=LOOKUP_TIMEOUT)
+        yield self._image_proxy(request, engine, path, version, timeout=LOOKUP_TIMEOUT)
         return None
 
     def images_viz(self, request, version=None):
