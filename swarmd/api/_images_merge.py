@@ -6,9 +6,9 @@ messages with node names, and the build arguments that steer placement.
 
 import json
 
-from swarmd.api._images_refs import NONE_DIGEST, NONE_TAG, reference_matches
 from swarmd.api.errors import DockerError, bad_request
 from swarmd.api.listfilters import labels_match
+from swarmd.references import NONE_DIGEST, NONE_TAG, reference_matches
 
 #: The filters C{GET /images/json} accepts (C{node} is the cluster's own).
 IMAGE_FILTERS = frozenset(["dangling", "label", "reference", "before", "since", "node"])

@@ -12,6 +12,7 @@ from twisted.web.client import FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from swarmd._log import observer
+from swarmd.api._fanout import combine_failures, fan_out
 from swarmd.api.errors import DockerError, not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
@@ -144,22 +145,18 @@ class EngineRouting:
         The same manager-made call on several engines at once.
 
         @return: a L{Deferred} firing with C{[(engine, decoded answer)]} for
-            the engines that answered; if every engine failed, the first
-            failure.
+            the engines that answered; if every engine failed, their
+            combined error (L{combine_failures}).
         """
-        from twisted.internet.defer import DeferredList
-
-        engines = list(engines)
-        results = yield DeferredList(
-            [self._engine_json(e, method, path, version, query=query, body=body,
-                               headers=headers) for e in engines], consumeErrors=True)
-        answers = [(e, r) for e, (ok, r) in zip(engines, results, strict=True) if ok]
-        failures = [r for ok, r in results if not ok]
+        results = yield fan_out(engines, lambda engine: self._engine_json(
+            engine, method, path, version, query=query, body=body, headers=headers))
+        answers = [(engine, value) for engine, ok, value in results if ok]
+        failures = [(engine, value) for engine, ok, value in results if not ok]
         if failures and not answers:
-            failures[0].raiseException()
-        for failure in failures:
-            self._log.warn("{method} {path} failed on an engine: {error}", method=method,
-                           path=path, error=failure.getErrorMessage())
+            raise combine_failures(failures)
+        for engine, error in failures:
+            self._log.warn("{method} {path} failed on {engine}: {error}", method=method,
+                           path=path, engine=engine.name, error=str(error))
         return answers
 
     @inlineCallbacks

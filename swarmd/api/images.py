@@ -14,8 +14,9 @@ import json
 import random
 from urllib.parse import parse_qsl, quote, urlencode
 
-from twisted.internet.defer import DeferredList, inlineCallbacks
+from twisted.internet.defer import inlineCallbacks
 
+from swarmd.api._fanout import fan_out, refresh_lists
 from swarmd.api._helpers import arg, bool_arg, json_answer
 from swarmd.api._images_merge import (
     IMAGE_FILTERS,
@@ -32,13 +33,13 @@ from swarmd.api._images_merge import (
     node_message,
     parse_build_args,
 )
-from swarmd.api._images_refs import image_matches, repository_matches
 from swarmd.api._images_stream import FanIn, TeeBody
 from swarmd.api._routing import EngineRouting, request_body
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.listfilters import parse_filters
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
-from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.engine import EngineError
+from swarmd.references import image_matches, repository_matches
 from swarmd.versions import version_less
 
 #: Seconds an engine may take to start answering a pull, load, import,
@@ -82,17 +83,11 @@ class ImageRoutes(EngineRouting):
             raise DockerError(500, NO_HEALTHY_NODE)
         return engines
 
-    @inlineCallbacks
     def _refresh_images(self, engines):
         """
         Re-read the image lists of C{engines}; failures are only logged.
         """
-        results = yield DeferredList([e.refresh_list("images") for e in engines],
-                                     consumeErrors=True)
-        for engine, (ok, result) in zip(engines, results, strict=True):
-            if not ok:
-                self._log.debug("refresh of the images of {engine} failed: {error}",
-                                engine=_node(engine), error=result.getErrorMessage())
+        return refresh_lists(engines, "images")
 
     @inlineCallbacks
     def _image_holders(self, references, match=image_matches):
@@ -154,21 +149,16 @@ class ImageRoutes(EngineRouting):
             that failed.  A 404 counts as a failure only when no engine
             succeeded (the image was already gone from that engine).
         """
-        results = yield DeferredList(
-            [self._engine_json(e, method, path, version, query=query) for e in engines],
-            consumeErrors=True)
+        results = yield fan_out(engines, lambda e: self._engine_json(
+            e, method, path, version, query=query))
         answers, failures = [], []
-        for engine, (ok, result) in zip(engines, results, strict=True):
+        for engine, ok, result in results:
             if ok:
                 answers.append(result)
-                continue
-            error = result.value
-            if isinstance(error, EngineError):
-                failures.append((_node(engine), error.status, error.message))
-            elif isinstance(error, EngineUnreachable):
-                failures.append((_node(engine), 500, str(error)))
+            elif isinstance(result, EngineError):
+                failures.append((_node(engine), result.status, result.message))
             else:
-                result.raiseException()
+                failures.append((_node(engine), 500, str(result)))
         if answers:
             failures = [f for f in failures if f[1] != 404]
         return answers, failures
@@ -224,15 +214,14 @@ class ImageRoutes(EngineRouting):
         lists = {}
         if bool_arg(request, "all"):
             healthy = [e for e in engines if e.healthy]
-            results = yield DeferredList(
-                [self._engine_json(e, "GET", "/images/json", version, query=b"all=1")
-                 for e in healthy], consumeErrors=True)
-            for engine, (ok, result) in zip(healthy, results, strict=True):
+            results = yield fan_out(healthy, lambda e: self._engine_json(
+                e, "GET", "/images/json", version, query=b"all=1"))
+            for engine, ok, result in results:
                 if ok and isinstance(result, list):
                     lists[engine.address] = result
                 elif not ok:
                     self._log.debug("listing all images of {engine} failed: {error}",
-                                    engine=_node(engine), error=result.getErrorMessage())
+                                    engine=_node(engine), error=str(result))
         for engine in engines:
             lists.setdefault(engine.address, engine.images)
         limits = {}

@@ -16,14 +16,14 @@ from urllib.parse import quote
 from twisted.internet.defer import inlineCallbacks
 from twisted.web.http_headers import Headers
 
-from swarmd.api._helpers import arg, json_answer, read_json
-from swarmd.api._networks_fanout import (
+from swarmd.api._fanout import (
     client_query,
     combine_failures,
     fan_out,
     prune_targets,
     refresh_lists,
 )
+from swarmd.api._helpers import arg, json_answer, read_json
 from swarmd.api._networks_placement import node_engine, scheduled_engine
 from swarmd.api._networks_view import (
     NETWORK_FILTERS,

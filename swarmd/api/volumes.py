@@ -15,8 +15,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.logger import Logger
 
 from swarmd._log import observer
-from swarmd.api._helpers import arg, json_answer, read_json
-from swarmd.api._networks_fanout import (
+from swarmd.api._fanout import (
     client_query,
     combine_failures,
     fan_out,
@@ -24,6 +23,7 @@ from swarmd.api._networks_fanout import (
     refresh_lists,
     status_of,
 )
+from swarmd.api._helpers import arg, json_answer, read_json
 from swarmd.api._networks_placement import node_engine, scheduled_engine
 from swarmd.api._networks_view import split_node
 from swarmd.api._routing import EngineRouting

@@ -17,6 +17,7 @@ from swarmd.cluster.containers import SWARM_ID_LABEL, Container
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.references import image_matches
 
 #: A container name as Docker accepts it.
 VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -522,25 +523,6 @@ class Cluster(EngineListener):
             engine.refresh_list("images")
             answer = yield engine.track(engine.client.create_container(body, name, auth))
         return answer
-
-
-def image_matches(image, reference):
-    """
-    Whether an C{/images/json} entry matches a reference (ID, ID prefix,
-    C{name}, C{name:tag} or digest).
-    """
-    if not reference:
-        return False
-    image_id = image.get("Id") or ""
-    if reference == image_id or (len(reference) >= 4 and (
-            image_id.startswith(reference) or image_id.startswith("sha256:" + reference))):
-        return True
-    wanted = reference if _has_tag(reference) or "@" in reference else reference + ":latest"
-    return wanted in (image.get("RepoTags") or []) or wanted in (image.get("RepoDigests") or [])
-
-
-def _has_tag(reference):
-    return reference.rfind(":") > reference.rfind("/")
 
 
 def _is_missing_image(error):

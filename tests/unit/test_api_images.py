@@ -35,7 +35,10 @@ from swarmd.api._images_merge import (
     parse_build_args,
     prefix_lines,
 )
-from swarmd.api._images_refs import (
+from swarmd.api._images_stream import FanIn, TeeBody
+from swarmd.api.errors import DockerError
+from swarmd.engine import EngineUnreachable
+from swarmd.references import (
     familiar,
     image_matches,
     path_match,
@@ -43,9 +46,6 @@ from swarmd.api._images_refs import (
     repository_matches,
     split_reference,
 )
-from swarmd.api._images_stream import FanIn, TeeBody
-from swarmd.api.errors import DockerError
-from swarmd.engine import EngineUnreachable
 from swarmd.testing import memory
 from swarmd.testing.fakeengine import FakeEngineAPI, FakeImage, FakeRegistry
 from swarmd.testing.memory import MemoryManager

@@ -1,7 +1,7 @@
 """
 Tests for the network routes of L{swarmd.api.app.DockerAPI} in memory, and
 for the pure pieces behind them (L{swarmd.api._networks_view},
-L{swarmd.api._networks_placement}, L{swarmd.api._networks_fanout}).
+L{swarmd.api._networks_placement}, L{swarmd.api._fanout}).
 
 The engines are L{ObjectsClient}s: the in-memory engines of
 L{tests.unit.stubengine} plus networks and volumes served over real HTTP
@@ -23,7 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import readBody
 from twisted.web.resource import Resource
 
-from swarmd.api._networks_fanout import combine_failures, prune_targets
+from swarmd.api._fanout import combine_failures, prune_targets
 from swarmd.api._networks_placement import node_constraint, pin_create_body
 from swarmd.api._networks_view import (
     NetworkEntry,

@@ -1,7 +1,7 @@
 """
 Calls made on several engines at once for one client request (prunes,
-volume creation and removal on every node), and how their outcomes become
-one answer.  Used by the network and the volume routes.
+pulls, volume creation and removal on every node...), and how their
+outcomes become one answer.
 """
 
 import json
