@@ -339,3 +339,78 @@ def _peak_rss_kb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
+
+
+class TransportTests(_CLI):
+    """
+    What clients send and how fast they read.
+    """
+
+    def test_chunked_body_without_content_type(self):
+        """A chunked create body with no Content-Type is read and scheduled."""
+        port = int(self.manager.docker_host.rsplit(":", 1)[1])
+        body = json.dumps({"Image": "busybox", "Cmd": ["true"]}).encode()
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part)
+                          for part in (body[:10], body[10:])) + b"0\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /v1.41/containers/create?name=chunky HTTP/1.1\r\nHost: x\r\n"
+                      b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+            answer = b""
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                answer += data
+        self.assertTrue(answer.startswith(b"HTTP/1.1 201"), answer[:200])
+        self.assertIn("chunky", self.docker("ps", "-a", "--format", "{{.Names}}").stdout)
+
+    def test_resize(self):
+        """resize of a TTY container reaches its engine."""
+        self.docker("run", "-d", "-t", "--name", "sized", "busybox", "sleep", "300")
+        port = int(self.manager.docker_host.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"POST /v1.41/containers/sized/resize?h=33&w=111 HTTP/1.1\r\n"
+                      b"Host: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            head = s.recv(4096)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:200])
+        size = self.docker("exec", "sized", "stty", "-F", "/proc/1/fd/0", "size").stdout.split()
+        self.assertEqual(size, ["33", "111"])
+
+    def test_attach_back_pressure(self):
+        """A client that stops reading an attach pauses the engine; nothing piles up."""
+        megabytes = 200
+        self.docker("create", "--name", "firehose", "busybox", "sh", "-c",
+                    "sleep 1; head -c %d /dev/zero" % (megabytes * 1000000,))
+        port = int(self.manager.docker_host.rsplit(":", 1)[1])
+        pid = self.manager.process.pid
+        sock = socket.create_connection(("127.0.0.1", port))
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(b"POST /v1.41/containers/firehose/attach?stream=1&stdout=1 HTTP/1.1\r\n"
+                     b"Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        before = _rss_kb(pid)
+        self.docker("start", "firehose")
+        time.sleep(6)
+        stalled = _rss_kb(pid) - before
+        self.assertLess(stalled, 30 * 1024, "manager grew %d KB while the client slept" % (
+            stalled,))
+        total = 0
+        buffer = bytearray(1 << 20)
+        sock.settimeout(60)
+        while True:
+            n = sock.recv_into(buffer)
+            if not n:
+                break
+            total += n
+        self.assertGreaterEqual(total, megabytes * 1000000)
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
