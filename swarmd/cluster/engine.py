@@ -17,7 +17,13 @@ import re
 from datetime import datetime
 
 import attr
-from twisted.internet.defer import Deferred, DeferredList, DeferredSemaphore, inlineCallbacks
+from twisted.internet.defer import (
+    Deferred,
+    DeferredList,
+    DeferredSemaphore,
+    inlineCallbacks,
+    succeed,
+)
 from twisted.logger import Logger
 
 from swarmd._log import observer
@@ -176,6 +182,7 @@ class Engine:
         #: Bumped when the engine's own specs (name, labels, CPUs...) change.
         self.specs_revision = 0
         self._refreshing = collections.Counter()
+        self._settle_waiters = {}
         self._stopped = False
         self._connecting = None
         self._specs_at = None
@@ -561,7 +568,8 @@ class Engine:
     def refresh_container(self, container_id):
         """
         Inspect one container and update the cache (drop it on 404).  A
-        result that an event made stale in the meantime is thrown away.
+        result that an event made stale in the meantime is thrown away, and
+        the answer is then the one of the newest refresh, once it is in.
 
         @return: a L{Deferred} firing with the L{Container}, or L{None} when
             it is gone.
@@ -577,12 +585,35 @@ class Engine:
                 self._drop(container_id)
             return None
         finally:
-            self._refreshing[container_id] -= 1
-            if not self._refreshing[container_id]:
-                del self._refreshing[container_id]
-        if self._generation.get(container_id, 0) != generation or self._stopped:
+            self._refreshed(container_id)
+        if self._stopped:
+            return self.containers.get(container_id)
+        if self._generation.get(container_id, 0) != generation:
+            # An event came in while we asked: a newer refresh holds the
+            # truth.  Wait for it, so that callers (a create, a stop) never
+            # see the cache behind what they just did.
+            yield self.settled(container_id)
             return self.containers.get(container_id)
         return self._store(info)
+
+    def settled(self, container_id):
+        """
+        @return: a L{Deferred} firing once no refresh of C{container_id} is
+            under way.
+        """
+        if not self._refreshing.get(container_id):
+            return succeed(None)
+        d = Deferred()
+        self._settle_waiters.setdefault(container_id, []).append(d)
+        return d
+
+    def _refreshed(self, container_id):
+        self._refreshing[container_id] -= 1
+        if self._refreshing[container_id]:
+            return
+        del self._refreshing[container_id]
+        for waiter in self._settle_waiters.pop(container_id, ()):
+            waiter.callback(None)
 
     def _store(self, info):
         old = self.containers.get(info["Id"])

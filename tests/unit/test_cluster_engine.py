@@ -276,6 +276,19 @@ class EventTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(d))
         self.assertNotIn("c7", self.engine.containers)
 
+    def test_stale_refresh_waits_for_newer(self):
+        """A refresh overtaken by an event answers with the newer refresh's result."""
+        first, second = Deferred(), Deferred()
+        answers = [first, second]
+        self.client.inspect_container = lambda cid: answers.pop(0)
+        d = self.engine.refresh_container("c8")
+        self.stream.callback(self.event("start", "c8", 1795860004000000000))
+        first.callback(inspect("c8", "new", status="created"))
+        self.assertNoResult(d)
+        second.callback(inspect("c8", "new"))
+        self.assertEqual(self.successResultOf(d).status, "running")
+        self.assertEqual(self.engine.containers["c8"].status, "running")
+
     def test_stream_reopened_from_last_event(self):
         """A broken stream is reopened after the retry wait, resuming at the last event."""
         self.stream.callback(self.event("start", "c5", 1795860001000000123))

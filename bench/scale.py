@@ -1,0 +1,253 @@
+"""
+Scale benchmark: one manager in front of N simulated engines with 30
+containers each (classic Swarm's published test: 1,000 nodes, 30,000
+containers).
+
+    python bench/scale.py --engines 1000 [--discovery nodes|file] [--plot]
+
+Measures the time until every engine is healthy, C{GET /info} and
+C{GET /containers/json?all=1} latency (p50/p90/p99 over --calls calls on one
+keep-alive connection), create+start through the manager (p50/p90/p99 over
+--creates creates) next to the same create+start sent straight to one
+simulated engine (the simulator's own time), and the manager's RSS and CPU
+at idle and under load.  Prints a table; the last line is one JSON object.
+Each run is also appended to bench/results/scale.jsonl; --plot draws latency
+against N from that file into bench/scale.png.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from swarmd.testing.manager import ManagerProcess  # noqa: E402
+from swarmd.testing.simulator import discovery_entries  # noqa: E402
+
+RESULTS = os.path.join(HERE, "results", "scale.jsonl")
+
+
+def percentiles(samples):
+    ordered = sorted(samples)
+
+    def at(fraction):
+        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1e3
+
+    return at(0.50), at(0.90), at(0.99)
+
+
+class ProcessMeter:
+    """
+    CPU time and RSS of a process, from /proc.
+    """
+
+    def __init__(self, pid):
+        self.pid = pid
+        self._ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / self._ticks
+
+    def rss_mb(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+        return 0.0
+
+    def cpu_percent(self, seconds):
+        start_cpu, start = self.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        return 100.0 * (self.cpu_seconds() - start_cpu) / (time.monotonic() - start)
+
+
+def timed_gets(host, port, path, count):
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError("%s: %d" % (path, response.status))
+        samples.append(time.perf_counter() - started)
+    connection.close()
+    return samples
+
+
+def create_start(connection, name, body):
+    started = time.perf_counter()
+    connection.request("POST", "/v1.41/containers/create?name=" + name, json.dumps(body),
+                       {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 201:
+        raise RuntimeError("create %s: %d %s" % (name, response.status, answer[:200]))
+    connection.request("POST", "/v1.41/containers/%s/start" % (name,), b"",
+                       {"Content-Length": "0"})
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 204:
+        raise RuntimeError("start %s: %d %s" % (name, response.status, answer[:200]))
+    return time.perf_counter() - started
+
+
+def creates(host, port, count, prefix):
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    body = {"Image": "busybox", "Cmd": ["sleep", "100000000"]}
+    samples = [create_start(connection, "%s%05d" % (prefix, i), body) for i in range(count)]
+    connection.close()
+    return samples
+
+
+def start_simulator(engines, containers):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "swarmd.testing.simulator", "--engines", str(engines),
+         "--containers", str(containers)],
+        stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
+    line = process.stdout.readline()
+    if not line.startswith("READY "):
+        process.kill()
+        raise RuntimeError("simulator did not start: %r" % (line,))
+    return process, line.split()[1]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--engines", type=int, default=1000)
+    parser.add_argument("--containers", type=int, default=30)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--creates", type=int, default=1000)
+    parser.add_argument("--discovery", choices=("nodes", "file"), default="nodes")
+    parser.add_argument("--idle", type=float, default=30.0,
+                        help="seconds of idle CPU measurement")
+    parser.add_argument("--plot", action="store_true",
+                        help="after the run, draw latency against N into bench/scale.png")
+    options = parser.parse_args(argv)
+
+    simulator, discovery = start_simulator(options.engines, options.containers)
+    manager = None
+    folder = tempfile.mkdtemp(prefix="swarmd-scale-")
+    try:
+        if options.discovery == "file":
+            path = os.path.join(folder, "cluster")
+            with open(path, "w") as f:
+                f.write("# %d simulated engines\n" % (options.engines,))
+                f.write("\n".join(discovery_entries(options.engines)) + "\n")
+            discovery = "file://" + path
+        started = time.monotonic()
+        manager = ManagerProcess(discovery, args=("--heartbeat", "5s")).start(healthy=0,
+                                                                           timeout=60)
+        meter = ProcessMeter(manager.process.pid)
+        while True:
+            try:
+                if len(manager.healthy_nodes()) >= options.engines:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() - started > 900:
+                raise RuntimeError("not every engine healthy after 900 s")
+            time.sleep(1)
+        healthy_s = time.monotonic() - started
+        time.sleep(5)
+        idle_cpu = meter.cpu_percent(options.idle)
+        idle_rss = meter.rss_mb()
+
+        host, port = "127.0.0.1", manager.port
+        load_cpu_start, load_start = meter.cpu_seconds(), time.monotonic()
+        info = timed_gets(host, port, "/v1.41/info", options.calls)
+        ps = timed_gets(host, port, "/v1.41/containers/json?all=1", options.calls)
+        create = creates(host, port, options.creates, "bench")
+        load_cpu = 100.0 * (meter.cpu_seconds() - load_cpu_start) / (time.monotonic()
+                                                                      - load_start)
+        load_rss = meter.rss_mb()
+        # The simulator's own time for the same work, straight to one engine.
+        direct = creates("127.0.1.1", 2375, options.creates, "direct")
+
+        rows = [("info", percentiles(info)), ("ps -a", percentiles(ps)),
+                ("create+start", percentiles(create)),
+                ("  simulator alone", percentiles(direct))]
+        net = tuple(max(0.0, a - b) for a, b in zip(percentiles(create), percentiles(direct),
+                                                    strict=True))
+        rows.append(("  minus simulator", net))
+        containers = options.engines * options.containers
+        print("engines %d, containers %d, discovery %s" % (options.engines, containers,
+                                                             options.discovery))
+        print("all healthy after %.1f s" % (healthy_s,))
+        print("%-20s %10s %10s %10s" % ("latency ms", "p50", "p90", "p99"))
+        for name, (p50, p90, p99) in rows:
+            print("%-20s %10.2f %10.2f %10.2f" % (name, p50, p90, p99))
+        print("manager RSS: %.0f MB idle, %.0f MB after load" % (idle_rss, load_rss))
+        print("manager CPU: %.1f %% idle, %.1f %% under load" % (idle_cpu, load_cpu))
+        summary = {
+            "engines": options.engines,
+            "containers": containers,
+            "healthy_s": round(healthy_s, 2),
+            "info_p99_ms": round(percentiles(info)[2], 2),
+            "ps_p99_ms": round(percentiles(ps)[2], 2),
+            "create_p99_ms": round(percentiles(create)[2], 2),
+            "create_minus_sim_p99_ms": round(net[2], 2),
+            "rss_mb": round(max(idle_rss, load_rss), 1),
+            "idle_cpu_pct": round(idle_cpu, 2),
+        }
+        os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+        with open(RESULTS, "a") as f:
+            f.write(json.dumps(dict(summary, discovery=options.discovery,
+                                    when=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                    info_p50_ms=round(percentiles(info)[0], 2),
+                                    ps_p50_ms=round(percentiles(ps)[0], 2),
+                                    create_p50_ms=round(percentiles(create)[0], 2))) + "\n")
+        if options.plot:
+            plot(RESULTS, os.path.join(HERE, "scale.png"))
+        print(json.dumps(summary))
+    finally:
+        if manager is not None:
+            manager.cleanup()
+        simulator.kill()
+        simulator.wait()
+
+
+def plot(results, target):
+    """
+    Draw p99 latency of info, ps and create against the number of engines,
+    from the latest run of each N.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    latest = {}
+    with open(results) as f:
+        for line in f:
+            run = json.loads(line)
+            latest[run["engines"]] = run
+    engines = sorted(latest)
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for key, label in (("info_p99_ms", "GET /info p99"), ("ps_p99_ms", "docker ps -a p99"),
+                       ("create_p99_ms", "create+start p99")):
+        axis.plot(engines, [latest[n][key] for n in engines], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("engines (30 containers each)")
+    axis.set_ylabel("latency (ms)")
+    axis.set_title("swarmd manager latency against cluster size")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    print("plot written to %s" % (target,))
+
+
+if __name__ == "__main__":
+    main()
