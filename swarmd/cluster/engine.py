@@ -579,22 +579,28 @@ class Engine:
         try:
             info = yield self._guard(self.client.inspect_container(container_id))
         except EngineError as e:
+            self._refreshed(container_id)
             if e.status != 404:
                 raise
             if self._generation.get(container_id, 0) == generation:
                 self._drop(container_id)
             return None
-        finally:
+        except BaseException:
             self._refreshed(container_id)
+            raise
         if self._stopped:
+            self._refreshed(container_id)
             return self.containers.get(container_id)
         if self._generation.get(container_id, 0) != generation:
             # An event came in while we asked: a newer refresh holds the
             # truth.  Wait for it, so that callers (a create, a stop) never
             # see the cache behind what they just did.
+            self._refreshed(container_id)
             yield self.settled(container_id)
             return self.containers.get(container_id)
-        return self._store(info)
+        stored = self._store(info)
+        self._refreshed(container_id)
+        return stored
 
     def settled(self, container_id):
         """
