@@ -14,7 +14,6 @@ from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
 from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
 from swarmd.api.proxy import copy_response_head, forward_headers, relay_body
-from swarmd.cluster.engine import HEALTHY
 from swarmd.engine import EngineError
 
 
@@ -44,18 +43,8 @@ class ContainerRoutes(EngineRouting):
         chosen.sort(key=lambda c: c.created, reverse=True)
         if limit > 0:
             chosen = chosen[:limit]
-        answer = []
-        for container in chosen:
-            engine = container.engine
-            summary = container.summary(now)
-            summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
-            for port in summary["Ports"]:
-                if port.get("IP") == "0.0.0.0":
-                    port["IP"] = engine.ip
-            if engine.state != HEALTHY:
-                summary["Status"] = "Host Down"
-            answer.append(summary)
-        return json_answer(request, answer)
+        request.setHeader(b"Content-Type", b"application/json")
+        return b"[" + b",".join(c.listing_bytes(now) for c in chosen) + b"]\n"
 
     def container_json(self, request, name, version=None):
         container = self._container(name)

@@ -3,6 +3,7 @@ C{GET /info} and C{GET /version}: the manager's own answers, with classic
 Swarm's node table in C{SystemStatus}.
 """
 
+import json
 import os
 import platform
 import socket
@@ -45,6 +46,57 @@ def container_counts(containers):
     return total, running, paused, total - running - paused
 
 
+def _engine_block(engine):
+    """
+    One node's rows of the table, its container counts, and the rows
+    encoded: made again only when the engine changed.
+
+    @return: C{(counts, rows, encoded rows without brackets)}.
+    """
+    key = (engine.revision, engine.specs_revision, engine.state, engine.error,
+           engine.updated_at, engine.failures)
+    cached = getattr(engine, "_info_block", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    counts = container_counts(engine.containers.values())
+    total, running, paused, stopped = counts
+    labels = ", ".join(sorted("%s=%s" % kv for kv in engine.labels.items()))
+    rows = [
+        [" " + (engine.name or "(unknown)"), engine.address],
+        ["  └ ID", engine.id],
+        ["  └ Status", engine.state],
+        ["  └ Containers", "%d (%d Running, %d Paused, %d Stopped)" % (
+            total, running, paused, stopped)],
+        ["  └ Reserved CPUs", "%d / %d" % (engine.used_cpus, engine.total_cpus)],
+        ["  └ Reserved Memory", "%s / %s" % (bytes_size(engine.used_memory),
+                                              bytes_size(engine.total_memory))],
+        ["  └ Labels", labels],
+        ["  └ Error", engine.error or "(none)"],
+        ["  └ UpdatedAt", _rfc3339(engine.updated_at)],
+        ["  └ ServerVersion", engine.version.get("Version")
+         or engine.info.get("ServerVersion", "")],
+    ]
+    block = (counts, rows, json.dumps(rows, separators=(",", ":"))[1:-1].encode("utf-8"))
+    engine._info_block = (key, block)
+    return block
+
+
+def _table_head(cluster, strategy, filters, role):
+    rows = [["Role", role[0]]]
+    if role[1]:
+        rows.append(["Primary", role[1]])
+    rows += [
+        ["Strategy", strategy],
+        ["Filters", ", ".join(filters)],
+        ["Nodes", str(len(cluster.engines))],
+    ]
+    return rows
+
+
+def _sorted_engines(cluster):
+    return sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
+
+
 def node_table(cluster, strategy, filters, role=("primary", None)):
     """
     Classic Swarm's C{SystemStatus} rows.
@@ -54,41 +106,45 @@ def node_table(cluster, strategy, filters, role=("primary", None)):
     @param role: C{("primary", None)} or C{("replica", primary_address)}.
     @return: a C{list} of C{[key, value]} pairs.
     """
-    rows = [["Role", role[0]]]
-    if role[1]:
-        rows.append(["Primary", role[1]])
-    rows += [
-        ["Strategy", strategy],
-        ["Filters", ", ".join(filters)],
-        ["Nodes", str(len(cluster.engines))],
-    ]
-    engines = sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
-    for engine in engines:
-        total, running, paused, stopped = container_counts(engine.containers.values())
-        labels = ", ".join(sorted("%s=%s" % kv for kv in engine.labels.items()))
-        rows += [
-            [" " + (engine.name or "(unknown)"), engine.address],
-            ["  └ ID", engine.id],
-            ["  └ Status", engine.state],
-            ["  └ Containers", "%d (%d Running, %d Paused, %d Stopped)" % (
-                total, running, paused, stopped)],
-            ["  └ Reserved CPUs", "%d / %d" % (engine.used_cpus, engine.total_cpus)],
-            ["  └ Reserved Memory", "%s / %s" % (bytes_size(engine.used_memory),
-                                                  bytes_size(engine.total_memory))],
-            ["  └ Labels", labels],
-            ["  └ Error", engine.error or "(none)"],
-            ["  └ UpdatedAt", _rfc3339(engine.updated_at)],
-            ["  └ ServerVersion", engine.version.get("Version")
-             or engine.info.get("ServerVersion", "")],
-        ]
+    rows = _table_head(cluster, strategy, filters, role)
+    for engine in _sorted_engines(cluster):
+        rows += _engine_block(engine)[1]
     return rows
 
 
-def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None)):
+_STATUS_MARK = "\x00system-status\x00"
+
+
+def info_bytes(cluster, strategy, filters, **kwargs):
+    """
+    The encoded C{GET /info} answer, the node table assembled from each
+    engine's cached rows (at 1,000 engines the table is 10,000 rows).
+    """
+    answer = info(cluster, strategy, filters, table=False, **kwargs)
+    answer["SystemStatus"] = _STATUS_MARK
+    head = json.dumps(_table_head(cluster, strategy, filters,
+                                  kwargs.get("role", ("primary", None))),
+                      separators=(",", ":"))[1:-1].encode("utf-8")
+    table = b"[" + b",".join([head] + [_engine_block(e)[2] for e in _sorted_engines(cluster)]) \
+        + b"]"
+    encoded = json.dumps(answer, separators=(",", ":")).encode("utf-8")
+    return encoded.replace(json.dumps(_STATUS_MARK).encode("ascii"), table, 1) + b"\n"
+
+
+def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None),
+         table=True):
     """
     The C{GET /info} answer.
+
+    @param table: include the node table (C{SystemStatus}).
     """
-    total, running, paused, stopped = container_counts(cluster.containers)
+    total = running = paused = 0
+    for engine in cluster.engines.values():
+        counts = _engine_block(engine)[0]
+        total += counts[0]
+        running += counts[1]
+        paused += counts[2]
+    stopped = total - running - paused
     images = set()
     for engine in cluster.engines.values():
         images.update(image.get("Id") for image in engine.images)
@@ -101,7 +157,7 @@ def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("pri
         "Images": len(images),
         "Driver": "",
         "DriverStatus": None,
-        "SystemStatus": node_table(cluster, strategy, filters, role),
+        "SystemStatus": node_table(cluster, strategy, filters, role) if table else None,
         "Plugins": {"Volume": None, "Network": None, "Authorization": None, "Log": None},
         "MemoryLimit": True,
         "SwapLimit": True,

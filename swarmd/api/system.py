@@ -51,9 +51,9 @@ class SystemRoutes(EngineRouting):
         return json_answer(request, _info.version())
 
     def info(self, request, version=None):
-        return json_answer(request, _info.info(
-            self.cluster, self.strategy, self.filters, debug=self.debug,
-            events_listeners=self.event_listeners))
+        request.setHeader(b"Content-Type", b"application/json")
+        return _info.info_bytes(self.cluster, self.strategy, self.filters, debug=self.debug,
+                                events_listeners=self.event_listeners)
 
     @inlineCallbacks
     def system_df(self, request, version=None):

@@ -4,8 +4,8 @@ container, built from the engine's inspect answer, and the summaries
 C{GET /containers/json} returns, derived from it.
 """
 
-import copy
 import json
+import zlib
 from datetime import datetime
 
 SWARM_ID_LABEL = "com.docker.swarm.id"
@@ -61,16 +61,19 @@ def human_duration(seconds):
     return "%d years" % (int(seconds / 3600) // 24 // 365)
 
 
-def state_string(state, now):
+def state_string(state, now, times=None):
     """
     Docker's human container status (C{"Up 5 minutes"},
     C{"Exited (0) 3 seconds ago"}, ...).
 
     @param state: the C{State} object of an inspect answer.
     @param now: the current time in seconds since the epoch.
+    @param times: C{(started, finished)} already parsed from C{state}, or
+        L{None}.
     """
-    started = parse_time(state.get("StartedAt"))
-    finished = parse_time(state.get("FinishedAt"))
+    if times is None:
+        times = (parse_time(state.get("StartedAt")), parse_time(state.get("FinishedAt")))
+    started, finished = times
     if state.get("Running"):
         up = human_duration(now - started) if started is not None else "Less than a second"
         if state.get("Paused"):
@@ -128,29 +131,41 @@ def _ports(info):
     return ports
 
 
-def with_node(info, engine):
-    """
-    The manager's inspect answer: the engine's, plus a C{Node} object, with
-    ports bound on all interfaces shown on the node's IP (classic Swarm).
+#: What the manager keeps parsed of an inspect answer: everything the
+#: scheduler, the container list, its filters and the network/volume views
+#: read.  The whole answer is kept too, compressed, to be served as is.
+SLIM_FIELDS = {
+    "Id": None, "Name": None, "Created": None, "Path": None, "Args": None, "Image": None,
+    "ExecIDs": None, "Mounts": None, "RestartCount": None, "State": None,
+    "Config": ("Image", "Labels", "Env", "ExposedPorts", "Tty"),
+    "HostConfig": ("NetworkMode", "CpuShares", "Memory", "PortBindings", "Links",
+                   "VolumesFrom", "Binds"),
+    "NetworkSettings": ("Ports", "Networks"),
+}
 
-    @param info: the engine's inspect C{dict} (not changed).
-    @return: a new C{dict}.
+
+def slim(info):
     """
-    answer = dict(info)
-    answer["Node"] = {
+    @return: the part of an inspect answer the manager works with.
+    """
+    kept = {}
+    for key, fields in SLIM_FIELDS.items():
+        value = info.get(key)
+        if fields is not None and isinstance(value, dict):
+            value = {field: value[field] for field in fields if field in value}
+        if value is not None:
+            kept[key] = value
+    return kept
+
+
+def node_json(engine):
+    """
+    The C{Node} object classic Swarm adds to inspect answers, encoded.
+    """
+    return json.dumps({
         "ID": engine.id, "IP": engine.ip, "Addr": engine.address, "Name": engine.name,
         "Cpus": engine.cpus, "Memory": engine.memory, "Labels": engine.labels,
-    }
-    network = info.get("NetworkSettings")
-    if network and network.get("Ports"):
-        network = dict(network)
-        network["Ports"] = ports = copy.deepcopy(network["Ports"])
-        answer["NetworkSettings"] = network
-        for bindings in ports.values():
-            for binding in bindings or []:
-                if binding.get("HostIp") == "0.0.0.0":
-                    binding["HostIp"] = engine.ip
-    return answer
+    }, separators=(",", ":")).encode("utf-8")
 
 
 class Container:
@@ -158,28 +173,39 @@ class Container:
     One container of one engine, as cached by the manager.
 
     @ivar engine: the L{swarmd.cluster.engine.Engine} that runs it.
-    @ivar info: the engine's inspect answer (a C{dict}).
+    @ivar info: the part of the engine's inspect answer the manager reads
+        (L{slim}); the whole answer is kept compressed for L{inspect_bytes}.
     """
 
-    __slots__ = ("_inspected", "_summary", "engine", "info")
+    __slots__ = ("_created", "_listing", "_packed", "_summary", "_times", "engine", "info")
 
     def __init__(self, engine, info):
         self.engine = engine
-        self.info = info
+        self.info = slim(info)
+        # Compact JSON, so the byte-level edits of inspect_bytes match.
+        self._packed = zlib.compress(json.dumps(info, separators=(",", ":")).encode("utf-8"), 1)
         self._summary = None
-        self._inspected = None
+        self._times = None
+        self._created = None
+        self._listing = None
 
     def inspect_bytes(self):
         """
-        The encoded C{GET /containers/{id}/json} answer (L{with_node}),
-        made once per container state and engine specs.
+        The C{GET /containers/{id}/json} answer: the engine's, plus the
+        C{Node} object, with ports bound on all interfaces shown on the
+        node's IP (classic Swarm does both on the bytes too).
         """
-        cached = self._inspected
-        if cached is None or cached[0] != self.engine.specs_revision:
-            body = json.dumps(with_node(self.info, self.engine),
-                              separators=(",", ":")).encode("utf-8") + b"\n"
-            self._inspected = cached = (self.engine.specs_revision, body)
-        return cached[1]
+        raw = zlib.decompress(self._packed)
+        ip = self.engine.ip.encode("ascii")
+        if ip != b"0.0.0.0":
+            raw = raw.replace(b'"HostIp":"0.0.0.0"', b'"HostIp":"' + ip + b'"')
+        return b'{"Node":' + node_json(self.engine) + b"," + raw[1:] + b"\n"
+
+    def full_info(self):
+        """
+        @return: the engine's whole inspect answer, decoded.
+        """
+        return json.loads(zlib.decompress(self._packed))
 
     def __repr__(self):
         return "<Container %s %s on %s>" % (self.id[:12], self.name, self.engine.address)
@@ -224,7 +250,9 @@ class Container:
 
     @property
     def created(self):
-        return parse_time(self.info.get("Created")) or 0.0
+        if self._created is None:
+            self._created = parse_time(self.info.get("Created")) or 0.0
+        return self._created
 
     def summary(self, now):
         """
@@ -255,5 +283,38 @@ class Container:
         summary = dict(self._summary)
         summary["Ports"] = [dict(p) for p in summary["Ports"]]
         summary["Names"] = list(summary["Names"])
-        summary["Status"] = state_string(self.state, now)
+        summary["Status"] = self.status_text(now)
         return summary
+
+    def status_text(self, now):
+        """
+        Docker's human status of the container at time C{now}.
+        """
+        if self._times is None:
+            state = self.state
+            self._times = (parse_time(state.get("StartedAt")),
+                           parse_time(state.get("FinishedAt")))
+        return state_string(self.state, now, self._times)
+
+    def listing_bytes(self, now):
+        """
+        The encoded entry of this container in the manager's
+        C{GET /containers/json}: named C{/node/name}, ports bound on all
+        interfaces shown on the node's IP, C{"Host Down"} when its node is
+        not healthy.  Encoded once per distinct status text.
+        """
+        engine = self.engine
+        status = self.status_text(now) if engine.healthy else "Host Down"
+        key = (status, engine.specs_revision)
+        cached = self._listing
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        summary = self.summary(now)
+        summary["Status"] = status
+        summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
+        for port in summary["Ports"]:
+            if port.get("IP") == "0.0.0.0":
+                port["IP"] = engine.ip
+        data = json.dumps(summary, separators=(",", ":")).encode("utf-8")
+        self._listing = (key, data)
+        return data

@@ -342,7 +342,7 @@ class ObjectsAPITestCase(SynchronousTestCase):
         for engine in self.cluster.engines.values():
             self.successResultOf(engine.refresh_list("networks"))
             self.successResultOf(engine.refresh_list("volumes"))
-            self.successResultOf(engine.refresh_containers())
+            self.successResultOf(engine.refresh_containers(full=True))
 
     def run_container(self, client, cid, name, **kw):
         client.containers[cid] = inspect(cid, name, **kw)
