@@ -32,12 +32,13 @@ class ContainerRoutes(EngineRouting):
         now = self.clock.seconds()
         chosen = []
         for container in self.cluster.containers:
-            if not show_all and not container.running:
-                continue
-            image = (container.info.get("Config") or {}).get("Image", "")
-            if not show_all and image.split(":")[0] == "swarm":
-                continue
-            if not predicate(container):
+            if not show_all:
+                if not container.running:
+                    continue
+                image = (container.info.get("Config") or {}).get("Image", "")
+                if image.split(":")[0] == "swarm":
+                    continue
+            if filters and not predicate(container):
                 continue
             chosen.append(container)
         chosen.sort(key=lambda c: c.created, reverse=True)

@@ -42,6 +42,10 @@ MAX_BACKOFF_FACTOR = 1000
 #: Specs (info) of healthy engines are re-read this often, in seconds.
 SPEC_UPDATE_INTERVAL = 300.0
 
+#: While the events stream is open, images, networks and volumes are
+#: re-read on one refresh run in this many (containers on every run).
+LISTS_EVERY = 5
+
 #: Inspect calls one engine refresh runs at once.
 INSPECT_CONCURRENCY = 8
 
@@ -184,6 +188,7 @@ class Engine:
         self._refreshing = collections.Counter()
         self._settle_waiters = {}
         self._stopped = False
+        self._runs = 0
         self._connecting = None
         self._specs_at = None
         self._generation = {}
@@ -476,7 +481,13 @@ class Engine:
                 yield self._update_specs()
             if self._events is None and not self._events_opening:
                 self._open_events()
-            yield self._refresh_all(full=False)
+            self._runs += 1
+            if self._events is not None and self._runs % LISTS_EVERY:
+                # Events keep images, networks and volumes fresh; the loop
+                # re-reads them only now and then, as a safety net.
+                yield self.refresh_containers(full=False)
+            else:
+                yield self._refresh_all(full=False)
             self.updated_at = self._clock.seconds()
         except (EngineUnreachable, EngineError) as e:
             self._log.debug("refresh of engine {address} failed: {error}",

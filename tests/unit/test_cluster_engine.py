@@ -191,6 +191,22 @@ class RefreshLoopTests(SynchronousTestCase):
         clock.advance(50)
         self.assertEqual(client.calls.count("list_containers"), before + 2)
 
+    def test_lists_reread_now_and_then(self):
+        """With events flowing, images/networks/volumes are re-read one run in five."""
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        self.successResultOf(engine.start())
+        images, containers = client.calls.count("list_images"), client.calls.count(
+            "list_containers")
+        clock.pump([5.0] * 10)
+        self.assertEqual(client.calls.count("list_containers") - containers, 10)
+        self.assertEqual(client.calls.count("list_images") - images, 2)
+        client.streams[-1].done.errback(EngineUnreachable("x", "reset"))
+        engine._events_retry.cancel()
+        before = client.calls.count("list_images")
+        clock.advance(5.0)
+        self.assertEqual(client.calls.count("list_images"), before + 1)
+        engine.stop()
+
     def test_one_failing_run_does_not_stop_loop(self):
         """An unexpected error in one run is logged and the loop goes on."""
         engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
