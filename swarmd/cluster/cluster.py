@@ -18,6 +18,7 @@ from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.references import image_matches
+from swarmd.scheduler import Node, SchedulerError
 
 #: A container name as Docker accepts it.
 VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -370,10 +371,15 @@ class Cluster(EngineListener):
         return nodes
 
     def _view(self, engine):
-        from swarmd.scheduler import Node
-
+        # What a view depends on beyond the engine's revision: its health.
+        key = (engine.revision, engine.state, engine.failures)
         cached = self._views.get(engine.address)
-        if cached is None or cached[0] != engine.revision:
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if cached is not None and cached[0][0] == engine.revision:
+            view = cached[1].evolve(healthy=engine.healthy,
+                                    health_indicator=engine.health_indicator)
+        else:
             view = Node(
                 id=engine.id, name=engine.name, addr=engine.address, ip=engine.ip,
                 labels=engine.labels, total_cpus=engine.total_cpus,
@@ -381,15 +387,7 @@ class Cluster(EngineListener):
                 containers=[c.info for c in engine.containers.values()],
                 images=engine.images, healthy=engine.healthy,
                 health_indicator=engine.health_indicator)
-        else:
-            view = cached[1]
-            if (view.healthy, view.health_indicator) != (engine.healthy,
-                                                         engine.health_indicator):
-                view = view.evolve(healthy=engine.healthy,
-                                   health_indicator=engine.health_indicator)
-            else:
-                return view
-        self._views[engine.address] = (engine.revision, view)
+        self._views[engine.address] = (key, view)
         return view
 
     def has_image(self, reference):
@@ -456,8 +454,6 @@ class Cluster(EngineListener):
         @param failed: addresses of engines that failed this create before
             (not used again); an engine failing now is added.
         """
-        from swarmd.scheduler import SchedulerError
-
         name = config.name
         if name:
             self.check_name(name)

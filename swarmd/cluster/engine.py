@@ -209,11 +209,19 @@ class Engine:
     # -- identity and resources ---------------------------------------------
 
     @property
-    def id(self):
+    def docker_id(self):
         """
-        C{"<docker info ID>|<address>"}, or C{""} before the first connection.
+        The engine's own ID (C{docker info}), C{""} before the first
+        connection.
         """
-        return "%s|%s" % (self.docker_id, self.address) if self.docker_id else ""
+        return self._docker_id
+
+    @docker_id.setter
+    def docker_id(self, value):
+        self._docker_id = value
+        #: C{"<docker info ID>|<address>"}, or C{""} before the first
+        #: connection.
+        self.id = "%s|%s" % (value, self.address) if value else ""
 
     @property
     def healthy(self):
