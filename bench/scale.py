@@ -16,7 +16,6 @@ against N from that file into bench/scale.png.
 """
 
 import argparse
-import http.client
 import json
 import os
 import subprocess
@@ -25,88 +24,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
+
+from _common import ProcessMeter, creates, percentiles, timed_gets  # noqa: E402
 
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
 from swarmd.testing.simulator import discovery_entries  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results", "scale.jsonl")
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-
-    def at(fraction):
-        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1e3
-
-    return at(0.50), at(0.90), at(0.99)
-
-
-class ProcessMeter:
-    """
-    CPU time and RSS of a process, from /proc.
-    """
-
-    def __init__(self, pid):
-        self.pid = pid
-        self._ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu_seconds(self):
-        with open("/proc/%d/stat" % self.pid) as f:
-            fields = f.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / self._ticks
-
-    def rss_mb(self):
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-        return 0.0
-
-    def cpu_percent(self, seconds):
-        start_cpu, start = self.cpu_seconds(), time.monotonic()
-        time.sleep(seconds)
-        return 100.0 * (self.cpu_seconds() - start_cpu) / (time.monotonic() - start)
-
-
-def timed_gets(host, port, path, count):
-    connection = http.client.HTTPConnection(host, port, timeout=120)
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError("%s: %d" % (path, response.status))
-        samples.append(time.perf_counter() - started)
-    connection.close()
-    return samples
-
-
-def create_start(connection, name, body):
-    started = time.perf_counter()
-    connection.request("POST", "/v1.41/containers/create?name=" + name, json.dumps(body),
-                       {"Content-Type": "application/json"})
-    response = connection.getresponse()
-    answer = response.read()
-    if response.status != 201:
-        raise RuntimeError("create %s: %d %s" % (name, response.status, answer[:200]))
-    connection.request("POST", "/v1.41/containers/%s/start" % (name,), b"",
-                       {"Content-Length": "0"})
-    response = connection.getresponse()
-    answer = response.read()
-    if response.status != 204:
-        raise RuntimeError("start %s: %d %s" % (name, response.status, answer[:200]))
-    return time.perf_counter() - started
-
-
-def creates(host, port, count, prefix):
-    connection = http.client.HTTPConnection(host, port, timeout=120)
-    body = {"Image": "busybox", "Cmd": ["sleep", "100000000"]}
-    samples = [create_start(connection, "%s%05d" % (prefix, i), body) for i in range(count)]
-    connection.close()
-    return samples
 
 
 def start_simulator(engines, containers):

@@ -584,12 +584,16 @@ class Engine:
                 or (summary.get("Labels") or {}) != container.labels)
 
     @inlineCallbacks
-    def refresh_container(self, container_id):
+    def refresh_container(self, container_id, wait=True):
         """
         Inspect one container and update the cache (drop it on 404).  A
         result that an event made stale in the meantime is thrown away, and
         the answer is then the one of the newest refresh, once it is in.
 
+        @param wait: when stale, wait for the newer refresh even if the cache
+            already holds the container (a create must; a start or stop
+            only needs the cache to move on, and the events that made it
+            stale bring their own refresh).
         @return: a L{Deferred} firing with the L{Container}, or L{None} when
             it is gone.
         """
@@ -615,7 +619,8 @@ class Engine:
             # truth.  Wait for it, so that callers (a create, a stop) never
             # see the cache behind what they just did.
             self._refreshed(container_id)
-            yield self.settled(container_id)
+            if wait or container_id not in self.containers:
+                yield self.settled(container_id)
             return self.containers.get(container_id)
         stored = self._store(info)
         self._refreshed(container_id)

@@ -305,6 +305,20 @@ class EventTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d).status, "running")
         self.assertEqual(self.engine.containers["c8"].status, "running")
 
+    def test_stale_refresh_without_wait(self):
+        """With wait=False a stale refresh of a cached container answers at once."""
+        self.client.containers["c9"] = inspect("c9", "known", status="created")
+        self.successResultOf(self.engine.refresh_container("c9"))
+        first, second = Deferred(), Deferred()
+        answers = [first, second]
+        self.client.inspect_container = lambda cid: answers.pop(0)
+        d = self.engine.refresh_container("c9", wait=False)
+        self.stream.callback(self.event("start", "c9", 1795860005000000000))
+        first.callback(inspect("c9", "known"))
+        self.assertEqual(self.successResultOf(d).status, "created")
+        second.callback(inspect("c9", "known"))
+        self.assertEqual(self.engine.containers["c9"].status, "running")
+
     def test_stream_reopened_from_last_event(self):
         """A broken stream is reopened after the retry wait, resuming at the last event."""
         self.stream.callback(self.event("start", "c5", 1795860001000000123))
