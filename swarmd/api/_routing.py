@@ -162,7 +162,7 @@ class EngineRouting:
     @inlineCallbacks
     def _refresh(self, engine, container_id):
         try:
-            yield engine.refresh_container(container_id, wait=False)
+            yield engine.refresh_container(container_id)
         except (EngineError, EngineUnreachable) as e:
             self._log.debug("refresh of {id} failed: {error}", id=container_id, error=str(e))
 

@@ -22,7 +22,6 @@ from twisted.internet.defer import (
     DeferredList,
     DeferredSemaphore,
     inlineCallbacks,
-    succeed,
 )
 from twisted.logger import Logger
 
@@ -186,12 +185,12 @@ class Engine:
         #: Bumped when the engine's own specs (name, labels, CPUs...) change.
         self.specs_revision = 0
         self._refreshing = collections.Counter()
-        self._settle_waiters = {}
         self._stopped = False
         self._runs = 0
         self._connecting = None
         self._specs_at = None
-        self._generation = {}
+        self._sent = {}
+        self._applied = {}
         self._events = None
         self._events_opening = False
         self._events_since = None
@@ -584,66 +583,45 @@ class Engine:
                 or (summary.get("Labels") or {}) != container.labels)
 
     @inlineCallbacks
-    def refresh_container(self, container_id, wait=True):
+    def refresh_container(self, container_id):
         """
-        Inspect one container and update the cache (drop it on 404).  A
-        result that an event made stale in the meantime is thrown away, and
-        the answer is then the one of the newest refresh, once it is in.
+        Inspect one container and update the cache (drop it on 404).
 
-        @param wait: when stale, wait for the newer refresh even if the cache
-            already holds the container (a create must; a start or stop
-            only needs the cache to move on, and the events that made it
-            stale bring their own refresh).
-        @return: a L{Deferred} firing with the L{Container}, or L{None} when
-            it is gone.
+        Refreshes of a container are numbered as they are sent; an answer
+        is applied only if no later-sent refresh (nor a destroy event) was
+        applied before it, so the cache never goes back in time however the
+        answers are ordered.
+
+        @return: a L{Deferred} firing with the cached L{Container} once the
+            answer is in (L{None} when the container is gone).
         """
-        generation = self._generation.get(container_id, 0)
+        self._sent[container_id] = sequence = self._sent.get(container_id, 0) + 1
         self._refreshing[container_id] += 1
         try:
             info = yield self._guard(self.client.inspect_container(container_id))
         except EngineError as e:
-            self._refreshed(container_id)
             if e.status != 404:
                 raise
-            if self._generation.get(container_id, 0) == generation:
+            if self._newest(container_id, sequence):
                 self._drop(container_id)
             return None
-        except BaseException:
-            self._refreshed(container_id)
-            raise
-        if self._stopped:
-            self._refreshed(container_id)
+        finally:
+            self._refreshing[container_id] -= 1
+            if not self._refreshing[container_id]:
+                del self._refreshing[container_id]
+        if self._stopped or not self._newest(container_id, sequence):
             return self.containers.get(container_id)
-        if self._generation.get(container_id, 0) != generation:
-            # An event came in while we asked: a newer refresh holds the
-            # truth.  Wait for it, so that callers (a create, a stop) never
-            # see the cache behind what they just did.
-            self._refreshed(container_id)
-            if wait or container_id not in self.containers:
-                yield self.settled(container_id)
-            return self.containers.get(container_id)
-        stored = self._store(info)
-        self._refreshed(container_id)
-        return stored
+        return self._store(info)
 
-    def settled(self, container_id):
+    def _newest(self, container_id, sequence):
         """
-        @return: a L{Deferred} firing once no refresh of C{container_id} is
-            under way.
+        Whether the answer of refresh C{sequence} is newer than what the
+        cache holds; if so it becomes the applied one.
         """
-        if not self._refreshing.get(container_id):
-            return succeed(None)
-        d = Deferred()
-        self._settle_waiters.setdefault(container_id, []).append(d)
-        return d
-
-    def _refreshed(self, container_id):
-        self._refreshing[container_id] -= 1
-        if self._refreshing[container_id]:
-            return
-        del self._refreshing[container_id]
-        for waiter in self._settle_waiters.pop(container_id, ()):
-            waiter.callback(None)
+        if sequence <= self._applied.get(container_id, 0):
+            return False
+        self._applied[container_id] = sequence
+        return True
 
     def _store(self, info):
         old = self.containers.get(info["Id"])
@@ -654,7 +632,8 @@ class Engine:
         return new
 
     def _drop(self, container_id):
-        self._generation[container_id] = self._generation.get(container_id, 0) + 1
+        # Answers to refreshes sent before the drop must not bring it back.
+        self._applied[container_id] = self._sent.get(container_id, 0)
         old = self.containers.pop(container_id, None)
         if old is not None:
             self.revision += 1
@@ -755,7 +734,6 @@ class Engine:
             if base == "destroy":
                 self._drop(actor)
                 return
-            self._generation[actor] = self._generation.get(actor, 0) + 1
             self._ignore(self.refresh_container(actor))
         elif kind == "image":
             self._ignore(self.refresh_list("images"))

@@ -292,31 +292,28 @@ class EventTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(d))
         self.assertNotIn("c7", self.engine.containers)
 
-    def test_stale_refresh_waits_for_newer(self):
-        """A refresh overtaken by an event answers with the newer refresh's result."""
+    def test_answers_in_order(self):
+        """Two refreshes answered in the order sent: each applies, the last wins."""
         first, second = Deferred(), Deferred()
         answers = [first, second]
         self.client.inspect_container = lambda cid: answers.pop(0)
         d = self.engine.refresh_container("c8")
         self.stream.callback(self.event("start", "c8", 1795860004000000000))
         first.callback(inspect("c8", "new", status="created"))
-        self.assertNoResult(d)
+        self.assertEqual(self.successResultOf(d).status, "created")
         second.callback(inspect("c8", "new"))
-        self.assertEqual(self.successResultOf(d).status, "running")
         self.assertEqual(self.engine.containers["c8"].status, "running")
 
-    def test_stale_refresh_without_wait(self):
-        """With wait=False a stale refresh of a cached container answers at once."""
-        self.client.containers["c9"] = inspect("c9", "known", status="created")
-        self.successResultOf(self.engine.refresh_container("c9"))
+    def test_late_answer_never_goes_back(self):
+        """An answer to an older refresh coming after a newer one is thrown away."""
         first, second = Deferred(), Deferred()
         answers = [first, second]
         self.client.inspect_container = lambda cid: answers.pop(0)
-        d = self.engine.refresh_container("c9", wait=False)
+        d = self.engine.refresh_container("c9")
         self.stream.callback(self.event("start", "c9", 1795860005000000000))
-        first.callback(inspect("c9", "known"))
-        self.assertEqual(self.successResultOf(d).status, "created")
         second.callback(inspect("c9", "known"))
+        first.callback(inspect("c9", "known", status="created"))
+        self.assertEqual(self.successResultOf(d).status, "running")
         self.assertEqual(self.engine.containers["c9"].status, "running")
 
     def test_stream_reopened_from_last_event(self):
