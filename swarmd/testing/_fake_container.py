@@ -8,6 +8,7 @@ request kept as sent, output as a list of lines, everything else computed
 when asked.
 """
 
+from swarmd.testing._fake_network import Attachment
 from swarmd.testing._fake_proc import command_line
 from swarmd.testing._fake_time import NANO, human_duration, rfc3339
 
@@ -78,15 +79,19 @@ class FakeContainer:
     @ivar config: the create request's container config (without
         C{HostConfig} and C{NetworkingConfig}).
     @ivar host_config: the create request's C{HostConfig}.
+    @ivar network: the name of the network of its C{NetworkMode}.
+    @ivar networks: C{{name: Attachment}}: every network it is on.
     @ivar status: C{created}, C{running}, C{paused} or C{exited}.
     @ivar logs: its output: C{(ns, stream, bytes)} per line.
+    @ivar files: L{None}, or C{{path: bytes}} of the files its process
+        wrote (what a build step's layer holds).
     """
 
     __slots__ = (
         "id", "name", "created", "config", "host_config", "image_id", "path", "args",
-        "network", "status", "pid", "exit_code", "error", "started", "finished",
-        "restart_count", "logs", "ip", "ports", "volumes", "timer", "resume", "waiters",
-        "followers", "stoppers", "stop_timer", "attributes", "endpoint",
+        "network", "networks", "status", "pid", "exit_code", "error", "started", "finished",
+        "restart_count", "logs", "ports", "volumes", "timer", "resume", "waiters",
+        "followers", "stoppers", "stop_timer", "attributes", "files",
     )
 
     def __init__(self, id, name, created, config, host_config, image_id, path, args,
@@ -100,6 +105,7 @@ class FakeContainer:
         self.path = path
         self.args = args
         self.network = network
+        self.networks = {network: Attachment()} if network else {}
         self.status = CREATED
         self.pid = 0
         self.exit_code = 0
@@ -108,7 +114,6 @@ class FakeContainer:
         self.finished = None
         self.restart_count = 0
         self.logs = []
-        self.ip = None
         self.ports = None
         self.volumes = ()
         self.timer = None
@@ -118,7 +123,7 @@ class FakeContainer:
         self.stoppers = None
         self.stop_timer = None
         self.attributes = None
-        self.endpoint = None
+        self.files = None
 
     def __repr__(self):
         return "<FakeContainer %s %s %s>" % (self.name, self.id[:12], self.status)
@@ -204,33 +209,17 @@ class FakeContainer:
                                "PublicPort": int(binding["HostPort"]), "Type": proto})
         return result
 
-    def _network_entry(self, networks):
-        network = networks[self.network]
-        running = self.status in (RUNNING, PAUSED) and self.ip is not None
-        entry = {
-            "IPAMConfig": None, "Links": None, "Aliases": None,
-            "NetworkID": network["Id"],
-            "EndpointID": self.endpoint if running else "",
-            "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-            "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "",
-            "DriverOpts": None,
-        }
-        if running:
-            entry["Gateway"] = network["IPAM"]["Config"][0]["Gateway"]
-            entry["IPAddress"] = self.ip
-            entry["IPPrefixLen"] = 16
-            entry["MacAddress"] = mac_address(self.ip)
-        return entry
-
-    def network_settings(self, networks, full):
+    def network_settings(self, full):
         """
         C{NetworkSettings}: the whole of it (inspect) or only C{Networks}
-        (summary).
+        (summary).  The top-level addresses are the default bridge's, as
+        dockerd shows them.
         """
-        entries = {self.network: self._network_entry(networks)}
+        entries = {name: self.networks[name].entry() for name in sorted(self.networks)}
         if not full:
             return {"Networks": entries}
-        main = entries[self.network]
+        main = entries.get("bridge") or {"EndpointID": "", "Gateway": "", "IPAddress": "",
+                                         "IPPrefixLen": 0, "MacAddress": ""}
         ports = {}
         if self.status in (RUNNING, PAUSED):
             for key in self.config.get("ExposedPorts") or {}:
@@ -312,7 +301,7 @@ class FakeContainer:
             "GraphDriver": {"Data": None, "Name": engine.driver},
             "Mounts": self.mounts(engine.volumes),
             "Config": config,
-            "NetworkSettings": self.network_settings(engine.networks, True),
+            "NetworkSettings": self.network_settings(True),
         }
 
     def summary(self, engine, now_ns, size=False):
@@ -335,7 +324,7 @@ class FakeContainer:
             "State": self.status,
             "Status": self.state_text(now_ns),
             "HostConfig": {"NetworkMode": self.host_config.get("NetworkMode") or "default"},
-            "NetworkSettings": self.network_settings(engine.networks, False),
+            "NetworkSettings": self.network_settings(False),
             "Mounts": self.mounts(engine.volumes),
         })
         return result
@@ -347,11 +336,3 @@ def _port_key(key):
         return int(number), proto or "tcp"
     except ValueError:
         return 0, proto or "tcp"
-
-
-def mac_address(ip):
-    """
-    The MAC address Docker derives from a bridge IP (C{02:42} + its bytes).
-    """
-    parts = [int(p) for p in ip.split(".")]
-    return "02:42:" + ":".join("%02x" % (p,) for p in parts)

@@ -24,6 +24,7 @@ from collections import deque
 from twisted.internet.defer import Deferred, fail, succeed
 
 from swarmd.testing import _fake_proc as proc
+from swarmd.testing._fake_build import BuildOps
 from swarmd.testing._fake_container import EXITED, PAUSED, RUNNING, FakeContainer
 from swarmd.testing._fake_errors import (
     FakeAPIError,
@@ -35,16 +36,13 @@ from swarmd.testing._fake_errors import (
 )
 from swarmd.testing._fake_events import EVENTS_KEPT, EventLog
 from swarmd.testing._fake_filters import Filters, container_included
-from swarmd.testing._fake_images import (
-    FakeRegistry,
-    busybox,
-    familiar,
-    familiar_name,
-    parse_reference,
-)
-from swarmd.testing._fake_network import Addresses, default_networks
+from swarmd.testing._fake_image_ops import ImageOps
+from swarmd.testing._fake_images import FakeRegistry, busybox, familiar
+from swarmd.testing._fake_network import PREDEFINED, Addresses, default_networks
+from swarmd.testing._fake_network_ops import NetworkOps
 from swarmd.testing._fake_system import info_of, version_of
-from swarmd.testing._fake_time import NANO, rfc3339
+from swarmd.testing._fake_time import NANO
+from swarmd.testing._fake_volume_ops import VolumeOps
 
 #: The smallest memory limit dockerd accepts.
 MIN_MEMORY = 6 * 1024 * 1024
@@ -66,7 +64,7 @@ _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
-class FakeEngine:
+class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
     """
     One Docker engine in memory.
 
@@ -75,8 +73,13 @@ class FakeEngine:
     @ivar labels: its engine labels, C{["k=v", ...]} as C{docker info} gives.
     @ivar containers: C{{id: FakeContainer}}, oldest first.
     @ivar images: C{{id: FakeImage}}.
-    @ivar networks: C{{name: network dict}} (C{bridge}, C{host}, C{none}).
+    @ivar networks: C{{id: FakeNetwork}} (C{bridge}, C{host}, C{none} and
+        the ones created).
     @ivar volumes: C{{name: volume dict}}.
+    @ivar volume_usage: C{{name: bytes}} its volumes' data takes.
+    @ivar calls: L{None}, or (after L{record_calls}) C{(method, path,
+        query, body)} of every HTTP request served, the path without its
+        C{/vX.Y} prefix, the query a C{{name: [values]}}.
     @ivar events: its L{EventLog} (the last C{events_kept} events).
     @ivar registry: the L{FakeRegistry} pulls go to; set it to L{None} and
         every pull fails as on a machine without network (as the lab's).
@@ -121,9 +124,10 @@ class FakeEngine:
         self.images = {}
         self._tags = {}
         self.add_image(busybox())
-        created = rfc3339(self._now_ns())
-        self.networks = default_networks(self._hex, created)
+        self.networks = default_networks(self._hex, self._now_ns())
         self.volumes = {}
+        self.volume_usage = {}
+        self.calls = None
         self.events = EventLog(clock, events_kept)
         self._next_pid = 1000
         self._addresses = Addresses(port_conflicts)
@@ -181,6 +185,17 @@ class FakeEngine:
         for _ in range(count):
             self._failures.append((status, message))
 
+    def record_calls(self):
+        """
+        Start keeping every HTTP request served in L{calls} (for tests that
+        check which engine was asked what).
+
+        @return: the list.
+        """
+        if self.calls is None:
+            self.calls = []
+        return self.calls
+
     def take_failure(self):
         """
         @return: the C{(status, message)} the next call must fail with, or
@@ -215,11 +230,6 @@ class FakeEngine:
             attributes = dict(sorted(attributes.items()))
         self._emit("container", action, container.id, attributes,
                    container.config.get("Image", ""))
-
-    def _network_event(self, container, action):
-        network = self.networks[container.network]
-        self._emit("network", action, network["Id"], {
-            "container": container.id, "name": network["Name"], "type": network["Driver"]})
 
     def past_events(self, since=None, until=None, filters=None):
         """
@@ -269,170 +279,6 @@ class FakeEngine:
         @return: C{GET /info}.
         """
         return info_of(self)
-
-    # -- images ---------------------------------------------------------------------
-
-    def add_image(self, image):
-        """
-        Put a L{FakeImage} on the engine (its tags move to it).
-        """
-        existing = self.images.get(image.id)
-        if existing is None:
-            self.images[image.id] = existing = image
-        for tag in image.tags:
-            old = self._tags.get(tag)
-            if old is not None and old != image.id and tag in self.images[old].tags:
-                self.images[old].tags.remove(tag)
-            self._tags[tag] = image.id
-            if tag not in existing.tags:
-                existing.tags.append(tag)
-        for digest in image.digests:
-            if digest not in existing.digests:
-                existing.digests.append(digest)
-        return existing
-
-    def find_image(self, reference):
-        """
-        Find an image by C{name[:tag]}, C{name@digest}, ID or ID prefix.
-
-        @return: the L{FakeImage}, or L{None}.
-        """
-        if reference in self.images:
-            return self.images[reference]
-        text = reference[len("sha256:"):] if reference.startswith("sha256:") else reference
-        if re.match(r"^[0-9a-f]{1,64}$", text):
-            found = [i for i in self.images.values() if i.id[7:].startswith(text)]
-            if len(found) == 1:
-                return found[0]
-        try:
-            name = familiar(reference)
-        except FakeAPIError:
-            return None
-        if "@" in name:
-            for image in self.images.values():
-                if name in image.digests:
-                    return image
-            return None
-        image_id = self._tags.get(name)
-        return self.images.get(image_id) if image_id else None
-
-    def image_size(self, image_id):
-        image = self.images.get(image_id)
-        return image.size if image else 0
-
-    def list_images(self):
-        """
-        @return: C{GET /images/json}, newest first.
-        """
-        return [i.summary() for i in sorted(self.images.values(), key=lambda i: -i.created)]
-
-    def inspect_image(self, reference):
-        """
-        @return: C{GET /images/{name}/json}.
-        @raise FakeAPIError: 404 as dockerd.
-        """
-        image = self.find_image(reference)
-        if image is None:
-            try:
-                shown = familiar(reference)
-            except FakeAPIError:
-                shown = reference
-            raise not_found("no such image: %s: No such image: %s" % (reference, shown))
-        return image.inspect(self.driver)
-
-    def pull(self, from_image, tag=None, progress=None):
-        """
-        C{POST /images/create?fromImage=...&tag=...}: pull from L{registry}.
-
-        @param progress: called with each progress message (a C{dict}); an
-            error after the pull started is one more message with C{error}.
-        @return: a L{Deferred} firing with the list of messages once done.
-        @raise FakeAPIError: if the pull fails before it starts (bad
-            reference, unknown image, unreachable registry): dockerd then
-            answers with an error status instead of a stream.
-        """
-        messages = []
-
-        def say(message):
-            messages.append(message)
-            if progress is not None:
-                progress(message)
-
-        if not from_image:
-            raise server_error('Get "http:": http: no Host in request URL')
-        reference = from_image
-        if tag and "@" not in from_image:
-            reference = from_image + ":" + tag
-        domain, path, ref_tag, digest = parse_reference(reference)
-        name = familiar_name(domain, path)
-        shown = name + (":" + ref_tag if ref_tag else "@" + digest)
-        if self.registry is None:
-            raise server_error('Get "https://registry-1.docker.io/v2/": dial tcp: lookup '
-                               'registry-1.docker.io: no such host')
-        entry = self.registry.lookup(reference)
-        self.registry.pulls.append(shown)
-        layer = entry.id[7:19]
-        say({"status": "Pulling from " + path, "id": ref_tag or digest})
-        present = self.images.get(entry.id)
-        if present is not None and (ref_tag is None or shown in present.tags):
-            say({"status": "Digest: " + entry.digest})
-            say({"status": "Status: Image is up to date for " + shown})
-            return succeed(messages)
-        say({"status": "Pulling fs layer", "progressDetail": {}, "id": layer})
-        done = Deferred()
-
-        def finish():
-            if entry.error:
-                say({"errorDetail": {"message": entry.error}, "error": entry.error})
-                done.callback(messages)
-                return
-            say({"status": "Downloading", "progressDetail": {"current": entry.size,
-                                                             "total": entry.size},
-                 "progress": "[==================================================>]",
-                 "id": layer})
-            for status in ("Verifying Checksum", "Download complete", "Extracting",
-                           "Pull complete"):
-                say({"status": status, "progressDetail": {}, "id": layer})
-            say({"status": "Digest: " + entry.digest})
-            image = entry.image()
-            if ref_tag is None:
-                image.tags = []
-            self.add_image(image)
-            self._emit("image", "pull", shown, {"name": name})
-            say({"status": "Status: Downloaded newer image for " + shown})
-            done.callback(messages)
-
-        if self.registry.delay > 0:
-            self.clock.callLater(self.registry.delay, finish)
-        else:
-            finish()
-        return done
-
-    # -- networks and volumes -------------------------------------------------------
-
-    def list_networks(self):
-        """
-        @return: C{GET /networks}.
-        """
-        return [dict(n) for n in self.networks.values()]
-
-    def list_volumes(self):
-        """
-        @return: C{GET /volumes}.
-        """
-        return {"Volumes": [dict(v) for v in self.volumes.values()], "Warnings": None}
-
-    def _volume(self, name):
-        if name not in self.volumes:
-            self.volumes[name] = {
-                "CreatedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                           time.gmtime(self.clock.seconds())),
-                "Driver": "local", "Labels": None,
-                "Mountpoint": "%s/volumes/%s/_data" % (self.root_dir, name),
-                "Name": name, "Options": None, "Scope": "local",
-            }
-            self._emit("volume", "create", name, {"driver": "local"})
-        return name
 
     # -- finding containers ---------------------------------------------------------
 
@@ -496,14 +342,13 @@ class FakeEngine:
         memory = host_config.get("Memory") or 0
         if 0 < memory < MIN_MEMORY:
             raise bad_request("Minimum memory limit allowed is 6MB")
-        network = host_config.get("NetworkMode") or "default"
-        if network == "default":
-            network = "bridge"
-        if network not in self.networks:
-            if network.startswith("container:"):
-                network = "none"
-            else:
-                raise not_found("network %s not found" % (network,))
+        mode = host_config.get("NetworkMode") or "default"
+        if mode == "default":
+            mode = "bridge"
+        if mode.startswith("container:"):
+            network = "none"
+        else:
+            network = self.find_network(mode).name
         image_ref = body.get("Image") or ""
         image = None
         if image_ref:
@@ -540,6 +385,12 @@ class FakeEngine:
         container = FakeContainer(
             self._hex(), name, self._now_ns(), config, host_config,
             image.id if image is not None else "", argv[0] if argv else "", argv[1:], network)
+        endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+        aliases = list((endpoints.get(mode) or endpoints.get(network) or {}).get("Aliases")
+                       or [])
+        if network not in PREDEFINED and container.id[:12] not in aliases:
+            aliases.append(container.id[:12])
+        container.networks[network].aliases = aliases or None
         volumes = []
         for destination in config.get("Volumes") or {}:
             volumes.append((self._volume(self._hex()), destination))
@@ -547,6 +398,10 @@ class FakeEngine:
             source, _, rest = bind.partition(":")
             if source and "/" not in source and rest:
                 volumes.append((self._volume(source), rest.split(":")[0]))
+        for mount in host_config.get("Mounts") or []:
+            if mount.get("Type") == "volume" and mount.get("Target"):
+                volumes.append((self._volume(mount.get("Source") or self._hex()),
+                                mount["Target"]))
         container.volumes = tuple(volumes)
         self.containers[container.id] = container
         self._names[name] = container
@@ -573,20 +428,30 @@ class FakeEngine:
         return True
 
     def _start(self, container):
+        networks = []
+        for name in sorted(container.networks):
+            attachment = container.networks[name]
+            network = self.networks.get(attachment.network_id) or self.network_by_name(name)
+            if network is None:
+                raise not_found("network %s not found" % (name,))
+            networks.append((network, attachment))
         try:
             steps = proc.plan([container.path] + list(container.args),
                               bool(container.config.get("OpenStdin")))
         except proc.CommandNotFound as e:
-            self._network_event(container, "connect")
-            self._network_event(container, "disconnect")
+            for network, attachment in networks:
+                self._plug(container, network, attachment)
+            for network, attachment in networks:
+                self._unplug(container, network, attachment)
             container.error = str(e)
             container.exit_code = 127
             raise bad_request(str(e)) from None
-        container.endpoint = self._hex()
-        container.ports = self._addresses.bind_ports(container)
-        if container.network == "bridge":
-            container.ip = self._addresses.allocate_ip()
-        self._network_event(container, "connect")
+        primary = self.network_by_name(container.network)
+        if primary is not None and primary.driver == "bridge":
+            endpoint = self._hex()
+            container.ports = self._addresses.bind_ports(container, endpoint)
+        for network, attachment in networks:
+            self._plug(container, network, attachment)
         container.status = RUNNING
         container.pid = self._pid()
         container.exit_code = 0
@@ -619,6 +484,9 @@ class FakeEngine:
                     return
                 self._schedule(container, steps, index, due + step[1])
                 return
+            elif step[0] == "write":
+                files = container.files = container.files or {}
+                files[step[1]] = (files.get(step[1], b"") if step[3] else b"") + step[2]
             elif step[0] == "exit":
                 self._exited(container, step[1])
                 return
@@ -641,7 +509,11 @@ class FakeEngine:
         container.finished = self._now_ns()
         self._addresses.release(container)
         self._container_event(container, "die", exitCode=str(code))
-        self._network_event(container, "disconnect")
+        for name in sorted(container.networks):
+            attachment = container.networks[name]
+            network = self.networks.get(attachment.network_id)
+            if attachment.endpoint is not None and network is not None:
+                self._unplug(container, network, attachment)
         stoppers, container.stoppers = container.stoppers, None
         if stoppers is not None:
             self._container_event(container, "stop")
@@ -845,10 +717,11 @@ class FakeEngine:
             named = set()
             for bind in container.host_config.get("Binds") or []:
                 named.add(bind.partition(":")[0])
+            for mount in container.host_config.get("Mounts") or []:
+                named.add(mount.get("Source"))
             for name, _ in container.volumes:
-                if name not in named and name in self.volumes:
-                    del self.volumes[name]
-                    self._emit("volume", "destroy", name, {"driver": "local"})
+                if name not in named and name in self.volumes and not self.volume_users(name):
+                    self._drop_volume(name)
         waiters, container.waiters = container.waiters, None
         for _, d in waiters or ():
             d.callback({"Error": None, "StatusCode": container.exit_code})

@@ -57,3 +57,10 @@ def no_such_container(ref):
     @return: dockerd's 404 for an unknown container reference.
     """
     return not_found("No such container: %s" % (ref,))
+
+
+def forbidden(message):
+    """
+    @return: a 403 L{FakeAPIError}.
+    """
+    return FakeAPIError(403, message)

@@ -225,8 +225,13 @@ def container_included(engine, container, filters):
         if not ok:
             return False
     if "network" in filters:
-        network = engine.networks[container.network]
-        if not (filters.get("network") & {network["Name"], network["Id"]}):
+        held = set()
+        for name, attachment in container.networks.items():
+            held.add(name)
+            network = engine.networks.get(attachment.network_id) or engine.network_by_name(name)
+            if network is not None:
+                held.add(network.id)
+        if not (filters.get("network") & held):
             return False
     if "volume" in filters:
         names = {n for n, _ in container.volumes} | {d for _, d in container.volumes}

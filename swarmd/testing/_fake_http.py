@@ -5,7 +5,6 @@ latency) applied before each answer, and L{serve} to listen on a unix
 socket or a TCP port.
 """
 
-import json
 import os
 import re
 import stat
@@ -20,98 +19,25 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from zope.interface import implementer
 
 from swarmd import API_VERSION, MIN_API_VERSION
-from swarmd.testing._fake_errors import FakeAPIError, bad_request, server_error
+from swarmd.testing._fake_errors import FakeAPIError, bad_request
 from swarmd.testing._fake_filters import Filters
+from swarmd.testing._fake_http_images import IMAGE_ROUTES, ImageRoutes
+from swarmd.testing._fake_http_objects import OBJECT_ROUTES, ObjectRoutes
+from swarmd.testing._fake_http_util import (
+    _answer,
+    _arg,
+    _bool,
+    _error,
+    _int,
+    _json_line,
+    _no_content,
+    _read_json,
+)
 from swarmd.testing._fake_system import SERVER_VERSION
 from swarmd.testing._fake_time import parse_timestamp, rfc3339
 from swarmd.versions import version_less
 
 _VERSION = re.compile(r"^\d+\.\d+$")
-
-_FALSE = ("", "0", "no", "false", "none")
-
-#: Request bodies larger than this are refused.
-MAX_BODY = 4 * 1024 * 1024
-
-
-def _arg(request, name, default=None):
-    values = request.args.get(name.encode("ascii"))
-    if not values:
-        return default
-    return values[-1].decode("utf-8", "replace")
-
-
-def _bool(request, name):
-    value = _arg(request, name)
-    return value is not None and value.strip().lower() not in _FALSE
-
-
-def _int(request, name, default=None):
-    value = _arg(request, name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise bad_request('strconv.Atoi: parsing "%s": invalid syntax' % (value,)) from None
-
-
-def _json_line(value):
-    return json.dumps(value, separators=(",", ":")).encode("utf-8") + b"\n"
-
-
-def _answer(request, value, status=200):
-    request.setResponseCode(status)
-    request.setHeader(b"Content-Type", b"application/json")
-    return _json_line(value)
-
-
-def _no_content(request, status=204):
-    request.setResponseCode(status)
-    request.defaultContentType = None
-    return b""
-
-
-def _error(request, status, message, content_type="application/json"):
-    request.setResponseCode(status)
-    if content_type == "application/json":
-        request.setHeader(b"Content-Type", b"application/json")
-        return _json_line({"message": message})
-    request.setHeader(b"Content-Type", content_type.encode("ascii"))
-    request.setHeader(b"X-Content-Type-Options", b"nosniff")
-    return message.encode("utf-8") + b"\n"
-
-
-def _read_json(request):
-    """
-    Decode a JSON request body as dockerd does for create.
-
-    @return: the decoded value (C{{}} for an empty body).
-    """
-    content = request.content
-    data = b""
-    if content is not None:
-        content.seek(0)
-        data = content.read(MAX_BODY + 1)
-    if len(data) > MAX_BODY:
-        raise FakeAPIError(413, "request body too large")
-    if not data.strip():
-        return {}
-    kind = (request.getHeader(b"Content-Type") or b"").decode("latin-1")
-    if kind.split(";")[0].strip() != "application/json":
-        raise bad_request("Content-Type specified (%s) must be 'application/json'" % (kind,))
-    try:
-        value = json.loads(data)
-    except ValueError:
-        text = data.decode("utf-8", "replace").lstrip()
-        raise server_error("invalid character '%s' looking for beginning of value"
-                           % (text[:1],)) from None
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise bad_request("invalid JSON: expected an object")
-    return value
-
 
 def frame(entry, tty, timestamps):
     """
@@ -129,7 +55,7 @@ def frame(entry, tty, timestamps):
     return bytes((stream, 0, 0, 0)) + len(data).to_bytes(4, "big") + data
 
 
-class FakeEngineAPI:
+class FakeEngineAPI(ObjectRoutes, ImageRoutes):
     """
     The Docker remote API of one L{FakeEngine}.
 
@@ -306,23 +232,10 @@ class FakeEngineAPI:
     # -- images, networks, volumes ------------------------------------------------------
 
     def images_json(self, request):
-        return _answer(request, self.engine.list_images())
+        return _answer(request, self.engine.list_images(all=_bool(request, "all")))
 
     def image_inspect(self, request, name):
         return _answer(request, self.engine.inspect_image(name))
-
-    def images_create(self, request):
-        started = []
-
-        def progress(message):
-            if not started:
-                started.append(True)
-                request.setResponseCode(200)
-                request.setHeader(b"Content-Type", b"application/json")
-            request.write(_json_line(message))
-
-        d = self.engine.pull(_arg(request, "fromImage"), _arg(request, "tag"), progress)
-        return d.addCallback(lambda _: b"")
 
     def networks(self, request):
         return _answer(request, self.engine.list_networks())
@@ -387,11 +300,10 @@ ROUTES = (
     ("DELETE", "/containers/<name>", "remove"),
     ("GET", "/images/json", "images_json"),
     ("GET", "/images/<path:name>/json", "image_inspect"),
-    ("POST", "/images/create", "images_create"),
     ("GET", "/networks", "networks"),
     ("GET", "/volumes", "volumes"),
     ("GET", "/events", "events"),
-)
+) + OBJECT_ROUTES + IMAGE_ROUTES
 
 
 def _dispatcher(handler):
@@ -429,6 +341,8 @@ class _FaultFront(Resource):
         engine = self._engine
         if engine.unreachable:
             return _drop(request)
+        if engine.calls is not None:
+            engine.calls.append(_call_of(request))
         failure = engine.take_failure()
         if engine.latency > 0:
             call = engine.clock.callLater(engine.latency, self._answer, request, failure)
@@ -447,6 +361,25 @@ class _FaultFront(Resource):
             request.write(body)
             request.finish()
         return NOT_DONE_YET
+
+
+def _call_of(request):
+    """
+    @return: C{(method, path, query, body)} of a request, for
+        L{FakeEngine.calls}.
+    """
+    path = request.path.decode("utf-8", "replace")
+    parts = path.split("/", 2)
+    if len(parts) > 2 and _VERSION.match(parts[1][1:]) and parts[1].startswith("v"):
+        path = "/" + parts[2]
+    query = {k.decode("utf-8", "replace"): [v.decode("utf-8", "replace") for v in vs]
+             for k, vs in request.args.items()}
+    body = b""
+    if request.content is not None:
+        request.content.seek(0)
+        body = request.content.read()
+        request.content.seek(0)
+    return request.method.decode("ascii", "replace"), path, query, body
 
 
 def _drop(request):

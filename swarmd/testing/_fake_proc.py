@@ -7,6 +7,7 @@ A command becomes a I{plan}: a list of steps run one after the other on the
 engine's clock::
 
     ("out", 1, b"hello\\n")    write to stdout (2: stderr)
+    ("write", "/f", b"x\\n", False)   write a file (True: append), from C{> /f}
     ("sleep", 2.0)             wait 2 seconds (None: until killed)
     ("exit", 3)                end with status 3
 
@@ -209,12 +210,16 @@ def _statements(script):
 
 def _redirect(words):
     """
-    Strip a trailing C{>&2}, C{1>&2}, C{>/dev/stderr} or C{>/dev/null}.
+    Strip a trailing C{>&2}, C{1>&2}, C{>/dev/stderr}, C{>/dev/null} or
+    C{> FILE} (C{>> FILE}).
 
-    @return: C{(words, stream)}, stream 1, 2 or 0 (discarded); L{None} if
-        another redirection is used.
+    @return: C{(words, stream)}, stream 1, 2, 0 (discarded) or C{(path,
+        append)} for a file; L{None} if another redirection is used.
     """
     stream = 1
+    if len(words) >= 2 and words[-2] in (">", ">>") and words[-1].startswith("/") and \
+            not words[-1].startswith("/dev/"):
+        return words[:-2], (words[-1], words[-2] == ">>")
     if len(words) >= 2 and words[-2] == ">&" and words[-1] in ("2", "1"):
         stream = int(words[-1])
         words = words[:-2]
@@ -244,6 +249,9 @@ def _script(script, open_stdin):
         words, stream = redirected
         if not words:
             continue
+        if isinstance(stream, tuple):
+            # The file is made (or emptied) even if nothing is written.
+            steps.append(("write", stream[0], b"", stream[1]))
         command, args = words[0], words[1:]
         if command == "exit":
             code = int(args[0]) if args and args[0].isdigit() else status
@@ -260,7 +268,10 @@ def _script(script, open_stdin):
             if step[0] == "out":
                 if stream == 0:
                     continue
-                step = ("out", stream, step[2])
+                if isinstance(stream, tuple):
+                    step = ("write", stream[0], step[2], True)
+                else:
+                    step = ("out", stream, step[2])
             steps.append(step)
         if status is None:
             return steps

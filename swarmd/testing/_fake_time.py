@@ -4,6 +4,8 @@ nanoseconds, the zero time, C{docker ps}' human durations, and the
 C{since}/C{until} timestamps of the API.
 """
 
+import calendar
+import re
 import time
 
 from swarmd.testing._fake_errors import server_error
@@ -88,3 +90,49 @@ def parse_timestamp(text):
             raise server_error('strconv.ParseInt: parsing "%s": invalid syntax'
                                % (fraction,)) from None
     return whole * NANO + nanos
+
+
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_until(text, now):
+    """
+    Parse the C{until} filter of a prune as dockerd does: a Go duration
+    (C{10m}, C{1h30m}: that long before C{now}), a Unix timestamp, or an
+    RFC 3339 date.
+
+    @param now: the engine's time, seconds since the epoch.
+    @return: the time, seconds since the epoch.
+    @raise FakeAPIError: 500 with dockerd's message.
+    """
+    value = text.strip()
+    if value and _GO_DURATION.sub("", value) == "" and _GO_DURATION.match(value):
+        seconds = sum(float(n) * _GO_UNITS[u] for n, u in _GO_DURATION.findall(value))
+        return now - seconds
+    if re.match(r"^-?\d+(\.\d+)?$", value):
+        return float(value)
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            return float(calendar.timegm(time.strptime(value, layout)))
+        except ValueError:
+            continue
+    raise server_error('failed to parse value as time or duration: "%s"' % (text,))
+
+
+def parse_rfc3339(text):
+    """
+    Parse a time as Go writes it (C{2026-11-28T13:00:56.180802541Z}).
+
+    @return: nanoseconds since the epoch, or L{None} if it is no such time.
+    """
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$",
+                     text or "")
+    if match is None:
+        return None
+    seconds = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
+    zone = match.group(3)
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return seconds * NANO + int((match.group(2) or "").ljust(9, "0"))

@@ -16,17 +16,25 @@ Every container a test makes has a unique C{conf-...} name and is removed
 when the test ends, whether it passed or not.
 """
 
+import hashlib
+import io
+import json
+import re
+import tarfile
 import uuid
+from urllib.parse import quote, urlencode
 
 from treq import content
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
 from twisted.internet.task import deferLater
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
+from twisted.web.http_headers import Headers
 from zope.interface.verify import verifyObject
 
+from swarmd import API_VERSION
 from swarmd.engine import EngineError, IEngineClient, IEventStream
 
-__all__ = ["demux", "make_iengine_tests"]
+__all__ = ["demux", "make_iengine_tests", "stream_error", "stream_messages", "stream_text"]
 
 #: Seconds a test waits for something an engine does by itself (a
 #: container exiting, an event arriving).
@@ -62,18 +70,1022 @@ def demux(data):
     return frames
 
 
-def make_iengine_tests(fixture):
+def _tar(files):
     """
-    Build the conformance suite of L{IEngineClient}.
+    @param files: C{{path: bytes}}.
+    @return: an uncompressed tar holding them (a root file system, a build
+        context).
+    """
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def stream_messages(data):
+    """
+    Split a JSON progress stream (pull, push, load, import, build).
+
+    @return: the decoded messages.
+    """
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def stream_text(messages):
+    """
+    @return: the C{stream} texts of a build or load stream, joined.
+    """
+    return "".join(m.get("stream", "") for m in messages)
+
+
+def stream_error(messages):
+    """
+    @return: the error a stream ended with, or L{None}.
+    """
+    for message in messages:
+        if message.get("error"):
+            return message["error"]
+    return None
+
+
+class _RawCalls:
+    """
+    Raw calls to the engine (for the routes L{IEngineClient} has no method
+    for), and cleanup of the networks, volumes and images a test makes.
+    """
+
+    def track_objects(self):
+        self.networks_made = []
+        self.volumes_made = []
+        self.images_made = []
+        self.addCleanup(self._remove_objects)
+
+    @inlineCallbacks
+    def _remove_objects(self):
+        for network in reversed(self.networks_made):
+            yield self.call("DELETE", "/networks/" + network)
+        for volume in reversed(self.volumes_made):
+            yield self.call("DELETE", "/volumes/%s?force=1" % (volume,))
+        for image in reversed(self.images_made):
+            yield self.call("DELETE", "/images/%s?force=1" % (image,))
+
+    @inlineCallbacks
+    def call(self, method, path, body=None, headers=None, content_type=None):
+        """
+        One raw request on the versioned path.
+
+        @param body: a JSON-able value, C{bytes}, or L{None}.
+        @return: a L{Deferred} firing with C{(status, headers, content)}.
+        """
+        sent = Headers()
+        for name, value in (headers or {}).items():
+            sent.setRawHeaders(name.encode("ascii"), [value.encode("ascii")])
+        data = None
+        if body is not None and not isinstance(body, bytes):
+            data = json.dumps(body).encode("utf-8")
+            content_type = content_type or "application/json"
+        elif body is not None:
+            data = body
+            content_type = content_type or "application/x-tar"
+        if content_type:
+            sent.setRawHeaders(b"Content-Type", [content_type.encode("ascii")])
+        response = yield self.client.request(method, "/v%s%s" % (API_VERSION, path), sent, data,
+                                             timeout=PATIENCE * 3)
+        body = yield content(response)
+        return response.code, response.headers, body
+
+    @inlineCallbacks
+    def call_json(self, method, path, body=None, status=None, **kwargs):
+        """
+        @param status: the status to expect (checked), or L{None}.
+        @return: a L{Deferred} firing with C{(status, decoded body or None)}.
+        """
+        code, _, data = yield self.call(method, path, body, **kwargs)
+        if status is not None:
+            self.assertEqual(code, status, data)
+        return code, (json.loads(data) if data.strip() else None)
+
+    @inlineCallbacks
+    def refused(self, method, path, body=None, status=None, **kwargs):
+        """
+        Check a call is refused with C{status}.
+
+        @return: a L{Deferred} firing with the engine's message.
+        """
+        code, _, data = yield self.call(method, path, body, **kwargs)
+        self.assertEqual(code, status, data)
+        return json.loads(data)["message"]
+
+    @inlineCallbacks
+    def watch(self, filters):
+        """
+        Start collecting the engine's events that pass C{filters}.
+
+        @return: a L{Deferred} firing with the list they are added to; the
+            stream ends with the test.
+        """
+        seen = []
+        stream = yield self.client.events(seen.append, filters=filters)
+        self.addCleanup(lambda: stream.stop() or stream.done)
+        return seen
+
+    @inlineCallbacks
+    def seen(self, events, wanted):
+        """
+        Wait until C{events} holds C{wanted} C{(Type, Action, actor)} in
+        order (other events may come between).
+
+        @return: a L{Deferred} firing with the matching events.
+        """
+        for _ in range(int(PATIENCE / 0.05)):
+            found = _in_order(events, wanted)
+            if found is not None:
+                return found
+            yield deferLater(_reactor(), 0.05, lambda: None)
+        self.fail("events %r never came; saw %r" % (
+            wanted, [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in events]))
+
+
+def _in_order(events, wanted):
+    found = []
+    index = 0
+    for event in events:
+        if index < len(wanted) and (event["Type"], event["Action"],
+                                    event["Actor"]["ID"]) == wanted[index]:
+            found.append(event)
+            index += 1
+    return found if index == len(wanted) else None
+
+
+class NetworkConformance:
+    """
+    The network routes (raw calls), as every engine answers them.
+    """
+
+    @inlineCallbacks
+    def network(self, name=None, **body):
+        """
+        Create a network, removed after the test.
+
+        @return: a L{Deferred} firing with C{(id, name)}.
+        """
+        name = name or self.unique("net")
+        body.setdefault("CheckDuplicate", True)
+        body["Name"] = name
+        _, created = yield self.call_json("POST", "/networks/create", body, status=201)
+        self.networks_made.append(created["Id"])
+        return created["Id"], name
+
+    @inlineCallbacks
+    def test_network_create_inspect_remove(self):
+        """
+        A network is made with its labels and a subnet, found by name, ID and prefix, then removed.
+        """
+        events = yield self.watch({"type": ["network"]})
+        name = self.unique("net")
+        _, created = yield self.call_json("POST", "/networks/create", {
+            "Name": name, "CheckDuplicate": True, "Labels": {"conf": "yes"}}, status=201)
+        network_id = created["Id"]
+        self.networks_made.append(network_id)
+        self.assertRegex(network_id, r"^[0-9a-f]{64}$")
+        self.assertEqual(created["Warning"], "")
+        for reference in (name, network_id, network_id[:12]):
+            _, inspected = yield self.call_json("GET", "/networks/" + reference, status=200)
+            self.assertEqual((inspected["Id"], inspected["Name"]), (network_id, name))
+        self.assertEqual((inspected["Driver"], inspected["Scope"], inspected["Labels"],
+                          inspected["Containers"], inspected["Internal"]),
+                         ("bridge", "local", {"conf": "yes"}, {}, False))
+        subnet = inspected["IPAM"]["Config"][0]
+        self.assertRegex(subnet["Subnet"], r"^\d+\.\d+\.\d+\.\d+/\d+$")
+        self.assertRegex(subnet["Gateway"], r"^\d+\.\d+\.\d+\.\d+$")
+        listed = yield self.client.list_networks()
+        self.assertIn(network_id, [n["Id"] for n in listed])
+        code, _, data = yield self.call("DELETE", "/networks/" + name)
+        self.assertEqual((code, data), (204, b""))
+        message = yield self.refused("GET", "/networks/" + network_id, status=404)
+        self.assertEqual(message, "network %s not found" % (network_id,))
+        message = yield self.refused("DELETE", "/networks/" + name, status=404)
+        self.assertEqual(message, "network %s not found" % (name,))
+        found = yield self.seen(events, [("network", "create", network_id),
+                                         ("network", "destroy", network_id)])
+        self.assertEqual(found[0]["Actor"]["Attributes"], {"name": name, "type": "bridge"})
+
+    @inlineCallbacks
+    def test_network_duplicate_names(self):
+        """
+        CheckDuplicate refuses a taken name (409); without it a twin is made with a warning.
+        """
+        first, name = yield self.network()
+        message = yield self.refused("POST", "/networks/create",
+                                     {"Name": name, "CheckDuplicate": True}, status=409)
+        self.assertEqual(message, "network with name %s already exists" % (name,))
+        _, twin = yield self.call_json("POST", "/networks/create", {"Name": name}, status=201)
+        self.networks_made.append(twin["Id"])
+        self.assertEqual(twin["Warning"], "Network with name %s (id : %s) already exists"
+                         % (name, first))
+        message = yield self.refused("GET", "/networks/" + name, status=400)
+        self.assertEqual(message, "2 matches found based on name: network %s is ambiguous"
+                         % (name,))
+        message = yield self.refused("DELETE", "/networks/" + name, status=400)
+        self.assertIn("network %s is ambiguous" % (name,), message)
+        _, inspected = yield self.call_json("GET", "/networks/" + twin["Id"], status=200)
+        self.assertEqual(inspected["Name"], name)
+
+    @inlineCallbacks
+    def test_network_create_refused(self):
+        """
+        Predefined names, a second host network, unknown drivers and bad bodies are refused.
+        """
+        for name in ("bridge", "host", "none"):
+            message = yield self.refused("POST", "/networks/create", {"Name": name}, status=403)
+            self.assertEqual(message, "operation is not permitted on predefined %s network "
+                             % (name,))
+        message = yield self.refused("POST", "/networks/create",
+                                     {"Name": self.unique("net"), "Driver": "host"}, status=403)
+        self.assertEqual(message, 'only one instance of "host" network is allowed')
+        message = yield self.refused("POST", "/networks/create",
+                                     {"Name": self.unique("net"), "Driver": "conf-nope"},
+                                     status=404)
+        self.assertEqual(message, 'plugin "conf-nope" not found')
+        message = yield self.refused("POST", "/networks/create", {"Name": 3}, status=400)
+        self.assertEqual(message, "json: cannot unmarshal number into Go struct field "
+                                  "NetworkCreateRequest.Name of type string")
+        message = yield self.refused("POST", "/networks/create", status=400)
+        self.assertEqual(message, "got EOF while reading request body")
+
+    @inlineCallbacks
+    def test_network_connect_disconnect(self):
+        """
+        A running container connected gets an address on it; disconnected it leaves.
+        """
+        events = yield self.watch({"type": ["network"]})
+        network_id, name = yield self.network()
+        cid, cname = yield self.started(["sleep", "300"])
+        code, _, data = yield self.call("POST", "/networks/%s/connect" % (name,),
+                                        {"Container": cname})
+        self.assertEqual((code, data), (200, b""))
+        inspected = yield self.client.inspect_container(cid)
+        entry = inspected["NetworkSettings"]["Networks"][name]
+        self.assertEqual(entry["NetworkID"], network_id)
+        self.assertRegex(entry["IPAddress"], r"^\d+\.\d+\.\d+\.\d+$")
+        self.assertEqual(entry["Aliases"], [cid[:12]])
+        self.assertIn("bridge", inspected["NetworkSettings"]["Networks"])
+        _, network = yield self.call_json("GET", "/networks/" + network_id, status=200)
+        self.assertEqual(list(network["Containers"]), [cid])
+        self.assertEqual(network["Containers"][cid]["Name"], cname)
+        self.assertEqual(network["Containers"][cid]["IPv4Address"].split("/")[0],
+                         entry["IPAddress"])
+        message = yield self.refused("POST", "/networks/%s/connect" % (name,),
+                                     {"Container": cid}, status=403)
+        self.assertEqual(message, "endpoint with name %s already exists in network %s"
+                         % (cname, name))
+        code, _, _ = yield self.call("POST", "/networks/%s/disconnect" % (network_id,),
+                                     {"Container": cid, "Force": False})
+        self.assertEqual(code, 200)
+        inspected = yield self.client.inspect_container(cid)
+        self.assertNotIn(name, inspected["NetworkSettings"]["Networks"])
+        _, network = yield self.call_json("GET", "/networks/" + network_id, status=200)
+        self.assertEqual(network["Containers"], {})
+        message = yield self.refused("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": cid}, status=500)
+        self.assertEqual(message, "container %s is not connected to network %s" % (cid, name))
+        found = yield self.seen(events, [("network", "connect", network_id),
+                                         ("network", "disconnect", network_id)])
+        self.assertEqual(found[0]["Actor"]["Attributes"],
+                         {"container": cid, "name": name, "type": "bridge"})
+
+    @inlineCallbacks
+    def test_network_connect_created(self):
+        """
+        A container not running is connected in its config only; started, it is on the network.
+        """
+        network_id, name = yield self.network()
+        cid, _ = yield self.create(["sleep", "300"])
+        code, _, _ = yield self.call("POST", "/networks/%s/connect" % (name,),
+                                     {"Container": cid})
+        self.assertEqual(code, 200)
+        inspected = yield self.client.inspect_container(cid)
+        entry = inspected["NetworkSettings"]["Networks"][name]
+        self.assertEqual((entry["NetworkID"], entry["IPAddress"]), ("", ""))
+        _, network = yield self.call_json("GET", "/networks/" + name, status=200)
+        self.assertEqual(network["Containers"], {})
+        yield self.client.start_container(cid)
+        inspected = yield self.client.inspect_container(cid)
+        entry = inspected["NetworkSettings"]["Networks"][name]
+        self.assertEqual(entry["NetworkID"], network_id)
+        _, network = yield self.call_json("GET", "/networks/" + name, status=200)
+        self.assertEqual(list(network["Containers"]), [cid])
+        other, _ = yield self.create(["true"])
+        yield self.call("POST", "/networks/%s/connect" % (name,), {"Container": other})
+        code, _, _ = yield self.call("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": other})
+        self.assertEqual(code, 200)
+        message = yield self.refused("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": other}, status=500)
+        self.assertEqual(message, "container %s is not connected to the network %s"
+                         % (other, name))
+
+    @inlineCallbacks
+    def test_network_connect_refused(self):
+        """
+        Unknown containers and networks, empty names, host and none networks are refused.
+        """
+        _, name = yield self.network()
+        cid, _ = yield self.started(["sleep", "300"])
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/networks/%s/connect" % (name,),
+                                     {"Container": ghost}, status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+        missing = self.unique("net")
+        message = yield self.refused("POST", "/networks/%s/connect" % (missing,),
+                                     {"Container": cid}, status=404)
+        self.assertEqual(message, "network %s not found" % (missing,))
+        message = yield self.refused("POST", "/networks/%s/connect" % (name,),
+                                     {"Container": ""}, status=400)
+        self.assertEqual(message, 'invalid name or ID supplied: ""')
+        message = yield self.refused("POST", "/networks/host/connect", {"Container": cid},
+                                     status=400)
+        self.assertEqual(message, "container cannot be disconnected from host network or "
+                                  "connected to host network")
+        message = yield self.refused("POST", "/networks/none/connect", {"Container": cid},
+                                     status=400)
+        self.assertEqual(message, "container cannot be connected to multiple networks with "
+                                  "one of the networks in private (none) mode")
+        message = yield self.refused("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": ghost}, status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+        message = yield self.refused("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": ghost, "Force": True}, status=404)
+        self.assertEqual(message, "endpoint %s not found" % (ghost,))
+        message = yield self.refused("POST", "/networks/%s/disconnect" % (name,),
+                                     {"Container": cid, "Force": "yes"}, status=400)
+        self.assertEqual(message, "json: cannot unmarshal string into Go struct field "
+                                  "NetworkDisconnect.Force of type bool")
+
+    @inlineCallbacks
+    def test_network_remove_refused(self):
+        """
+        Predefined networks and networks with running containers are not removed (403).
+        """
+        for name in ("bridge", "host", "none"):
+            message = yield self.refused("DELETE", "/networks/" + name, status=403)
+            self.assertEqual(message, "%s is a pre-defined network and cannot be removed"
+                             % (name,))
+        network_id, name = yield self.network()
+        cid, _ = yield self.started(["sleep", "300"], HostConfig={"NetworkMode": name})
+        message = yield self.refused("DELETE", "/networks/" + name, status=403)
+        self.assertEqual(message, "error while removing network: network %s id %s has active "
+                                  "endpoints" % (name, network_id))
+        yield self.client.kill_container(cid)
+        yield self.wait(cid)
+        code, _, _ = yield self.call("DELETE", "/networks/" + name)
+        self.assertEqual(code, 204)
+
+    @inlineCallbacks
+    def test_network_prune(self):
+        """
+        Prune removes the unused networks its label filter selects, never a used one.
+        """
+        events = yield self.watch({"type": ["network"]})
+        label = self.unique("prune")
+        idle_id, idle = yield self.network(Labels={"conf-prune": label})
+        used_id, used = yield self.network(Labels={"conf-prune": label})
+        yield self.network()
+        yield self.started(["sleep", "300"], HostConfig={"NetworkMode": used})
+        filters = quote(json.dumps({"label": ["conf-prune=" + label]}))
+        _, answer = yield self.call_json("POST", "/networks/prune?filters=" + filters,
+                                         status=200)
+        self.assertEqual(answer, {"NetworksDeleted": [idle]})
+        _, answer = yield self.call_json("POST", "/networks/prune?filters=" + filters,
+                                         status=200)
+        self.assertEqual(answer, {"NetworksDeleted": None})
+        yield self.refused("GET", "/networks/" + idle_id, status=404)
+        yield self.call_json("GET", "/networks/" + used_id, status=200)
+        message = yield self.refused("POST", "/networks/prune?filters=" + quote(json.dumps(
+            {"conf-bogus": ["1"]})), status=400)
+        self.assertEqual(message, "Invalid filter 'conf-bogus'")
+        found = yield self.seen(events, [("network", "destroy", idle_id),
+                                         ("network", "prune", "")])
+        self.assertEqual(found[1]["Actor"]["Attributes"], {"reclaimed": "0"})
+
+
+class VolumeConformance:
+    """
+    The volume routes (raw calls), as every engine answers them.
+    """
+
+    @inlineCallbacks
+    def volume(self, name=None, **body):
+        """
+        Create a volume, removed after the test.
+
+        @return: a L{Deferred} firing with the created volume.
+        """
+        body["Name"] = name or self.unique("vol")
+        _, created = yield self.call_json("POST", "/volumes/create", body, status=201)
+        self.volumes_made.append(created["Name"])
+        return created
+
+    @inlineCallbacks
+    def test_volume_create_inspect_remove(self):
+        """
+        A named volume is made (again: the same one), inspected, listed, then removed.
+        """
+        events = yield self.watch({"type": ["volume"]})
+        name = self.unique("vol")
+        created = yield self.volume(name, Labels={"conf": "yes"})
+        self.assertEqual((created["Name"], created["Driver"], created["Scope"],
+                          created["Labels"], created["Options"]),
+                         (name, "local", "local", {"conf": "yes"}, None))
+        self.assertTrue(created["Mountpoint"].endswith("/volumes/%s/_data" % (name,)))
+        self.assertRegex(created["CreatedAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        again = yield self.volume(name, Labels={"conf": "other"})
+        self.assertEqual(again, created)
+        _, inspected = yield self.call_json("GET", "/volumes/" + name, status=200)
+        self.assertEqual(inspected, created)
+        listed = yield self.client.list_volumes()
+        self.assertIn(name, [v["Name"] for v in listed])
+        code, _, data = yield self.call("DELETE", "/volumes/" + name)
+        self.assertEqual((code, data), (204, b""))
+        message = yield self.refused("GET", "/volumes/" + name, status=404)
+        self.assertEqual(message, "get %s: no such volume" % (name,))
+        message = yield self.refused("DELETE", "/volumes/" + name, status=404)
+        self.assertEqual(message, "get %s: no such volume" % (name,))
+        code, _, _ = yield self.call("DELETE", "/volumes/%s?force=1" % (name,))
+        self.assertEqual(code, 204)
+        found = yield self.seen(events, [("volume", "create", name),
+                                         ("volume", "create", name),
+                                         ("volume", "destroy", name)])
+        self.assertEqual(found[0]["Actor"]["Attributes"], {"driver": "local"})
+
+    @inlineCallbacks
+    def test_volume_names(self):
+        """
+        No name makes an anonymous volume; short, odd or badly typed names are refused.
+        """
+        _, anonymous = yield self.call_json("POST", "/volumes/create", {}, status=201)
+        self.volumes_made.append(anonymous["Name"])
+        self.assertRegex(anonymous["Name"], r"^[0-9a-f]{64}$")
+        message = yield self.refused("POST", "/volumes/create", {"Name": "x"}, status=400)
+        self.assertEqual(message, "create x: volume name is too short, names should be at "
+                                  "least two alphanumeric characters")
+        message = yield self.refused("POST", "/volumes/create", {"Name": "conf/a"}, status=400)
+        self.assertEqual(message, 'create conf/a: "conf/a" includes invalid characters for a '
+                                  'local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are '
+                                  'allowed. If you intended to pass a host directory, use '
+                                  'absolute path')
+        message = yield self.refused("POST", "/volumes/create", {"Name": 3}, status=400)
+        self.assertEqual(message, "json: cannot unmarshal number into Go struct field "
+                                  "VolumeCreateBody.Name of type string")
+        name = self.unique("vol")
+        message = yield self.refused("POST", "/volumes/create",
+                                     {"Name": name, "Driver": "conf-nfs"}, status=404)
+        self.assertEqual(message, 'create %s: error looking up volume plugin conf-nfs: plugin '
+                                  '"conf-nfs" not found' % (name,))
+        message = yield self.refused("POST", "/volumes/create",
+                                     {"Name": name, "DriverOpts": {"bogus": "1"}}, status=400)
+        self.assertEqual(message, 'create %s: invalid option: "bogus"' % (name,))
+        message = yield self.refused("POST", "/volumes/create", status=400)
+        self.assertEqual(message, "got EOF while reading request body")
+
+    @inlineCallbacks
+    def test_volume_in_use(self):
+        """
+        A volume a container mounts is not removed, even forced (409), until the container goes.
+        """
+        name = (yield self.volume())["Name"]
+        cid, _ = yield self.create(["true"], HostConfig={"Binds": [name + ":/data"]})
+        inspected = yield self.client.inspect_container(cid)
+        self.assertEqual([(m["Type"], m["Name"], m["Destination"])
+                          for m in inspected["Mounts"]], [("volume", name, "/data")])
+        for query in ("", "?force=1"):
+            message = yield self.refused("DELETE", "/volumes/" + name + query, status=409)
+            self.assertEqual(message, "remove %s: volume is in use - [%s]" % (name, cid))
+        yield self.client.remove_container(cid)
+        code, _, _ = yield self.call("DELETE", "/volumes/" + name)
+        self.assertEqual(code, 204)
+
+    @inlineCallbacks
+    def test_volume_prune(self):
+        """
+        Prune removes the unused volumes its label filter selects, with no destroy events.
+        """
+        events = yield self.watch({"type": ["volume"]})
+        label = self.unique("prune")
+        idle = (yield self.volume(Labels={"conf-prune": label}))["Name"]
+        used = (yield self.volume(Labels={"conf-prune": label}))["Name"]
+        other = (yield self.volume())["Name"]
+        yield self.create(["true"], HostConfig={"Binds": [used + ":/data"]})
+        filters = quote(json.dumps({"label": ["conf-prune=" + label]}))
+        _, answer = yield self.call_json("POST", "/volumes/prune?filters=" + filters,
+                                         status=200)
+        self.assertEqual(answer, {"VolumesDeleted": [idle], "SpaceReclaimed": 0})
+        _, answer = yield self.call_json("POST", "/volumes/prune?filters=" + filters,
+                                         status=200)
+        self.assertEqual(answer, {"VolumesDeleted": [], "SpaceReclaimed": 0})
+        listed = [v["Name"] for v in (yield self.client.list_volumes())]
+        self.assertNotIn(idle, listed)
+        self.assertIn(used, listed)
+        self.assertIn(other, listed)
+        message = yield self.refused("POST", "/volumes/prune?filters=" + quote(json.dumps(
+            {"until": ["10m"]})), status=400)
+        self.assertEqual(message, "Invalid filter 'until'")
+        yield self.seen(events, [("volume", "create", idle), ("volume", "prune", "")])
+        self.assertNotIn(("volume", "destroy", idle),
+                         [(e["Type"], e["Action"], e["Actor"]["ID"]) for e in events])
+
+
+class ImageConformance:
+    """
+    The image, build, push, search and login routes (raw calls), as every
+    engine answers them.
+    """
+
+    @inlineCallbacks
+    def busybox_id(self):
+        return (yield self.client.inspect_image("busybox"))["Id"]
+
+    @inlineCallbacks
+    def import_image(self, repo=None, tag=None, files=None, changes=(), message=None):
+        """
+        Import a small image of unique content, removed after the test.
+
+        @return: a L{Deferred} firing with C{(id, tar bytes)}.
+        """
+        data = _tar(files or {"conf": uuid.uuid4().hex.encode("ascii")})
+        query = [("fromSrc", "-")]
+        if repo:
+            query.append(("repo", repo))
+        if tag:
+            query.append(("tag", tag))
+        query.extend(("changes", change) for change in changes)
+        if message:
+            query.append(("message", message))
+        code, headers, body = yield self.call("POST", "/images/create?" + urlencode(query), data)
+        self.assertEqual(code, 200, body)
+        self.assertEqual(headers.getRawHeaders(b"Content-Type"), [b"application/json"])
+        messages = stream_messages(body)
+        self.assertEqual(len(messages), 1, messages)
+        image_id = messages[0]["status"]
+        self.assertRegex(image_id, r"^sha256:[0-9a-f]{64}$")
+        self.images_made.append(image_id)
+        return image_id, data
+
+    @inlineCallbacks
+    def build(self, dockerfile, query="", status=200):
+        """
+        Build from a context holding only C{dockerfile}.
+
+        @return: a L{Deferred} firing with the stream's messages.
+        """
+        context = _tar({"Dockerfile": dockerfile.encode("utf-8")})
+        code, _, body = yield self.call("POST", "/build?" + query, context)
+        self.assertEqual(code, status, body)
+        messages = stream_messages(body)
+        for message in messages:
+            if "aux" in message:
+                self.images_made.append(message["aux"]["ID"])
+        return messages
+
+    @inlineCallbacks
+    def test_image_tag(self):
+        """
+        A tag points at the image (and is an event); missing images and bad names are refused.
+        """
+        busybox = yield self.busybox_id()
+        events = yield self.watch({"type": ["image"]})
+        repo = self.unique("img")
+        self.images_made.extend([repo + ":1", repo + ":latest"])
+        code, _, data = yield self.call("POST", "/images/busybox/tag?repo=%s&tag=1" % (repo,))
+        self.assertEqual((code, data), (201, b""))
+        code, _, _ = yield self.call("POST", "/images/busybox:latest/tag?repo=" + repo)
+        self.assertEqual(code, 201)
+        for reference in (repo + ":1", repo):
+            inspected = yield self.client.inspect_image(reference)
+            self.assertEqual(inspected["Id"], busybox)
+        self.assertIn(repo + ":1", inspected["RepoTags"])
+        self.assertIn("busybox:latest", inspected["RepoTags"])
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/images/%s/tag?repo=%s" % (ghost, repo),
+                                     status=404)
+        self.assertEqual(message, "No such image: %s:latest" % (ghost,))
+        message = yield self.refused("POST", "/images/busybox/tag?repo=Conf-Upper", status=500)
+        self.assertEqual(message, "invalid reference format: repository name must be lowercase")
+        message = yield self.refused("POST", "/images/busybox/tag?repo=%s&tag=a:b" % (repo,),
+                                     status=500)
+        self.assertEqual(message, "invalid tag format")
+        message = yield self.refused("POST", "/images/busybox/tag?repo=%s@sha256:%s"
+                                     % (repo, "a" * 64), status=400)
+        self.assertEqual(message, "refusing to create a tag with a digest reference")
+        found = yield self.seen(events, [("image", "tag", busybox), ("image", "tag", busybox)])
+        self.assertEqual([e["Actor"]["Attributes"]["name"] for e in found],
+                         [repo + ":1", repo])
+
+    @inlineCallbacks
+    def test_image_remove(self):
+        """
+        Removing one of two tags untags; the last one deletes the image and its layer.
+        """
+        repo = self.unique("img")
+        events = yield self.watch({"type": ["image"]})
+        image_id, data = yield self.import_image(repo, "1")
+        code, _, _ = yield self.call("POST", "/images/%s:1/tag?repo=%s&tag=2" % (repo, repo))
+        self.assertEqual(code, 201)
+        _, answer = yield self.call_json("DELETE", "/images/%s:1" % (repo,), status=200)
+        self.assertEqual(answer, [{"Untagged": repo + ":1"}])
+        self.assertEqual((yield self.client.inspect_image(image_id))["RepoTags"], [repo + ":2"])
+        _, answer = yield self.call_json("DELETE", "/images/%s:2" % (repo,), status=200)
+        self.assertEqual(answer, [{"Untagged": repo + ":2"}, {"Deleted": image_id},
+                                  {"Deleted": _sha256(data)}])
+        message = yield self.refused("DELETE", "/images/%s:2" % (repo,), status=404)
+        self.assertEqual(message, "No such image: %s:2" % (repo,))
+        yield self.assertEngineError(self.client.inspect_image(image_id), 404)
+        message = yield self.refused("DELETE", "/images/Conf-Upper", status=400)
+        self.assertEqual(message, "invalid reference format: repository name must be lowercase")
+        yield self.seen(events, [("image", "import", image_id), ("image", "untag", image_id),
+                                 ("image", "untag", image_id), ("image", "delete", image_id)])
+
+    @inlineCallbacks
+    def test_image_remove_conflicts(self):
+        """
+        An image a container uses, or held by two tags, is deleted only as dockerd allows.
+        """
+        repo = self.unique("img")
+        label = self.unique("label")
+        messages = yield self.build("FROM busybox\nLABEL conf-label=%s\n" % (label,),
+                                    "t=%s:1" % (repo,))
+        image_id = [m["aux"]["ID"] for m in messages if "aux" in m][0]
+        short = image_id[7:19]
+        cid, _ = yield self.started(["sleep", "300"], Image=repo + ":1")
+        message = yield self.refused("DELETE", "/images/" + short, status=409)
+        self.assertEqual(message, "conflict: unable to delete %s (cannot be forced) - image is "
+                                  "being used by running container %s" % (short, cid[:12]))
+        message = yield self.refused("DELETE", "/images/%s:1" % (repo,), status=409)
+        self.assertEqual(message, 'conflict: unable to remove repository reference "%s:1" '
+                                  '(must force) - container %s is using its referenced image '
+                                  '%s' % (repo, cid[:12], short))
+        yield self.client.kill_container(cid)
+        yield self.wait(cid)
+        message = yield self.refused("DELETE", "/images/" + short, status=409)
+        self.assertEqual(message, "conflict: unable to delete %s (must be forced) - image is "
+                                  "being used by stopped container %s" % (short, cid[:12]))
+        yield self.call("POST", "/images/%s:1/tag?repo=%s&tag=2" % (repo, repo))
+        message = yield self.refused("DELETE", "/images/" + short, status=409)
+        self.assertEqual(message, "conflict: unable to delete %s (must be forced) - image is "
+                                  "referenced in multiple repositories" % (short,))
+        _, answer = yield self.call_json("DELETE", "/images/%s?force=1" % (short,), status=200)
+        self.assertEqual(answer, [{"Untagged": repo + ":1"}, {"Untagged": repo + ":2"},
+                                  {"Deleted": image_id}])
+        self.assertTrue((yield self.client.inspect_image("busybox"))["Id"])
+
+    @inlineCallbacks
+    def test_image_import(self):
+        """
+        An import makes a one-layer image of the tar, with the changes and message given.
+        """
+        repo = self.unique("img")
+        events = yield self.watch({"type": ["image"]})
+        files = {"conf/hello": b"hello\n", "conf/other": b"abc"}
+        image_id, data = yield self.import_image(
+            repo, "1", files, ['CMD ["sh"]', "ENV A=1", "LABEL conf=yes"], "conf message")
+        inspected = yield self.client.inspect_image(repo + ":1")
+        self.assertEqual((inspected["Id"], inspected["RepoTags"], inspected["Comment"],
+                          inspected["Parent"], inspected["Size"]),
+                         (image_id, [repo + ":1"], "conf message", "", 9))
+        self.assertEqual((inspected["Config"]["Cmd"], inspected["Config"]["Env"],
+                          inspected["Config"]["Labels"]), (["sh"], ["A=1"], {"conf": "yes"}))
+        self.assertEqual(inspected["RootFS"], {"Type": "layers", "Layers": [_sha256(data)]})
+        _, history = yield self.call_json("GET", "/images/%s:1/history" % (repo,), status=200)
+        self.assertEqual([(h["Id"], h["Comment"], h["CreatedBy"], h["Size"], h["Tags"])
+                          for h in history],
+                         [(image_id, "conf message", "", 9, [repo + ":1"])])
+        untagged, _ = yield self.import_image()
+        self.assertEqual((yield self.client.inspect_image(untagged))["RepoTags"], [])
+        message = yield self.refused("POST", "/images/create?fromSrc=-&repo=%s&tag=a:b"
+                                     % (repo,), b"", status=400)
+        self.assertEqual(message, "invalid tag format")
+        found = yield self.seen(events, [("image", "tag", image_id),
+                                         ("image", "import", image_id)])
+        self.assertEqual([e["Actor"]["Attributes"]["name"] for e in found],
+                         [repo + ":1", image_id])
+
+    @inlineCallbacks
+    def test_image_history(self):
+        """
+        History lists the layers newest first with the IDs and tags of local images.
+        """
+        busybox = yield self.busybox_id()
+        _, history = yield self.call_json("GET", "/images/busybox/history", status=200)
+        self.assertEqual(history[0]["Id"], busybox)
+        self.assertIn("busybox:latest", history[0]["Tags"])
+        for entry in history:
+            self.assertEqual(sorted(entry), ["Comment", "Created", "CreatedBy", "Id", "Size",
+                                             "Tags"])
+            self.assertIsInstance(entry["Created"], int)
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/images/%s/history" % (ghost,), status=404)
+        self.assertEqual(message, "No such image: %s:latest" % (ghost,))
+
+    @inlineCallbacks
+    def test_image_save_load(self):
+        """
+        A saved image is a docker save archive; loaded back it has the same ID.
+        """
+        events = yield self.watch({"type": ["image"]})
+        repo = self.unique("img")
+        image_id, data = yield self.import_image(repo, "1")
+        code, headers, archive = yield self.call("GET", "/images/%s:1/get" % (repo,))
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders(b"Content-Type"), [b"application/x-tar"])
+        with tarfile.open(fileobj=io.BytesIO(archive)) as saved:
+            manifest = json.loads(saved.extractfile("manifest.json").read())
+            self.assertEqual(len(manifest), 1)
+            entry = manifest[0]
+            self.assertEqual((entry["Config"], entry["RepoTags"], len(entry["Layers"])),
+                             (image_id[7:] + ".json", [repo + ":1"], 1))
+            self.assertEqual(_sha256(saved.extractfile(entry["Config"]).read()), image_id)
+            self.assertEqual(saved.extractfile(entry["Layers"][0]).read(), data)
+            self.assertEqual(json.loads(saved.extractfile("repositories").read()),
+                             {repo: {"1": entry["Layers"][0].split("/")[0]}})
+        code, _, by_id = yield self.call("GET", "/images/%s/get" % (image_id[7:19],))
+        with tarfile.open(fileobj=io.BytesIO(by_id)) as saved:
+            self.assertIsNone(json.loads(saved.extractfile("manifest.json").read())[0][
+                "RepoTags"])
+        yield self.call_json("DELETE", "/images/%s:1" % (repo,), status=200)
+        code, _, body = yield self.call("POST", "/images/load?quiet=1", archive)
+        self.assertEqual((code, stream_messages(body)),
+                         (200, [{"stream": "Loaded image: %s:1\n" % (repo,)}]))
+        self.assertEqual((yield self.client.inspect_image(repo + ":1"))["Id"], image_id)
+        yield self.call_json("DELETE", "/images/%s:1" % (repo,), status=200)
+        code, _, body = yield self.call("POST", "/images/load?quiet=0", archive)
+        messages = stream_messages(body)
+        loading = [m for m in messages if m.get("status") == "Loading layer"]
+        self.assertTrue(loading, messages)
+        self.assertEqual({m["id"] for m in loading}, {_sha256(data)[7:19]})
+        self.assertEqual(messages[-1], {"stream": "Loaded image: %s:1\n" % (repo,)})
+        other, _ = yield self.import_image(repo, "1")
+        code, _, body = yield self.call("POST", "/images/load?quiet=1", archive)
+        self.assertEqual(stream_messages(body), [
+            {"stream": "The image %s:1 already exists, renaming the old one with ID %s to "
+                       "empty string\n" % (repo, other)},
+            {"stream": "Loaded image: %s:1\n" % (repo,)}])
+        self.assertEqual((yield self.client.inspect_image(other))["RepoTags"], [])
+        code, _, body = yield self.call("POST", "/images/load", b"BAD tar")
+        self.assertEqual(code, 200)
+        self.assertIn("repositories: no such file or directory",
+                      stream_error(stream_messages(body)))
+        yield self.seen(events, [("image", "save", image_id), ("image", "load", image_id)])
+
+    @inlineCallbacks
+    def test_images_get_several(self):
+        """
+        /images/get saves every image named, or is a 404 naming the one missing.
+        """
+        repo = self.unique("img")
+        image_id, _ = yield self.import_image(repo, "1")
+        code, _, archive = yield self.call("GET", "/images/get?names=%s:1&names=busybox"
+                                           % (repo,))
+        self.assertEqual(code, 200)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as saved:
+            manifest = json.loads(saved.extractfile("manifest.json").read())
+        self.assertEqual([m["RepoTags"] for m in manifest], [[repo + ":1"], ["busybox:latest"]])
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/images/get?names=busybox&names=" + ghost,
+                                     status=404)
+        self.assertEqual(message, "No such image: " + ghost)
+        message = yield self.refused("GET", "/images/%s/get" % (ghost,), status=404)
+        self.assertEqual(message, "No such image: " + ghost)
+
+    @inlineCallbacks
+    def test_image_prune(self):
+        """
+        Prune deletes dangling images (dangling=false: unused ones) its label filter selects.
+        """
+        events = yield self.watch({"type": ["image"]})
+        label = "LABEL conf-prune=" + self.unique("prune")
+        repo = self.unique("img")
+        tagged, tagged_data = yield self.import_image(repo, "1", changes=[label])
+        dangling, dangling_data = yield self.import_image(changes=[label])
+        other, _ = yield self.import_image()
+        filters = {"label": [label.split(" ", 1)[1]]}
+        _, answer = yield self.call_json(
+            "POST", "/images/prune?filters=" + quote(json.dumps(filters)), status=200)
+        self.assertEqual(answer, {"ImagesDeleted": [{"Deleted": dangling},
+                                                    {"Deleted": _sha256(dangling_data)}],
+                                  "SpaceReclaimed": 32})
+        filters["dangling"] = ["false"]
+        _, answer = yield self.call_json(
+            "POST", "/images/prune?filters=" + quote(json.dumps(filters)), status=200)
+        self.assertEqual(answer, {"ImagesDeleted": [{"Untagged": repo + ":1"},
+                                                    {"Deleted": tagged},
+                                                    {"Deleted": _sha256(tagged_data)}],
+                                  "SpaceReclaimed": 32})
+        _, answer = yield self.call_json(
+            "POST", "/images/prune?filters=" + quote(json.dumps(filters)), status=200)
+        self.assertEqual(answer, {"ImagesDeleted": None, "SpaceReclaimed": 0})
+        self.assertEqual((yield self.client.inspect_image(other))["Id"], other)
+        message = yield self.refused("POST", "/images/prune?filters=" + quote(json.dumps(
+            {"conf-bogus": ["1"]})), status=400)
+        self.assertEqual(message, "Invalid filter 'conf-bogus'")
+        message = yield self.refused("POST", "/images/prune?filters=" + quote(json.dumps(
+            {"dangling": ["maybe"]})), status=400)
+        self.assertEqual(message, "Invalid filter 'dangling=[maybe]'")
+        found = yield self.seen(events, [("image", "delete", dangling), ("image", "prune", "")])
+        self.assertEqual(found[1]["Actor"]["Attributes"], {"reclaimed": "32"})
+
+    @inlineCallbacks
+    def test_build(self):
+        """
+        The legacy builder streams its steps, makes one image per step, and caches them.
+        """
+        busybox = yield self.busybox_id()
+        label = self.unique("build")
+        tag = self.unique("built") + ":1"
+        dockerfile = ('FROM busybox\nLABEL conf-build=%s\nRUN echo x > /f\nCMD ["echo", "hi"]\n'
+                      % (label,))
+        query = "t=%s&buildargs=%s" % (tag, quote(json.dumps({"conf-unused": "1"})))
+        self.images_made.append(tag)
+        messages = yield self.build(dockerfile, query)
+        self.assertIsNone(stream_error(messages))
+        text = stream_text(messages)
+        match = re.match(
+            r"^Step 1/4 : FROM busybox\n ---> %s\n"
+            r"Step 2/4 : LABEL conf-build=%s\n ---> Running in ([0-9a-f]{12})\n"
+            r"Removing intermediate container \1\n ---> ([0-9a-f]{12})\n"
+            r"Step 3/4 : RUN echo x > /f\n ---> Running in ([0-9a-f]{12})\n"
+            r"Removing intermediate container \3\n ---> ([0-9a-f]{12})\n"
+            r'Step 4/4 : CMD \["echo", "hi"\]\n ---> Running in ([0-9a-f]{12})\n'
+            r"Removing intermediate container \5\n ---> ([0-9a-f]{12})\n"
+            r"\[Warning\] One or more build-args \[conf-unused\] were not consumed\n"
+            r"Successfully built \6\nSuccessfully tagged %s\n$"
+            % (busybox[7:19], re.escape(label), re.escape(tag)), text)
+        self.assertIsNotNone(match, text)
+        built = [m["aux"]["ID"] for m in messages if "aux" in m]
+        self.assertEqual(len(built), 1)
+        self.assertEqual(built[0][7:19], match.group(6))
+        inspected = yield self.client.inspect_image(tag)
+        self.assertEqual((inspected["Id"], inspected["Parent"][7:19], inspected["RepoTags"]),
+                         (built[0], match.group(4), [tag]))
+        config = inspected["Config"]
+        self.assertEqual((config["Cmd"], config["Labels"], config["Image"][7:19]),
+                         (["echo", "hi"], {"conf-build": label}, match.group(4)))
+        self.assertIn("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                      config["Env"])
+        self.assertEqual(inspected["ContainerConfig"]["Cmd"],
+                         ["/bin/sh", "-c", "#(nop) ", 'CMD ["echo" "hi"]'])
+        busybox_layers = (yield self.client.inspect_image("busybox"))["RootFS"]["Layers"]
+        self.assertEqual(inspected["RootFS"]["Layers"][:-1], busybox_layers)
+        self.assertEqual(len(inspected["RootFS"]["Layers"]), len(busybox_layers) + 1)
+        _, history = yield self.call_json("GET", "/images/%s/history" % (tag,), status=200)
+        self.assertEqual([(h["CreatedBy"], h["Size"]) for h in history[:3]], [
+            ('/bin/sh -c #(nop)  CMD ["echo" "hi"]', 0), ("/bin/sh -c echo x > /f", 2),
+            ("/bin/sh -c #(nop)  LABEL conf-build=" + label, 0)])
+        self.assertEqual([h["Id"][7:19] for h in history[:4]],
+                         [match.group(6), match.group(4), match.group(2), busybox[7:19]])
+        self.assertEqual(history[0]["Tags"], [tag])
+        self.images_made.extend(["sha256:" + match.group(i) for i in (4, 2)])
+        again = yield self.build(dockerfile, "t=" + tag)
+        text = stream_text(again)
+        self.assertEqual(text.count(" ---> Using cache\n"), 3, text)
+        self.assertIn("Successfully built %s\n" % (match.group(6),), text)
+        quiet = yield self.build(dockerfile, "q=1")
+        self.assertEqual(quiet, [{"stream": built[0] + "\n"}])
+
+    @inlineCallbacks
+    def test_build_refused(self):
+        """
+        No Dockerfile, a bad instruction or tag is refused; a failing RUN ends the stream.
+        """
+        code, _, body = yield self.call("POST", "/build", _tar({"other": b"x"}))
+        self.assertEqual((code, json.loads(body)["message"]),
+                         (500, "Cannot locate specified Dockerfile: Dockerfile"))
+        code, _, body = yield self.call("POST", "/build?dockerfile=Conf",
+                                        _tar({"Dockerfile": b"FROM busybox\n"}))
+        self.assertEqual((code, json.loads(body)["message"]),
+                         (500, "Cannot locate specified Dockerfile: Conf"))
+        code, _, body = yield self.call("POST", "/build",
+                                        _tar({"Dockerfile": b"FROM busybox\nBOGUS x\n"}))
+        self.assertEqual((code, json.loads(body)["message"]),
+                         (400, "dockerfile parse error line 2: unknown instruction: BOGUS"))
+        code, _, body = yield self.call("POST", "/build?t=Conf-Upper",
+                                        _tar({"Dockerfile": b"FROM busybox\n"}))
+        self.assertEqual((code, json.loads(body)["message"]),
+                         (500, "invalid reference format: repository name must be lowercase"))
+        label = self.unique("build")
+        messages = yield self.build("FROM busybox\nLABEL conf-build=%s\nRUN exit 3\n" % (label,),
+                                    "forcerm=1")
+        self.assertEqual(messages[-1], {
+            "errorDetail": {"code": 3, "message": "The command '/bin/sh -c exit 3' returned a "
+                                                  "non-zero code: 3"},
+            "error": "The command '/bin/sh -c exit 3' returned a non-zero code: 3"})
+        made = re.findall(r" ---> ([0-9a-f]{12})\n", stream_text(messages))
+        self.images_made.extend("sha256:" + m for m in made[1:])
+
+    @inlineCallbacks
+    def test_push_refused(self):
+        """
+        A push needs X-Registry-Auth, a local tag and a registry that answers.
+        """
+        repo = "127.0.0.1:1/" + self.unique("push")
+        auth = {"X-Registry-Auth": "e30="}
+        message = yield self.refused("POST", "/images/%s/push?tag=1" % (repo,), status=400)
+        self.assertEqual(message, "Bad parameters and missing X-Registry-Auth: EOF")
+        code, _, body = yield self.call("POST", "/images/%s/push" % (repo,), headers=auth)
+        self.assertEqual(code, 200)
+        self.assertEqual(stream_messages(body), [
+            {"status": "The push refers to repository [%s]" % (repo,)},
+            {"errorDetail": {"message": "An image does not exist locally with the tag: "
+                                        + repo},
+             "error": "An image does not exist locally with the tag: " + repo}])
+        self.images_made.append(repo + ":1")
+        yield self.call("POST", "/images/busybox/tag?repo=%s&tag=1" % (repo,))
+        code, _, body = yield self.call("POST", "/images/%s/push?tag=1" % (repo,),
+                                        headers=auth)
+        messages = stream_messages(body)
+        self.assertEqual(messages[0], {"status": "The push refers to repository [%s]" % (repo,)})
+        self.assertEqual(stream_error(messages), 'Get "http://127.0.0.1:1/v2/": dial tcp '
+                                                 '127.0.0.1:1: connect: connection refused')
+
+    @inlineCallbacks
+    def test_search_and_login_unreachable(self):
+        """
+        Search and login against a registry nobody serves fail with dockerd's 500.
+        """
+        message = yield self.refused("GET", "/images/search?term=127.0.0.1:1/conf", status=500)
+        self.assertTrue(message.startswith('invalid registry endpoint "http://127.0.0.1:1/v1/"'),
+                        message)
+        message = yield self.refused("POST", "/auth", {"username": "u", "password": "p",
+                                                       "serveraddress": "127.0.0.1:1"},
+                                     status=500)
+        self.assertEqual(message, 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: '
+                                  'connect: connection refused')
+        message = yield self.refused("POST", "/auth", status=500)
+        self.assertEqual(message, "EOF")
+
+    @inlineCallbacks
+    def test_push_pull_login(self):
+        """
+        An image pushed to a registry gets its digest and pulls back with the same ID.
+        """
+        host = yield self.registry_host()
+        if host is None:
+            raise SkipTest("no registry for this engine")
+        _, answer = yield self.call_json("POST", "/auth", {
+            "username": "u", "password": "p", "serveraddress": host}, status=200)
+        self.assertEqual(answer, {"IdentityToken": "", "Status": "Login Succeeded"})
+        busybox = yield self.busybox_id()
+        repo = host + "/" + self.unique("push")
+        self.images_made.append(repo + ":1")
+        yield self.call("POST", "/images/busybox/tag?repo=%s&tag=1" % (repo,))
+        auth = {"X-Registry-Auth": "e30="}
+        code, _, body = yield self.call("POST", "/images/%s/push?tag=1" % (repo,), headers=auth)
+        messages = stream_messages(body)
+        self.assertEqual(code, 200)
+        self.assertIsNone(stream_error(messages), messages)
+        self.assertEqual(messages[0], {"status": "The push refers to repository [%s]" % (repo,)})
+        aux = [m["aux"] for m in messages if "aux" in m]
+        self.assertEqual(len(aux), 1)
+        self.assertEqual(aux[0]["Tag"], "1")
+        self.assertRegex(aux[0]["Digest"], r"^sha256:[0-9a-f]{64}$")
+        self.assertIn({"status": "1: digest: %s size: %d" % (aux[0]["Digest"], aux[0]["Size"])},
+                      messages)
+        inspected = yield self.client.inspect_image(repo + ":1")
+        self.assertIn(repo + "@" + aux[0]["Digest"], inspected["RepoDigests"])
+        code, _, body = yield self.call("POST", "/images/%s/push?tag=1" % (repo,), headers=auth)
+        self.assertIn("Layer already exists", [m.get("status") for m in stream_messages(body)])
+        _, answer = yield self.call_json("DELETE", "/images/%s:1" % (repo,), status=200)
+        self.assertEqual(answer, [{"Untagged": repo + ":1"},
+                                  {"Untagged": repo + "@" + aux[0]["Digest"]}])
+        yield self.client.pull_image(repo + ":1")
+        self.assertEqual((yield self.client.inspect_image(repo + ":1"))["Id"], busybox)
+
+
+def make_iengine_tests(fixture, registry=None):
+    """
+    Build the conformance suite of L{IEngineClient}: the interface's calls,
+    and (as raw calls through C{request}) the network, volume, image, build,
+    push, search and login routes the manager proxies.
 
     @param fixture: called as C{fixture(testcase)}; returns a L{Deferred}
         firing with an L{IEngineClient} talking to the engine under test
         (with C{busybox:latest} present), after registering on C{testcase}
         whatever cleanup the engine and client need.
+    @param registry: L{None}, or called as C{registry(testcase)}, returning
+        (or firing with) the C{host:port} of a registry the engine can push
+        to, pull from and log in to (the push test is skipped without).
     @return: a L{TestCase} subclass; subclass it in a test module to run it.
     """
 
-    class IEngineClientTests(TestCase):
+    class IEngineClientTests(ImageConformance, NetworkConformance, VolumeConformance,
+                             _RawCalls, TestCase):
         """
         Behaviour every Docker engine shows through L{IEngineClient}.
         """
@@ -84,7 +1096,18 @@ def make_iengine_tests(fixture):
         def setUp(self):
             self.client = yield fixture(self)
             self.made = []
+            # Registered first, so they go after the containers using them.
+            self.track_objects()
             self.addCleanup(self._remove_made)
+
+        def registry_host(self):
+            """
+            @return: a L{Deferred} firing with the registry's C{host:port},
+                or L{None}.
+            """
+            if registry is None:
+                return maybeDeferred(lambda: None)
+            return maybeDeferred(registry, self)
 
         @inlineCallbacks
         def _remove_made(self):

@@ -913,7 +913,7 @@ class SimulatedEngineTests(SynchronousTestCase):
         return code, json.loads(content)
 
     def test_list_and_dangling(self):
-        """Both engines' networks are node/name; a container's bridge counts as in use."""
+        """Both engines' networks are node/name; a running container's bridge counts as in use."""
         self.assertEqual(len(self.cluster.healthy_engines()), 2)
         status, answer = self.request("GET", "/v1.41/networks")
         self.assertEqual(status, 200)
@@ -923,6 +923,11 @@ class SimulatedEngineTests(SynchronousTestCase):
             "POST", "/v1.41/containers/create?name=web",
             {"Image": "busybox", "Cmd": ["top"], "Env": ["constraint:node==n2"]})
         self.assertEqual(status, 201, created)
+        # As dockerd, a container only joins its network when it starts.
+        self.assertEqual(networks_in_use(self.cluster.engines.values()), set())
+        status, _, _ = self.successResultOf(
+            self.manager.request("POST", "/v1.41/containers/web/start"))
+        self.assertEqual(status, 204)
         filters = quote(json.dumps({"node": ["n2"], "driver": ["bridge"]}))
         status, answer = self.request("GET", "/networks?filters=" + filters)
         self.assertEqual([n["Name"] for n in answer], ["n2/bridge"])
