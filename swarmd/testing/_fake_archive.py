@@ -84,6 +84,45 @@ def write_archive(entries):
     return out.getvalue()
 
 
+#: The size of a tar header block.
+_BLOCK = 512
+
+#: How dockerd words an archive its untar cannot read.
+_UNTAR_FAILED = "Error processing tar file(exit status 1): "
+
+
+def _header_error(source):
+    """
+    Walk the tar headers as Go's C{archive/tar} reads them in dockerd's
+    untar: a header cut short is C{unexpected EOF}, one whose checksum is
+    wrong C{invalid tar header}; a zero block ends the archive.  Data cut
+    short is not noticed (dockerd does not either).
+
+    @param source: a seekable binary file object, read from where it is and
+        left there.
+    @return: dockerd's message, or L{None} if the headers read.
+    """
+    start = source.tell()
+    try:
+        while True:
+            block = source.read(_BLOCK)
+            if not block or block == bytes(_BLOCK):
+                return None
+            if len(block) < _BLOCK:
+                return _UNTAR_FAILED + "unexpected EOF"
+            unsigned = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
+            try:
+                stored = int(block[148:156].strip(b" \0") or b"0", 8)
+                size = int(block[124:136].strip(b" \0") or b"0", 8)
+            except ValueError:
+                return _UNTAR_FAILED + "archive/tar: invalid tar header"
+            if stored != unsigned:
+                return _UNTAR_FAILED + "archive/tar: invalid tar header"
+            source.seek(-(-size // _BLOCK) * _BLOCK, io.SEEK_CUR)
+    finally:
+        source.seek(start)
+
+
 def read_archive(source, root_dir="/var/lib/docker"):
     """
     Read an archive as C{POST /images/load} does.
@@ -95,6 +134,9 @@ def read_archive(source, root_dir="/var/lib/docker"):
     """
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    unreadable = _header_error(source)
+    if unreadable is not None:
+        raise ArchiveError(unreadable)
     missing = ArchiveError("open %s/tmp/docker-import-%d/repositories: no such file or "
                            "directory" % (root_dir, id(source) % 1000000000))
     try:

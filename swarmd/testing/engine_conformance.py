@@ -840,8 +840,17 @@ class ImageConformance:
         self.assertEqual((yield self.client.inspect_image(other))["RepoTags"], [])
         code, _, body = yield self.call("POST", "/images/load", b"BAD tar")
         self.assertEqual(code, 200)
-        self.assertIn("repositories: no such file or directory",
-                      stream_error(stream_messages(body)))
+        self.assertEqual(stream_error(stream_messages(body)),
+                         "Error processing tar file(exit status 1): unexpected EOF")
+        code, _, body = yield self.call("POST", "/images/load", b"BAD tar" + b"x" * 1000)
+        self.assertEqual(stream_error(stream_messages(body)),
+                         "Error processing tar file(exit status 1): archive/tar: invalid tar "
+                         "header")
+        for empty in (b"", bytes(1024), _tar({"hello": b"x" * 100})):
+            code, _, body = yield self.call("POST", "/images/load", empty)
+            self.assertRegex(stream_error(stream_messages(body)),
+                             r"^open .*/tmp/docker-import-\d+/repositories: no such file or "
+                             r"directory$")
         yield self.seen(events, [("image", "save", image_id), ("image", "load", image_id)])
 
     @inlineCallbacks

@@ -10,6 +10,7 @@ from twisted.internet.defer import succeed
 from swarmd.engine import EngineClient
 from swarmd.testing.engine_conformance import make_iengine_tests
 from swarmd.testing.functional import shared_lab
+from swarmd.testing.registry import Registry
 
 
 def real_fixture(testcase):
@@ -33,13 +34,26 @@ def real_tcp_fixture(testcase):
     return succeed(client)
 
 
-class RealEngineConformance(make_iengine_tests(real_fixture)):
+def loopback_registry(testcase):
+    """
+    A loopback registry for the push and pull test (dockerd speaks plain
+    HTTP to registries on 127.0.0.0/8), stopped after the test.
+
+    @return: its C{host:port}.
+    """
+    registry = Registry().start()
+    testcase.addCleanup(registry.stop)
+    return registry.address
+
+
+class RealEngineConformance(make_iengine_tests(real_fixture, registry=loopback_registry)):
     """
     A real dockerd, over its unix socket, passes the engine suite.
     """
 
 
-class RealEngineTCPConformance(make_iengine_tests(real_tcp_fixture)):
+class RealEngineTCPConformance(make_iengine_tests(real_tcp_fixture,
+                                                   registry=loopback_registry)):
     """
     A real dockerd, over TCP, passes the engine suite.
     """

@@ -33,13 +33,19 @@ from swarmd.testing.fakeengine import (
 T0 = 1795867200
 
 
+#: The registry host the conformance suite's fake engine pushes to.
+FAKE_REGISTRY_HOST = "127.0.0.1:5999"
+
+
 def fake_fixture(testcase):
     """
-    A fake engine on a unix socket in a fresh folder, and a client to it.
+    A fake engine on a unix socket in a fresh folder, and a client to it;
+    its registry also serves L{FAKE_REGISTRY_HOST}.
     """
     folder = tempfile.mkdtemp(prefix="fake-", dir="/tmp")
     testcase.addCleanup(shutil.rmtree, folder, True)
-    engine = FakeEngine(reactor, name="fake1", labels=["storage=ssd"])
+    engine = FakeEngine(reactor, name="fake1", labels=["storage=ssd"],
+                        registry=FakeRegistry(hosts=(FAKE_REGISTRY_HOST,)))
 
     def served(port):
         testcase.addCleanup(port.stopListening)
@@ -51,7 +57,8 @@ def fake_fixture(testcase):
         served)
 
 
-class FakeEngineConformance(make_iengine_tests(fake_fixture)):
+class FakeEngineConformance(make_iengine_tests(
+        fake_fixture, registry=lambda testcase: FAKE_REGISTRY_HOST)):
     """
     The fake engine, served on a unix socket, passes the engine suite.
     """
