@@ -82,6 +82,19 @@ def _pending_info(swarm_id, name, body):
     }
 
 
+def normalize_name(name):
+    """
+    A container name as the cluster keeps it: without the one leading C{/}
+    Docker allows (C{"/web"} and C{"web"} are the same name).
+
+    @param name: a requested name, or L{None}.
+    @return: C{name} without its leading C{/} (L{None} stays L{None}).
+    """
+    if name and name.startswith("/"):
+        return name[1:]
+    return name
+
+
 def new_swarm_id():
     """
     @return: a random 64-hex-digit Swarm ID.
@@ -283,12 +296,14 @@ class Cluster(EngineListener):
         """
         The container or pending creation holding C{name}, cluster-wide.
 
+        @param name: a container name, with or without its leading C{/}.
         @return: a L{Container}, a L{PendingContainer}, or L{None}.
         """
+        name = normalize_name(name)
         for container in self.containers.named(name):
             return container
         for pending in self.pending.values():
-            if pending.name == name:
+            if pending.name and normalize_name(pending.name) == name:
                 return pending
         if self._reserved_names[name]:
             return PendingContainer("(being renamed)", name, None, {})
@@ -298,8 +313,10 @@ class Cluster(EngineListener):
         """
         Hold a name while a rename is under way, so no create takes it.
 
+        @param name: the new name, with or without its leading C{/}.
         @return: a no-argument callable that releases it.
         """
+        name = normalize_name(name)
         self._reserved_names[name] += 1
 
         def release():
@@ -333,19 +350,23 @@ class Cluster(EngineListener):
 
     def check_name(self, name):
         """
+        Check a requested name: valid as Docker has it, and free cluster-wide
+        (C{"/web"} and C{"web"} are one name).
+
+        @param name: the name as requested, with or without its leading C{/}.
         @raise ClusterError: 400 for an invalid name, 409 when it is taken.
         """
         if not VALID_NAME.match(name):
             raise ClusterError(
                 "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
                 % (name,), 400)
-        owner = self.name_owner(name.lstrip("/"))
+        owner = self.name_owner(name)
         if owner is not None:
             owner_id = owner.id if isinstance(owner, Container) else owner.swarm_id
             raise ClusterError(
                 'Conflict. The container name "/%s" is already in use by container "%s". '
                 "You have to remove (or rename) that container to be able to reuse that name."
-                % (name.lstrip("/"), owner_id), 409)
+                % (normalize_name(name), owner_id), 409)
 
     def nodes(self):
         """
@@ -414,6 +435,12 @@ class Cluster(EngineListener):
         @raise ClusterError: 400/409 for a bad or taken name, 500 when no node
             fits; L{EngineError} or L{EngineUnreachable} from the engine.
         """
+        if config.name:
+            # Validate the name as given, then keep it in one form: "/web"
+            # and "web" are one name for every check and pending entry.
+            self.check_name(config.name)
+            if normalize_name(config.name) != config.name:
+                config = attr.evolve(config, name=normalize_name(config.name))
         failed = set()
         try:
             result = yield self._create_once(config, auth, failed=failed)

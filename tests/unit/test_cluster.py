@@ -288,6 +288,44 @@ class ConcurrencyTests(SynchronousTestCase):
         self.assertEqual(sorted(statuses), [201] + [409] * 19)
         self.assertEqual(len(cluster.containers.named("only")), 1)
 
+    def test_slash_prefixed_twin_refused_while_pending(self):
+        """A create of "/web" and one of "web" in flight at once: one wins, the other gets 409."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        for client in clients.values():
+            client.delay = 0.5
+        first = cluster.create_container(config("/web"))
+        self.assertEqual([p.name for p in cluster.pending.values()], ["web"])
+        failure = self.failureResultOf(cluster.create_container(config("web")), ClusterError)
+        self.assertEqual(failure.value.status, 409)
+        self.assertIn('"/web" is already in use', failure.value.message)
+        reverse = self.failureResultOf(cluster.create_container(config("/web")), ClusterError)
+        self.assertEqual(reverse.value.status, 409)
+        clock.advance(1)
+        engine, answer = self.successResultOf(first)
+        self.assertEqual(len(cluster.containers.named("web")), 1)
+        self.assertEqual(cluster.container("web").id, answer["Id"])
+        created = [c for client in clients.values() for c in client.containers.values()]
+        self.assertEqual([c["Name"] for c in created], ["/web"])
+
+    def test_slash_prefixed_name_refused_after_create(self):
+        """Once "web" is cached, "/web" is taken too (and the other way round)."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        self.successResultOf(cluster.create_container(config("web")))
+        self.successResultOf(cluster.create_container(config("/db")))
+        for name in ("/web", "db"):
+            failure = self.failureResultOf(cluster.create_container(config(name)),
+                                           ClusterError)
+            self.assertEqual(failure.value.status, 409)
+
+    def test_reserved_name_blocks_slash_twin(self):
+        """A name held for a rename as "/new" blocks a create of "new"."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        release = cluster.reserve_name("/new")
+        failure = self.failureResultOf(cluster.create_container(config("new")), ClusterError)
+        self.assertEqual(failure.value.status, 409)
+        release()
+        self.successResultOf(cluster.create_container(config("new")))
+
     def test_concurrent_spread_balances_with_pending(self):
         """Pending creations count: 30 concurrent spread creates split 10/10/10."""
         cluster, clients, clock, discovery = make_cluster(n=3)
