@@ -13,6 +13,7 @@ from twisted.web.http_headers import Headers
 
 from swarmd._log import observer
 from swarmd.api._fanout import combine_failures, fan_out
+from swarmd.api._helpers import int_arg
 from swarmd.api.errors import DockerError, not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
@@ -46,6 +47,38 @@ def request_body(request, clock=None):
     if clock is not None:
         cooperator = Cooperator(scheduler=lambda work: clock.callLater(0, work))
     return FileBodyProducer(content, cooperator=cooperator or task, readSize=64 * 1024)
+
+
+#: Seconds an engine has to start answering a proxied request.
+ANSWER_TIMEOUT = 60.0
+
+#: Seconds an engine has to answer a request with a large (streamed) body:
+#: it answers only once the whole upload has arrived.
+UPLOAD_TIMEOUT = 3600.0
+
+#: Seconds, beyond a stop's own grace period, an engine has to answer it.
+STOP_MARGIN = 60.0
+
+#: A container's grace period when neither the request nor its config gives
+#: one (dockerd's default).
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def stop_answer_timeout(request, container):
+    """
+    How long an engine may take to answer a stop or restart: the grace
+    period (the request's C{t}, else the container's C{StopTimeout}, else
+    dockerd's 10 s) plus L{STOP_MARGIN}; L{None} (no limit) for a negative
+    grace period, which waits for the container however long it takes.
+    """
+    grace = int_arg(request, "t", None)
+    if grace is None:
+        grace = (container.info.get("Config") or {}).get("StopTimeout")
+    if grace is None:
+        grace = DEFAULT_STOP_TIMEOUT
+    if grace < 0:
+        return None
+    return grace + STOP_MARGIN
 
 
 #: Bodies up to this size are sent in one piece.
@@ -117,18 +150,23 @@ class EngineRouting:
         return decode_json(data, engine.address, path)
 
     @inlineCallbacks
-    def _forward(self, request, engine, path, version, body=None, refresh=None):
+    def _forward(self, request, engine, path, version, body=None, refresh=None,
+                 timeout=ANSWER_TIMEOUT):
         """
         Proxy the request to C{engine} at C{path} and stream the answer back.
 
         @param refresh: a container ID to re-inspect once the engine answered
             with success, before the client's answer ends.
+        @param timeout: seconds the engine has to start its answer (an
+            upload's own time is added: the engine answers once it has it).
         """
         if body is None:
             body = request_body(request, self.clock)
+        if timeout is not None and not isinstance(body, (bytes, type(None))):
+            timeout = UPLOAD_TIMEOUT
         target = self._engine_path(engine, version, path, request)
         response = yield engine.track(engine.client.request(
-            request.method, target, forward_headers(request), body, timeout=60.0))
+            request.method, target, forward_headers(request), body, timeout=timeout))
         copy_response_head(request, response)
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)

@@ -9,7 +9,13 @@ from twisted.internet.defer import ensureDeferred, inlineCallbacks
 
 from swarmd.api._helpers import arg, bool_arg, int_arg, json_answer, read_json
 from swarmd.api._networks_placement import pin_create_body
-from swarmd.api._routing import JSON_HEADERS, EngineRouting, request_body
+from swarmd.api._routing import (
+    ANSWER_TIMEOUT,
+    JSON_HEADERS,
+    EngineRouting,
+    request_body,
+    stop_answer_timeout,
+)
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
 from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
@@ -117,9 +123,12 @@ class ContainerRoutes(EngineRouting):
     def proxy_container_refresh(self, request, name, version=None):
         container = self._container(name)
         action = self._action(request, name)
+        timeout = ANSWER_TIMEOUT
+        if action in ("/stop", "/restart"):
+            timeout = stop_answer_timeout(request, container)
         return self._forward(request, container.engine,
                              "/containers/%s%s" % (container.id, action), version,
-                             refresh=container.id)
+                             refresh=container.id, timeout=timeout)
 
     def hijack_container(self, request, name, version=None):
         container = self._container(name)

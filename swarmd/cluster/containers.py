@@ -137,7 +137,7 @@ def _ports(info):
 SLIM_FIELDS = {
     "Id": None, "Name": None, "Created": None, "Path": None, "Args": None, "Image": None,
     "ExecIDs": None, "Mounts": None, "RestartCount": None, "State": None,
-    "Config": ("Image", "Labels", "Env", "ExposedPorts", "Tty"),
+    "Config": ("Image", "Labels", "Env", "ExposedPorts", "Tty", "StopTimeout"),
     "HostConfig": ("NetworkMode", "CpuShares", "Memory", "PortBindings", "Links",
                    "VolumesFrom", "Binds"),
     "NetworkSettings": ("Ports", "Networks"),

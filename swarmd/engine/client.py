@@ -50,6 +50,17 @@ def _is_unreachable(failure):
     )
 
 
+def _cancelled(failure):
+    """
+    Whether a call failed because it was cancelled (Twisted's HTTP client
+    wraps the L{CancelledError} in L{ResponseNeverReceived}).
+    """
+    if failure.check(CancelledError):
+        return True
+    reasons = getattr(failure.value, "reasons", None) or ()
+    return any(reason.check(CancelledError) for reason in reasons)
+
+
 def _reason(failure):
     value = failure.value
     reasons = getattr(value, "reasons", None)
@@ -290,17 +301,38 @@ class EngineClient:
         return path
 
     def _guard(self, d, timeout):
+        """
+        Bound a call by C{timeout} seconds and name its failures: the engine
+        unreachable or too slow is L{EngineUnreachable}; a call its caller
+        cancelled (a client that left) stays a L{CancelledError}, which
+        says nothing about the engine.
+        """
+        timer = None
+        expired = []
         if timeout is not None:
-            d.addTimeout(timeout, self._reactor)
+            def expire():
+                expired.append(True)
+                d.cancel()
+
+            timer = self._reactor.callLater(timeout, expire)
 
         def failed(failure):
             if failure.check(EngineError, EngineUnreachable):
                 return failure
+            timed_out = bool(expired)
+            if not timed_out and _cancelled(failure):
+                raise CancelledError()
             if _is_unreachable(failure):
-                raise EngineUnreachable(self.address, _reason(failure))
+                raise EngineUnreachable(self.address,
+                                        "timed out" if timed_out else _reason(failure))
             return failure
 
-        return d.addErrback(failed)
+        def settled(result):
+            if timer is not None and timer.active():
+                timer.cancel()
+            return result
+
+        return d.addBoth(settled).addErrback(failed)
 
     def _call(self, method, path, params=None, body=None, headers=None, timeout=None,
               versioned=True, ok=(200, 201, 204, 304)):

@@ -88,6 +88,43 @@ class ProxiedRouteTests(MemoryAPITestCase):
             self.assertEqual(state(), expected, action)
             self.assertEqual(self.cluster.container("cycler").status, expected, action)
 
+    def test_long_stop_waits_for_the_engine(self):
+        """A stop whose grace period passes a minute waits for the engine and costs no health."""
+        self.run_container("stubborn", ["sleep", "300"], node="n1")
+        engine = self.cluster.container("stubborn").engine
+        start = self.clock.seconds()
+        d = self.manager.stub.request("POST", "http://swarm/containers/stubborn/stop?t=90")
+        self.manager.settle(d, step=1.0)
+        self.assertEqual(self.successResultOf(d).code, 204)
+        self.assertGreaterEqual(self.clock.seconds() - start, 90)
+        self.assertEqual((engine.failures, engine.healthy), (0, True))
+        self.assertEqual(self.cluster.container("stubborn").status, "exited")
+
+    def test_stop_timeout_from_config(self):
+        """Without t, the container's own StopTimeout sets how long the manager waits."""
+        body = {"Image": "busybox", "Cmd": ["sleep", "300"], "StopTimeout": 100}
+        self.json("POST", "/containers/create?name=patient", body, 201)
+        self.assertEqual(self.request("POST", "/containers/patient/start")[0], 204)
+        start = self.clock.seconds()
+        d = self.manager.stub.request("POST", "http://swarm/containers/patient/stop")
+        self.manager.settle(d, step=1.0)
+        self.assertEqual(self.successResultOf(d).code, 204)
+        self.assertGreaterEqual(self.clock.seconds() - start, 100)
+
+    def test_silent_engine_times_out(self):
+        """An engine that never answers a proxied call gives a 500 after a minute, counted."""
+        self.run_container("quiet", ["sleep", "300"], node="n1")
+        engine = self.cluster.container("quiet").engine
+        self.engines.engines["127.0.0.1:2376"].latency = 3600
+        d = self.manager.stub.request("GET", "http://swarm/containers/quiet/top")
+        self.manager.settle(d, step=1.0)
+        response = self.successResultOf(d)
+        self.assertEqual(response.code, 500)
+        self.assertIn("timed out", json.loads(self.successResultOf(response.content()))[
+            "message"])
+        # The refresh loop's own calls time out meanwhile too.
+        self.assertGreaterEqual(engine.failures, 1)
+
     def test_engine_errors_pass_through(self):
         """An engine's refusal keeps its status and message."""
         self.run_container("idle", ["sleep", "300"], start=False)

@@ -355,3 +355,47 @@ class HelpersTests(SynchronousTestCase):
         self.assertEqual(engine.used_cpus, 2)
         self.assertEqual(engine.used_memory, 1024)
         engine.stop()
+
+
+class CancelTests(SynchronousTestCase):
+    """
+    A call its caller gave up on is not the engine's fault; one the engine
+    never answers is.
+    """
+
+    def setUp(self):
+        from swarmd.testing.memory import MemoryEngines
+
+        self.clock = Clock()
+        engines = MemoryEngines(self.clock)
+        self.fake = engines.add("127.0.0.1:2376", name="n1")
+        self.fake.latency = 3600
+        self.client = engines.client("127.0.0.1:2376")
+
+    def test_cancelled_call_is_not_a_failure(self):
+        """A cancelled request fails with CancelledError, and track() counts nothing."""
+        from twisted.internet.defer import CancelledError
+
+        engine, _, _, _ = make_engine()
+        d = engine.track(self.client.request("GET", "/_ping", timeout=60))
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual(engine.failures, 0)
+
+    def test_timed_out_call_is_unreachable(self):
+        """A request the engine does not answer in time is EngineUnreachable, counted."""
+        engine, _, _, _ = make_engine()
+        d = engine.track(self.client.request("GET", "/_ping", timeout=60))
+        self.clock.advance(59)
+        self.assertNoResult(d)
+        self.clock.advance(1)
+        failure = self.failureResultOf(d, EngineUnreachable)
+        self.assertIn("timed out", str(failure.value))
+        self.assertEqual(engine.failures, 1)
+
+    def test_answer_in_time_cancels_the_timer(self):
+        """An answer before the timeout leaves no timer behind."""
+        self.fake.latency = 0
+        d = self.client.request("GET", "/_ping", timeout=60)
+        self.assertEqual(self.successResultOf(d).code, 200)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
