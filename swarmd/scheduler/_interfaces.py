@@ -54,7 +54,9 @@ class IFilter(Interface):
         """
         The conditions this filter checks for C{config}, as listed in the
         "Unable to find a node that satisfies the following conditions"
-        message, e.g. C{["constraint:storage==ssd"]}.
+        message, in classic Swarm's words: C{["storage==ssd"]} for a
+        constraint, C{["container==web (soft=true)"]} for an affinity or a
+        whitelist (no C{kind:} prefix, no C{~}).
 
         @param config: the L{swarmd.scheduler.ContainerConfig} to place.
         @return: a C{list} of C{str}, maybe empty.

@@ -47,7 +47,8 @@ class AffinityFilter:
         return kept
 
     def expressions(self, config):
-        return [str(e) for e in config.affinities]
+        # Classic Swarm: "container==web (soft=true)".
+        return [e.condition(show_soft=True) for e in config.affinities]
 
 
 def _dependencies(config):

@@ -163,6 +163,22 @@ class Expression:
             values = (values,)
         return self.test(values)
 
+    def condition(self, show_soft=False):
+        """
+        The expression as classic Swarm lists it in "Unable to find a node
+        that satisfies the following conditions": C{key}, operator and value,
+        without the C{kind:} prefix nor the C{~}.
+
+        @param show_soft: add C{" (soft=true)"} or C{" (soft=false)"}, as
+            classic Swarm does for affinities and whitelists (not for
+            constraints).
+        @return: e.g. C{"storage==ssd"} or C{"container==web (soft=true)"}.
+        """
+        text = "%s%s%s" % (self.key, self.operator, self.value)
+        if show_soft:
+            text += " (soft=%s)" % ("true" if self.soft else "false")
+        return text
+
     def __str__(self):
         return "%s:%s" % (self.kind, self.text)
 

@@ -89,7 +89,9 @@ class ConstraintFilter:
         return kept
 
     def expressions(self, config):
-        return [str(e) for e in config.constraints]
+        # Classic Swarm: key, operator and value, soft ones included
+        # without their "~".
+        return [e.condition() for e in config.constraints]
 
 
 @implementer(IFilter)
@@ -111,4 +113,5 @@ class WhitelistFilter:
                 if all(w.test((node.name, node.id)) for w in whitelists)]
 
     def expressions(self, config):
-        return [str(e) for e in config.whitelists]
+        # Classic Swarm: "node==n1|n2 (soft=false)".
+        return [e.condition(show_soft=True) for e in config.whitelists]

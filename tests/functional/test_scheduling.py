@@ -62,7 +62,7 @@ class ConstraintTests(_Base):
         self.assertEqual(done.returncode, 125)
         self.assertIn("Unable to find a node that satisfies the following conditions",
                       done.stderr)
-        self.assertIn("storage==tape", done.stderr)
+        self.assertIn("[storage==tape]", done.stderr)
         self.assertEqual(self.docker("ps", "-aq").stdout.strip(), "")
 
     def test_bad_expression_is_400(self):

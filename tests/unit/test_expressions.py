@@ -47,10 +47,21 @@ class ParseTests(SynchronousTestCase):
 
     def test_str_names_kind(self):
         """
-        An expression prints as kind:text, as listed in error messages.
+        An expression prints as kind:text, as written in the request.
         """
         self.assertEqual(str(parse_expression("affinity", "container!=~web")),
                          "affinity:container!=~web")
+
+    def test_condition_is_classic_text(self):
+        """
+        condition() is classic's key, operator and value: no kind, no ~, soft shown on demand.
+        """
+        soft = parse_expression("affinity", "container!=~web")
+        hard = parse_expression("constraint", "storage==/ss./")
+        self.assertEqual(soft.condition(), "container!=web")
+        self.assertEqual(soft.condition(show_soft=True), "container!=web (soft=true)")
+        self.assertEqual(hard.condition(), "storage==/ss./")
+        self.assertEqual(hard.condition(show_soft=True), "storage==/ss./ (soft=false)")
 
     def test_bad(self):
         """

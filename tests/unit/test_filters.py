@@ -236,11 +236,11 @@ class ConstraintFilterTests(FilterTestCase):
 
     def test_expressions(self):
         """
-        Every constraint is listed as constraint:<text>, soft ones included.
+        Constraints are listed as classic's key==value, soft ones without their ~.
         """
         request = config(["constraint:storage==ssd", "constraint:zone!=~us*"])
         self.assertEqual(ConstraintFilter().expressions(request),
-                         ["constraint:storage==ssd", "constraint:zone!=~us*"])
+                         ["storage==ssd", "zone!=us*"])
 
 
 class WhitelistFilterTests(FilterTestCase):
@@ -272,10 +272,11 @@ class WhitelistFilterTests(FilterTestCase):
 
     def test_expressions(self):
         """
-        Whitelists are listed as whitelist:<text>.
+        Whitelists are listed as classic's key==value (soft=...).
         """
-        self.assertEqual(WhitelistFilter().expressions(config(["whitelist:node==n1|n2"])),
-                         ["whitelist:node==n1|n2"])
+        request = config(["whitelist:node==n1|n2", "whitelist:node!=~n3"])
+        self.assertEqual(WhitelistFilter().expressions(request),
+                         ["node==n1|n2 (soft=false)", "node!=n3 (soft=true)"])
 
 
 # -- affinity -------------------------------------------------------------------------
@@ -363,11 +364,11 @@ class AffinityFilterTests(FilterTestCase):
 
     def test_expressions(self):
         """
-        Affinities are listed as affinity:<text>.
+        Affinities are listed as classic's key==value (soft=...), without the ~.
         """
         request = config(["affinity:container==web", "affinity:image!=~redis"])
         self.assertEqual(AffinityFilter().expressions(request),
-                         ["affinity:container==web", "affinity:image!=~redis"])
+                         ["container==web (soft=false)", "image!=redis (soft=true)"])
 
 
 # -- dependency -----------------------------------------------------------------------

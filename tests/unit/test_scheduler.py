@@ -149,8 +149,24 @@ class MessageTests(SynchronousTestCase):
             "Unable to find a node that satisfies the following conditions "
             "\n[port 8081 (Bridge mode)]"
             "\n[available container slots]"
-            "\n[constraint:storage==nvme constraint:zone==~a]")
+            "\n[storage==nvme zone==a]")
         self.assertEqual(e.filter_name, "constraint")
+
+    def test_affinity_and_whitelist_conditions_show_softness(self):
+        """
+        Affinities and whitelists are listed with (soft=true|false), as classic Swarm does.
+        """
+        request = config("affinity:container==~web", "affinity:image==busybox",
+                         "whitelist:node==n9")
+        e = self.assertRaises(NoMatchingNode, default_scheduler().rank, request,
+                              sample_nodes())
+        self.assertEqual(
+            str(e),
+            "Unable to find a node that satisfies the following conditions "
+            "\n[available container slots]"
+            "\n[container==web (soft=true) image==busybox (soft=false)]"
+            "\n[node==n9 (soft=false)]")
+        self.assertEqual(e.filter_name, "whitelist")
 
     def test_health_not_first(self):
         """
@@ -238,7 +254,7 @@ class SoftTests(SynchronousTestCase):
         request = config("constraint:storage==~ssd", "constraint:zone==c")
         e = self.assertRaises(NoMatchingNode, default_scheduler().rank, request,
                               sample_nodes())
-        self.assertTrue(str(e).endswith("\n[constraint:storage==~ssd constraint:zone==c]"))
+        self.assertTrue(str(e).endswith("\n[storage==ssd zone==c]"), str(e))
 
 
 class FilterRegistryTests(SynchronousTestCase):
