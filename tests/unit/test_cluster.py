@@ -3,6 +3,7 @@ Tests for L{swarmd.cluster.cluster.Cluster}: engines from discovery, the
 container index, scheduler views, and race-free creation.
 """
 
+import collections
 import json
 import random
 
@@ -246,32 +247,64 @@ class ConcurrencyTests(SynchronousTestCase):
     """
 
     def test_200_concurrent_binpack_creates(self):
-        """200 creates in flight with 1 GiB each: no node over its memory, names unique."""
+        """200 creates in flight, names colliding: no node over-reserved, names unique."""
         cluster, clients, clock, discovery = make_cluster(n=4, strategy="binpack")
         for client in clients.values():
             client.delay = 0.5
-        creates = [cluster.create_container(config("job%03d" % i,
-                                                   HostConfig={"Memory": GIB}))
-                   for i in range(200)]
+        # Every tenth create from 3 on takes the name of the one three
+        # before it with a leading "/", and every tenth from 7 on repeats
+        # the name of the one seven before it.
+        names = []
+        for i in range(200):
+            if i % 10 == 3:
+                names.append("/" + names[i - 3])
+            elif i % 10 == 7:
+                names.append(names[i - 7])
+            else:
+                names.append("job%03d" % i)
+        creates = [cluster.create_container(config(name, HostConfig={"Memory": GIB}))
+                   for name in names]
+        # All 200 are placed before any engine answers: the reservations
+        # (cached plus pending) fit on every node.
+        for node in cluster.nodes():
+            self.assertLessEqual(node.used_memory, node.total_memory)
+        self.assertEqual(len(cluster.pending), 32)
         outcomes = []
-        for d in creates:
-            d.addCallbacks(lambda r: outcomes.append(("ok", r)),
-                           lambda f: outcomes.append(("error", f.value)))
+        for name, d in zip(names, creates, strict=True):
+            d.addCallbacks(lambda r, name=name: outcomes.append((name, "ok", r)),
+                           lambda f, name=name: outcomes.append((name, "error", f.value)))
         clock.advance(1)
         self.assertEqual(len(outcomes), 200)
-        ok = [r for kind, r in outcomes if kind == "ok"]
-        errors = [e for kind, e in outcomes if kind == "error"]
+        ok = [(name, r) for name, kind, r in outcomes if kind == "ok"]
+        errors = [(name, e) for name, kind, e in outcomes if kind == "error"]
         # 8 GiB + 5% overcommit holds 8 containers of 1 GiB on each of 4 nodes.
         self.assertEqual(len(ok), 32)
-        for error in errors:
+        statuses = collections.Counter()
+        for name, error in errors:
             self.assertIsInstance(error, ClusterError)
-            self.assertEqual(error.status, 500)
-            self.assertEqual(error.message, "no resources available to schedule container")
+            statuses[error.status] += 1
+            if error.status == 409:
+                self.assertEqual(
+                    error.message,
+                    'Conflict. The container name "/%s" is already in use by container "%s". '
+                    "You have to remove (or rename) that container to be able to reuse that "
+                    "name." % (name.lstrip("/"), cluster.container(name.lstrip("/")).swarm_id))
+            else:
+                self.assertEqual(error.status, 500)
+                self.assertEqual(error.message, "no resources available to schedule container")
+        # The twins and repeats of the 32 that got room are refused by name;
+        # the others' owners had failed already, so they fail for room.
+        self.assertEqual(statuses, {409: 8, 500: 160})
         for engine in cluster.engines.values():
             self.assertLessEqual(engine.used_memory, engine.total_memory)
             self.assertEqual(len(engine.containers), 8)
-        names = [c.name for c in cluster.containers]
-        self.assertEqual(len(names), len(set(names)))
+        cached = [c.name for c in cluster.containers]
+        self.assertEqual(len(cached), 32)
+        self.assertEqual(len(cached), len(set(cached)))
+        on_engines = [c["Name"] for client in clients.values()
+                      for c in client.containers.values()]
+        self.assertEqual(sorted(on_engines), sorted("/" + name for name in cached))
+        self.assertEqual(sorted(cached), sorted(name.lstrip("/") for name, _ in ok))
         self.assertEqual(cluster.pending, {})
 
     def test_concurrent_same_name(self):
