@@ -105,7 +105,9 @@ def make_manager_service(config, reactor=None):
         create_retry=config.cluster_opts.create_retry,
     )
     api = DockerAPI(cluster, reactor, strategy=strategy.name,
-                    filters=[f.name for f in filters], debug=config.debug)
+                    filters=[f.name for f in filters], debug=config.debug,
+                    refresh_on_node_filter=config.refresh_on_node_filter,
+                    container_name_refresh_filter=config.container_name_refresh_filter)
     site = DockerSite(api.resource(), cors=config.cors)
     factory = wrap_server_factory(config.tls, site) if config.tls.enabled else site
 

@@ -41,13 +41,20 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
     app = Klein()
     _log = Logger(observer=observer)
 
-    def __init__(self, cluster, clock, strategy="spread", filters=(), debug=False):
+    def __init__(self, cluster, clock, strategy="spread", filters=(), debug=False,
+                 refresh_on_node_filter=False, container_name_refresh_filter=""):
         """
         @param cluster: the L{swarmd.cluster.Cluster}.
         @param clock: the reactor (used for timestamps).
         @param strategy: the strategy name shown by C{/info}.
         @param filters: the filter names shown by C{/info}.
+        @param refresh_on_node_filter: re-read the containers of the nodes a
+            container list's C{node} filter names before answering.
+        @param container_name_refresh_filter: re-read every node's containers
+            before answering a container list whose C{name} filter is this.
         """
+        self.refresh_on_node_filter = refresh_on_node_filter
+        self.container_name_refresh_filter = container_name_refresh_filter
         self.cluster = cluster
         self.clock = clock
         self.strategy = strategy

@@ -5,7 +5,7 @@ scheduler, everything else on the container's engine.
 
 import json
 
-from twisted.internet.defer import ensureDeferred, inlineCallbacks
+from twisted.internet.defer import DeferredList, ensureDeferred, inlineCallbacks
 
 from swarmd.api._helpers import arg, bool_arg, int_arg, json_answer, read_json
 from swarmd.api._networks_placement import pin_create_body
@@ -26,14 +26,44 @@ from swarmd.engine import EngineError
 class ContainerRoutes(EngineRouting):
     """
     C{/containers/...}
+
+    @cvar refresh_on_node_filter: C{--refresh-on-node-filter}.
+    @cvar container_name_refresh_filter: C{--container-name-refresh-filter}.
     """
 
+    refresh_on_node_filter = False
+    container_name_refresh_filter = ""
+
     def containers_json(self, request, version=None):
+        filters = parse_filters(arg(request, "filters"), CONTAINER_FILTERS)
+        stale = self._engines_to_refresh(filters)
+        if not stale:
+            return self._container_list(request, filters)
+        d = DeferredList([engine.refresh_containers() for engine in stale], consumeErrors=True)
+        return d.addCallback(lambda _: self._container_list(request, filters))
+
+    def _engines_to_refresh(self, filters):
+        """
+        The engines whose containers a list asks to re-read first: the
+        nodes its C{node} filter names (C{--refresh-on-node-filter}), or all
+        healthy ones when its C{name} filter is the
+        C{--container-name-refresh-filter} value (classic Swarm's two knobs).
+        """
+        if self.container_name_refresh_filter and \
+                self.container_name_refresh_filter in filters.get("name", ()):
+            return self.cluster.healthy_engines()
+        if not self.refresh_on_node_filter or not filters.get("node"):
+            return []
+        wanted = set(filters["node"])
+        return [engine for engine in self.cluster.healthy_engines()
+                if engine.name in wanted or engine.id in wanted]
+
+    def _container_list(self, request, filters):
         show_all = bool_arg(request, "all")
         limit = int_arg(request, "limit", -1)
-        filters = parse_filters(arg(request, "filters"), CONTAINER_FILTERS)
         predicate = ContainerFilter(filters, self.cluster.container)
-        if predicate.wants_stopped:
+        # As dockerd: a limit (docker ps -n / -l) counts stopped containers too.
+        if predicate.wants_stopped or limit > 0:
             show_all = True
         now = self.clock.seconds()
         chosen = []

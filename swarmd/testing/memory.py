@@ -95,9 +95,11 @@ class MemoryManager:
     """
 
     def __init__(self, addresses=("127.0.0.1:2376", "127.0.0.1:2377"), clock=None,
-                 strategy="spread", filters=("health", "constraint"), registry=None):
+                 strategy="spread", filters=("health", "constraint"), registry=None,
+                 **api_options):
         """
         @param addresses: one fake engine each, named C{n1}, C{n2}, ...
+        @param api_options: more L{DockerAPI} arguments.
         """
         import random
 
@@ -125,7 +127,8 @@ class MemoryManager:
         clock.advance(0)
         self.engines.flush()
         clock.advance(0)
-        self.stub = StubTreq(DockerAPI(self.cluster, clock).resource())
+        self.api = DockerAPI(self.cluster, clock, **api_options)
+        self.stub = StubTreq(self.api.resource())
 
     def settle(self, deferred, step=0.1):
         """

@@ -229,8 +229,15 @@ class ContainerListTests(APITestCase):
                          ["/n2/db"])
 
     def test_limit(self):
-        """limit keeps the newest containers."""
+        """limit keeps the newest containers, stopped ones included even without all (ps -n)."""
         self.assertEqual(len(self.names("?all=1&limit=1")), 1)
+        info = inspect("c" * 64, "late", status="exited")
+        info["Created"] = "2026-11-28T11:00:00.000000000Z"
+        self.clients["127.0.0.1:2377"].containers[info["Id"]] = info
+        self.successResultOf(self.cluster.engines["127.0.0.1:2377"].refresh_containers())
+        self.assertEqual(self.names("?limit=1"), ["/n2/late"])
+        self.assertEqual(sorted(self.names("?limit=5")), ["/n1/web", "/n2/db", "/n2/late"])
+        self.assertEqual(self.names("?limit=0"), ["/n1/web"])
 
     def test_unhealthy_node_host_down(self):
         """Containers of an unhealthy node show 'Host Down'."""

@@ -159,3 +159,54 @@ class ProxiedRouteTests(MemoryAPITestCase):
         code, headers, content = self.request("POST", "/containers/stranded/stop")
         self.assertEqual(code, 500)
         self.assertIn("127.0.0.1:2376", json.loads(content)["message"])
+
+
+class ListRefreshTests(SynchronousTestCase):
+    """
+    C{--refresh-on-node-filter} and C{--container-name-refresh-filter}: a
+    container list re-reads engines first.
+    """
+
+    def manager(self, **options):
+        manager = MemoryManager(ADDRESSES, **options)
+        self.addCleanup(manager.stop)
+        self.calls = {address: manager.engines.engines[address].record_calls()
+                      for address in ADDRESSES}
+        return manager
+
+    def lists(self):
+        return {address: [c for c in calls if c[0] == "GET" and c[1] == "/containers/json"]
+                for address, calls in self.calls.items()}
+
+    def ps(self, manager, filters):
+        from urllib.parse import quote
+
+        code, _, content = self.successResultOf(manager.request(
+            "GET", "/containers/json?all=1&filters=" + quote(json.dumps(filters))))
+        self.assertEqual(code, 200, content)
+        return [c["Names"][0] for c in json.loads(content)]
+
+    def test_node_filter_refreshes_that_node(self):
+        """With the flag, a node filter lists that node's containers on the engine first."""
+        manager = self.manager(refresh_on_node_filter=True)
+        manager.engines.engines[ADDRESSES[1]].create({"Image": "busybox", "Cmd": ["true"]},
+                                                     "late")
+        self.assertEqual(self.ps(manager, {"node": ["n2"]}), ["/n2/late"])
+        asked = self.lists()
+        self.assertEqual((len(asked[ADDRESSES[0]]), len(asked[ADDRESSES[1]])), (0, 1))
+
+    def test_no_flag_no_refresh(self):
+        """Without the flags, a filtered list is answered from the cache alone."""
+        manager = self.manager()
+        self.ps(manager, {"node": ["n2"]})
+        self.ps(manager, {"name": ["swarm-agent"]})
+        self.assertEqual(self.lists(), {address: [] for address in ADDRESSES})
+
+    def test_name_filter_refreshes_every_node(self):
+        """The configured name filter value re-reads every node; other names do not."""
+        manager = self.manager(container_name_refresh_filter="swarm-agent")
+        self.ps(manager, {"name": ["web"]})
+        self.assertEqual(self.lists(), {address: [] for address in ADDRESSES})
+        self.ps(manager, {"name": ["swarm-agent"]})
+        self.assertEqual({a: len(c) for a, c in self.lists().items()},
+                         {address: 1 for address in ADDRESSES})

@@ -15,7 +15,7 @@ from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import LogLevel, globalLogPublisher
 from twisted.python import usage
 from twisted.python.filepath import FilePath
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 import swarmd
 from swarmd import _log
@@ -781,10 +781,8 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
         By default the URL is checked by swarmd.discovery.check_url, whose
         DiscoveryError becomes the usage error.
         """
-        try:
-            from swarmd.discovery import DiscoveryError, check_url
-        except ImportError:
-            raise SkipTest("swarmd.discovery.check_url is not there yet") from None
+        from swarmd.discovery import DiscoveryError, check_url
+
         with self.assertRaises(DiscoveryError) as caught:
             check_url("bogus://x")
         options = Options(environ={})
@@ -1215,12 +1213,6 @@ class MakeServiceTests(SynchronousTestCase):
 
         return discovery_for
 
-    def _requires_discovery(self):
-        try:
-            from swarmd.discovery import DiscoveryError  # noqa: F401
-        except ImportError:
-            raise SkipTest("swarmd.discovery.DiscoveryError is not there yet") from None
-
     def test_create(self):
         """
         create exits at once with the refusal, after setting the log level.
@@ -1268,7 +1260,6 @@ class MakeServiceTests(SynchronousTestCase):
         list builds the discovery with the timeout as heartbeat and stops the
         reactor when done, with status 0 on success.
         """
-        self._requires_discovery()
         options = parse(["list", "--timeout", "3s", "--discovery-opt", "kv.path=p", URL])
         out = io.StringIO()
         self.patch(sys, "stdout", out)
@@ -1293,7 +1284,6 @@ class MakeServiceTests(SynchronousTestCase):
         """
         A failed list stops the reactor and makes the exit status 1.
         """
-        self._requires_discovery()
         self.patch(sys, "stderr", io.StringIO())
         clock = Clock()
         clock.callWhenRunning = self.reactor.callWhenRunning
@@ -1314,7 +1304,6 @@ class MakeServiceTests(SynchronousTestCase):
         join builds the discovery with heartbeat and ttl and returns a
         JoinService on the reactor.
         """
-        self._requires_discovery()
         from swarmd.join import JoinService
 
         options = parse(["join", "--addr", ADVERTISE, "--heartbeat", "5s", "--ttl", "20s", URL])
@@ -1332,7 +1321,6 @@ class MakeServiceTests(SynchronousTestCase):
         """
         A discovery that cannot be built ends the process with its message.
         """
-        self._requires_discovery()
         from swarmd.discovery import DiscoveryError
 
         def refuse(url, **settings):
@@ -1395,10 +1383,6 @@ class TwistdTests(SynchronousTestCase):
         """
         twistd swarm list exits 1 when the discovery cannot be read.
         """
-        try:
-            from swarmd.discovery import discovery_for  # noqa: F401
-        except ImportError:
-            raise SkipTest("swarmd.discovery.discovery_for is not there yet") from None
         missing = FilePath(self.mktemp()).path
         result = self._twistd("swarm", "list", "--timeout", "5s", "file://" + missing)
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
@@ -1408,10 +1392,6 @@ class TwistdTests(SynchronousTestCase):
         """
         twistd swarm list prints the entries and exits 0.
         """
-        try:
-            from swarmd.discovery import discovery_for  # noqa: F401
-        except ImportError:
-            raise SkipTest("swarmd.discovery.discovery_for is not there yet") from None
         result = self._twistd("swarm", "list", URL)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("127.0.0.1:2375\n127.0.0.1:2376\n", result.stdout)
