@@ -399,3 +399,34 @@ class CancelTests(SynchronousTestCase):
         d = self.client.request("GET", "/_ping", timeout=60)
         self.assertEqual(self.successResultOf(d).code, 200)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class IsolationTests(SynchronousTestCase):
+    """
+    One engine's failures never stop another engine's refresh loop.
+    """
+
+    def test_failing_engine_does_not_stop_the_other(self):
+        """With n1 unreachable and then answering 500s, n2 keeps being refreshed on time."""
+        from swarmd.testing.memory import MemoryManager
+
+        manager = MemoryManager(["127.0.0.1:2376", "127.0.0.1:2377"])
+        self.addCleanup(manager.stop)
+        n1, n2 = (manager.engines.engines[a] for a in ("127.0.0.1:2376", "127.0.0.1:2377"))
+        calls = n2.record_calls()
+        n1.unreachable = True
+        for _ in range(6):
+            manager.clock.advance(60)
+            manager.engines.flush()
+        first = len([c for c in calls if c[1] == "/containers/json"])
+        self.assertGreaterEqual(first, 5)
+        n1.unreachable = False
+        n1.fail(500, "boom", count=1000)
+        for _ in range(6):
+            manager.clock.advance(60)
+            manager.engines.flush()
+        second = len([c for c in calls if c[1] == "/containers/json"])
+        self.assertGreaterEqual(second - first, 5)
+        cluster = manager.cluster
+        self.assertEqual([e.name for e in cluster.healthy_engines()], ["n2"])
+        self.assertEqual(cluster.engines["127.0.0.1:2377"].failures, 0)
