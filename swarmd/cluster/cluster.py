@@ -56,7 +56,10 @@ class ClusterError(Exception):
 class PendingContainer:
     """
     A container being created: it holds its name, resources and ports on its
-    engine until the engine's cache has it.
+    engine until the engine's cache has it.  Once the engine created it,
+    C{info["Id"]} is its ID; a failed inspect then keeps the entry until a
+    later refresh caches the container, completes without finding it, or
+    the engine leaves.
     """
 
     swarm_id = attr.ib()
@@ -140,6 +143,9 @@ class Cluster(EngineListener):
         self._reserved_names = collections.Counter()
         self._bookkeeping = DeferredSemaphore(BOOKKEEPING_CONCURRENCY)
         self._execs = collections.OrderedDict()
+        # Swarm ID -> the DelayedCall of the follow-up that settles a
+        # pending entry whose container was created but not inspected.
+        self._settling = {}
 
     # -- engines ------------------------------------------------------------------
 
@@ -160,6 +166,10 @@ class Cluster(EngineListener):
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
+        for call in self._settling.values():
+            if call.active():
+                call.cancel()
+        self._settling.clear()
         closing = [self._remove_engine(address) for address in list(self.engines)]
         return DeferredList([d for d in closing if d is not None], consumeErrors=True)
 
@@ -203,7 +213,7 @@ class Cluster(EngineListener):
             self.containers.replace(container, None)
         for swarm_id, pending in list(self.pending.items()):
             if pending.engine is engine:
-                del self.pending[swarm_id]
+                self._drop_pending(swarm_id, engine)
         close = getattr(engine.client, "close", None)
         return close() if close is not None else None
 
@@ -228,9 +238,7 @@ class Cluster(EngineListener):
             return
         self.containers.replace(old, new)
         if new is not None and new.swarm_id:
-            pending = self.pending.get(new.swarm_id)
-            if pending is not None and pending.engine is engine:
-                del self.pending[new.swarm_id]
+            self._drop_pending(new.swarm_id, engine)
 
     def engine_state_changed(self, engine, old, new):
         self._log.info("engine {address} ({engine}) {old} -> {new}", address=engine.address,
@@ -500,29 +508,87 @@ class Cluster(EngineListener):
         if engine is None:
             raise ClusterError("error creating container: node %s left" % (node.name,))
         body = config.engine_body(engine.cpus)
-        self.pending[swarm_id] = PendingContainer(swarm_id, name, engine,
-                                                  _pending_info(swarm_id, name, body))
+        entry = self.pending[swarm_id] = PendingContainer(
+            swarm_id, name, engine, _pending_info(swarm_id, name, body))
         try:
-            try:
-                answer = yield self._create_on(engine, body, name, auth)
-            except EngineUnreachable:
-                if failed is not None:
-                    failed.add(engine.address)
+            answer = yield self._create_on(engine, body, name, auth)
+        except Exception as e:
+            self._drop_pending(swarm_id, engine)
+            if isinstance(e, EngineUnreachable) and failed is not None:
+                failed.add(engine.address)
+            elif (isinstance(e, EngineError) and failed is not None and e.status >= 500
+                  and not _is_missing_image(e)):
+                failed.add(engine.address)
+            raise
+        # The container exists on the engine: its entry keeps holding the
+        # name, resources and ports until the engine's cache has it.
+        entry.info["Id"] = answer["Id"]
+        try:
+            yield engine.refresh_container(answer["Id"])
+        except Exception as e:
+            self._log.warn("created {id} on {engine} but cannot inspect it yet: {error}",
+                           id=answer["Id"], engine=engine.name, error=str(e))
+            self._settle_later(swarm_id, engine)
+            if not isinstance(e, (EngineError, EngineUnreachable)):
                 raise
-            except EngineError as e:
-                if failed is not None and e.status >= 500 and not _is_missing_image(e):
-                    failed.add(engine.address)
-                raise
-            try:
-                yield engine.refresh_container(answer["Id"])
-            except (EngineError, EngineUnreachable) as e:
-                self._log.warn("created {id} on {engine} but cannot inspect it yet: {error}",
-                               id=answer["Id"], engine=engine.name, error=str(e))
-        finally:
-            entry = self.pending.get(swarm_id)
-            if entry is not None and entry.engine is engine:
-                del self.pending[swarm_id]
+        else:
+            # Cached (container_changed dropped the entry), or already gone.
+            self._drop_pending(swarm_id, engine)
         return engine, answer
+
+    def _drop_pending(self, swarm_id, engine):
+        """
+        Forget a pending creation on C{engine} (and its follow-up, if any).
+        """
+        entry = self.pending.get(swarm_id)
+        if entry is None or entry.engine is not engine:
+            return
+        del self.pending[swarm_id]
+        call = self._settling.pop(swarm_id, None)
+        if call is not None and call.active():
+            call.cancel()
+
+    def _settle_later(self, swarm_id, engine):
+        """
+        A container was created but its inspect failed: refresh the engine's
+        containers after its refresh interval, and again until a refresh
+        completes.  The pending entry goes when the cache holds the
+        container (L{container_changed}), when a completed refresh did not
+        find it, or when the engine leaves the cluster.
+        """
+        if swarm_id not in self.pending or swarm_id in self._settling:
+            return
+        self._settling[swarm_id] = self._clock.callLater(
+            self.options.refresh_min, self._settle, swarm_id, engine)
+
+    def _settle(self, swarm_id, engine):
+        del self._settling[swarm_id]
+        entry = self.pending.get(swarm_id)
+        if entry is None or entry.engine is not engine:
+            return None
+        if self.engines.get(engine.address) is not engine:
+            self._drop_pending(swarm_id, engine)
+            return None
+        if not engine.healthy:
+            self._settle_later(swarm_id, engine)
+            return None
+
+        def refreshed(_):
+            # A complete listing after the create that did not cache it:
+            # the container is gone from the engine.
+            self._drop_pending(swarm_id, engine)
+
+        def failed(failure):
+            failure.trap(EngineError, EngineUnreachable)
+            self._log.info("refresh of {engine} failed ({error}); still holding the "
+                           "resources of {id}", engine=engine.name,
+                           error=failure.getErrorMessage(), id=entry.info["Id"])
+            self._settle_later(swarm_id, engine)
+
+        d = engine.refresh_containers()
+        d.addCallbacks(refreshed, failed)
+        d.addErrback(lambda f: self._log.failure("settling a pending container failed", f))
+        return d
 
     @inlineCallbacks
     def _create_on(self, engine, body, name, auth):

@@ -7,7 +7,7 @@ import collections
 import json
 import random
 
-from twisted.internet.defer import gatherResults
+from twisted.internet.defer import CancelledError, Deferred, fail, gatherResults
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -239,6 +239,131 @@ class CreateTests(SynchronousTestCase):
             lambda *a, **k: fail(EngineError(500, "engine exploded")))
         failure = self.failureResultOf(cluster.create_container(config("web")), EngineError)
         self.assertEqual(failure.value.message, "engine exploded")
+
+
+def flaky_inspect(client, failures=1):
+    """
+    Make the next C{failures} inspects of C{client} fail with a 500 (the
+    container exists, the manager just cannot read it yet).
+    """
+    original = client.inspect_container
+    left = [failures]
+
+    def inspect_container(cid):
+        if left[0]:
+            left[0] -= 1
+            client.calls.append("inspect_container")
+            return fail(EngineError(500, "inspect timed out"))
+        return original(cid)
+
+    client.inspect_container = inspect_container
+
+
+class PendingSettleTests(SynchronousTestCase):
+    """
+    A container created but not yet inspected keeps its pending entry until
+    the cache holds it, a later complete refresh does not find it, or its
+    engine leaves.
+    """
+
+    def test_kept_until_cached(self):
+        """After a failed inspect the entry holds name and memory until a refresh caches it."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        flaky_inspect(client)
+        engine, answer = self.successResultOf(cluster.create_container(
+            config("web", HostConfig={"Memory": GIB})))
+        self.assertIsNone(cluster.container("web"))
+        (entry,) = cluster.pending.values()
+        self.assertEqual((entry.name, entry.info["Id"]), ("web", answer["Id"]))
+        self.assertEqual(cluster.nodes()[0].used_memory, GIB)
+        failure = self.failureResultOf(cluster.create_container(config("/web")), ClusterError)
+        self.assertEqual(failure.value.status, 409)
+        clock.advance(cluster.options.refresh_min)
+        self.assertEqual(cluster.pending, {})
+        self.assertEqual(cluster.container("web").id, answer["Id"])
+        self.assertEqual(cluster.nodes()[0].used_memory, GIB)
+
+    def test_dropped_when_refresh_does_not_find_it(self):
+        """A complete refresh after the create that does not list the container drops the entry."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        flaky_inspect(client)
+        engine, answer = self.successResultOf(cluster.create_container(config("web")))
+        del client.containers[answer["Id"]]
+        clock.advance(cluster.options.refresh_min - 1)
+        self.assertEqual(len(cluster.pending), 1)
+        clock.advance(1)
+        self.assertEqual(cluster.pending, {})
+        self.assertIsNone(cluster.container("web"))
+        self.successResultOf(cluster.create_container(config("web")))
+
+    def test_kept_while_refreshes_fail(self):
+        """While the engine cannot be refreshed the entry stays; it goes once the cache has it."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        flaky_inspect(client)
+        engine, answer = self.successResultOf(cluster.create_container(config("web")))
+        client.down = True
+        for _ in range(10):
+            clock.advance(cluster.options.refresh_min)
+        self.assertEqual([p.name for p in cluster.pending.values()], ["web"])
+        self.assertFalse(engine.healthy)
+        client.down = False
+        for _ in range(600):
+            if not cluster.pending:
+                break
+            clock.advance(10)
+        self.assertEqual(cluster.pending, {})
+        self.assertEqual(cluster.container("web").id, answer["Id"])
+
+    def test_dropped_when_engine_leaves(self):
+        """An engine leaving discovery takes its pending entries and their follow-ups with it."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        for client in clients.values():
+            flaky_inspect(client)
+        engine, answer = self.successResultOf(cluster.create_container(config("web")))
+        client = clients[engine.address]
+        self.assertEqual(len(cluster.pending), 1)
+        discovery.set_entries([a for a in clients if a != engine.address])
+        clock.advance(0)
+        self.assertEqual(cluster.pending, {})
+        listed = client.calls.count("list_containers")
+        clock.advance(cluster.options.refresh_min)
+        self.assertEqual(client.calls.count("list_containers"), listed)
+
+    def test_kept_when_cancelled_during_inspect(self):
+        """A create cancelled (client gone) after the engine created it still holds its entry."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        original = client.inspect_container
+        hanging = []
+
+        def inspect_container(cid):
+            if not hanging:
+                hanging.append(Deferred())
+                return hanging[0]
+            return original(cid)
+
+        client.inspect_container = inspect_container
+        d = cluster.create_container(config("web"))
+        self.assertEqual(len(hanging), 1)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        self.assertEqual([p.name for p in cluster.pending.values()], ["web"])
+        clock.advance(cluster.options.refresh_min)
+        self.assertEqual(cluster.pending, {})
+        self.assertIsNotNone(cluster.container("web"))
+
+    def test_failed_create_drops_entry_at_once(self):
+        """A create the engine refused leaves nothing pending and schedules no follow-up."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        client.create_container = lambda *a, **k: fail(EngineError(500, "engine exploded"))
+        self.failureResultOf(cluster.create_container(config("web")), EngineError)
+        self.assertEqual(cluster.pending, {})
+        self.assertEqual([c for c in clock.getDelayedCalls()
+                          if getattr(c.func, "__name__", "") == "_settle"], [])
 
 
 class ConcurrencyTests(SynchronousTestCase):
