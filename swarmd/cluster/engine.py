@@ -228,11 +228,22 @@ class Engine:
 
     @property
     def total_cpus(self):
-        return self.cpus + self.cpus * int(self.options.overcommit * 100) // 100
+        """
+        CPUs the scheduler may reserve: classic Swarm's overcommit, Go's
+        truncating division (3 CPUs at C{-0.5} give 2, not 1).
+        """
+        from swarmd.scheduler.node import apply_overcommit
+
+        return apply_overcommit(self.cpus, self.options.overcommit)
 
     @property
     def total_memory(self):
-        return self.memory + self.memory * int(self.options.overcommit * 100) // 100
+        """
+        Bytes of memory the scheduler may reserve, as L{total_cpus}.
+        """
+        from swarmd.scheduler.node import apply_overcommit
+
+        return apply_overcommit(self.memory, self.options.overcommit)
 
     @property
     def used_cpus(self):

@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from swarmd.cluster import Cluster, ClusterError, EngineOptions
 from swarmd.engine import EngineError
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
+from swarmd.scheduler.node import apply_overcommit
 from swarmd.testing.discovery import FakeDiscovery
 from tests.unit.stubengine import StubClient, inspect
 
@@ -22,7 +23,7 @@ ALL_FILTERS = ["health", "port", "containerslots", "dependency", "affinity", "co
                "whitelist"]
 
 
-def make_cluster(n=2, strategy="spread", create_retry=0, **client_options):
+def make_cluster(n=2, strategy="spread", create_retry=0, overcommit=0.05, **client_options):
     clock = Clock()
     clients = {}
 
@@ -36,7 +37,7 @@ def make_cluster(n=2, strategy="spread", create_retry=0, **client_options):
     cluster = Cluster(clock, discovery, factory,
                       Scheduler(strategy_for(strategy, random=random.Random(1)),
                                 filters_for(ALL_FILTERS)),
-                      EngineOptions(overcommit=0.05), create_retry=create_retry,
+                      EngineOptions(overcommit=overcommit), create_retry=create_retry,
                       random=random.Random(2))
     cluster.start()
     discovery.set_entries(["127.0.0.1:%d" % (2375 + i) for i in range(1, n + 1)])
@@ -124,6 +125,30 @@ class ViewTests(SynchronousTestCase):
         view = cluster.nodes()[0]
         self.assertFalse(view.healthy)
         self.assertEqual(view.health_indicator, 0)
+
+
+class OvercommitTests(SynchronousTestCase):
+    """
+    Engines reserve CPUs and memory with classic Swarm's overcommit.
+    """
+
+    def test_negative_overcommit_truncates_toward_zero(self):
+        """3 CPUs at swarm.overcommit=-0.5 give 2 (Go's division), 1001 bytes give 501."""
+        cluster, clients, clock, discovery = make_cluster(n=1, overcommit=-0.5, cpus=3,
+                                                          memory=1001)
+        engine = cluster.engines["127.0.0.1:2376"]
+        self.assertEqual((engine.total_cpus, engine.total_memory), (2, 501))
+        self.assertEqual((engine.total_cpus, engine.total_memory),
+                         (apply_overcommit(3, -0.5), apply_overcommit(1001, -0.5)))
+        view = cluster.nodes()[0]
+        self.assertEqual((view.total_cpus, view.total_memory), (2, 501))
+
+    def test_positive_overcommit(self):
+        """4 CPUs and 8 GiB at the default 0.05 give 4 CPUs and 8 GiB plus 5%."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        engine = cluster.engines["127.0.0.1:2376"]
+        self.assertEqual((engine.total_cpus, engine.total_memory),
+                         (4, 8 * GIB + 8 * GIB * 5 // 100))
 
 
 class CreateTests(SynchronousTestCase):
