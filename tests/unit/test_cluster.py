@@ -228,6 +228,33 @@ class CreateTests(SynchronousTestCase):
         labels = cluster.container("web").labels
         self.assertNotIn("com.docker.swarm.affinities", labels)
 
+    def test_registry_auth_passed_to_create_and_pull(self):
+        """The client's X-Registry-Auth reaches the chosen engine's create and pull, unchanged."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        client = clients["127.0.0.1:2376"]
+        client.registry.add("private/app")
+        seen = record_auth(client)
+        auth = b"eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InAifQ=="
+        self.successResultOf(cluster.create_container(config("web", Image="private/app"),
+                                                      auth=auth))
+        self.assertEqual(seen, [("create_container", auth), ("pull_image", auth),
+                                ("create_container", auth)])
+
+    def test_registry_auth_follows_image_affinity_retry(self):
+        """After a failed pull the create next to the image carries the same auth."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        n1, n2 = clients["127.0.0.1:2376"], clients["127.0.0.1:2377"]
+        n2.images.add("special")
+        cluster.engines["127.0.0.1:2377"].refresh_list("images")
+        self.successResultOf(cluster.create_container(config("filler", **{
+            "Labels": {"com.docker.swarm.constraints": '["node==n2"]'}})))
+        seen1, seen2 = record_auth(n1), record_auth(n2)
+        engine, answer = self.successResultOf(cluster.create_container(
+            config("web", Image="special"), auth="token"))
+        self.assertEqual(engine.name, "n2")
+        self.assertEqual(seen1, [("create_container", "token"), ("pull_image", "token")])
+        self.assertEqual(seen2, [("create_container", "token")])
+
     def test_missing_everywhere_is_404(self):
         """An image nobody has and nobody can pull is a 404 naming it."""
         cluster, clients, clock, discovery = make_cluster(n=2)
@@ -264,6 +291,27 @@ class CreateTests(SynchronousTestCase):
             lambda *a, **k: fail(EngineError(500, "engine exploded")))
         failure = self.failureResultOf(cluster.create_container(config("web")), EngineError)
         self.assertEqual(failure.value.message, "engine exploded")
+
+
+def record_auth(client):
+    """
+    Make C{client} note the registry auth of each create and pull.
+
+    @return: the C{list} of C{(call, auth)} it appends to.
+    """
+    seen = []
+    create, pull = client.create_container, client.pull_image
+
+    def create_container(body, name=None, auth=None):
+        seen.append(("create_container", auth))
+        return create(body, name, auth)
+
+    def pull_image(image, auth=None):
+        seen.append(("pull_image", auth))
+        return pull(image, auth)
+
+    client.create_container, client.pull_image = create_container, pull_image
+    return seen
 
 
 def flaky_inspect(client, failures=1):
