@@ -255,6 +255,33 @@ class CreateTests(SynchronousTestCase):
         self.assertEqual(seen1, [("create_container", "token"), ("pull_image", "token")])
         self.assertEqual(seen2, [("create_container", "token")])
 
+    def test_node_constraint_suppresses_image_retry(self):
+        """With node==n1, a failed pull on n1 is the answer: no retry next to the image on n2."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        n1, n2 = clients["127.0.0.1:2376"], clients["127.0.0.1:2377"]
+        n2.images.add("special")
+        cluster.engines["127.0.0.1:2377"].refresh_list("images")
+        self.assertTrue(cluster.has_image("special"))
+        failure = self.failureResultOf(cluster.create_container(config("web", **{
+            "Image": "special", "Env": ["constraint:node==n1"]})), EngineError)
+        self.assertEqual(failure.value.status, 404)
+        self.assertIn("No such image: special (pull on n1 failed", failure.value.message)
+        self.assertEqual(n1.calls.count("pull_image"), 1)
+        self.assertNotIn("create_container", n2.calls)
+        self.assertIsNone(cluster.container("web"))
+        self.assertEqual(cluster.pending, {})
+
+    def test_soft_node_constraint_allows_image_retry(self):
+        """A soft node==~n1 does not pin: after the failed pull the container goes to n2."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        n1, n2 = clients["127.0.0.1:2376"], clients["127.0.0.1:2377"]
+        n2.images.add("special")
+        cluster.engines["127.0.0.1:2377"].refresh_list("images")
+        engine, answer = self.successResultOf(cluster.create_container(config("web", **{
+            "Image": "special", "Env": ["constraint:node==~n1"]})))
+        self.assertEqual(engine.name, "n2")
+        self.assertIn("pull_image", n1.calls)
+
     def test_missing_everywhere_is_404(self):
         """An image nobody has and nobody can pull is a 404 naming it."""
         cluster, clients, clock, discovery = make_cluster(n=2)
