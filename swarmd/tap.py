@@ -698,12 +698,15 @@ class ManageOptions(_DiscoveryCommand):
                 f"strategy not supported: {self['strategy']!r} "
                 f"(options: {', '.join(_config.STRATEGIES)})"
             )
+        # Any filter the scheduler's registry knows, registered ones included.
+        from swarmd.scheduler import filter_names
+
+        known = filter_names()
         filters = tuple(self["filter"]) or _config.DEFAULT_FILTERS
         for name in filters:
-            if name not in _config.DEFAULT_FILTERS:
+            if name not in known:
                 raise usage.UsageError(
-                    f"filter not supported: {name!r} "
-                    f"(options: {', '.join(_config.DEFAULT_FILTERS)})"
+                    f"filter not supported: {name!r} (options: {', '.join(known)})"
                 )
 
         if self["cluster-driver"] != "swarm":

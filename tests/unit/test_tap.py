@@ -623,6 +623,27 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
             else:
                 self.assertUsageError(["manage", *args], expected, environ)
 
+    def test_registered_filter_accepted(self):
+        """
+        -f accepts a filter registered with the scheduler, not only the defaults.
+        """
+        from swarmd.scheduler import registry
+
+        self.patch(registry, "_FILTERS", dict(registry._FILTERS))
+        registry.register_filter("gpu", object)
+        self.assertEqual(config(["manage", "-f", "gpu", "-f", "health", URL]).filters,
+                         ("gpu", "health"))
+        self.assertUsageError(["manage", "-f", "gpus", URL], "filter not supported: 'gpus'")
+
+    def test_unknown_filter_lists_registry(self):
+        """
+        An unknown -f name is a usage error listing the registry's filters.
+        """
+        from swarmd.scheduler import filter_names
+
+        self.assertUsageError(["manage", "-f", "memory", URL],
+                              "(options: %s)" % (", ".join(filter_names()),))
+
     def test_double_dash(self):
         """
         After --, arguments are not flags.
