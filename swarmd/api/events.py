@@ -10,11 +10,13 @@ from datetime import datetime
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
+from twisted.web.client import readBody
 from zope.interface import implementer
 
 from swarmd.api._helpers import arg
 from swarmd.api.errors import bad_request
 from swarmd.api.listfilters import parse_filters
+from swarmd.engine import EngineError
 
 EVENT_FILTERS = frozenset([
     "container", "event", "image", "label", "network", "volume", "type", "daemon", "node",
@@ -158,17 +160,81 @@ class _EventFeed:
         self.close()
 
 
+def event_key(event):
+    """
+    What tells two copies of one engine event apart from another event (the
+    hub's copy and an engine's replay of it).
+    """
+    actor = event.get("Actor") or {}
+    node = (actor.get("Attributes") or {}).get("node.addr")
+    return (node, event_nanos(event), event.get("Type"), event.get("Action"), actor.get("ID"))
+
+
+def _timestamp_text(nanos):
+    """
+    A time bound as engines take it (C{"seconds.nanoseconds"}).
+    """
+    return "%d.%09d" % divmod(nanos, 10 ** 9)
+
+
+class _Gate:
+    """
+    The hub's live events for one client: held while the past is replayed,
+    then passed on, none twice (an engine's live stream may deliver an
+    event after its replay did).
+    """
+
+    def __init__(self, feed):
+        self._feed = feed
+        self._held = []
+        self._sent = frozenset()
+        self._until = -1
+
+    def __call__(self, event):
+        if self._held is not None:
+            self._held.append(event)
+        elif event_nanos(event) > self._until or event_key(event) not in self._sent:
+            self._feed.send(event)
+
+    def open(self, sent=frozenset(), until=-1):
+        """
+        Pass the held events on, then every later one, but for the replayed
+        ones.
+
+        @param sent: the keys (L{event_key}) of the events replayed.
+        @param until: the end of the replayed window (nanoseconds): a live
+            event after it cannot be among them.
+        """
+        held, self._held = self._held, None
+        self._sent, self._until = sent, until
+        for event in held:
+            self(event)
+
+
 class EventRoutes:
     """
     C{/events}
+
+    The past (C{since}, or C{until} alone) is read from the engines
+    themselves, the source of truth, merged with the manager's own buffer
+    (its C{engine_*} events, and whatever an engine it cannot reach now
+    sent before), so a manager restarted meanwhile loses nothing the
+    engines kept.
     """
+
+    #: Seconds an engine has to replay its past events.
+    replay_timeout = 10.0
 
     def events(self, request, version=None):
         now = self.clock.seconds()
+        now_ns = int(now * 10 ** 9)
         since_text = arg(request, "since")
         until_text = arg(request, "until")
         since = parse_timestamp(since_text, now) if since_text else None
         until = parse_timestamp(until_text, now) if until_text else None
+        if since is not None and until is not None and until < since:
+            raise bad_request("`since` time (%s) cannot be after `until` time (%s)" % (
+                since_text, until_text))
         filters = parse_filters(arg(request, "filters"), EVENT_FILTERS)
         request.setResponseCode(200)
         request.setHeader(b"Content-Type", b"application/json")
@@ -176,21 +242,12 @@ class EventRoutes:
         feed = _EventFeed(request, filters, until, done)
         request.registerProducer(feed, True)
         request.write(b"")
-        if since is not None:
-            for event in list(self.cluster.recent_events):
-                if event_nanos(event) >= since:
-                    feed.send(event)
-                    if feed.closed:
-                        break
-        if until is not None and until <= now * 10 ** 9:
-            feed.close()
-        if feed.closed:
-            request.unregisterProducer()
-            return done
-        unsubscribe = self.cluster.subscribe(feed.send)
+        live = until is None or until > now_ns
+        gate = _Gate(feed)
+        unsubscribe = self.cluster.subscribe(gate) if live else (lambda: None)
         self.event_listeners += 1
         timer = None
-        if until is not None:
+        if until is not None and live:
             timer = self.clock.callLater(until / 10 ** 9 - now, feed.close)
 
         def finished(result):
@@ -203,4 +260,94 @@ class EventRoutes:
             return result
 
         done.addBoth(finished)
+        if since is None and until is None:
+            gate.open()
+            return done
+        window = (since or 0, min(until, now_ns) if until is not None else now_ns)
+        replay = self._replay(window, version)
+
+        def replayed(events):
+            sent = set()
+            for event in events:
+                if feed.closed:
+                    break
+                sent.add(event_key(event))
+                feed.send(event)
+            if not live:
+                feed.close()
+            gate.open(sent, window[1])
+
+        replay.addCallback(replayed)
+        replay.addErrback(lambda failure: (
+            self._log.failure("events replay failed", failure), feed.close()))
         return done
+
+    def _replay(self, window, version):
+        """
+        The events of C{window} (nanoseconds, inclusive): every healthy
+        engine's replay with node attributes, and the manager's buffer,
+        merged oldest first without duplicates.
+
+        @return: a L{Deferred} firing with the list.
+        """
+        from swarmd.api._fanout import fan_out
+
+        low, high = window
+        query = ("since=%s&until=%s" % (_timestamp_text(low), _timestamp_text(high))).encode()
+
+        def ask(engine):
+            target = self._engine_path(engine, version, "/events", query=query)
+            d = engine.client.request("GET", target, timeout=self.replay_timeout)
+
+            def answered(response):
+                body = readBody(response)
+                if response.code >= 400:
+                    return body.addCallback(
+                        lambda data: EngineError.from_body(response.code, data)).addCallback(
+                        _raise)
+                return body
+
+            d.addCallback(answered)
+            d.addCallback(lambda body: [self.cluster.decorate_event(engine, e)
+                                        for e in _json_lines(body)])
+            return d
+
+        def merge(results):
+            merged = {}
+            for event in list(self.cluster.recent_events):
+                if low <= event_nanos(event) <= high:
+                    merged[event_key(event)] = event
+            for engine, ok, events in results:
+                if not ok:
+                    self._log.warn("events replay from {engine} failed: {error}",
+                                   engine=engine.name, error=str(events))
+                    continue
+                for event in events:
+                    if low <= event_nanos(event) <= high:
+                        merged.setdefault(event_key(event), event)
+            return sorted(merged.values(), key=event_nanos)
+
+        return fan_out(self.cluster.healthy_engines(), ask).addCallback(merge)
+
+
+def _raise(error):
+    raise error
+
+
+def _json_lines(body):
+    """
+    The events of an engine's finished C{/events} answer (one JSON document
+    a line; a line cut short is dropped).
+    """
+    events = []
+    for line in body.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            events.append(value)
+    return events

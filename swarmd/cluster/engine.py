@@ -314,6 +314,9 @@ class Engine:
         action = {
             (PENDING, HEALTHY): "engine_connect",
             (HEALTHY, UNHEALTHY): "engine_disconnect",
+            # Dropped from discovery (or the manager stops) while connected;
+            # an unhealthy engine already said engine_disconnect.
+            (HEALTHY, DISCONNECTED): "engine_disconnect",
             (UNHEALTHY, HEALTHY): "engine_reconnect",
         }.get((old, new))
         if action is not None:

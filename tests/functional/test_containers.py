@@ -229,11 +229,13 @@ class EventTests(_CLI):
         events = [json.loads(line) for line in out.splitlines()]
         actions = [e["Action"] for e in events]
         self.assertEqual(actions[:1], ["create"])
-        self.assertIn("start", actions)
-        self.assertIn("die", actions)
+        self.assertEqual([actions.count(a) for a in ("create", "start", "die")], [1, 1, 1])
+        node_id = self.docker("inspect", "-f", "{{.Node.ID}}", "evented").stdout.strip()
         for event in events:
-            self.assertEqual(event["Actor"]["Attributes"]["node.name"], "n2")
-            self.assertEqual(event["Actor"]["Attributes"]["node.ip"], "127.0.0.1")
+            attributes = event["Actor"]["Attributes"]
+            self.assertEqual((attributes["node.name"], attributes["node.ip"],
+                              attributes["node.id"]), ("n2", "127.0.0.1", node_id))
+            self.assertRegex(attributes["node.addr"], r"^127\.0\.0\.1:\d+$")
         out = self.docker("events", "--since", str(start), "--until", str(end),
                           "--filter", "event=die", "--format", "{{.Action}}").stdout
         self.assertEqual(set(out.split()), {"die"})
@@ -256,8 +258,28 @@ class EventTests(_CLI):
 
 class NodeEventTests(TestCase):
     """
-    The manager's own events when an engine goes away and comes back.
+    The manager's own events when an engine goes away and comes back; past
+    events after a manager restart.
     """
+
+    def test_events_survive_manager_restart(self):
+        """A new manager replays, from the engines, events from before it started."""
+        lab = shared_lab(n=2, testcase=self)
+        self.addCleanup(lab.clean)
+        first = ManagerProcess(lab.discovery(), args=FAST_REFRESH).start(healthy=2)
+        self.addCleanup(first.cleanup)
+        start = int(time.time()) - 1
+        done = first.docker("run", "-d", "--name", "before", "-e", "constraint:node==n1",
+                            "busybox", "true")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        first.docker("wait", "before")
+        first.cleanup()
+        second = ManagerProcess(lab.discovery(), args=FAST_REFRESH).start(healthy=2)
+        self.addCleanup(second.cleanup)
+        out = second.docker("events", "--since", str(start), "--until", str(int(time.time())),
+                            "--filter", "container=before", "--format",
+                            '{{.Action}} {{index .Actor.Attributes "node.name"}}').stdout
+        self.assertEqual(out.splitlines(), ["create n1", "start n1", "die n1"])
 
     def test_engine_disconnect_and_reconnect(self):
         """Stopping an engine gives engine_disconnect; starting it, engine_reconnect."""

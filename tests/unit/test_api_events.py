@@ -156,9 +156,84 @@ class RouteTests(SynchronousTestCase):
         events = [json.loads(line) for line in content.splitlines()]
         actions = [e["Action"] for e in events]
         self.assertEqual(actions[0], "create")
-        self.assertIn("start", actions)
+        self.assertEqual((actions.count("create"), actions.count("start")), (1, 1))
         self.assertTrue(all(e["Actor"]["Attributes"]["node.name"] == "n2" for e in events))
         self.assertTrue(all(e["node"]["Name"] == "n2" for e in events))
+
+    def _events(self, manager, query):
+        code, _, content = self.successResultOf(manager.request("GET", "/events?" + query))
+        self.assertEqual(code, 200, content)
+        return [json.loads(line) for line in content.splitlines()]
+
+    def test_replay_from_engines(self):
+        """Past events come from the engines: a manager that forgot them still replays them once."""
+        manager = MemoryManager()
+        self.addCleanup(manager.stop)
+        start = int(manager.clock.seconds())
+        code, _, _ = self.successResultOf(manager.request(
+            "POST", "/containers/create?name=old",
+            {"Image": "busybox", "Cmd": ["true"], "Env": ["constraint:node==n1"]}))
+        self.assertEqual(code, 201)
+        until = int(manager.clock.seconds()) + 1
+        query = "since=%d&until=%d&filters=%s" % (start - 1, until, '{"container":["old"]}')
+        remembered = self._events(manager, query)
+        manager.cluster.recent_events.clear()   # as after a restart of the manager
+        replayed = self._events(manager, query)
+        self.assertEqual([e["Action"] for e in replayed], ["create"])
+        self.assertEqual(replayed, remembered)
+        attributes = replayed[0]["Actor"]["Attributes"]
+        self.assertEqual((attributes["node.name"], attributes["node.addr"]),
+                         ("n1", "127.0.0.1:2376"))
+
+    def test_until_alone_replays(self):
+        """until without since replays every kept event up to it, the manager's own included."""
+        manager = MemoryManager()
+        self.addCleanup(manager.stop)
+        events = self._events(manager, "until=%d" % (manager.clock.seconds() + 1,))
+        connects = [e for e in events if e["Action"] == "engine_connect"]
+        self.assertEqual(sorted(e["Actor"]["Attributes"]["node.name"] for e in connects),
+                         ["n1", "n2"])
+
+    def test_until_before_since(self):
+        """until before since is a 400, as dockerd says it."""
+        manager = MemoryManager()
+        self.addCleanup(manager.stop)
+        code, _, content = self.successResultOf(
+            manager.request("GET", "/events?since=200&until=100"))
+        self.assertEqual(code, 400)
+        self.assertIn("cannot be after `until` time", json.loads(content)["message"])
+
+    def test_live_events_during_replay_kept_once(self):
+        """Events arriving while engines replay are held, then sent once, after the past."""
+        import treq
+
+        manager = MemoryManager()
+        self.addCleanup(manager.stop)
+        start = int(manager.clock.seconds())
+        manager.engines.engines["127.0.0.1:2376"].latency = 5
+        d = manager.stub.request(
+            "GET", "http://swarm/events?since=%d&filters=%s" % (
+                start - 1, '{"type":["container"]}'))
+        manager.engines.flush()
+        manager.stub.flush()
+        response = self.successResultOf(d)
+        chunks = []
+        treq.collect(response, chunks.append)
+        # n1 is still replaying: n2's create reaches the hub meanwhile.
+        n2 = manager.engines.engines["127.0.0.1:2377"]
+        n2.create({"Image": "busybox", "Cmd": ["true"]}, "during")
+        manager.engines.flush()
+        manager.stub.flush()
+        self.assertEqual(b"".join(chunks).strip(), b"")
+        manager.clock.advance(5)
+        manager.engines.flush()
+        manager.stub.flush()
+        n2.create({"Image": "busybox", "Cmd": ["true"]}, "after")
+        manager.engines.flush()
+        manager.stub.flush()
+        lines = [json.loads(line) for line in b"".join(chunks).splitlines() if line.strip()]
+        self.assertEqual([(e["Action"], e["Actor"]["Attributes"]["name"]) for e in lines],
+                         [("create", "during"), ("create", "after")])
 
     def test_bad_filter(self):
         """An unknown events filter is a 400."""

@@ -143,6 +143,21 @@ class HealthTests(SynchronousTestCase):
         self.assertEqual([e["Action"] for e in self.listener.events],
                          ["engine_connect", "engine_disconnect", "engine_reconnect"])
 
+    def test_leaving_says_engine_disconnect(self):
+        """A healthy engine leaving says engine_disconnect once; stopping again is quiet."""
+        self.engine.stop()
+        self.engine.stop()
+        self.assertEqual([e["Action"] for e in self.listener.events],
+                         ["engine_connect", "engine_disconnect"])
+
+    def test_unhealthy_engine_leaving_is_quiet(self):
+        """An unhealthy engine already said engine_disconnect: leaving adds no second one."""
+        for _ in range(3):
+            self.engine.failed(EngineUnreachable("x", "refused"))
+        self.engine.stop()
+        self.assertEqual([e["Action"] for e in self.listener.events],
+                         ["engine_connect", "engine_disconnect"])
+
     def test_refresh_failures_turn_unhealthy_then_recover(self):
         """Refresh runs against a dead engine count failures; when it is back it heals."""
         self.client.down = True
