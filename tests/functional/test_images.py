@@ -327,14 +327,12 @@ class RegistryTests(ImageTestCase):
                           "not known to registry" % (node, self.reg), done.stderr)
 
     def test_search_fails_cleanly(self):
-        """search against a registry that is not there fails fast with an engine error."""
-        started = time.monotonic()
+        """search against a registry that is not there fails with the engine's refusal."""
         done = self.docker("search", "127.0.0.1:%d/busybox" % (free_port(),), ok=False,
                            timeout=60)
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("Error response from daemon", done.stderr)
         self.assertIn("connection refused", done.stderr)
-        self.assertLess(time.monotonic() - started, 30)
 
     def test_login(self):
         """login goes to an engine, which checks the credentials with the registry."""
