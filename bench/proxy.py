@@ -6,70 +6,95 @@ swarmd, in one run.
 
 Measures inspect and ps latency (p50/p99, one keep-alive connection each),
 logs throughput (a container that wrote N MB) and attach throughput (a
-container writing N MB to an attached client).  Prints a table, then as its
+container writing N MB to an attached client).  Prints a table and the
+targets (inspect <= 1.5x direct, streaming >= 0.8x direct), then as its
 last line one JSON object: inspect_ratio and ps_ratio (swarmd / direct
 latency, p50), logs_ratio and attach_ratio (swarmd / direct throughput).
+Each run is also appended to bench/results/proxy.jsonl.
 """
 
 import argparse
-import http.client
 import json
 import os
 import socket
-import statistics
 import sys
 import time
+import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+from _common import percentiles, timed_gets  # noqa: E402
 
 from swarmd.testing.lab import Lab  # noqa: E402
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
 
+RESULTS = os.path.join(HERE, "results", "proxy.jsonl")
 
-def percentile(samples, fraction):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+#: Seconds any socket read may wait before the benchmark gives up.
+READ_TIMEOUT = 120
+
+#: Requests sent before measuring (connection set-up, caches).
+WARMUP = 20
 
 
 def latencies(host, port, path, count):
     """
-    C{count} GETs of C{path} on one keep-alive connection.
+    C{count} GETs of C{path} on one keep-alive connection, after a warm-up.
 
     @return: seconds per request.
     """
-    connection = http.client.HTTPConnection(host, port, timeout=30)
-    samples = []
-    for _ in range(count + 20):
-        started = time.perf_counter()
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError("%s answered %d" % (path, response.status))
-        samples.append(time.perf_counter() - started)
-    connection.close()
-    return samples[20:]
+    return timed_gets(host, port, path, count + WARMUP)[WARMUP:]
 
 
-def read_stream(host, port, request, head_end=b"\r\n\r\n"):
+def read_head(sock):
+    """
+    Read an HTTP response head.
+
+    @return: C{(status, bytes after the head)}.
+    @raise RuntimeError: for a connection closed before the head ended.
+    """
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("connection closed before the answer's head: %r" % (head[:200],))
+        head += chunk
+    head, _, rest = head.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), rest
+
+
+def wait_until_known(manager_url, names, timeout=60):
+    """
+    Wait until the manager's cache holds every container of C{names}.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(manager_url + "/containers/json?all=1", timeout=10) as f:
+            known = {n.rsplit("/", 1)[-1] for c in json.load(f) for n in c["Names"]}
+        if set(names) <= known:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the manager does not know %s" % (sorted(set(names) - known),))
+        time.sleep(0.1)
+
+
+def read_stream(host, port, request):
     """
     Send a raw request and read the answer to the end.
 
     @return: C{(body bytes count, seconds)} from the first byte sent.
     """
-    sock = socket.create_connection((host, port))
+    sock = socket.create_connection((host, port), timeout=READ_TIMEOUT)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     started = time.perf_counter()
     sock.sendall(request)
-    total = 0
+    status, rest = read_head(sock)
+    if status != 200:
+        raise RuntimeError("%r answered %d: %r" % (request.split(b"\r\n")[0], status, rest))
+    total = len(rest)
     buffer = bytearray(1 << 20)
-    head = b""
-    while head_end not in head:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        head += chunk
-    total = len(head.partition(head_end)[2])
     while True:
         n = sock.recv_into(buffer)
         if not n:
@@ -88,7 +113,7 @@ def logs_throughput(host, port, name):
     return size / seconds / 1e6, size
 
 
-def attach_throughput(engine, host, port, megabytes, label):
+def attach_throughput(engine, host, port, megabytes, label, manager_url):
     """
     Attach to a fresh container that writes C{megabytes} MB, start it, and
     read everything.
@@ -97,18 +122,20 @@ def attach_throughput(engine, host, port, megabytes, label):
     engine.docker("rm", "-f", name, check=False)
     engine.docker("create", "--name", name, "busybox", "sh", "-c",
                   "sleep 1; head -c %d /dev/zero" % (megabytes * 1000000,))
-    sock = socket.create_connection((host, port))
+    # Made behind the manager's back: wait until its events brought it in.
+    wait_until_known(manager_url, [name])
+    sock = socket.create_connection((host, port), timeout=READ_TIMEOUT)
     sock.sendall(("POST /v1.41/containers/%s/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\n"
                   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % (name,)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(4096)
-    total = len(head.partition(b"\r\n\r\n")[2])
+    status, rest = read_head(sock)
+    if status not in (101, 200):
+        raise RuntimeError("attach through %s answered %d: %r" % (label, status, rest))
+    total = len(rest)
     engine.docker("start", name)
     started = None
     buffer = bytearray(1 << 20)
     frames = FrameCounter()
-    frames.feed(head.partition(b"\r\n\r\n")[2])
+    frames.feed(rest)
     while True:
         n = sock.recv_into(buffer)
         if not n:
@@ -162,31 +189,32 @@ def main(argv=None):
         manager = ManagerProcess(lab.discovery()).start(healthy=1)
         direct = ("127.0.0.1", engine.port)
         swarm = ("127.0.0.1", manager.port)
-        for i in range(30):
-            engine.docker("run", "-d", "--name", "bench%02d" % i, "busybox", "sleep", "600")
+        names = ["bench%02d" % i for i in range(30)]
+        for name in names:
+            engine.docker("run", "-d", "--name", name, "busybox", "sleep", "600")
         engine.docker("run", "--name", "bench-logs", "busybox", "sh", "-c",
                       "yes 0123456789012345678901234567890123456789012345678 | head -c %d"
                       % (options.megabytes * 1000000,))
-        time.sleep(3)  # let the manager see every container
+        wait_until_known(manager.url, names + ["bench-logs"])
 
         rows = []
-        results = {}
+        p50 = {}
         for label, path in (("inspect", "/v1.41/containers/bench00/json"),
                             ("ps", "/v1.41/containers/json?all=1")):
-            d = latencies(*direct, path, options.requests)
-            s = latencies(*swarm, path, options.requests)
-            results[label] = (d, s)
-            rows.append((label + " p50 ms", statistics.median(d) * 1e3,
-                         statistics.median(s) * 1e3))
-            rows.append((label + " p99 ms", percentile(d, 0.99) * 1e3,
-                         percentile(s, 0.99) * 1e3))
+            d = percentiles(latencies(*direct, path, options.requests))
+            s = percentiles(latencies(*swarm, path, options.requests))
+            p50[label] = (d[0], s[0])
+            rows.append((label + " p50 ms", d[0], s[0]))
+            rows.append((label + " p99 ms", d[2], s[2]))
         logs_direct, size = logs_throughput(*direct, "bench-logs")
         logs_swarm, size_swarm = logs_throughput(*swarm, "bench-logs")
         if size_swarm != size:
             raise RuntimeError("logs through swarmd: %d bytes, direct %d" % (size_swarm, size))
         rows.append(("logs MB/s", logs_direct, logs_swarm))
-        attach_direct, a1 = attach_throughput(engine, *direct, options.megabytes, "direct")
-        attach_swarm, a2 = attach_throughput(engine, *swarm, options.megabytes, "swarm")
+        attach_direct, a1 = attach_throughput(engine, *direct, options.megabytes, "direct",
+                                              manager.url)
+        attach_swarm, a2 = attach_throughput(engine, *swarm, options.megabytes, "swarm",
+                                             manager.url)
         if a1 != a2:
             raise RuntimeError("attach through swarmd: %d bytes, direct %d" % (a2, a1))
         rows.append(("attach MB/s", attach_direct, attach_swarm))
@@ -195,13 +223,23 @@ def main(argv=None):
         for name, d, s in rows:
             print("%-16s %12.3f %12.3f %8.2f" % (name, d, s, s / d))
         summary = {
-            "inspect_ratio": round(statistics.median(results["inspect"][1])
-                                   / statistics.median(results["inspect"][0]), 3),
-            "ps_ratio": round(statistics.median(results["ps"][1])
-                              / statistics.median(results["ps"][0]), 3),
+            "inspect_ratio": round(p50["inspect"][1] / p50["inspect"][0], 3),
+            "ps_ratio": round(p50["ps"][1] / p50["ps"][0], 3),
             "logs_ratio": round(logs_swarm / logs_direct, 3),
             "attach_ratio": round(attach_swarm / attach_direct, 3),
         }
+        for key, target, met in (
+                ("inspect_ratio", "<= 1.5", summary["inspect_ratio"] <= 1.5),
+                ("logs_ratio", ">= 0.8", summary["logs_ratio"] >= 0.8),
+                ("attach_ratio", ">= 0.8", summary["attach_ratio"] >= 0.8)):
+            print("target %-14s %-7s %s" % (key, target, "met" if met else "MISSED"))
+        os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+        with open(RESULTS, "a") as f:
+            f.write(json.dumps(dict(summary, requests=options.requests,
+                                    megabytes=options.megabytes,
+                                    when=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                    rows={name: [round(d, 3), round(s, 3)]
+                                          for name, d, s in rows})) + "\n")
         print(json.dumps(summary))
     finally:
         if manager is not None:

@@ -63,7 +63,12 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         self.event_listeners = 0
 
     def resource(self):
-        return self.app.resource()
+        """
+        @return: the API's root resource: the fast lane in front of Klein's.
+        """
+        from swarmd.api.fastlane import FastLane
+
+        return FastLane(self, self.app.resource())
 
     # -- errors ---------------------------------------------------------------------
 
@@ -71,30 +76,36 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
     def _page_not_found(self, request, failure):
         return write_error(request, 404, "page not found")
 
-    @app.handle_errors(DockerError)
-    def _docker_error(self, request, failure):
-        return write_error(request, failure.value.status, failure.value.message)
-
-    @app.handle_errors(ClusterError)
-    def _cluster_error(self, request, failure):
-        return write_error(request, failure.value.status, failure.value.message)
-
-    @app.handle_errors(EngineError)
-    def _engine_error(self, request, failure):
-        return write_error(request, failure.value.status, failure.value.message)
-
-    @app.handle_errors(EngineUnreachable)
-    def _engine_unreachable(self, request, failure):
-        return write_error(request, 500, str(failure.value))
-
-    @app.handle_errors(AmbiguousContainer)
-    def _ambiguous(self, request, failure):
-        return write_error(request, 400, str(failure.value))
-
     @app.handle_errors(Exception)
-    def _unexpected(self, request, failure):
+    def _error(self, request, failure):
+        return self.error_answer(request, failure)
+
+    #: The status of each kind of error the manager answers as Docker does
+    #: (L{None}: the error's own C{status} and C{message}; else its text);
+    #: anything else is a 500 and logged.
+    _ERROR_STATUS = (
+        (DockerError, None),
+        (ClusterError, None),
+        (EngineError, None),
+        (EngineUnreachable, 500),
+        (AmbiguousContainer, 400),
+    )
+
+    def error_answer(self, request, failure):
+        """
+        Answer a failed request with a Docker-style error (both lanes:
+        Klein's and L{swarmd.api.fastlane}).
+
+        @return: the body to write (C{b""} for a client that left).
+        """
         if failure.check(CancelledError):
             return b""
+        for kind, status in self._ERROR_STATUS:
+            if failure.check(kind):
+                error = failure.value
+                if status is None:
+                    return write_error(request, error.status, error.message)
+                return write_error(request, status, str(error))
         self._log.failure("error serving {method} {uri}", failure,
                           method=request.method.decode("ascii", "replace"),
                           uri=request.uri.decode("ascii", "replace"))

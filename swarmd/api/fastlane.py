@@ -1,0 +1,102 @@
+"""
+The fast lane: the few read-only routes clients call most (C{_ping},
+C{version}, C{info}, the container list and C{inspect}) matched by one
+regular expression each and handed straight to their L{DockerAPI} handler,
+without Klein's routing (werkzeug matching over the whole table and its
+Deferred chain cost more than the handlers themselves: an inspect served
+from the cache took 0.8 ms of manager CPU, about 0.4 ms of it routing).
+
+Everything else, and anything unusual about a request on these paths
+(percent-escapes, other methods), goes through the Klein resource as before,
+so both lanes answer the same: same handlers, same error mapping
+(L{DockerAPI.error_answer}).
+"""
+
+import re
+
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+#: C{(method, path pattern, handler)}: the pattern's groups are the API
+#: version (or L{None}) and the route's own arguments, by name.
+FAST_ROUTES = (
+    (b"GET", r"/_ping", "ping"),
+    (b"GET", r"/version", "version"),
+    (b"GET", r"/info", "info"),
+    (b"GET", r"/containers/json", "containers_json"),
+    (b"GET", r"/containers/(?P<name>[^%]+)/json", "container_json"),
+)
+
+
+def _compile(routes):
+    table = {}
+    for method, path, handler in routes:
+        pattern = re.compile(r"^(?:/v(?P<version>[^/%]+))?" + path + "$")
+        table.setdefault(method, []).append((pattern, handler))
+    return table
+
+
+class FastLane(Resource):
+    """
+    The manager's root resource: the fast routes answered directly, the
+    rest by the Klein resource.
+    """
+
+    isLeaf = True
+
+    def __init__(self, api, rest, routes=FAST_ROUTES):
+        """
+        @param api: the L{DockerAPI} whose handlers answer.
+        @param rest: the resource for every other request (Klein's).
+        """
+        Resource.__init__(self)
+        self._api = api
+        self._rest = rest
+        self._table = _compile(routes)
+
+    def match(self, method, path):
+        """
+        @param path: the request's path, C{bytes}, without its query.
+        @return: C{(handler name, arguments)}, or L{None} for the slow lane.
+        """
+        candidates = self._table.get(method)
+        if not candidates:
+            return None
+        try:
+            text = path.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        for pattern, handler in candidates:
+            found = pattern.match(text)
+            if found is not None:
+                arguments = {k: v for k, v in found.groupdict().items() if k != "version"}
+                return handler, dict(arguments, version=found.group("version"))
+        return None
+
+    def render(self, request):
+        found = self.match(request.method, request.path)
+        if found is None:
+            return self._rest.render(request)
+        handler, arguments = found
+        api = self._api
+        try:
+            result = api.dispatch(handler, request, **arguments)
+        except Exception:
+            return api.error_answer(request, Failure())
+        if isinstance(result, bytes):
+            return result
+        # An answer that takes time (a live inspect, a refresh first).
+        request.notifyFinish().addErrback(lambda _: result.cancel())
+
+        def failed(failure):
+            return api.error_answer(request, failure)
+
+        def write(body):
+            if not request.finished and not getattr(request, "_disconnected", False):
+                if body:
+                    request.write(body)
+                request.finish()
+
+        result.addErrback(failed).addCallback(write)
+        return NOT_DONE_YET
