@@ -84,14 +84,22 @@ class FakeContainer:
     @ivar status: C{created}, C{running}, C{paused} or C{exited}.
     @ivar logs: its output: C{(ns, stream, bytes)} per line.
     @ivar files: L{None}, or C{{path: bytes}} of the files its process
-        wrote (what a build step's layer holds).
+        wrote or a C{PUT .../archive} put there (what a build step's or a
+        commit's layer holds).
+    @ivar meta: L{None}, or C{{path: Entry}} (L{swarmd.testing._fake_fs})
+        of the folders, links and file modes of its read-write layer.
+    @ivar exec_ids: L{None}, or the IDs of its exec instances not yet ended
+        (C{ExecIDs} of its inspect).
+    @ivar attached: L{None}, or the callbacks of the attached streams
+        (given each output entry, then L{None} when it stops).
     """
 
     __slots__ = (
         "id", "name", "created", "config", "host_config", "image_id", "path", "args",
         "network", "networks", "status", "pid", "exit_code", "error", "started", "finished",
         "restart_count", "logs", "ports", "volumes", "timer", "resume", "waiters",
-        "followers", "stoppers", "stop_timer", "attributes", "files",
+        "followers", "stoppers", "stop_timer", "attributes", "files", "meta", "exec_ids",
+        "attached",
     )
 
     def __init__(self, id, name, created, config, host_config, image_id, path, args,
@@ -124,6 +132,9 @@ class FakeContainer:
         self.stop_timer = None
         self.attributes = None
         self.files = None
+        self.meta = None
+        self.exec_ids = None
+        self.attached = None
 
     def __repr__(self):
         return "<FakeContainer %s %s %s>" % (self.name, self.id[:12], self.status)
@@ -171,6 +182,12 @@ class FakeContainer:
         if len(self.logs) > MAX_LOG_LINES:
             del self.logs[:len(self.logs) - MAX_LOG_LINES]
         return entries
+
+    def rw_size(self):
+        """
+        The bytes of the files it wrote (C{SizeRw}).
+        """
+        return sum(len(data) for data in (self.files or {}).values())
 
     def state_text(self, now_ns):
         """
@@ -296,7 +313,7 @@ class FakeContainer:
             "MountLabel": "",
             "ProcessLabel": "",
             "AppArmorProfile": "",
-            "ExecIDs": None,
+            "ExecIDs": list(self.exec_ids) if self.exec_ids else None,
             "HostConfig": host_config,
             "GraphDriver": {"Data": None, "Name": engine.driver},
             "Mounts": self.mounts(engine.volumes),
@@ -318,7 +335,10 @@ class FakeContainer:
             "Ports": self.port_list(),
         }
         if size:
-            result["SizeRootFs"] = engine.image_size(self.image_id)
+            written = self.rw_size()
+            if written:
+                result["SizeRw"] = written
+            result["SizeRootFs"] = engine.image_size(self.image_id) + written
         result.update({
             "Labels": dict(self.labels),
             "State": self.status,

@@ -26,6 +26,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from swarmd.testing import _fake_proc as proc
 from swarmd.testing._fake_build import BuildOps
 from swarmd.testing._fake_container import EXITED, PAUSED, RUNNING, FakeContainer
+from swarmd.testing._fake_container_ops import MIN_MEMORY, ContainerOps
 from swarmd.testing._fake_errors import (
     FakeAPIError,
     bad_request,
@@ -35,6 +36,7 @@ from swarmd.testing._fake_errors import (
     server_error,
 )
 from swarmd.testing._fake_events import EVENTS_KEPT, EventLog
+from swarmd.testing._fake_exec import ExecOps
 from swarmd.testing._fake_filters import Filters, container_included
 from swarmd.testing._fake_image_ops import ImageOps
 from swarmd.testing._fake_images import FakeRegistry, busybox, familiar
@@ -43,9 +45,6 @@ from swarmd.testing._fake_network_ops import NetworkOps
 from swarmd.testing._fake_system import info_of, version_of
 from swarmd.testing._fake_time import NANO
 from swarmd.testing._fake_volume_ops import VolumeOps
-
-#: The smallest memory limit dockerd accepts.
-MIN_MEMORY = 6 * 1024 * 1024
 
 _NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _NAME_CHARS = "[a-zA-Z0-9][a-zA-Z0-9_.-]"
@@ -64,7 +63,7 @@ _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
-class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
+class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps, ExecOps, ContainerOps):
     """
     One Docker engine in memory.
 
@@ -77,6 +76,8 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
         the ones created).
     @ivar volumes: C{{name: volume dict}}.
     @ivar volume_usage: C{{name: bytes}} its volumes' data takes.
+    @ivar execs: C{{id: FakeExec}}: its exec instances (an ended one is
+        kept while its container is).
     @ivar calls: L{None}, or (after L{record_calls}) C{(method, path,
         query, body)} of every HTTP request served, the path without its
         C{/vX.Y} prefix, the query a C{{name: [values]}}.
@@ -127,6 +128,7 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
         self.networks = default_networks(self._hex, self._now_ns())
         self.volumes = {}
         self.volume_usage = {}
+        self.execs = {}
         self.calls = None
         self.events = EventLog(clock, events_kept)
         self._next_pid = 1000
@@ -493,9 +495,15 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
 
     def _output(self, container, stream, data):
         entries = container.add_output(self._now_ns(), stream, data)
-        for follower in list(container.followers or ()):
+        for follower in list(container.followers or ()) + list(container.attached or ()):
             for entry in entries:
                 follower(entry)
+
+    @staticmethod
+    def _end_attached(container):
+        attached, container.attached = container.attached, None
+        for callback in attached or ():
+            callback(None)
 
     def _exited(self, container, code):
         if container.timer is not None and container.timer.active():
@@ -522,6 +530,8 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
         followers, container.followers = container.followers, None
         for follower in followers or ():
             follower(None)
+        self._end_attached(container)
+        self._end_execs(container)
         self._fire_waiters(container, ("not-running", "next-exit"))
         if container.host_config.get("AutoRemove"):
             self._destroy(container, volumes=True)
@@ -713,6 +723,8 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps):
         if self._names.get(container.name) is container:
             del self._names[container.name]
         self._container_event(container, "destroy")
+        self._end_attached(container)
+        self._drop_execs(container)
         if volumes:
             named = set()
             for bind in container.host_config.get("Binds") or []:

@@ -21,6 +21,7 @@ from zope.interface import implementer
 from swarmd import API_VERSION, MIN_API_VERSION
 from swarmd.testing._fake_errors import FakeAPIError, bad_request
 from swarmd.testing._fake_filters import Filters
+from swarmd.testing._fake_http_containers import CONTAINER_ROUTES, ContainerRoutes
 from swarmd.testing._fake_http_images import IMAGE_ROUTES, ImageRoutes
 from swarmd.testing._fake_http_objects import OBJECT_ROUTES, ObjectRoutes
 from swarmd.testing._fake_http_util import (
@@ -55,7 +56,7 @@ def frame(entry, tty, timestamps):
     return bytes((stream, 0, 0, 0)) + len(data).to_bytes(4, "big") + data
 
 
-class FakeEngineAPI(ObjectRoutes, ImageRoutes):
+class FakeEngineAPI(ContainerRoutes, ObjectRoutes, ImageRoutes):
     """
     The Docker remote API of one L{FakeEngine}.
 
@@ -90,8 +91,9 @@ class FakeEngineAPI(ObjectRoutes, ImageRoutes):
     def dispatch(self, handler, request, version=None, **kwargs):
         """
         Check the version of a versioned path, set dockerd's headers, call
-        the handler.
+        the handler (which finds the version in C{request.docker_version}).
         """
+        request.docker_version = version
         if version is not None:
             if not _VERSION.match(version):
                 return _error(request, 404, "page not found")
@@ -303,7 +305,7 @@ ROUTES = (
     ("GET", "/networks", "networks"),
     ("GET", "/volumes", "volumes"),
     ("GET", "/events", "events"),
-) + OBJECT_ROUTES + IMAGE_ROUTES
+) + CONTAINER_ROUTES + OBJECT_ROUTES + IMAGE_ROUTES
 
 
 def _dispatcher(handler):

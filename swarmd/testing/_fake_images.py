@@ -18,7 +18,7 @@ import json
 import re
 
 from swarmd.testing._fake_errors import bad_request, not_found, server_error
-from swarmd.testing._fake_layers import add_layer, digest, get_layer, tar_of
+from swarmd.testing._fake_layers import add_layer, digest, get_layer, tar_of, tar_of_entries
 from swarmd.testing._fake_time import NANO, ZERO_TIME, rfc3339
 
 DEFAULT_DOMAIN = "docker.io"
@@ -183,11 +183,11 @@ class FakeImage:
 
     __slots__ = ("id", "tags", "digests", "created", "created_ns", "size", "config", "parent",
                  "_layers", "history", "comment", "container", "container_config", "raw",
-                 "tag_time")
+                 "tag_time", "author")
 
     def __init__(self, id, tags=(), digests=(), created=None, size=None, config=None,
                  parent="", layers=None, history=None, comment="", container="",
-                 container_config=None, raw=None, created_ns=None):
+                 container_config=None, raw=None, created_ns=None, author=""):
         """
         @param id: its ID; L{None} for the digest of its config (as dockerd).
         @param layers: the C{DiffID}s of its layers (kept in
@@ -218,6 +218,7 @@ class FakeImage:
         self.container_config = container_config
         self.raw = raw
         self.tag_time = None
+        self.author = author
         if id is None:
             self.raw = self.config_json()
             id = digest(self.raw)
@@ -247,7 +248,7 @@ class FakeImage:
                           parent=self.parent, layers=self._layers, history=self.history,
                           comment=self.comment, container=self.container,
                           container_config=self.container_config, raw=self.raw,
-                          created_ns=self.created_ns)
+                          created_ns=self.created_ns, author=self.author)
         image.tag_time = self.tag_time
         return image
 
@@ -283,6 +284,8 @@ class FakeImage:
         }
         if self.comment:
             document["comment"] = self.comment
+        if self.author:
+            document["author"] = self.author
         if self.container:
             document["container"] = self.container
         return document
@@ -335,7 +338,7 @@ class FakeImage:
             "Container": self.container,
             "ContainerConfig": container_config,
             "DockerVersion": DOCKER_VERSION,
-            "Author": "",
+            "Author": self.author,
             "Config": config,
             "Architecture": "amd64",
             "Os": "linux",
@@ -354,9 +357,27 @@ BUSYBOX_CREATED = 1700000000
 #: C{Size} of the fakes' C{busybox:latest}, as the lab's image.
 BUSYBOX_SIZE = 1984172
 
-#: The one layer of the fakes' busybox (a stand-in: its reported size is
-#: the lab image's).
-BUSYBOX_LAYER = add_layer(tar_of({"bin/busybox": b"fake busybox\n"}), BUSYBOX_SIZE).diff_id
+def _busybox_rootfs():
+    """
+    The root file system of the fakes' busybox, laid out as the lab's image
+    (L{swarmd.testing._lab_image}): the usual folders, C{/bin/busybox} with
+    one link per applet, a root user.
+    """
+    from swarmd.testing._fake_proc import APPLETS
+
+    entries = [(name, "dir", 0o1777 if name == "tmp" else 0o755, b"", 0, "")
+               for name in ("bin", "etc", "tmp", "proc", "sys", "dev", "root")]
+    entries.append(("bin/busybox", "file", 0o755, b"fake busybox\n", 0, ""))
+    entries.extend(("bin/" + name, "link", 0o777, b"", 0, "busybox")
+                   for name in sorted(APPLETS) if name != "busybox")
+    entries.append(("etc/passwd", "file", 0o644, b"root:x:0:0:root:/root:/bin/sh\n", 0, ""))
+    entries.append(("etc/group", "file", 0o644, b"root:x:0:\n", 0, ""))
+    return tar_of_entries(entries)
+
+
+#: The one layer of the fakes' busybox (a stand-in binary; its reported
+#: size is the lab image's).
+BUSYBOX_LAYER = add_layer(_busybox_rootfs(), BUSYBOX_SIZE).diff_id
 
 _BUSYBOX = FakeImage(None, created=BUSYBOX_CREATED, size=BUSYBOX_SIZE,
                      config={"Cmd": ["sh"]}, layers=[BUSYBOX_LAYER],

@@ -12,7 +12,8 @@ import hashlib
 import io
 import tarfile
 
-__all__ = ["Layer", "add_layer", "chain_ids", "digest", "files_size", "get_layer", "tar_of"]
+__all__ = ["Layer", "add_layer", "chain_ids", "digest", "files_size", "get_layer", "tar_of",
+           "tar_of_entries"]
 
 
 class Layer:
@@ -95,6 +96,39 @@ def tar_of(files, mtime=0):
         info.mode = 0o644
         info.mtime = mtime
         archive.addfile(info, io.BytesIO(content))
+    end = archive.offset
+    archive.close()
+    return out.getvalue()[:end] + tarfile.NUL * (tarfile.BLOCKSIZE * 2)
+
+
+def tar_of_entries(entries):
+    """
+    A tar as dockerd's archiver writes one (C{docker export}, C{docker cp},
+    a committed layer): directories, files and symbolic links, owned by
+    root, ended by two empty blocks.
+
+    @param entries: C{(name, kind, mode, data, mtime, link)} in order:
+        C{kind} is C{"dir"}, C{"file"} or C{"link"}, C{mode} the permission
+        bits, C{mtime} seconds.
+    @return: the tar's C{bytes}.
+    """
+    out = io.BytesIO()
+    archive = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.GNU_FORMAT)
+    for name, kind, mode, data, mtime, link in entries:
+        info = tarfile.TarInfo(name + "/" if kind == "dir" and not name.endswith("/") else name)
+        info.mode = mode
+        info.mtime = mtime
+        info.uname = info.gname = "root"
+        if kind == "dir":
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+        elif kind == "link":
+            info.type = tarfile.SYMTYPE
+            info.linkname = link
+            archive.addfile(info)
+        else:
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
     end = archive.offset
     archive.close()
     return out.getvalue()[:end] + tarfile.NUL * (tarfile.BLOCKSIZE * 2)

@@ -86,6 +86,25 @@ class CommandNotFound(Exception):
                 'in $PATH: unknown' % (self.command,))
 
 
+class ExecNotFound(CommandNotFound):
+    """
+    The command of an exec instance is not in the image: its start fails as
+    runc's exec does (exit code 126).
+    """
+
+    def __str__(self):
+        return ('OCI runtime exec failed: exec failed: unable to start container process: '
+                'exec: "%s": executable file not found in $PATH: unknown' % (self.command,))
+
+
+def reads_stdin(argv):
+    """
+    @return: C{True} for a command that copies its standard input to its
+        output until the input ends (C{cat} without arguments).
+    """
+    return len(argv) == 1 and _applet(argv[0]) == "cat"
+
+
 def parse_signal(text):
     """
     Parse a signal as C{docker kill --signal} takes it: C{"9"}, C{"KILL"},

@@ -16,6 +16,7 @@ Every container a test makes has a unique C{conf-...} name and is removed
 when the test ends, whether it passed or not.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -26,15 +27,20 @@ from urllib.parse import quote, urlencode
 
 from treq import content
 from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred
+from twisted.internet.endpoints import connectProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import SkipTest, TestCase
 from twisted.web.http_headers import Headers
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from swarmd import API_VERSION
 from swarmd.engine import EngineError, IEngineClient, IEventStream
 
-__all__ = ["demux", "make_iengine_tests", "stream_error", "stream_messages", "stream_text"]
+__all__ = ["HijackedStream", "demux", "frame", "http_request", "make_iengine_tests",
+           "parse_head", "stream_error", "stream_messages", "stream_text"]
 
 #: Seconds a test waits for something an engine does by itself (a
 #: container exiting, an event arriving).
@@ -865,7 +871,9 @@ class ImageConformance:
         self.assertEqual(code, 200)
         with tarfile.open(fileobj=io.BytesIO(archive)) as saved:
             manifest = json.loads(saved.extractfile("manifest.json").read())
-        self.assertEqual([m["RepoTags"] for m in manifest], [[repo + ":1"], ["busybox:latest"]])
+        # dockerd writes the images in no fixed order.
+        self.assertEqual(sorted(m["RepoTags"] for m in manifest),
+                         [["busybox:latest"], [repo + ":1"]])
         ghost = self.unique("ghost")
         message = yield self.refused("GET", "/images/get?names=busybox&names=" + ghost,
                                      status=404)
@@ -1077,6 +1085,1123 @@ class ImageConformance:
         self.assertEqual((yield self.client.inspect_image(repo + ":1"))["Id"], busybox)
 
 
+@implementer(IHalfCloseableProtocol)
+class HijackedStream(Protocol):
+    """
+    The client's side of a hijacked connection (attach, exec start,
+    attach/ws): everything the server sends is kept in C{received}, head
+    included.
+
+    @ivar ended: a L{Deferred} firing with the bytes received once the server
+        closed its writing side (or the whole connection).
+    @ivar lost: a L{Deferred} firing when the connection is gone.
+    """
+
+    def __init__(self):
+        self.received = b""
+        self.peer_closed = False
+        self.ended = Deferred()
+        self.lost = Deferred()
+        self._waits = []
+
+    def dataReceived(self, data):
+        self.received += data
+        for test, d in list(self._waits):
+            if test(self.received):
+                self._waits.remove((test, d))
+                d.callback(self.received)
+
+    def readConnectionLost(self):
+        self.peer_closed = True
+        if not self.ended.called:
+            self.ended.callback(self.received)
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        if not self.ended.called:
+            self.ended.callback(self.received)
+        waits, self._waits = self._waits, []
+        for _, d in waits:
+            d.errback(AssertionError("connection lost after %r" % (self.received[-300:],)))
+        self.lost.callback(None)
+
+    def wait_for(self, test, timeout=PATIENCE):
+        """
+        @param test: called with all the bytes received so far.
+        @return: a L{Deferred} firing with them once C{test} is true.
+        """
+        d = Deferred()
+        if test(self.received):
+            d.callback(self.received)
+        elif self.lost.called:
+            d.errback(AssertionError("connection lost after %r" % (self.received[-300:],)))
+        else:
+            self._waits.append((test, d))
+        return d.addTimeout(timeout, _reactor())
+
+    def wait_head(self):
+        """
+        @return: a L{Deferred} firing with the response head (without its
+            blank line).
+        """
+        return self.wait_for(lambda data: b"\r\n\r\n" in data).addCallback(
+            lambda _: self.head)
+
+    def wait_end(self, timeout=PATIENCE):
+        """
+        @return: L{ended}, failing if it takes longer than C{timeout}.
+        """
+        return self.ended.addTimeout(timeout, _reactor()) if not self.ended.called else \
+            maybeDeferred(lambda: self.received)
+
+    @property
+    def head(self):
+        return self.received.partition(b"\r\n\r\n")[0]
+
+    @property
+    def body(self):
+        """
+        What came after the head.
+        """
+        return self.received.partition(b"\r\n\r\n")[2]
+
+    def send(self, data):
+        self.transport.write(data)
+
+    def close_write(self):
+        """
+        End the client's side (stdin EOF), keeping the connection readable.
+        """
+        self.transport.loseWriteConnection()
+
+    def close(self):
+        """
+        Drop the connection.
+
+        @return: a L{Deferred} firing once it is gone.
+        """
+        if not self.lost.called:
+            self.transport.abortConnection()
+        return self.lost
+
+
+def http_request(method, path, body=None, upgrade=True, headers=(), host="docker"):
+    """
+    The bytes of a raw HTTP/1.1 request (what a Docker client sends to
+    hijack a connection).
+
+    @param body: a JSON-able value, C{bytes}, or L{None}.
+    @param upgrade: ask for C{Connection: Upgrade} / C{Upgrade: tcp}.
+    @param headers: more C{"Name: value"} lines.
+    """
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: " + host]
+    if upgrade:
+        lines += ["Connection: Upgrade", "Upgrade: tcp"]
+    data = b""
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        lines += ["Content-Type: application/json", "Content-Length: %d" % (len(data),)]
+    lines += list(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+
+def frame(stream, data):
+    """
+    @return: one frame of a multiplexed stream.
+    """
+    return bytes((stream, 0, 0, 0)) + len(data).to_bytes(4, "big") + data
+
+
+def parse_head(head):
+    """
+    @return: C{(status line, {lower-case name: value})} of a raw head.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers
+
+
+def _tar_names(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return [m.name for m in archive.getmembers()]
+
+
+def _tar_files(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return {m.name: archive.extractfile(m).read() for m in archive.getmembers()
+                if m.isreg()}
+
+
+class _StreamCalls:
+    """
+    Hijacked and streamed calls, and waiting for a state to come.
+    """
+
+    @inlineCallbacks
+    def hijack(self, method, path, body=None, upgrade=True, headers=(), version=API_VERSION):
+        """
+        Open a connection of its own to the engine and send one request on
+        it, to be hijacked.
+
+        @return: a L{Deferred} firing with the L{HijackedStream} (closed
+            after the test).
+        """
+        stream = yield connectProtocol(self.client.endpoint, HijackedStream())
+        self.addCleanup(stream.close)
+        stream.send(http_request(method, "/v%s%s" % (version, path), body, upgrade, headers))
+        return stream
+
+    @inlineCallbacks
+    def eventually(self, check, what):
+        """
+        Call C{check()} (which may return a L{Deferred}) until it gives a
+        true value.
+
+        @return: a L{Deferred} firing with that value.
+        """
+        for _ in range(int(PATIENCE / 0.05)):
+            value = yield maybeDeferred(check)
+            if value:
+                return value
+            yield deferLater(_reactor(), 0.05, lambda: None)
+        self.fail("%s never happened" % (what,))
+
+    @inlineCallbacks
+    def exec_create(self, cid, cmd, **config):
+        """
+        @return: a L{Deferred} firing with a new exec instance's ID.
+        """
+        body = {"Cmd": list(cmd)}
+        body.update(config)
+        _, created = yield self.call_json("POST", "/containers/%s/exec" % (cid,), body,
+                                          status=201)
+        return created["Id"]
+
+    @inlineCallbacks
+    def exec_ended(self, exec_id):
+        """
+        @return: a L{Deferred} firing with the exec's inspect once it ended.
+        """
+        def ended():
+            return self.call_json("GET", "/exec/%s/json" % (exec_id,), status=200).addCallback(
+                lambda answer: answer[1] if answer[1]["ExitCode"] is not None else None)
+
+        return (yield self.eventually(ended, "the end of exec %s" % (exec_id,)))
+
+
+class ExecConformance:
+    """
+    The exec routes, as every engine answers them.
+    """
+
+    @inlineCallbacks
+    def test_exec_create_inspect(self):
+        """
+        An exec is created in a running container, listed in its ExecIDs, inspected unstarted.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["echo", "hi"], AttachStdout=True,
+                                         AttachStderr=True, User="root", DetachKeys="ctrl-x")
+        self.assertRegex(exec_id, r"^[0-9a-f]{64}$")
+        _, inspected = yield self.call_json("GET", "/exec/%s/json" % (exec_id,), status=200)
+        self.assertEqual(inspected, {
+            "ID": exec_id, "Running": False, "ExitCode": None,
+            "ProcessConfig": {"tty": False, "entrypoint": "echo", "arguments": ["hi"],
+                              "privileged": False, "user": "root"},
+            "OpenStdin": False, "OpenStderr": True, "OpenStdout": True, "CanRemove": False,
+            "ContainerID": cid, "DetachKeys": "GA==", "Pid": 0})
+        container = yield self.client.inspect_container(cid)
+        self.assertEqual(container["ExecIDs"], [exec_id])
+        found = yield self.seen(events, [("container", "exec_create: echo hi", cid)])
+        self.assertEqual(found[0]["Actor"]["Attributes"]["execID"], exec_id)
+
+    @inlineCallbacks
+    def test_exec_create_refused(self):
+        """
+        An exec needs a command, a JSON body and a running, unpaused container.
+        """
+        cid, name = yield self.started(["sleep", "300"])
+        path = "/containers/%s/exec" % (cid,)
+        message = yield self.refused("POST", path, {"AttachStdout": True}, status=400)
+        self.assertEqual(message, "No exec command specified")
+        message = yield self.refused("POST", path, b"", status=400,
+                                     content_type="application/json")
+        self.assertEqual(message, "got EOF while reading request body")
+        message = yield self.refused("POST", path, {"Cmd": "true"}, status=400)
+        self.assertEqual(message, "json: cannot unmarshal string into Go struct field "
+                                  "ExecConfig.Cmd of type []string")
+        message = yield self.refused("POST", path, b'{"Cmd":["true"]}', status=400,
+                                     content_type="text/plain")
+        self.assertEqual(message, "Content-Type specified (text/plain) must be "
+                                  "'application/json'")
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/containers/%s/exec" % (ghost,),
+                                     {"Cmd": ["true"]}, status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+        idle, idle_name = yield self.create(["sleep", "300"])
+        message = yield self.refused("POST", "/containers/%s/exec" % (idle_name,),
+                                     {"Cmd": ["true"]}, status=409)
+        self.assertEqual(message, "Container %s is not running" % (idle,))
+        yield self.client.pause_container(cid)
+        message = yield self.refused("POST", "/containers/%s/exec" % (name,),
+                                     {"Cmd": ["true"]}, status=409)
+        self.assertEqual(message, "Container %s is paused, unpause the container before exec"
+                         % (name,))
+
+    @inlineCallbacks
+    def test_exec_start_detached(self):
+        """
+        A detached start answers 200 at once; the exec runs, ends, and cannot start again.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["sleep", "1"])
+        code, headers, body = yield self.call("POST", "/exec/%s/start" % (exec_id,),
+                                              {"Detach": True})
+        self.assertEqual((code, body), (200, b""))
+        _, running = yield self.call_json("GET", "/exec/%s/json" % (exec_id,), status=200)
+        self.assertEqual((running["Running"], running["ExitCode"]), (True, None))
+        self.assertGreater(running["Pid"], 0)
+        message = yield self.refused("POST", "/exec/%s/start" % (exec_id,), {"Detach": True},
+                                     status=409)
+        self.assertEqual(message, "Error: Exec command %s is already running" % (exec_id,))
+        ended = yield self.exec_ended(exec_id)
+        self.assertEqual((ended["Running"], ended["ExitCode"], ended["Pid"]),
+                         (False, 0, running["Pid"]))
+        message = yield self.refused("POST", "/exec/%s/start" % (exec_id,), {"Detach": True},
+                                     status=409)
+        self.assertEqual(message, "Error: Exec command %s has already run" % (exec_id,))
+        self.assertIsNone((yield self.client.inspect_container(cid))["ExecIDs"])
+        found = yield self.seen(events, [("container", "exec_start: sleep 1", cid),
+                                         ("container", "exec_die", cid)])
+        self.assertEqual((found[1]["Actor"]["Attributes"]["execID"],
+                          found[1]["Actor"]["Attributes"]["exitCode"]), (exec_id, "0"))
+
+    @inlineCallbacks
+    def test_exec_start_stream(self):
+        """
+        A start with Upgrade is answered 101 and the multiplexed output, then the engine ends it.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["sh", "-c", "echo out; echo err >&2; exit 3"],
+                                         AttachStdout=True, AttachStderr=True)
+        stream = yield self.hijack("POST", "/exec/%s/start" % (exec_id,),
+                                   {"Detach": False, "Tty": False})
+        status, headers = parse_head((yield stream.wait_head()))
+        self.assertEqual(status, "HTTP/1.1 101 UPGRADED")
+        self.assertEqual((headers["content-type"], headers["connection"], headers["upgrade"]),
+                         ("application/vnd.docker.raw-stream", "Upgrade", "tcp"))
+        self.assertEqual(headers["api-version"], API_VERSION)
+        yield stream.wait_end()
+        self.assertTrue(stream.peer_closed)
+        self.assertEqual(sorted(demux(stream.body)), [(1, b"out\n"), (2, b"err\n")])
+        self.assertEqual((yield self.exec_ended(exec_id))["ExitCode"], 3)
+
+    @inlineCallbacks
+    def test_exec_start_plain(self):
+        """
+        A start without Upgrade is answered 200 OK with the raw stream; a TTY exec's is raw.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["echo", "plain"], AttachStdout=True)
+        stream = yield self.hijack("POST", "/exec/%s/start" % (exec_id,), {"Detach": False},
+                                   upgrade=False)
+        status, headers = parse_head((yield stream.wait_head()))
+        self.assertEqual((status, headers["content-type"]),
+                         ("HTTP/1.1 200 OK", "application/vnd.docker.raw-stream"))
+        yield stream.wait_end()
+        self.assertEqual(demux(stream.body), [(1, b"plain\n")])
+        tty_id = yield self.exec_create(cid, ["echo", "tty"], AttachStdout=True, Tty=True)
+        stream = yield self.hijack("POST", "/exec/%s/start" % (tty_id,),
+                                   {"Detach": False, "Tty": True})
+        yield stream.wait_end()
+        self.assertEqual(stream.body, b"tty\r\n")
+
+    @inlineCallbacks
+    def test_exec_stdin(self):
+        """
+        cat with an attached stdin echoes what is sent; closing stdin ends it with 0.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["cat"], AttachStdin=True, AttachStdout=True,
+                                         AttachStderr=True)
+        stream = yield self.hijack("POST", "/exec/%s/start" % (exec_id,),
+                                   {"Detach": False, "Tty": False})
+        yield stream.wait_head()
+        stream.send(b"hello\n")
+        yield stream.wait_for(lambda data: data.endswith(frame(1, b"hello\n")))
+        self.assertFalse(stream.ended.called)
+        stream.close_write()
+        yield stream.wait_end()
+        self.assertEqual(demux(stream.body), [(1, b"hello\n")])
+        self.assertEqual((yield self.exec_ended(exec_id))["ExitCode"], 0)
+
+    @inlineCallbacks
+    def test_exec_command_not_found(self):
+        """
+        A command missing from the image: 400 detached, the error in the stream attached; 126.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        expected = ('OCI runtime exec failed: exec failed: unable to start container process: '
+                    'exec: "nosuchcmd": executable file not found in $PATH: unknown')
+        detached = yield self.exec_create(cid, ["nosuchcmd"])
+        message = yield self.refused("POST", "/exec/%s/start" % (detached,), {"Detach": True},
+                                     status=400)
+        self.assertEqual(message, expected)
+        _, inspected = yield self.call_json("GET", "/exec/%s/json" % (detached,), status=200)
+        self.assertEqual((inspected["ExitCode"], inspected["Running"], inspected["Pid"]),
+                         (126, False, 0))
+        attached = yield self.exec_create(cid, ["nosuchcmd"], AttachStdout=True)
+        stream = yield self.hijack("POST", "/exec/%s/start" % (attached,), {"Detach": False})
+        yield stream.wait_end()
+        self.assertEqual(demux(stream.body), [(1, expected.encode("ascii") + b"\r\n")])
+
+    @inlineCallbacks
+    def test_exec_refused(self):
+        """
+        Unknown execs are 404 on start, inspect and resize; bodies and sizes are checked.
+        """
+        ghost = uuid.uuid4().hex
+        for method, path, body in (("POST", "/exec/%s/start", {"Detach": True}),
+                                   ("GET", "/exec/%s/json", None),
+                                   ("POST", "/exec/%s/resize?h=10&w=20", None)):
+            message = yield self.refused(method, path % (ghost,), body, status=404)
+            self.assertEqual(message, "No such exec instance: " + ghost)
+        cid, _ = yield self.started(["sleep", "300"])
+        exec_id = yield self.exec_create(cid, ["true"])
+        message = yield self.refused("POST", "/exec/%s/start" % (exec_id,), b"", status=400,
+                                     content_type="application/json")
+        self.assertEqual(message, "got EOF while reading request body")
+        message = yield self.refused("POST", "/exec/%s/start" % (exec_id,), {"Detach": "yes"},
+                                     status=400)
+        self.assertEqual(message, "json: cannot unmarshal string into Go struct field "
+                                  "ExecStartCheck.Detach of type bool")
+        message = yield self.refused("POST", "/exec/%s/resize?h=x&w=20" % (exec_id,),
+                                     status=400)
+        self.assertEqual(message, 'strconv.Atoi: parsing "x": invalid syntax')
+        message = yield self.refused("POST", "/exec/%s/resize" % (exec_id,), status=400)
+        self.assertEqual(message, 'strconv.Atoi: parsing "": invalid syntax')
+        yield self.client.pause_container(cid)
+        message = yield self.refused("POST", "/exec/%s/start" % (exec_id,), {"Detach": True},
+                                     status=409)
+        self.assertEqual(message, "Container %s is paused, unpause the container before exec"
+                         % (cid,))
+        yield self.client.unpause_container(cid)
+
+    @inlineCallbacks
+    def test_exec_resize(self):
+        """
+        A running exec resizes (200, no body); an ended one is 404 "no such exec".
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        long = yield self.exec_create(cid, ["sleep", "300"], Tty=True)
+        yield self.call("POST", "/exec/%s/start" % (long,), {"Detach": True, "Tty": True})
+        code, _, body = yield self.call("POST", "/exec/%s/resize?h=10&w=20" % (long,))
+        self.assertEqual((code, body), (200, b""))
+        short = yield self.exec_create(cid, ["true"])
+        yield self.call("POST", "/exec/%s/start" % (short,), {"Detach": True})
+        yield self.exec_ended(short)
+
+        @inlineCallbacks
+        def forgotten():
+            # dockerd says "cannot resize a stopped container" (500) until
+            # containerd has deleted the ended process.
+            code, _, body = yield self.call("POST", "/exec/%s/resize?h=10&w=20" % (short,))
+            return (code, json.loads(body)["message"]) == (404, "no such exec")
+
+        self.assertTrue((yield self.eventually(forgotten, "a 404 for the ended exec")))
+
+    @inlineCallbacks
+    def test_exec_after_stop(self):
+        """
+        Once its container stopped, an exec never started is gone; an ended one inspects.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        done = yield self.exec_create(cid, ["true"])
+        yield self.call("POST", "/exec/%s/start" % (done,), {"Detach": True})
+        yield self.exec_ended(done)
+        waiting = yield self.exec_create(cid, ["true"])
+        yield self.client.stop_container(cid, timeout=0)
+        for method, path, body in (("GET", "/exec/%s/json", None),
+                                   ("POST", "/exec/%s/start", {"Detach": True}),
+                                   ("POST", "/exec/%s/resize?h=1&w=1", None)):
+            message = yield self.refused(method, path % (waiting,), body, status=404)
+            self.assertEqual(message, "No such exec instance: " + waiting)
+        _, inspected = yield self.call_json("GET", "/exec/%s/json" % (done,), status=200)
+        self.assertEqual((inspected["ExitCode"], inspected["ContainerID"]), (0, cid))
+
+
+class AttachConformance:
+    """
+    The attach routes (hijacked), as every engine answers them.
+    """
+
+    @inlineCallbacks
+    def attached(self, cid, query="stream=1&stdout=1&stderr=1", upgrade=True, events=None):
+        """
+        Attach to a container and wait until the engine has (its attach
+        event came).
+
+        @return: a L{Deferred} firing with the L{HijackedStream}.
+        """
+        if events is None:
+            events = yield self.watch({"type": ["container"], "container": [cid]})
+        before = len([e for e in events if e["Action"] == "attach"])
+        stream = yield self.hijack("POST", "/containers/%s/attach?%s" % (cid, query),
+                                   upgrade=upgrade)
+        yield stream.wait_head()
+        yield self.eventually(
+            lambda: len([e for e in events if e["Action"] == "attach"]) > before,
+            "the attach event")
+        return stream
+
+    @inlineCallbacks
+    def test_attach_then_start(self):
+        """
+        Attached before its start, a client gets the output in frames; the engine then ends it.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.create(["sh", "-c", "echo hi; echo err >&2"])
+        stream = yield self.attached(cid, events=events)
+        status, headers = parse_head(stream.head)
+        self.assertEqual(status, "HTTP/1.1 101 UPGRADED")
+        self.assertEqual(headers, {"content-type": "application/vnd.docker.raw-stream",
+                                   "connection": "Upgrade", "upgrade": "tcp"})
+        yield self.client.start_container(cid)
+        yield stream.wait_end()
+        self.assertTrue(stream.peer_closed)
+        self.assertEqual(sorted(demux(stream.body)), [(1, b"hi\n"), (2, b"err\n")])
+        yield self.seen(events, [("container", "attach", cid), ("container", "start", cid),
+                                 ("container", "die", cid)])
+
+    @inlineCallbacks
+    def test_attach_logs(self):
+        """
+        logs=1&stream=0 replays the output and ends; without Upgrade the head is 200 OK.
+        """
+        cid, _ = yield self.started(["sh", "-c", "echo hi; echo err >&2"])
+        yield self.wait(cid)
+        stream = yield self.hijack("POST", "/containers/%s/attach?logs=1&stream=0&stdout=1"
+                                   % (cid,), upgrade=False)
+        yield stream.wait_end()
+        status, headers = parse_head(stream.head)
+        self.assertEqual(status, "HTTP/1.1 200 OK")
+        self.assertEqual(headers, {"content-type": "application/vnd.docker.raw-stream"})
+        self.assertEqual(demux(stream.body), [(1, b"hi\n")])
+
+    @inlineCallbacks
+    def test_attach_stdin_once(self):
+        """
+        With StdinOnce, closing the attached stdin closes cat's: it exits 0 and the stream ends.
+        """
+        cid, _ = yield self.started(["cat"], OpenStdin=True, StdinOnce=True, AttachStdin=True)
+        stream = yield self.attached(cid, "stream=1&stdin=1&stdout=1&stderr=1")
+        stream.send(b"hello\n")
+        yield stream.wait_for(lambda data: data.endswith(frame(1, b"hello\n")))
+        stream.close_write()
+        yield stream.wait_end()
+        self.assertEqual(demux(stream.body), [(1, b"hello\n")])
+        self.assertEqual((yield self.wait(cid))["StatusCode"], 0)
+
+    @inlineCallbacks
+    def test_attach_stdin_kept(self):
+        """
+        Without StdinOnce, closing the attached stdin ends the stream, not the container.
+        """
+        cid, _ = yield self.started(["cat"], OpenStdin=True)
+        stream = yield self.attached(cid, "stream=1&stdin=1&stdout=1&stderr=1")
+        stream.send(b"kept\n")
+        yield stream.wait_for(lambda data: data.endswith(frame(1, b"kept\n")))
+        stream.close_write()
+        yield stream.wait_end()
+        self.assertEqual((yield self.state(cid))["Status"], "running")
+
+    @inlineCallbacks
+    def test_attach_tty(self):
+        """
+        The output of a TTY container comes raw, lines ending in CRLF.
+        """
+        cid, _ = yield self.create(["echo", "tty"], Tty=True)
+        stream = yield self.attached(cid)
+        yield self.client.start_container(cid)
+        yield stream.wait_end()
+        self.assertEqual(stream.body, b"tty\r\n")
+
+    @inlineCallbacks
+    def test_attach_refused(self):
+        """
+        An unknown or paused container is refused after the hijack, as a raw head and text.
+        """
+        ghost = self.unique("ghost")
+        stream = yield self.hijack("POST", "/containers/%s/attach?stream=1&stdout=1" % (ghost,))
+        yield stream.wait_end()
+        self.assertEqual(stream.received, b"HTTP/1.1 404 Not Found\r\nContent-Type: "
+                         b"application/vnd.docker.raw-stream\r\n\r\nNo such container: "
+                         + ghost.encode("ascii") + b"\r\n")
+        cid, name = yield self.started(["sleep", "300"])
+        yield self.client.pause_container(cid)
+        stream = yield self.hijack("POST", "/containers/%s/attach?stream=1&stdout=1" % (name,))
+        yield stream.wait_end()
+        status, _ = parse_head(stream.head)
+        self.assertEqual(status, "HTTP/1.1 409 Conflict")
+        self.assertEqual(stream.body, ("container %s is paused, unpause the container before "
+                                       "attach\r\n" % (name,)).encode("ascii"))
+
+    @inlineCallbacks
+    def test_attach_ws(self):
+        """
+        attach/ws answers the WebSocket handshake, sends binary frames, then a close frame.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.create(["sh", "-c", "echo one; echo two"])
+        key = base64.b64encode(uuid.uuid4().bytes).decode("ascii")
+        stream = yield self.hijack(
+            "GET", "/containers/%s/attach/ws?stream=1&stdout=1&stderr=1" % (cid,), upgrade=False,
+            headers=["Upgrade: websocket", "Connection: Upgrade",
+                     "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13",
+                     "Origin: http://localhost"])
+        status, headers = parse_head((yield stream.wait_head()))
+        accept = base64.b64encode(hashlib.sha1(
+            key.encode("ascii") + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        self.assertEqual(status, "HTTP/1.1 101 Switching Protocols")
+        self.assertEqual(headers["sec-websocket-accept"], accept.decode("ascii"))
+        yield self.seen(events, [("container", "attach", cid)])
+        yield self.client.start_container(cid)
+        yield stream.wait_end()
+        frames = []
+        data = stream.body
+        while data:
+            opcode, size = data[0], data[1]
+            self.assertLess(size, 126)
+            frames.append((opcode, data[2:2 + size]))
+            data = data[2 + size:]
+        self.assertEqual(frames[-1], (0x88, b"\x03\xe8"))
+        self.assertEqual({opcode for opcode, _ in frames[:-1]}, {0x82})
+        self.assertEqual(b"".join(payload for _, payload in frames[:-1]), b"one\ntwo\n")
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/containers/%s/attach/ws?stream=1" % (ghost,),
+                                     status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+
+class FileConformance:
+    """
+    The file routes of containers (archive, copy, export, changes, commit),
+    as every engine answers them.
+    """
+
+    @inlineCallbacks
+    def written(self, **config):
+        """
+        A container that wrote C{data\\n} to C{/tmp/f} and exited.
+
+        @return: a L{Deferred} firing with C{(id, name)}.
+        """
+        cid, name = yield self.started(["sh", "-c", "echo data > /tmp/f"], **config)
+        yield self.wait(cid)
+        return cid, name
+
+    @inlineCallbacks
+    def path_stat(self, ref, path):
+        code, headers, body = yield self.call("HEAD", "/containers/%s/archive?path=%s"
+                                              % (ref, quote(path)))
+        self.assertEqual((code, body), (200, b""))
+        encoded = headers.getRawHeaders(b"X-Docker-Container-Path-Stat")[0]
+        return json.loads(base64.b64decode(encoded))
+
+    @inlineCallbacks
+    def test_archive_head(self):
+        """
+        HEAD archive gives a path's stat: files, folders (sticky /tmp), links resolved.
+        """
+        cid, name = yield self.written()
+        found = yield self.path_stat(name, "/tmp/f")  # noqa: S108
+        self.assertEqual((found["name"], found["size"], found["mode"], found["linkTarget"]),
+                         ("f", 5, 0o644, ""))
+        self.assertRegex(found["mtime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        found = yield self.path_stat(cid, "/tmp")  # noqa: S108
+        self.assertEqual((found["name"], found["size"], found["mode"]),
+                         ("tmp", 4096, (1 << 31) | (1 << 20) | 0o777))
+        found = yield self.path_stat(cid, "/bin/sh")
+        self.assertEqual((found["name"], found["mode"], found["linkTarget"]),
+                         ("sh", (1 << 27) | 0o777, "/bin/busybox"))
+        found = yield self.path_stat(cid, "/")
+        self.assertEqual((found["name"], found["mode"] & (1 << 31)), ("/", 1 << 31))
+        code, headers, body = yield self.call("HEAD", "/containers/%s/archive?path=/nope"
+                                              % (cid,))
+        self.assertEqual((code, body), (404, b""))
+
+    @inlineCallbacks
+    def test_archive_put_get(self):
+        """
+        A tar put into a folder lands there; GET gives it back as a tar of the path.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, name = yield self.written()
+        code, _, body = yield self.call("PUT", "/containers/%s/archive?path=/tmp" % (name,),
+                                        _tar({"put.txt": b"put\n", "sub/x": b"x"}))
+        self.assertEqual((code, body), (200, b""))
+        code, headers, data = yield self.call("GET", "/containers/%s/archive?path=/tmp"
+                                              % (name,))
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders(b"Content-Type"), [b"application/x-tar"])
+        found = json.loads(base64.b64decode(
+            headers.getRawHeaders(b"X-Docker-Container-Path-Stat")[0]))
+        self.assertEqual(found["name"], "tmp")
+        self.assertEqual(_tar_names(data), ["tmp", "tmp/f", "tmp/put.txt", "tmp/sub",
+                                            "tmp/sub/x"])
+        self.assertEqual(_tar_files(data), {"tmp/f": b"data\n", "tmp/put.txt": b"put\n",
+                                            "tmp/sub/x": b"x"})
+        _, _, data = yield self.call("GET", "/containers/%s/archive?path=/tmp/." % (cid,))
+        self.assertEqual(_tar_names(data)[:2], [".", "./f"])
+        _, _, data = yield self.call("GET", "/containers/%s/archive?path=/tmp/f" % (cid,))
+        self.assertEqual(_tar_files(data), {"f": b"data\n"})
+        _, _, data = yield self.call("GET", "/containers/%s/archive?path=/bin/sh" % (cid,))
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            link = archive.getmembers()[0]
+        self.assertEqual((link.name, link.issym(), link.linkname), ("sh", True, "busybox"))
+        code, _, body = yield self.call("PUT", "/containers/%s/archive?path=/tmp" % (cid,), b"")
+        self.assertEqual(code, 200)
+        yield self.seen(events, [("container", "extract-to-dir", cid),
+                                 ("container", "archive-path", cid),
+                                 ("container", "extract-to-dir", cid)])
+
+    @inlineCallbacks
+    def test_archive_refused(self):
+        """
+        Archive errors: no path, a missing path or container, not a folder, not a tar.
+        """
+        cid, name = yield self.written()
+        for method in ("GET", "PUT"):
+            message = yield self.refused(method, "/containers/%s/archive" % (cid,), status=400)
+            self.assertEqual(message, "bad parameter: pathcannot be empty")
+        message = yield self.refused("GET", "/containers/%s/archive?path=/nope" % (name,),
+                                     status=404)
+        self.assertEqual(message, "Could not find the file /nope in container " + name)
+        message = yield self.refused("PUT", "/containers/%s/archive?path=/nope" % (name,),
+                                     _tar({"a": b"a"}), status=404)
+        self.assertEqual(message, "Could not find the file /nope in container " + name)
+        message = yield self.refused("PUT", "/containers/%s/archive?path=/tmp/f" % (cid,),
+                                     _tar({"a": b"a"}), status=500)
+        self.assertEqual(message, "extraction point is not a directory")
+        message = yield self.refused("PUT", "/containers/%s/archive?path=/tmp" % (cid,),
+                                     b"this is no tar", status=500)
+        self.assertEqual(message, "Error processing tar file(exit status 1): unexpected EOF")
+        message = yield self.refused("PUT", "/containers/%s/archive?path=/tmp" % (cid,),
+                                     _tar({"f/x": b"x"}), status=500)
+        self.assertEqual(message, "Error processing tar file(exit status 1): open /tmp/f/x: "
+                                  "not a directory")
+        message = yield self.refused("GET", "/containers/%s/archive?path=/tmp/f/" % (cid,),
+                                     status=500)
+        self.assertTrue(message.startswith("lstat /"), message)
+        self.assertTrue(message.endswith("/tmp/f/: not a directory"), message)  # noqa: S108
+        ghost = self.unique("ghost")
+        for method in ("GET", "PUT"):
+            message = yield self.refused(method, "/containers/%s/archive?path=/" % (ghost,),
+                                         status=404)
+            self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_copy(self):
+        """
+        /copy is a bare 404 from API 1.24; before, it copies, with errors as plain text.
+        """
+        cid, name = yield self.written()
+        code, headers, body = yield self.call("POST", "/containers/%s/copy" % (cid,),
+                                              {"Resource": "/tmp/f"})  # noqa: S108
+        self.assertEqual((code, body), (404, b""))
+        self.assertIsNone(headers.getRawHeaders(b"Content-Type"))
+        json_type = Headers({b"Content-Type": [b"application/json"]})
+
+        @inlineCallbacks
+        def old(resource):
+            response = yield self.client.request(
+                "POST", "/v1.23/containers/%s/copy" % (name,), json_type,
+                json.dumps({"Resource": resource}).encode("utf-8"), timeout=PATIENCE)
+            data = yield content(response)
+            return response.code, response.headers.getRawHeaders(b"Content-Type"), data
+
+        code, kind, data = yield old("/tmp/f")  # noqa: S108
+        self.assertEqual((code, kind), (200, [b"application/x-tar"]))
+        self.assertEqual(_tar_files(data), {"f": b"data\n"})
+        code, kind, data = yield old("/tmp")  # noqa: S108
+        self.assertEqual(_tar_files(data), {"f": b"data\n"})
+        code, kind, data = yield old("")
+        self.assertEqual((code, kind, data),
+                         (400, [b"text/plain; charset=utf-8"], b"Path cannot be empty\n"))
+        code, kind, data = yield old("/nope")
+        self.assertEqual((code, data), (404, ("Could not find the file /nope in container %s\n"
+                                              % (name,)).encode("ascii")))
+
+    @inlineCallbacks
+    def test_export(self):
+        """
+        export streams the whole file system as a tar, the image's files and the written ones.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.written()
+        code, headers, data = yield self.call("GET", "/containers/%s/export" % (cid,))
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders(b"Content-Type"), [b"application/octet-stream"])
+        names = _tar_names(data)
+        for expected in (".dockerenv", "bin", "bin/busybox", "bin/sh", "etc/passwd",
+                         "etc/hostname", "tmp", "tmp/f"):
+            self.assertIn(expected, names)
+        self.assertFalse([n for n in names if n.startswith("/") or n.startswith("./")])
+        self.assertEqual(names.index("bin") + 1, names.index("bin/["))
+        self.assertEqual(_tar_files(data)["tmp/f"], b"data\n")
+        yield self.seen(events, [("container", "export", cid)])
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/containers/%s/export" % (ghost,), status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_changes(self):
+        """
+        changes lists what a container wrote (and its volume's folder); null for none.
+        """
+        fresh, _ = yield self.create(["true"])
+        _, changed = yield self.call_json("GET", "/containers/%s/changes" % (fresh,),
+                                          status=200)
+        self.assertIsNone(changed)
+        cid, _ = yield self.written(Volumes={"/data": {}})
+        yield self.call("PUT", "/containers/%s/archive?path=/tmp" % (cid,),
+                        _tar({"sub/x": b"x"}))
+        _, changed = yield self.call_json("GET", "/containers/%s/changes" % (cid,), status=200)
+        added = [{"Kind": 1, "Path": "/tmp" + p} for p in ("/f", "/sub", "/sub/x")]  # noqa: S108
+        # dockerd lists the changes in no fixed order.
+        self.assertEqual(sorted(changed, key=lambda change: change["Path"]),
+                         [{"Kind": 1, "Path": "/data"},
+                          {"Kind": 0, "Path": "/tmp"}] + added)  # noqa: S108
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/containers/%s/changes" % (ghost,), status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_commit(self):
+        """
+        commit makes an image of the container's files, its config given and changed, tagged.
+        """
+        events = yield self.watch({"type": ["container", "image"]})
+        cid, _ = yield self.written()
+        busybox = yield self.client.inspect_image("busybox")
+        repo = self.unique("commit")
+        query = urlencode([("container", cid), ("repo", repo), ("tag", "t1"),
+                           ("comment", "hello"), ("author", "me"),
+                           ("changes", 'CMD ["echo", "x"]')])
+        _, created = yield self.call_json("POST", "/commit?" + query, {"Labels": {"a": "b"}},
+                                          status=201)
+        image_id = created["Id"]
+        self.images_made.append(image_id)
+        self.assertRegex(image_id, r"^sha256:[0-9a-f]{64}$")
+        image = yield self.client.inspect_image(image_id)
+        self.assertEqual((image["RepoTags"], image["Comment"], image["Author"],
+                          image["Parent"], image["Container"]),
+                         ([repo + ":t1"], "hello", "me", busybox["Id"], cid))
+        config = image["Config"]
+        self.assertEqual((config["Cmd"], config["Labels"], config["Hostname"], config["Image"]),
+                         (["echo", "x"], {"a": "b"}, "", ""))
+        self.assertEqual(image["ContainerConfig"]["Cmd"], ["sh", "-c", "echo data > /tmp/f"])
+        self.assertEqual(image["RootFS"]["Layers"][:-1], busybox["RootFS"]["Layers"])
+        self.assertEqual(len(image["RootFS"]["Layers"]), len(busybox["RootFS"]["Layers"]) + 1)
+        self.assertEqual(image["Size"], busybox["Size"] + 5)
+        found = yield self.seen(events, [("image", "tag", image_id),
+                                         ("container", "commit", cid)])
+        self.assertEqual(found[0]["Actor"]["Attributes"], {"a": "b", "name": repo + ":t1"})
+        attributes = found[1]["Actor"]["Attributes"]
+        self.assertEqual((attributes["comment"], attributes["imageID"], attributes["imageRef"]),
+                         ("hello", image_id, repo + ":t1"))
+
+    @inlineCallbacks
+    def test_commit_running(self):
+        """
+        Without a body a commit keeps the container's config; a running one is paused for it.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.started(["sh", "-c", "echo data > /tmp/f; sleep 300"])
+        yield self.eventually(lambda: self.call_json(
+            "GET", "/containers/%s/changes" % (cid,)).addCallback(lambda answer: answer[1]),
+            "the file written")
+        _, created = yield self.call_json("POST", "/commit?container=%s&changes=%s"
+                                          % (cid, quote("ENV A=1")), status=201)
+        self.images_made.append(created["Id"])
+        image = yield self.client.inspect_image(created["Id"])
+        self.assertEqual((image["Config"]["Cmd"], image["Config"]["Hostname"],
+                          image["Config"]["Image"], image["Config"]["Env"], image["RepoTags"]),
+                         (["sh", "-c", "echo data > /tmp/f; sleep 300"], cid[:12], "busybox",
+                          ["A=1"], []))
+        _, history = yield self.call_json("GET", "/images/%s/history" % (created["Id"],),
+                                          status=200)
+        self.assertEqual((history[0]["CreatedBy"], history[0]["Size"]),
+                         ("sh -c echo data > /tmp/f; sleep 300", 5))
+        _, again = yield self.call_json("POST", "/commit?container=%s&pause=0" % (cid,),
+                                        b"{}", status=201, content_type="application/json")
+        self.images_made.append(again["Id"])
+        found = yield self.seen(events, [("container", "pause", cid),
+                                         ("container", "commit", cid),
+                                         ("container", "unpause", cid),
+                                         ("container", "commit", cid)])
+        self.assertEqual(found[3]["Actor"]["Attributes"]["imageID"], again["Id"])
+        mine = [e["Action"] for e in events if e["Actor"]["ID"] == cid]
+        self.assertEqual(mine.count("pause"), 1)
+
+    @inlineCallbacks
+    def test_commit_refused(self):
+        """
+        A commit needs a container, a lowercase repository and a JSON body.
+        """
+        cid, _ = yield self.written()
+        message = yield self.refused("POST", "/commit", status=400)
+        self.assertEqual(message, 'invalid name or ID supplied: ""')
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/commit?container=" + ghost, status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+        message = yield self.refused("POST", "/commit?container=%s&repo=Bad" % (cid,),
+                                     status=500)
+        self.assertEqual(message, "invalid reference format: repository name must be "
+                                  "lowercase")
+        message = yield self.refused("POST", "/commit?container=" + cid, b"{}", status=400,
+                                     content_type="text/plain")
+        self.assertEqual(message, "Content-Type specified (text/plain) must be "
+                                  "'application/json'")
+
+
+class ContainerOpsConformance:
+    """
+    Resize, update, stats, prune and disk usage, as every engine answers
+    them.
+    """
+
+    @inlineCallbacks
+    def test_resize(self):
+        """
+        resize of a running container answers 200 (an event with the size); else 409, 400, 404.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.started(["sleep", "300"])
+        code, headers, body = yield self.call("POST", "/containers/%s/resize?h=10&w=20" % (cid,))
+        self.assertEqual((code, body), (200, b""))
+        found = yield self.seen(events, [("container", "resize", cid)])
+        attributes = found[0]["Actor"]["Attributes"]
+        self.assertEqual((attributes["height"], attributes["width"]), ("10", "20"))
+        message = yield self.refused("POST", "/containers/%s/resize?h=a&w=20" % (cid,),
+                                     status=400)
+        self.assertEqual(message, 'strconv.Atoi: parsing "a": invalid syntax')
+        idle, _ = yield self.create(["true"])
+        message = yield self.refused("POST", "/containers/%s/resize?h=10&w=20" % (idle,),
+                                     status=409)
+        self.assertEqual(message, "Container %s is not running" % (idle,))
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/containers/%s/resize?h=1&w=1" % (ghost,),
+                                     status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_update(self):
+        """
+        update changes the resources and restart policy given; inspect shows them.
+        """
+        events = yield self.watch({"type": ["container"]})
+        cid, _ = yield self.started(["sleep", "300"])
+        _, answer = yield self.call_json("POST", "/containers/%s/update" % (cid,), {
+            "CpuShares": 512, "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}},
+            status=200)
+        self.assertEqual(answer, {"Warnings": None})
+        yield self.call_json("POST", "/containers/%s/update" % (cid,), {
+            "Memory": 64 * 1024 * 1024, "MemorySwap": -1}, status=200)
+        host = (yield self.client.inspect_container(cid))["HostConfig"]
+        self.assertEqual((host["CpuShares"], host["Memory"], host["MemorySwap"],
+                          host["RestartPolicy"]),
+                         (512, 64 * 1024 * 1024, -1,
+                          {"Name": "on-failure", "MaximumRetryCount": 2}))
+        yield self.seen(events, [("container", "update", cid), ("container", "update", cid)])
+
+    @inlineCallbacks
+    def test_update_refused(self):
+        """
+        update refuses small or unswappable memory, bad policies and bodies, unknown containers.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        path = "/containers/%s/update" % (cid,)
+        message = yield self.refused("POST", path, {"Memory": 1024 * 1024}, status=400)
+        self.assertEqual(message, "Minimum memory limit allowed is 6MB")
+        message = yield self.refused("POST", path, {"Memory": 64 * 1024 * 1024}, status=409)
+        self.assertEqual(message, "Cannot update container %s: Memory limit should be smaller "
+                                  "than already set memoryswap limit, update the memoryswap "
+                                  "at the same time" % (cid,))
+        message = yield self.refused("POST", path, {"RestartPolicy": {"Name": "sometimes"}},
+                                     status=400)
+        self.assertEqual(message, "invalid restart policy 'sometimes'")
+        message = yield self.refused("POST", path, b"", status=500,
+                                     content_type="application/json")
+        self.assertEqual(message, "EOF")
+        message = yield self.refused("POST", path, {"CpuShares": "x"}, status=500)
+        self.assertEqual(message, "json: cannot unmarshal string into Go struct field "
+                                  "UpdateConfig.CpuShares of type int64")
+        message = yield self.refused("POST", path, b'{"CpuShares":1}', status=400,
+                                     content_type="text/plain")
+        self.assertEqual(message, "Content-Type specified (text/plain) must be "
+                                  "'application/json'")
+        ghost = self.unique("ghost")
+        message = yield self.refused("POST", "/containers/%s/update" % (ghost,),
+                                     {"CpuShares": 512}, status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_stats_once(self):
+        """
+        stats=0 of a running container is one sampled frame; of a stopped one, zeros.
+        """
+        cid, name = yield self.started(["sleep", "300"])
+        code, headers, data = yield self.call("GET", "/containers/%s/stats?stream=0" % (cid,))
+        self.assertEqual(code, 200)
+        self.assertEqual(headers.getRawHeaders(b"Content-Type"), [b"application/json"])
+        stats = json.loads(data)
+        self.assertEqual((stats["name"], stats["id"]), ("/" + name, cid))
+        self.assertNotEqual(stats["read"], "0001-01-01T00:00:00Z")
+        self.assertNotEqual(stats["preread"], "0001-01-01T00:00:00Z")
+        self.assertGreater(stats["read"], stats["preread"])
+        self.assertGreater(stats["cpu_stats"]["online_cpus"], 0)
+        self.assertEqual(len(stats["cpu_stats"]["cpu_usage"]["percpu_usage"]),
+                         stats["cpu_stats"]["online_cpus"])
+        self.assertGreater(stats["precpu_stats"]["cpu_usage"]["total_usage"], 0)
+        self.assertGreater(stats["memory_stats"]["usage"], 0)
+        self.assertGreater(stats["memory_stats"]["limit"], 0)
+        self.assertIn("total_rss", stats["memory_stats"]["stats"])
+        self.assertGreaterEqual(stats["pids_stats"]["current"], 1)
+        self.assertEqual(stats["blkio_stats"]["io_service_bytes_recursive"], [])
+        self.assertEqual(sorted(stats["networks"]), ["eth0"])
+        _, once = yield self.call_json("GET", "/containers/%s/stats?stream=0&one-shot=1"
+                                       % (cid,), status=200)
+        self.assertEqual(once["preread"], "0001-01-01T00:00:00Z")
+        self.assertEqual(once["precpu_stats"]["cpu_usage"]["total_usage"], 0)
+        message = yield self.refused("GET", "/containers/%s/stats?one-shot=1" % (cid,),
+                                     status=400)
+        self.assertEqual(message, "cannot have stream=true and one-shot=true")
+        idle, idle_name = yield self.create(["true"])
+        _, zero = yield self.call_json("GET", "/containers/%s/stats?stream=0" % (idle,),
+                                       status=200)
+        empty_cpu = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0,
+                                   "usage_in_usermode": 0},
+                     "throttling_data": {"periods": 0, "throttled_periods": 0,
+                                         "throttled_time": 0}}
+        self.assertEqual(zero, {
+            "read": "0001-01-01T00:00:00Z", "preread": "0001-01-01T00:00:00Z",
+            "pids_stats": {}, "blkio_stats": {key: None for key in (
+                "io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+                "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",
+                "io_time_recursive", "sectors_recursive")},
+            "num_procs": 0, "storage_stats": {}, "cpu_stats": empty_cpu,
+            "precpu_stats": empty_cpu, "memory_stats": {}, "name": "/" + idle_name,
+            "id": idle})
+        ghost = self.unique("ghost")
+        message = yield self.refused("GET", "/containers/%s/stats?stream=0" % (ghost,),
+                                     status=404)
+        self.assertEqual(message, "No such container: " + ghost)
+
+    @inlineCallbacks
+    def test_stats_stream(self):
+        """
+        The stats stream sends a frame a second, each one's preread the read of the one before.
+        """
+        cid, _ = yield self.started(["sleep", "300"])
+        response = yield self.client.request("GET", "/v%s/containers/%s/stats"
+                                             % (API_VERSION, cid), timeout=PATIENCE)
+        self.assertEqual(response.code, 200)
+        self.assertIsNone(response.headers.getRawHeaders(b"Content-Type"))
+        collector = _LineCollector(2)
+        response.deliverBody(collector)
+        frames = yield collector.done.addTimeout(PATIENCE, _reactor())
+        self.assertEqual(frames[0]["preread"], "0001-01-01T00:00:00Z")
+        self.assertEqual(frames[1]["preread"], frames[0]["read"])
+        self.assertEqual(frames[1]["precpu_stats"], frames[0]["cpu_stats"])
+        self.assertEqual(frames[1]["id"], cid)
+
+    @inlineCallbacks
+    def test_container_prune(self):
+        """
+        prune removes the stopped containers its label filter selects, then says so.
+        """
+        events = yield self.watch({"type": ["container"]})
+        label = uuid.uuid4().hex[:8]
+        stopped, _ = yield self.create(["true"], Labels={"conf-prune": label})
+        running, _ = yield self.started(["sleep", "300"], Labels={"conf-prune": label})
+        other, _ = yield self.create(["true"])
+        query = "/containers/prune?filters=" + quote(json.dumps(
+            {"label": ["conf-prune=" + label]}))
+        _, answer = yield self.call_json("POST", query, status=200)
+        self.assertEqual(answer, {"ContainersDeleted": [stopped], "SpaceReclaimed": 0})
+        yield self.assertEngineError(self.client.inspect_container(stopped), 404)
+        self.assertTrue((yield self.state(running))["Running"])
+        self.assertEqual((yield self.state(other))["Status"], "created")
+        found = yield self.seen(events, [("container", "destroy", stopped),
+                                         ("container", "prune", "")])
+        self.assertEqual(found[1]["Actor"]["Attributes"], {"reclaimed": "0"})
+        _, answer = yield self.call_json("POST", query, status=200)
+        self.assertEqual(answer, {"ContainersDeleted": None, "SpaceReclaimed": 0})
+        message = yield self.refused("POST", "/containers/prune?filters="
+                                     + quote(json.dumps({"foo": ["x"]})), status=400)
+        self.assertEqual(message, "Invalid filter 'foo'")
+        message = yield self.refused("POST", "/containers/prune?filters="
+                                     + quote(json.dumps({"until": ["xx"]})), status=500)
+        self.assertEqual(message, 'failed to parse value as time or duration: "xx"')
+        message = yield self.refused("POST", "/containers/prune?filters=xx", status=400)
+        self.assertEqual(message, "invalid character 'x' looking for beginning of value")
+
+    @inlineCallbacks
+    def test_system_df(self):
+        """
+        system df counts layers, images with their containers, containers' sizes, volume use.
+        """
+        cid, _ = yield self.written(Volumes={"/data": {}})
+        _, df = yield self.call_json("GET", "/system/df", status=200)
+        self.assertEqual(sorted(df), ["BuildCache", "BuilderSize", "Containers", "Images",
+                                      "LayersSize", "Volumes"])
+        self.assertIsNone(df["BuildCache"])
+        self.assertEqual(df["BuilderSize"], 0)
+        busybox = yield self.client.inspect_image("busybox")
+        self.assertGreaterEqual(df["LayersSize"], busybox["Size"])
+        image = [i for i in df["Images"] if i["Id"] == busybox["Id"]][0]
+        self.assertGreaterEqual(image["Containers"], 1)
+        self.assertGreaterEqual(image["SharedSize"], 0)
+        self.assertEqual(image["RepoTags"], ["busybox:latest"])
+        container = [c for c in df["Containers"] if c["Id"] == cid][0]
+        self.assertEqual((container["SizeRw"], container["SizeRootFs"]),
+                         (5, busybox["Size"] + 5))
+        volume_name = (yield self.client.inspect_container(cid))["Mounts"][0]["Name"]
+        volume = [v for v in df["Volumes"] if v["Name"] == volume_name][0]
+        self.assertEqual(volume["UsageData"], {"RefCount": 1, "Size": 0})
+
+
+class _LineCollector(Protocol):
+    """
+    Collect the first C{count} JSON lines of a streamed body, then drop the
+    connection.
+    """
+
+    def __init__(self, count):
+        self.count = count
+        self.buffer = b""
+        self.done = Deferred()
+
+    def dataReceived(self, data):
+        self.buffer += data
+        lines = [line for line in self.buffer.split(b"\n")[:-1] if line.strip()]
+        if len(lines) >= self.count and not self.done.called:
+            self.transport.stopProducing()
+            self.done.callback([json.loads(line) for line in lines[:self.count]])
+
+    def connectionLost(self, reason):
+        if not self.done.called:
+            self.done.errback(reason)
+
+
 def make_iengine_tests(fixture, registry=None):
     """
     Build the conformance suite of L{IEngineClient}: the interface's calls,
@@ -1093,8 +2218,9 @@ def make_iengine_tests(fixture, registry=None):
     @return: a L{TestCase} subclass; subclass it in a test module to run it.
     """
 
-    class IEngineClientTests(ImageConformance, NetworkConformance, VolumeConformance,
-                             _RawCalls, TestCase):
+    class IEngineClientTests(ExecConformance, AttachConformance, FileConformance,
+                             ContainerOpsConformance, ImageConformance, NetworkConformance,
+                             VolumeConformance, _StreamCalls, _RawCalls, TestCase):
         """
         Behaviour every Docker engine shows through L{IEngineClient}.
         """

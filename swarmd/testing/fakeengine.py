@@ -16,6 +16,14 @@ Unit tests can skip the sockets: C{FakeEngineAPI(engine).resource()} is an
 C{IResource} for C{treq.testing.StubTreq}, and the engine itself has a
 Python API (C{engine.create(...)}, C{engine.start(...)}) to set up state.
 
+Attach, attach/ws and a non-detached exec start take the connection over
+as dockerd does (a raw C{101 UPGRADED} head, then the stream; the engine
+ends it by closing its writing side): they need a fake served on a socket.
+Through C{StubTreq} only what is answered before the take-over (refusals,
+detached starts) can be seen.  A container's files (its image's layers and
+what it wrote) are kept for the archive, copy, export, changes and commit
+routes; C{cat} with an open stdin prints back what an attached client sends.
+
 Faults for other people's tests::
 
     engine.unreachable = True        # refuse connections, drop open ones
@@ -34,6 +42,7 @@ from swarmd.testing._fake_container import FakeContainer
 from swarmd.testing._fake_engine import FakeEngine
 from swarmd.testing._fake_errors import FakeAPIError
 from swarmd.testing._fake_events import EVENTS_KEPT, Event, EventLog
+from swarmd.testing._fake_exec import FakeExec
 from swarmd.testing._fake_filters import Filters
 from swarmd.testing._fake_http import FakeEngineAPI, FakeEnginePort, bound_address, frame, serve
 from swarmd.testing._fake_images import BUSYBOX_ID, FakeImage, FakeRegistry
@@ -50,6 +59,7 @@ __all__ = [
     "FakeEngine",
     "FakeEngineAPI",
     "FakeEnginePort",
+    "FakeExec",
     "FakeImage",
     "FakeRegistry",
     "Filters",
