@@ -171,7 +171,7 @@ class EngineRouting:
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)
         else:
-            yield relay_body(request, response)
+            yield relay_body(request, response, self.clock)
         if refresh is not None and 200 <= response.code < 300:
             yield self._refresh(engine, refresh)
         return None

@@ -234,7 +234,7 @@ class ContainerRoutes(EngineRouting):
             b"POST", target, forward_headers(request), request_body(request, self.clock),
             timeout=600.0))
         copy_response_head(request, response)
-        yield relay_body(request, response)
+        yield relay_body(request, response, self.clock)
         if response.code < 300:
             yield engine.refresh_list("images")
         return None

@@ -136,7 +136,7 @@ class ImageRoutes(EngineRouting):
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)
         else:
-            yield relay_body(request, response)
+            yield relay_body(request, response, self.clock)
         return response.code
 
     @inlineCallbacks
