@@ -198,6 +198,23 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps, ExecOps, ContainerOp
             self.calls = []
         return self.calls
 
+    def halt(self):
+        """
+        Cancel every timer the engine's containers and execs have on its
+        clock (their processes freeze), as a machine switched off: for tests
+        on the real reactor, which must leave no delayed call behind.
+        """
+        for container in self.containers.values():
+            for name in ("timer", "stop_timer"):
+                timer = getattr(container, name)
+                setattr(container, name, None)
+                if timer is not None and timer.active():
+                    timer.cancel()
+        for execution in self.execs.values():
+            timer, execution.timer = execution.timer, None
+            if timer is not None and timer.active():
+                timer.cancel()
+
     def take_failure(self):
         """
         @return: the C{(status, message)} the next call must fail with, or

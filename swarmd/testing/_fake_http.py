@@ -79,12 +79,12 @@ class FakeEngineAPI(ContainerRoutes, ObjectRoutes, ImageRoutes):
 
     @app.handle_errors(NotFound, MethodNotAllowed)
     def _page_not_found(self, request, failure):
-        return _error(request, 404, "page not found")
+        return _sized(request, _error(request, 404, "page not found"))
 
     @app.handle_errors(FakeAPIError)
     def _api_error(self, request, failure):
         error = failure.value
-        return _error(request, error.status, error.message, error.content_type)
+        return _sized(request, _error(request, error.status, error.message, error.content_type))
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ class FakeEngineAPI(ContainerRoutes, ObjectRoutes, ImageRoutes):
                                    "version" % (version, MIN_API_VERSION),
                                    "text/plain; charset=utf-8")
         self._headers(request)
-        return getattr(self, handler)(request, **kwargs)
+        return _sized(request, getattr(self, handler)(request, **kwargs))
 
     @staticmethod
     def _headers(request):
@@ -306,6 +306,22 @@ ROUTES = (
     ("GET", "/volumes", "volumes"),
     ("GET", "/events", "events"),
 ) + CONTAINER_ROUTES + OBJECT_ROUTES + IMAGE_ROUTES
+
+
+def _sized(request, result):
+    """
+    Give a whole answer its C{Content-Length}, as Go's server does for an
+    answer written at once (streams, begun before, stay chunked).
+
+    @param result: what a handler returned (C{bytes}, a L{Deferred} of it,
+        or anything else, left alone).
+    """
+    if isinstance(result, Deferred):
+        return result.addCallback(lambda value: _sized(request, value))
+    if isinstance(result, bytes) and not request.startedWriting and request.code not in (
+            204, 304) and (result or request.method != b"HEAD"):
+        request.setHeader(b"Content-Length", b"%d" % (len(result),))
+    return result
 
 
 def _dispatcher(handler):

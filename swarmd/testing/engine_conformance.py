@@ -2179,6 +2179,22 @@ class ContainerOpsConformance:
         self.assertEqual(volume["UsageData"], {"RefCount": 1, "Size": 0})
 
 
+    @inlineCallbacks
+    def test_error_answer_length(self):
+        """
+        An error answer comes whole, with its Content-Length (not chunked), the connection kept.
+        """
+        ghost = self.unique("ghost")
+        stream = yield self.hijack("GET", "/containers/%s/json" % (ghost,), upgrade=False)
+        _, headers = parse_head((yield stream.wait_head()))
+        self.assertNotIn("transfer-encoding", headers)
+        length = int(headers["content-length"])
+        yield stream.wait_for(lambda data: len(stream.body) >= length)
+        self.assertEqual(json.loads(stream.body), {"message": "No such container: " + ghost})
+        self.assertEqual(len(stream.body), length)
+        self.assertFalse(stream.ended.called)
+
+
 class _LineCollector(Protocol):
     """
     Collect the first C{count} JSON lines of a streamed body, then drop the
