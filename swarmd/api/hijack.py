@@ -395,6 +395,6 @@ def keep_alive(transport):
 
 def _error_length(headers):
     try:
-        return min(int(headers.get(b"content-length", b"0")), MAX_HEAD)
+        return min(int(headers.get(b"content-length", b"%d" % (MAX_HEAD,))), MAX_HEAD)
     except ValueError:
         return MAX_HEAD

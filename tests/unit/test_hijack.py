@@ -1,0 +1,587 @@
+"""
+Tests for L{swarmd.api.hijack}: a client's connection to a Klein front
+(routed as the manager routes attach and exec start) spliced to a raw fake
+engine, both on real loopback sockets with the reactor, since the module
+leans on Twisted's internals (the HTTP channel's buffers and producer, the
+transports' half-close) that only real connections exercise.
+
+The fake engine here is a bare protocol the tests drive byte by byte: it
+answers C{101} and writes a raw stream, refuses, or stays silent, as each
+test needs.
+"""
+
+import json
+
+import treq
+from klein import Klein
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, ensureDeferred, gatherResults, inlineCallbacks
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint,
+    TCP4ServerEndpoint,
+    connectProtocol,
+)
+from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+from twisted.web.client import HTTPConnectionPool
+from twisted.web.server import Site
+from zope.interface import implementer
+
+from swarmd.api.errors import write_error
+from swarmd.api.hijack import counters, hijack
+from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.testing.engine_conformance import HijackedStream, http_request
+
+#: The path the front asks the engine for.
+ENGINE_PATH = b"/v1.41/containers/c0ffee/attach?stream=1&stdin=1&stdout=1"
+
+#: The head a Docker engine answers an upgraded attach with.
+UPGRADED = (b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+            b"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+
+
+@implementer(IHalfCloseableProtocol)
+class RawEngine(Protocol):
+    """
+    The engine's side: reads one request (head and body), then whatever
+    comes after it as stdin.
+
+    @ivar requested: fires with C{(head, body)} once the request is in.
+    @ivar stdin_closed: fires when the peer closed its writing side (or the
+        whole connection).
+    @ivar lost: fires when the connection is gone.
+    """
+
+    def __init__(self):
+        self.buffer = b""
+        self.head = None
+        self.body = None
+        self.stdin = b""
+        self.requested = Deferred()
+        self.stdin_closed = Deferred()
+        self.lost = Deferred()
+        self._waits = []
+
+    def dataReceived(self, data):
+        if self.head is not None:
+            self.stdin += data
+            self._check()
+            return
+        self.buffer += data
+        head, found, rest = self.buffer.partition(b"\r\n\r\n")
+        if not found:
+            return
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if len(rest) < length:
+            return
+        self.head, self.body, self.stdin = head, rest[:length], rest[length:]
+        self.requested.callback((self.head, self.body))
+        self._check()
+
+    def _check(self):
+        for size, d in list(self._waits):
+            if len(self.stdin) >= size:
+                self._waits.remove((size, d))
+                d.callback(self.stdin)
+
+    def wait_stdin(self, size):
+        """
+        @return: a L{Deferred} firing once C{size} bytes of stdin came.
+        """
+        d = Deferred()
+        self._waits.append((size, d))
+        self._check()
+        return d
+
+    def end(self):
+        """
+        End the stream as dockerd does: close the writing side only (the
+        connection closes once the peer closed its side too).
+        """
+        self.ended = True
+        self.transport.loseWriteConnection()
+
+    def readConnectionLost(self):
+        if not self.stdin_closed.called:
+            self.stdin_closed.callback(None)
+        if getattr(self, "ended", False):
+            self.transport.loseConnection()
+
+    def writeConnectionLost(self):
+        pass
+
+    def connectionLost(self, reason):
+        if not self.stdin_closed.called:
+            self.stdin_closed.callback(None)
+        if not self.lost.called:
+            self.lost.callback(None)
+
+
+class EngineServer(Factory):
+    """
+    Listens for the front's connections; C{connections} fires with each
+    L{RawEngine} in turn.
+    """
+
+    def __init__(self):
+        self.engines = []
+        self._waiting = []
+
+    def buildProtocol(self, addr):
+        engine = RawEngine()
+        self.engines.append(engine)
+        if self._waiting:
+            self._waiting.pop(0).callback(engine)
+        return engine
+
+    def next_engine(self):
+        """
+        @return: a L{Deferred} firing with the next connection's
+            L{RawEngine} (or the last one made, if it is not claimed yet).
+        """
+        d = Deferred()
+        claimed = getattr(self, "_claimed", 0)
+        if claimed < len(self.engines):
+            d.callback(self.engines[claimed])
+        else:
+            self._waiting.append(d)
+        self._claimed = claimed + 1
+        return d
+
+
+class RecordingEndpoint:
+    """
+    An endpoint to the fake engine that remembers the protocols it
+    connected (the front's side of each engine connection).
+    """
+
+    def __init__(self, port):
+        self._endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+        self.protocols = []
+
+    def connect(self, factory):
+        def connected(protocol):
+            self.protocols.append(protocol)
+            return protocol
+
+        return self._endpoint.connect(factory).addCallback(connected)
+
+
+class StubEngine:
+    """
+    What L{hijack} needs of a cluster's engine.
+    """
+
+    def __init__(self, port):
+        self.address = "127.0.0.1:%d" % (port,)
+        self.client = type("Client", (), {})()
+        self.client.endpoint = RecordingEndpoint(port)
+        self.failures = []
+        self.successes = 0
+
+    def failed(self, error):
+        self.failures.append(error)
+
+    def succeeded(self):
+        self.successes += 1
+
+
+class Front:
+    """
+    A Klein front routing C{/hijack} as the manager routes attach.
+    """
+
+    app = Klein()
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @app.route("/hijack", methods=["POST", "GET"])
+    def attach(self, request):
+        body = request.content.read() if request.content is not None else b""
+        return ensureDeferred(hijack(request, self.engine, ENGINE_PATH, body))
+
+    @app.handle_errors(EngineError)
+    def _engine_error(self, request, failure):
+        return write_error(request, failure.value.status, failure.value.message)
+
+    @app.handle_errors(EngineUnreachable)
+    def _unreachable(self, request, failure):
+        return write_error(request, 500, str(failure.value))
+
+
+class TrackingSite(Site):
+    """
+    A site remembering the transports of the connections it accepted.
+    """
+
+    noisy = False
+
+    def __init__(self, resource):
+        Site.__init__(self, resource)
+        self.transports = []
+
+    def buildProtocol(self, addr):
+        protocol = Site.buildProtocol(self, addr)
+        made = protocol.makeConnection
+
+        def makeConnection(transport):
+            self.transports.append(transport)
+            return made(transport)
+
+        protocol.makeConnection = makeConnection
+        return protocol
+
+
+@implementer(IPushProducer)
+class Flood:
+    """
+    Write C{total} bytes to a transport as fast as it takes them, noting
+    when it pauses this producer.
+    """
+
+    def __init__(self, transport, total, chunk=64 * 1024):
+        self.transport = transport
+        self.remaining = total
+        self.chunk = b"x" * chunk
+        self.paused = False
+        self.pauses = 0
+        self.written = 0
+        transport.registerProducer(self, True)
+        self.resumeProducing()
+
+    def pauseProducing(self):
+        self.paused = True
+        self.pauses += 1
+
+    def resumeProducing(self):
+        self.paused = False
+        while not self.paused and self.remaining > 0:
+            data = self.chunk[:self.remaining]
+            self.remaining -= len(data)
+            self.written += len(data)
+            self.transport.write(data)
+        if self.remaining <= 0 and not self.paused:
+            self.transport.unregisterProducer()
+
+    def stopProducing(self):
+        self.remaining = 0
+
+
+class Counter(Protocol):
+    """
+    A client that counts the bytes after the response head (a stream too
+    big to keep).
+    """
+
+    def __init__(self):
+        self.head = b""
+        self.count = 0
+        self._target = None
+
+    def dataReceived(self, data):
+        if b"\r\n\r\n" not in self.head:
+            self.head += data
+            head, found, rest = self.head.partition(b"\r\n\r\n")
+            if not found:
+                return
+            self.head = head + found
+            data = rest
+        self.count += len(data)
+        if self._target is not None and self.count >= self._target[0]:
+            target, self._target = self._target, None
+            target[1].callback(self.count)
+
+    def wait_count(self, count):
+        """
+        @return: a L{Deferred} firing once C{count} bytes came.
+        """
+        d = Deferred()
+        if self.count >= count:
+            d.callback(self.count)
+        else:
+            self._target = (count, d)
+        return d
+
+    def connectionLost(self, reason):
+        if self._target is not None:
+            self._target[1].errback(reason)
+
+
+def _buffered(transport):
+    """
+    @return: the bytes a transport holds in memory, not yet sent.
+    """
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+class HijackTests(TestCase):
+    """
+    L{hijack} between a real client connection and a real engine
+    connection.
+    """
+
+    timeout = 60
+
+    @inlineCallbacks
+    def setUp(self):
+        self.server = EngineServer()
+        engine_port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            self.server)
+        self.addCleanup(engine_port.stopListening)
+        self.engine = StubEngine(engine_port.getHost().port)
+        self.site = TrackingSite(Front(self.engine).app.resource())
+        front_port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            self.site)
+        self.addCleanup(front_port.stopListening)
+        self.front = front_port.getHost().port
+        self.addCleanup(self._close_all)
+
+    def _close_all(self):
+        for transport in self.site.transports:
+            transport.abortConnection()
+        for engine in self.server.engines:
+            if not engine.lost.called:
+                engine.transport.abortConnection()
+        return gatherResults([e.lost for e in self.server.engines])
+
+    @inlineCallbacks
+    def client(self, data):
+        """
+        Connect to the front and send C{data}.
+
+        @return: a L{Deferred} firing with the client's L{HijackedStream}.
+        """
+        stream = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.front),
+                                       HijackedStream())
+        self.addCleanup(stream.close)
+        stream.send(data)
+        return stream
+
+    @inlineCallbacks
+    def spliced(self, body=b'{"Detach":false}', extra=b""):
+        """
+        A client whose request the engine answered with C{101}.
+
+        @param extra: bytes the client sends right after its request.
+        @return: a L{Deferred} firing with C{(client stream, RawEngine)}.
+        """
+        stream = yield self.client(http_request("POST", "/hijack", body) + extra)
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.write(UPGRADED)
+        yield stream.wait_head()
+        return stream, engine
+
+    @inlineCallbacks
+    def test_request_forwarded(self):
+        """The engine gets the path asked, its own Host, the Upgrade headers and the body."""
+        stream = yield self.client(http_request("POST", "/hijack", {"Detach": False},
+                                                headers=["X-Registry-Auth: token"]))
+        engine = yield self.server.next_engine()
+        head, body = yield engine.requested
+        lines = head.split(b"\r\n")
+        self.assertEqual(lines[0], b"POST " + ENGINE_PATH + b" HTTP/1.1")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        self.assertEqual(headers[b"host"], [self.engine.address.encode("ascii")])
+        self.assertEqual((headers[b"connection"], headers[b"upgrade"]), ([b"Upgrade"], [b"tcp"]))
+        self.assertEqual(headers[b"x-registry-auth"], [b"token"])
+        self.assertEqual(headers[b"content-length"], [b"%d" % (len(body),)])
+        self.assertEqual(json.loads(body), {"Detach": False})
+        self.assertEqual(self.engine.successes, 1)
+        yield stream.close()
+
+    @inlineCallbacks
+    def test_bytes_both_ways(self):
+        """After the 101 the client gets the head and the bytes, and the engine the client's."""
+        stream, engine = yield self.spliced()
+        self.assertEqual(stream.received, UPGRADED)
+        engine.transport.write(b"\x01\x00\x00\x00\x00\x00\x00\x03hi\n")
+        yield stream.wait_for(lambda data: data.endswith(b"hi\n"))
+        stream.send(b"typed\n")
+        self.assertEqual((yield engine.wait_stdin(6)), b"typed\n")
+        engine.transport.write(b"more")
+        yield stream.wait_for(lambda data: data.endswith(b"more"))
+        self.assertEqual(stream.body, b"\x01\x00\x00\x00\x00\x00\x00\x03hi\nmore")
+
+    @inlineCallbacks
+    def test_engine_bytes_with_head(self):
+        """Output the engine sends in the same packet as its head reaches the client too."""
+        stream = yield self.client(http_request("POST", "/hijack", {}))
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.write(UPGRADED + b"early")
+        yield stream.wait_for(lambda data: data.endswith(b"early"))
+        self.assertEqual(stream.received, UPGRADED + b"early")
+
+    @inlineCallbacks
+    def test_pipelined_stdin(self):
+        """Bytes the client sent right after its request reach the engine once spliced."""
+        stream, engine = yield self.spliced(extra=b"ahead")
+        self.assertEqual((yield engine.wait_stdin(5)), b"ahead")
+        stream.send(b"+after")
+        self.assertEqual((yield engine.wait_stdin(11)), b"ahead+after")
+
+    @inlineCallbacks
+    def test_client_half_close(self):
+        """The client's stdin EOF reaches the engine as a half-close; output still flows."""
+        stream, engine = yield self.spliced()
+        stream.send(b"last")
+        yield engine.wait_stdin(4)
+        stream.close_write()
+        yield engine.stdin_closed
+        self.assertFalse(engine.lost.called)
+        engine.transport.write(b"after eof")
+        yield stream.wait_for(lambda data: data.endswith(b"after eof"))
+        self.assertFalse(stream.ended.called)
+        engine.transport.loseConnection()
+        yield stream.wait_end()
+        yield engine.lost
+        self.assertEqual(stream.body, b"after eof")
+
+    @inlineCallbacks
+    def test_engine_ends_stream(self):
+        """The engine closing its writing side ends the client's stream, then its own."""
+        stream, engine = yield self.spliced()
+        engine.transport.write(b"bye")
+        engine.end()
+        yield stream.wait_end()
+        self.assertEqual(stream.body, b"bye")
+        yield engine.lost
+        self.assertTrue(self.site.transports[0].disconnected)
+
+    @inlineCallbacks
+    def test_client_leaves_after_splice(self):
+        """A client dropping a spliced connection closes the engine's, and the count drops."""
+        stream, engine = yield self.spliced()
+        opened = counters.open
+        [engine_side] = self.engine.client.endpoint.protocols
+        yield stream.close()
+        yield engine.stdin_closed
+        for _ in range(1000):
+            if engine_side.transport.disconnected and counters.open < opened:
+                break
+            yield deferLater(reactor, 0.01, lambda: None)
+        self.assertTrue(engine_side.transport.disconnected)
+        self.assertEqual(counters.open, opened - 1)
+
+    @inlineCallbacks
+    def test_client_aborts_before_head(self):
+        """A client leaving before the engine answered closes the engine's connection."""
+        stream = yield self.client(http_request("POST", "/hijack", {}))
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        [engine_side] = self.engine.client.endpoint.protocols
+        yield stream.close()
+        yield engine.stdin_closed
+        self.assertTrue(engine_side.transport.disconnected)
+
+    @inlineCallbacks
+    def test_engine_error_passed_through(self):
+        """An engine's JSON refusal is answered as a normal HTTP error, with its message."""
+        body = b'{"message":"No such container: c0ffee"}\n'
+        d = self._normal_request()
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.write(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n" % (len(body),) + body)
+        code, headers, content = yield d
+        self.assertEqual((code, headers.getRawHeaders(b"Content-Type")),
+                         (404, [b"application/json"]))
+        self.assertEqual(json.loads(content), {"message": "No such container: c0ffee"})
+        yield engine.lost
+
+    @inlineCallbacks
+    def test_engine_raw_error(self):
+        """dockerd's raw refusal after a hijack (no length, then its end) keeps its message."""
+        d = self._normal_request()
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.write(b"HTTP/1.1 409 Conflict\r\nContent-Type: "
+                               b"application/vnd.docker.raw-stream\r\n\r\ncontainer c0ffee is "
+                               b"paused, unpause the container before attach\r\n")
+        engine.end()
+        code, _, content = yield d
+        self.assertEqual((code, json.loads(content)), (409, {
+            "message": "container c0ffee is paused, unpause the container before attach"}))
+
+    @inlineCallbacks
+    def test_engine_closes_before_head(self):
+        """An engine closing without an answer is a 500 naming it."""
+        d = self._normal_request()
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.loseConnection()
+        code, _, content = yield d
+        self.assertEqual(code, 500)
+        message = json.loads(content)["message"]
+        self.assertIn(self.engine.address, message)
+        self.assertIn("connection closed before answering", message)
+
+    @inlineCallbacks
+    def test_engine_unreachable(self):
+        """An engine refusing the connection is a 500 and counts as its failure."""
+        self.engine.client.endpoint = RecordingEndpoint(self._closed_port())
+        code, _, content = yield self._normal_request()
+        self.assertEqual(code, 500)
+        self.assertIn("cannot reach engine", json.loads(content)["message"])
+        self.assertEqual(len(self.engine.failures), 1)
+
+    @inlineCallbacks
+    def test_back_pressure(self):
+        """A client that does not read pauses the engine's connection instead of buffering."""
+        stream = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.front),
+                                       Counter())
+        self.addCleanup(stream.transport.abortConnection)
+        stream.transport.write(http_request("POST", "/hijack", {}))
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        stream.transport.pauseProducing()
+        engine.transport.write(UPGRADED)
+        total = 32 * 1024 * 1024
+        flood = Flood(engine.transport, total)
+        [engine_side] = self.engine.client.endpoint.protocols
+        client_side = self.site.transports[0]
+        for _ in range(2000):
+            if flood.paused and engine_side.transport not in reactor.getReaders():
+                break
+            yield deferLater(reactor, 0.005, lambda: None)
+        self.assertTrue(flood.paused)
+        self.assertNotIn(engine_side.transport, reactor.getReaders())
+        self.assertLess(flood.written, total)
+        self.assertLess(_buffered(client_side), 1024 * 1024)
+        stream.transport.resumeProducing()
+        self.assertEqual((yield stream.wait_count(total)), total)
+        self.assertTrue(stream.head.startswith(b"HTTP/1.1 101 UPGRADED\r\n"))
+        self.assertIn(engine_side.transport, reactor.getReaders())
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _normal_request(self):
+        """
+        A request to the front by an ordinary HTTP client.
+
+        @return: a L{Deferred} firing with C{(status, headers, content)}.
+        """
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        d = treq.post("http://127.0.0.1:%d/hijack" % (self.front,), data=b"{}",
+                      headers={"Content-Type": "application/json"}, pool=pool)
+        return d.addCallback(lambda response: treq.content(response).addCallback(
+            lambda content: (response.code, response.headers, content)))
+
+    @staticmethod
+    def _closed_port():
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
