@@ -4,9 +4,11 @@ against a fake served on a unix socket, then the fake's own behaviour
 (process model, events, registry, filters, faults, follow) with a Clock.
 """
 
+import io
 import json
 import os
 import shutil
+import tarfile
 import tempfile
 
 import treq
@@ -18,6 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import ResponseNeverReceived
 
 from swarmd.engine import EngineClient, EngineError, EngineUnreachable
+from swarmd.testing._fake_images import BUSYBOX_SIZE
 from swarmd.testing.engine_conformance import demux, make_iengine_tests
 from swarmd.testing.fakeengine import (
     BUSYBOX_ID,
@@ -964,3 +967,137 @@ class ServeTests(TestCase):
         self.assertEqual(self.engine.addresses, [])
         with self.assertRaises(EngineUnreachable):
             yield client.ping()
+
+
+class ExecAndFileTests(SynchronousTestCase):
+    """
+    Execs, files, stats and the rest of the container routes, on the
+    engine's clock.
+    """
+
+    def setUp(self):
+        self.clock, self.engine = clocked()
+        self.stub = StubTreq(FakeEngineAPI(self.engine).resource())
+
+    def running(self, cmd=("sleep", "300"), **config):
+        body = {"Image": "busybox", "Cmd": list(cmd)}
+        body.update(config)
+        cid, _ = self.engine.create(body, name="c1")
+        self.engine.start(cid)
+        self.clock.advance(0)
+        return self.engine.containers[cid]
+
+    def test_exec_resize_unstarted_waits(self):
+        """A resize of an exec never started fails after dockerd's 10 seconds, with its 500."""
+        from swarmd.testing._fake_exec import RESIZE_WAIT
+
+        self.running()
+        exec_id = self.engine.create_exec("c1", {"Cmd": ["true"]})
+        d = self.engine.resize_exec(exec_id, 10, 20)
+        self.clock.advance(RESIZE_WAIT - 0.1)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        error = self.failureResultOf(d, FakeAPIError).value
+        self.assertEqual((error.status, error.message),
+                         (500, "timeout waiting for exec session ready"))
+
+    def test_exec_dies_with_container(self):
+        """A container's end kills its running execs (137) and forgets those never started."""
+        container = self.running()
+        running = self.engine.create_exec("c1", {"Cmd": ["sleep", "300"]})
+        self.engine.start_exec(running)
+        waiting = self.engine.create_exec("c1", {"Cmd": ["true"]})
+        self.assertEqual(container.exec_ids, [running, waiting])
+        self.engine.kill("c1")
+        self.assertEqual(self.engine.inspect_exec(running)["ExitCode"], 137)
+        self.assertRaises(FakeAPIError, self.engine.inspect_exec, waiting)
+        self.assertIsNone(container.exec_ids)
+        dies = [e for e in self.engine.events if e.action == "exec_die"]
+        self.assertEqual([(e.attributes["execID"], e.attributes["exitCode"]) for e in dies],
+                         [(running, "137")])
+        self.engine.remove("c1")
+        self.assertRaises(FakeAPIError, self.engine.inspect_exec, running)
+
+    def test_exec_output_on_clock(self):
+        """An exec's output goes to its sink as its steps run, not to the container's logs."""
+        container = self.running()
+        seen = []
+
+        class Sink:
+            def output(self, stream, data):
+                seen.append((stream, data))
+
+            def end(self):
+                seen.append("end")
+
+        exec_id = self.engine.create_exec("c1", {"Cmd": ["sh", "-c", "echo a; sleep 2; echo b"],
+                                                 "AttachStdout": True})
+        self.engine.start_exec(exec_id, Sink())
+        self.clock.advance(0)
+        self.assertEqual(seen, [(1, b"a\n")])
+        self.clock.advance(2)
+        self.assertEqual(seen, [(1, b"a\n"), (1, b"b\n"), "end"])
+        self.assertEqual(container.logs, [])
+
+    def test_update_changes_given_values(self):
+        """update sets the resources given a value, keeps the others, and the policy."""
+        container = self.running(HostConfig={"CpuShares": 256, "Memory": 64 * 1024 ** 2,
+                                             "MemorySwap": -1})
+        self.engine.update("c1", {"CpuShares": 0, "Memory": 32 * 1024 ** 2, "MemorySwap": -1,
+                                  "RestartPolicy": {"Name": "always"}})
+        host = container.host_config
+        self.assertEqual((host["CpuShares"], host["Memory"], host["RestartPolicy"]),
+                         (256, 32 * 1024 ** 2, {"Name": "always", "MaximumRetryCount": 0}))
+
+    def test_commit_layer_and_sharing(self):
+        """A commit's layer holds the written files; df counts the layer they share once."""
+        from swarmd.testing._fake_layers import get_layer
+
+        self.running(("sh", "-c", "echo data > /tmp/f"))
+        image = self.engine.commit("c1", repo="snap")
+        with tarfile.open(fileobj=io.BytesIO(get_layer(image.layers[-1]).data)) as layer:
+            self.assertEqual([m.name for m in layer.getmembers()], ["tmp", "tmp/f"])
+        self.assertEqual(image.tags, ["snap:latest"])
+        usage = self.engine.disk_usage()
+        shared = {i["Id"]: i["SharedSize"] for i in usage["Images"]}
+        self.assertEqual(shared, {BUSYBOX_ID: BUSYBOX_SIZE, image.id: BUSYBOX_SIZE})
+        self.assertEqual(usage["LayersSize"], BUSYBOX_SIZE + 5)
+
+    def test_stats_stream_ends_with_container(self):
+        """A stats stream sends a frame a second and ends when its container is removed."""
+        self.running()
+        d = self.stub.request("GET", "http://fake/containers/c1/stats")
+        response = self.successResultOf(d)
+        chunks = []
+        done = treq.collect(response, chunks.append)
+        self.clock.advance(1)
+        self.clock.advance(1)
+        self.stub.flush()
+        frames = [json.loads(line) for line in b"".join(chunks).splitlines()]
+        self.assertEqual(len(frames), 2)
+        self.assertEqual(frames[1]["preread"], frames[0]["read"])
+        self.engine.remove("c1", force=True)
+        self.clock.advance(1)
+        self.stub.flush()
+        self.successResultOf(done)
+
+    def test_halt(self):
+        """halt cancels every timer of the engine's containers and execs."""
+        self.running()
+        exec_id = self.engine.create_exec("c1", {"Cmd": ["sleep", "30"]})
+        self.engine.start_exec(exec_id)
+        self.engine.stop("c1", 10)
+        self.assertTrue(self.clock.getDelayedCalls())
+        self.engine.halt()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_hijacked_routes_refuse_in_memory(self):
+        """Through StubTreq a hijacked route's refusals still come, as JSON answers."""
+        response = self.successResultOf(self.stub.request(
+            "POST", "http://fake/exec/nosuch/start", json={"Detach": False}))
+        self.assertEqual(response.code, 404)
+        self.assertEqual(json.loads(self.successResultOf(treq.content(response))),
+                         {"message": "No such exec instance: nosuch"})
+        response = self.successResultOf(self.stub.request(
+            "GET", "http://fake/containers/nosuch/attach/ws"))
+        self.assertEqual(response.code, 404)
