@@ -33,6 +33,10 @@ MAX_HEAD = 64 * 1024
 #: Seconds an engine may take to answer a hijacked request.
 HEAD_TIMEOUT = 60
 
+#: Seconds an engine's refusal body may take to arrive (one without a
+#: Content-Length lasts until the engine closes).
+ERROR_BODY_TIMEOUT = 10
+
 #: Statuses after which the connection carries the raw stream.
 HIJACK_STATUSES = (101, 200)
 
@@ -346,7 +350,13 @@ async def _splice(request, engine, engine_side, path, body, clock):
     except ValueError as e:
         raise EngineError(502, "engine %s: %s" % (engine.address, e)) from None
     if status not in HIJACK_STATUSES:
-        body = await engine_side.read_body(_error_length(headers))
+        # A refusal without a length ends when the engine closes: bound it.
+        cut = clock.callLater(ERROR_BODY_TIMEOUT, engine_side.transport.abortConnection)
+        try:
+            body = await engine_side.read_body(_error_length(headers))
+        finally:
+            if cut.active():
+                cut.cancel()
         engine_side.transport.loseConnection()
         raise EngineError.from_body(status, body)
     if getattr(request, "_disconnected", False) or request.channel is None \

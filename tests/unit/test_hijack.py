@@ -515,6 +515,21 @@ class HijackTests(TestCase):
             "message": "container c0ffee is paused, unpause the container before attach"}))
 
     @inlineCallbacks
+    def test_engine_raw_error_never_ending(self):
+        """A refusal with no length from an engine that never closes is cut, its text kept."""
+        from swarmd.api import hijack
+
+        self.patch(hijack, "ERROR_BODY_TIMEOUT", 0.2)
+        d = self._normal_request()
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        engine.transport.write(b"HTTP/1.1 409 Conflict\r\nContent-Type: "
+                               b"application/vnd.docker.raw-stream\r\n\r\nstill here")
+        code, _, content = yield d
+        self.assertEqual((code, json.loads(content)), (409, {"message": "still here"}))
+        yield engine.lost
+
+    @inlineCallbacks
     def test_engine_closes_before_head(self):
         """An engine closing without an answer is a 500 naming it."""
         d = self._normal_request()
