@@ -35,5 +35,7 @@ setup(
     extras_require={
         "test": ["hypothesis>=6.100", "docker>=7.1", "coverage>=7"],
         "lint": ["ruff", "mypy", "mypy-zope"],
+        # bench/scale.py --plot draws its figure with matplotlib.
+        "bench": ["matplotlib"],
     },
 )
