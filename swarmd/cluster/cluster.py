@@ -105,6 +105,48 @@ def new_swarm_id():
     return os.urandom(32).hex()
 
 
+def _watched(name):
+    """
+    A property storing C{name} in the instance dict under another key and
+    calling the instance's C{_on_change(instance)} when its value changes.
+    """
+    key = "_watched_" + name
+
+    def get(self):
+        return self.__dict__[key]
+
+    def set(self, value):
+        values = self.__dict__
+        changed = values.get(key, _UNSET) != value
+        values[key] = value
+        if changed and self._on_change is not None:
+            self._on_change(self)
+
+    return property(get, set, doc="C{%s}, watched by the cluster." % (name,))
+
+
+_UNSET = object()
+
+
+class _WatchedEngine(Engine):
+    """
+    An L{Engine} that tells its cluster when what the scheduler's view of it
+    depends on changes (C{revision}, C{state}, C{failures}), so that
+    L{Cluster.nodes} does not have to look at every engine for every
+    create.  Nothing else about the engine changes.
+    """
+
+    _on_change = None
+
+    revision = _watched("revision")
+    state = _watched("state")
+    failures = _watched("failures")
+
+    def __init__(self, *args, on_change=None, **kwargs):
+        Engine.__init__(self, *args, **kwargs)
+        self._on_change = on_change
+
+
 class Cluster(EngineListener):
     """
     The cluster of engines.
@@ -140,6 +182,12 @@ class Cluster(EngineListener):
         self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
         self._watch = None
         self._views = {}
+        # The views of the engines that have an ID, in engine order, and the
+        # position of each engine's view (None: rebuild both); the engines
+        # that changed since.
+        self._node_list = None
+        self._positions = {}
+        self._changed = set()
         self._reserved_names = collections.Counter()
         self._bookkeeping = DeferredSemaphore(BOOKKEEPING_CONCURRENCY)
         self._execs = collections.OrderedDict()
@@ -197,15 +245,17 @@ class Cluster(EngineListener):
             self._log.error("ignoring engine address {address}: {error}",
                             address=address, error=str(e))
             return None
-        engine = Engine(client, self._clock, self.options, listener=self,
-                        random=_random.Random(self._random.random()),
-                        limiter=self._bookkeeping)
+        engine = _WatchedEngine(client, self._clock, self.options, listener=self,
+                                random=_random.Random(self._random.random()),
+                                limiter=self._bookkeeping, on_change=self._engine_changed)
         self.engines[address] = engine
+        self._node_list = None
         return engine.start()
 
     def _remove_engine(self, address):
         engine = self.engines.pop(address, None)
         self._views.pop(address, None)
+        self._node_list = None
         if engine is None:
             return None
         engine.stop()
@@ -376,37 +426,62 @@ class Cluster(EngineListener):
                 "You have to remove (or rename) that container to be able to reuse that name."
                 % (normalize_name(name), owner_id), 409)
 
+    def _engine_changed(self, engine):
+        self._changed.add(engine.address)
+
     def nodes(self):
         """
         The scheduler's view of every engine, pending creations included.
 
         One view per engine is kept between decisions and rebuilt only when
         the engine's state changed (its C{revision}); a health change or a
-        pending container only makes a cheap copy.
+        pending container only makes a cheap copy.  Engines tell the cluster
+        when they change, so only those are looked at again.
 
-        @return: a C{list} of L{swarmd.scheduler.Node}.
+        @return: a new C{list} of L{swarmd.scheduler.Node}, in engine order.
         """
-        pending = collections.defaultdict(list)
-        for entry in self.pending.values():
-            pending[entry.engine.address].append(entry.info)
-        nodes = []
-        for address, engine in self.engines.items():
-            if not engine.id:
-                continue
-            view = self._view(engine)
-            for info in pending.get(address, ()):
-                view = view.with_container(info)
-            nodes.append(view)
+        node_list = self._node_list
+        if node_list is not None and self._changed:
+            positions = self._positions
+            for address in self._changed:
+                engine = self.engines.get(address)
+                position = positions.get(address)
+                if engine is None:
+                    continue
+                if position is None:
+                    if engine.id:
+                        # Newly connected: it joins the list.
+                        node_list = None
+                        break
+                    continue
+                node_list[position] = self._view(engine, self._views.get(address))
+        if node_list is None:
+            node_list, positions = [], {}
+            for address, engine in self.engines.items():
+                if engine.id:
+                    positions[address] = len(node_list)
+                    node_list.append(self._view(engine, self._views.get(address)))
+            self._node_list, self._positions = node_list, positions
+        self._changed.clear()
+        nodes = list(node_list)
+        if self.pending:
+            positions = self._positions
+            for entry in self.pending.values():
+                position = positions.get(entry.engine.address)
+                if position is not None:
+                    nodes[position] = nodes[position].with_container(entry.info)
         return nodes
 
-    def _view(self, engine):
-        # What a view depends on beyond the engine's revision: its health.
-        key = (engine.revision, engine.state, engine.failures)
-        cached = self._views.get(engine.address)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        if cached is not None and cached[0][0] == engine.revision:
-            view = cached[1].evolve(healthy=engine.healthy,
+    def _view(self, engine, cached):
+        """
+        Build (or, after a health change alone, copy) the view of an engine
+        and keep it with what it depends on: C{(revision, state, failures,
+        view)}.
+        """
+        if cached is not None and cached[:3] == (engine.revision, engine.state, engine.failures):
+            return cached[3]
+        if cached is not None and cached[0] == engine.revision:
+            view = cached[3].evolve(healthy=engine.healthy,
                                     health_indicator=engine.health_indicator)
         else:
             view = Node(
@@ -416,7 +491,7 @@ class Cluster(EngineListener):
                 containers=[c.info for c in engine.containers.values()],
                 images=engine.images, healthy=engine.healthy,
                 health_indicator=engine.health_indicator)
-        self._views[engine.address] = (key, view)
+        self._views[engine.address] = (engine.revision, engine.state, engine.failures, view)
         return view
 
     def has_image(self, reference):

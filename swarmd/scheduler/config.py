@@ -34,6 +34,24 @@ LABELS = {
 RESCHEDULE_POLICIES = ("off", "on-node-failure")
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy(value):
+    """
+    A deep copy of a JSON value (dicts, lists and scalars), several times
+    quicker than C{copy.deepcopy}; anything else is deep-copied as usual.
+    """
+    if isinstance(value, dict):
+        return {key: item if isinstance(item, _SCALARS) else _copy(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [item if isinstance(item, _SCALARS) else _copy(item) for item in value]
+    if isinstance(value, _SCALARS):
+        return value
+    return copy.deepcopy(value)
+
+
 def _label_list(labels, kind):
     """
     @return: the C{list} of strings in the label of C{kind}, empty when it
@@ -121,7 +139,7 @@ class ContainerConfig:
         """
         if not isinstance(body, dict):
             raise ExpressionError("the create body must be a JSON object")
-        body = copy.deepcopy(body)
+        body = _copy(body)
         labels = body.get("Labels")
         if labels is None:
             labels = body["Labels"] = {}
@@ -212,7 +230,7 @@ class ContainerConfig:
         @param engine_cpus: the engine's own CPU count (C{NCPU}).
         @return: a new C{dict}.
         """
-        body = copy.deepcopy(self.body)
+        body = _copy(self.body)
         if self.cpus and engine_cpus and engine_cpus > 0:
             shares = -(-self.cpus * 1024 // engine_cpus)
             body["HostConfig"]["CpuShares"] = shares
@@ -229,7 +247,7 @@ class ContainerConfig:
         @raise ExpressionError: when C{expression} is invalid.
         """
         parse_expression("affinity", expression)
-        body = copy.deepcopy(self.body)
+        body = _copy(self.body)
         labels = body["Labels"]
         labels[LABELS["affinity"]] = json.dumps(
             _label_list(labels, "affinity") + [expression], separators=(",", ":"))

@@ -8,11 +8,31 @@ from __future__ import annotations
 
 from zope.interface import implementer
 
+from swarmd.scheduler._index import ViewIndex, keep
 from swarmd.scheduler._interfaces import IFilter
 from swarmd.scheduler.node import ALL_INTERFACES, parse_port_key
 from swarmd.scheduler.node_filters import active
 
 __all__ = ["AffinityFilter", "DependencyFilter", "PortFilter", "port_requests"]
+
+
+def _image_keys(node):
+    """
+    What a plain image affinity looks up: the node's image references
+    (shared by many nodes, so few keys).
+    """
+    return node.image_refs
+
+
+def _affinity_answer(node, question):
+    """
+    Whether C{node} holds a container answering to C{question}: C{("container",
+    ID or name)} or C{(label key, value)}.
+    """
+    key, value = question
+    if key == "container":
+        return value in node.container_refs
+    return value in node.container_label_values(key)
 
 
 @implementer(IFilter)
@@ -26,24 +46,33 @@ class AffinityFilter:
 
     name = "affinity"
 
+    def __init__(self):
+        self._index = ViewIndex(keys_of=_image_keys, ask=_affinity_answer)
+
     def filter(self, config, nodes, soft):
+        kept = list(nodes)
+        index = self._index
         affinities = active(config.affinities, soft)
-        if not affinities:
-            return list(nodes)
-        kept = []
-        for node in nodes:
-            for affinity in affinities:
-                key = affinity.key
-                if key == "container":
-                    values = node.container_refs
-                elif key == "image":
-                    values = node.image_refs
+        if any(a.literal is not None for a in affinities):
+            index.track(kept)
+        # One pass per affinity over the nodes the previous ones kept; a
+        # plain value (the usual case) is looked up in the index.
+        for affinity in affinities:
+            if not kept:
+                break
+            key, test, literal = affinity.key, affinity.test, affinity.literal
+            if literal is not None:
+                if key == "image":
+                    ids = index.having(literal)
                 else:
-                    values = node.container_label_values(key)
-                if not affinity.test(values):
-                    break
+                    ids = index.answering((key, literal))
+                kept = keep(kept, ids, affinity.negated)
+            elif key == "container":
+                kept = [node for node in kept if test(node.container_refs)]
+            elif key == "image":
+                kept = [node for node in kept if test(node.image_refs)]
             else:
-                kept.append(node)
+                kept = [node for node in kept if test(node.container_label_values(key))]
         return kept
 
     def expressions(self, config):
@@ -137,6 +166,16 @@ def port_requests(config):
     return requests
 
 
+def _port_keys(node):
+    """
+    What the port filter looks up: C{("port", protocol, port)} for each
+    host port the node holds, and C{("ip", its IP)}.
+    """
+    keys = [("port", protocol, port) for protocol, port in node.host_ports]
+    keys.append(("ip", node.ip))
+    return keys
+
+
 @implementer(IFilter)
 class PortFilter:
     """
@@ -152,26 +191,35 @@ class PortFilter:
 
     name = "port"
 
+    def __init__(self):
+        self._index = ViewIndex(keys_of=_port_keys)
+
     def filter(self, config, nodes, soft):
         requests = port_requests(config)
         if not requests:
             return list(nodes)
+        index = self._index
+        index.track(nodes)
+        # Only nodes holding one of the ports asked for (any of them, for a
+        # range) can refuse: find those first.
+        if all(len(ports) == 1 for _, _, ports, _ in requests):
+            holding = [index.having(("port", protocol, ports[0]))
+                       for _, protocol, ports, _ in requests]
+            suspects = keep(nodes, holding[0] if len(holding) == 1 else set().union(*holding))
+        else:
+            suspects = [node for node in nodes if node.host_ports]
         blocked = set()
-        for node in nodes:
+        for node in suspects:
             if node.ip in blocked:
                 continue
-            held = node.host_ports
-            if not held:
-                continue
             for _, protocol, ports, address in requests:
-                if len(ports) == 1 and (protocol, ports[0]) not in held:
-                    continue
                 if all(node.port_taken(protocol, port, address) for port in ports):
                     blocked.add(node.ip)
                     break
         if not blocked:
             return list(nodes)
-        return [node for node in nodes if node.ip not in blocked]
+        return keep(nodes, set().union(*(index.having(("ip", ip)) for ip in blocked)),
+                    negated=True)
 
     def expressions(self, config):
         return [text for text, _, _, _ in port_requests(config)]

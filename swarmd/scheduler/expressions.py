@@ -122,6 +122,10 @@ class Expression:
     @ivar test: the fastest form of L{matches}: a one-argument callable
         taking a collection of C{str} (never a bare C{str}), made for the
         expression's form.
+    @ivar literal: when the value matches one string only (no glob, no
+        regular expression, no alternatives), that string, else L{None}:
+        filters then compare it directly, C{matches(values)} being
+        C{literal in values} (C{not in} for C{!=}).
     """
 
     kind: str = attr.ib()
@@ -132,9 +136,15 @@ class Expression:
     soft: bool = attr.ib()
     _matcher: _Matcher = attr.ib(repr=False)
     test = attr.ib(init=False, repr=False)
+    literal = attr.ib(init=False, repr=False)
 
     def __attrs_post_init__(self):
         object.__setattr__(self, "test", _tester(self._matcher, self.operator == "!="))
+        matcher = self._matcher
+        literal = None
+        if not matcher.patterns and len(matcher.literals) == 1:
+            (literal,) = matcher.literals
+        object.__setattr__(self, "literal", literal)
 
     @property
     def negated(self):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from zope.interface import implementer
 
+from swarmd.scheduler._index import ViewIndex, keep
 from swarmd.scheduler._interfaces import IFilter
 
 __all__ = ["ConstraintFilter", "HealthFilter", "SlotsFilter", "WhitelistFilter"]
@@ -47,15 +48,22 @@ class SlotsFilter:
     name = "containerslots"
 
     def filter(self, config, nodes, soft):
-        kept = []
-        for node in nodes:
-            slots = node.slots
-            if slots is None or len(node.containers) < slots:
-                kept.append(node)
-        return kept
+        return [node for node in nodes
+                if (slots := node.slots) is None or len(node.containers) < slots]
 
     def expressions(self, config):
         return ["available container slots"]
+
+
+def _constraint_keys(node):
+    """
+    What a plain constraint looks up: C{("node", ID or name)} and
+    C{("label", key, value)} for each engine label.
+    """
+    keys = [("node", node.id), ("node", node.name)]
+    keys.extend(("label", key, value) for key, value in node.labels.items()
+                if isinstance(value, str))
+    return keys
 
 
 @implementer(IFilter)
@@ -68,24 +76,29 @@ class ConstraintFilter:
 
     name = "constraint"
 
+    def __init__(self):
+        self._index = ViewIndex(keys_of=_constraint_keys)
+
     def filter(self, config, nodes, soft):
+        kept = list(nodes)
         constraints = active(config.constraints, soft)
-        if not constraints:
-            return list(nodes)
-        kept = []
-        for node in nodes:
-            labels = node.labels
-            for constraint in constraints:
-                key = constraint.key
-                if key == "node":
-                    values = (node.id, node.name)
-                else:
-                    value = labels.get(key)
-                    values = () if value is None else (value,)
-                if not constraint.test(values):
-                    break
+        if any(c.literal is not None for c in constraints):
+            self._index.track(kept)
+        # One pass per constraint, each over the nodes the previous ones
+        # kept; a plain value (the usual case) is looked up in the index.
+        for constraint in constraints:
+            if not kept:
+                break
+            key, test, literal = constraint.key, constraint.test, constraint.literal
+            if literal is not None:
+                held = ("node", literal) if key == "node" else ("label", key, literal)
+                # A node without the label matches every !=.
+                kept = keep(kept, self._index.having(held), constraint.negated)
+            elif key == "node":
+                kept = [node for node in kept if test((node.id, node.name))]
             else:
-                kept.append(node)
+                kept = [node for node in kept
+                        if test(() if (value := node.labels.get(key)) is None else (value,))]
         return kept
 
     def expressions(self, config):
@@ -106,11 +119,11 @@ class WhitelistFilter:
     name = "whitelist"
 
     def filter(self, config, nodes, soft):
-        whitelists = active(config.whitelists, soft)
-        if not whitelists:
-            return list(nodes)
-        return [node for node in nodes
-                if all(w.test((node.name, node.id)) for w in whitelists)]
+        kept = list(nodes)
+        for whitelist in active(config.whitelists, soft):
+            test = whitelist.test
+            kept = [node for node in kept if test((node.name, node.id))]
+        return kept
 
     def expressions(self, config):
         # Classic Swarm: "node==n1|n2 (soft=false)".

@@ -34,25 +34,38 @@ def weigh(config, nodes, health_factor):
     @return: a C{list} of C{(weight, container count, index, node)}.
     @raise NoResources: when no node has room.
     """
+    return _weighed(config, nodes, health_factor, 1)
+
+
+def _weighed(config, nodes, health_factor, sign):
+    """
+    L{weigh}, with the weight and the container count multiplied by
+    C{sign}: the tuples then sort best first as they are (the index, unique,
+    settles every tie before the nodes would be compared).
+    """
     cpus = config.cpus
     memory = config.memory
     weighed = []
+    append = weighed.append
     for index, node in enumerate(nodes):
-        total_cpus = node.total_cpus
-        total_memory = node.total_memory
-        cpu_score = memory_score = 100
         if cpus > 0:
             wanted = node.used_cpus + cpus
-            if wanted > total_cpus:
+            total = node.total_cpus
+            if wanted > total:
                 continue
-            cpu_score = wanted * 100 // total_cpus
+            score = wanted * 100 // total
+        else:
+            score = 100
         if memory > 0:
             wanted = node.used_memory + memory
-            if wanted > total_memory:
+            total = node.total_memory
+            if wanted > total:
                 continue
-            memory_score = wanted * 100 // total_memory
-        weight = cpu_score + memory_score + health_factor * node.health_indicator
-        weighed.append((weight, len(node.containers), index, node))
+            score += wanted * 100 // total
+        else:
+            score += 100
+        score += health_factor * node.health_indicator
+        append((sign * score, sign * len(node.containers), index, node))
     if not weighed:
         raise NoResources()
     return weighed
@@ -67,8 +80,8 @@ class SpreadStrategy:
     name = "spread"
 
     def rank(self, config, nodes):
-        weighed = weigh(config, nodes, -10)
-        weighed.sort(key=lambda w: (w[0], w[1], w[2]))
+        weighed = _weighed(config, nodes, -10, 1)
+        weighed.sort()
         return [w[3] for w in weighed]
 
 
@@ -81,8 +94,8 @@ class BinpackStrategy:
     name = "binpack"
 
     def rank(self, config, nodes):
-        weighed = weigh(config, nodes, 10)
-        weighed.sort(key=lambda w: (-w[0], -w[1], w[2]))
+        weighed = _weighed(config, nodes, 10, -1)
+        weighed.sort()
         return [w[3] for w in weighed]
 
 

@@ -12,7 +12,8 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd.cluster import Cluster, ClusterError, EngineOptions
-from swarmd.engine import EngineError
+from swarmd.cluster.engine import Engine
+from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.node import apply_overcommit
 from swarmd.testing.discovery import FakeDiscovery
@@ -125,6 +126,85 @@ class ViewTests(SynchronousTestCase):
         view = cluster.nodes()[0]
         self.assertFalse(view.healthy)
         self.assertEqual(view.health_indicator, 0)
+
+
+class NodeListTests(SynchronousTestCase):
+    """
+    Cluster.nodes() looks again only at engines that changed, and still
+    sees every change a view depends on.
+    """
+
+    def test_images_refresh_shows(self):
+        """A new image (a revision bump with no container change) is in the next view."""
+        cluster, clients, clock, discovery = make_cluster(n=2)
+        before = {n.name: n for n in cluster.nodes()}
+        self.assertNotIn("redis:latest", before["n1"].image_refs)
+        clients["127.0.0.1:2376"].images.add("redis")
+        cluster.engines["127.0.0.1:2376"].refresh_list("images")
+        after = {n.name: n for n in cluster.nodes()}
+        self.assertIn("redis:latest", after["n1"].image_refs)
+        self.assertIs(after["n2"], before["n2"])
+
+    def test_one_failure_lowers_health_indicator(self):
+        """A failure that leaves the engine healthy still lowers its view's health indicator."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        engine = cluster.engines["127.0.0.1:2376"]
+        self.assertEqual(cluster.nodes()[0].health_indicator, 100)
+        engine.failed(EngineUnreachable(engine.address, "timeout"))
+        view = cluster.nodes()[0]
+        self.assertTrue(view.healthy)
+        self.assertEqual(view.health_indicator, engine.health_indicator)
+        self.assertLess(view.health_indicator, 100)
+        engine.succeeded()
+        self.assertEqual(cluster.nodes()[0].health_indicator, 100)
+
+    def test_late_engine_joins_in_order(self):
+        """An engine connecting after the others joins the list at its place; a leaving one goes."""
+        cluster, clients, clock, discovery = make_cluster(n=0)
+        factory = cluster._client_factory
+
+        def down_at_first(address):
+            client = factory(address)
+            client.down = address == "127.0.0.1:2377"
+            return client
+
+        cluster._client_factory = down_at_first
+        discovery.set_entries(["127.0.0.1:%d" % p for p in (2376, 2377, 2378)])
+        clock.advance(0)
+        self.assertEqual([n.name for n in cluster.nodes()], ["n1", "n3"])
+        clients["127.0.0.1:2377"].down = False
+        self.successResultOf(cluster.engines["127.0.0.1:2377"].connect())
+        self.assertEqual([n.name for n in cluster.nodes()], ["n1", "n2", "n3"])
+        discovery.set_entries(["127.0.0.1:2376", "127.0.0.1:2378"])
+        clock.advance(0)
+        self.assertEqual([n.name for n in cluster.nodes()], ["n1", "n3"])
+
+    def test_pending_copies_not_kept(self):
+        """A pending container shows in the views given out, never in the views kept."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        clients["127.0.0.1:2376"].delay = 1.0
+        base = cluster.nodes()[0]
+        d = cluster.create_container(config("web", HostConfig={"Memory": GIB}))
+        during = cluster.nodes()[0]
+        self.assertEqual(during.used_memory, GIB)
+        self.assertEqual(base.used_memory, 0)
+        self.assertEqual(cluster.nodes()[0].used_memory, GIB)
+        clock.advance(1.0)
+        self.successResultOf(d)
+        self.assertEqual(cluster.pending, {})
+        after = cluster.nodes()[0]
+        self.assertEqual(after.used_memory, GIB)
+        self.assertEqual([c["Name"] for c in after.containers], ["/web"])
+
+    def test_engine_stays_an_engine(self):
+        """The cluster's engines are Engines whose watched fields read and write as before."""
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        engine = cluster.engines["127.0.0.1:2376"]
+        self.assertIsInstance(engine, Engine)
+        revision = engine.revision
+        engine.revision += 1
+        self.assertEqual(engine.revision, revision + 1)
+        self.assertEqual(engine.state, "Healthy")
 
 
 class OvercommitTests(SynchronousTestCase):

@@ -96,6 +96,26 @@ class EnvRewriteTests(SynchronousTestCase):
         self.assertEqual(body, before)
 
 
+    def test_copies_share_nothing(self):
+        """
+        The config's body, and each engine body, share no nested dict or list with their source.
+        """
+        body = {"Image": "busybox", "Cmd": ["sleep", "1"], "Labels": {"x": "y"},
+                "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "8080"}]},
+                               "Binds": ["/a:/a"]}, "Healthcheck": {"Interval": 1.5}}
+        before = copy.deepcopy(body)
+        config = parse(body)
+        config.body["Cmd"].append("x")
+        config.body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"] = "1"
+        self.assertEqual(body, before)
+        engine_body = config.engine_body(4)
+        engine_body["HostConfig"]["Binds"].append("/b:/b")
+        engine_body["Labels"]["x"] = "z"
+        self.assertEqual(config.body["HostConfig"]["Binds"], ["/a:/a"])
+        self.assertEqual(config.body["Labels"]["x"], "y")
+        self.assertEqual(engine_body["Healthcheck"], {"Interval": 1.5})
+
+
 class ValidationTests(SynchronousTestCase):
     """
     Bad expressions, labels and values are refused with a message naming them.
