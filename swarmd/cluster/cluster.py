@@ -105,48 +105,6 @@ def new_swarm_id():
     return os.urandom(32).hex()
 
 
-def _watched(name):
-    """
-    A property storing C{name} in the instance dict under another key and
-    calling the instance's C{_on_change(instance)} when its value changes.
-    """
-    key = "_watched_" + name
-
-    def get(self):
-        return self.__dict__[key]
-
-    def set(self, value):
-        values = self.__dict__
-        changed = values.get(key, _UNSET) != value
-        values[key] = value
-        if changed and self._on_change is not None:
-            self._on_change(self)
-
-    return property(get, set, doc="C{%s}, watched by the cluster." % (name,))
-
-
-_UNSET = object()
-
-
-class _WatchedEngine(Engine):
-    """
-    An L{Engine} that tells its cluster when what the scheduler's view of it
-    depends on changes (C{revision}, C{state}, C{failures}), so that
-    L{Cluster.nodes} does not have to look at every engine for every
-    create.  Nothing else about the engine changes.
-    """
-
-    _on_change = None
-
-    revision = _watched("revision")
-    state = _watched("state")
-    failures = _watched("failures")
-
-    def __init__(self, *args, on_change=None, **kwargs):
-        Engine.__init__(self, *args, **kwargs)
-        self._on_change = on_change
-
-
 class Cluster(EngineListener):
     """
     The cluster of engines.
@@ -245,9 +203,9 @@ class Cluster(EngineListener):
             self._log.error("ignoring engine address {address}: {error}",
                             address=address, error=str(e))
             return None
-        engine = _WatchedEngine(client, self._clock, self.options, listener=self,
-                                random=_random.Random(self._random.random()),
-                                limiter=self._bookkeeping, on_change=self._engine_changed)
+        engine = Engine(client, self._clock, self.options, listener=self,
+                        random=_random.Random(self._random.random()),
+                        limiter=self._bookkeeping)
         self.engines[address] = engine
         self._node_list = None
         return engine.start()
@@ -426,7 +384,7 @@ class Cluster(EngineListener):
                 "You have to remove (or rename) that container to be able to reuse that name."
                 % (normalize_name(name), owner_id), 409)
 
-    def _engine_changed(self, engine):
+    def engine_view_changed(self, engine):
         self._changed.add(engine.address)
 
     def nodes(self):

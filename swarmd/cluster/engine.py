@@ -91,6 +91,12 @@ class EngineListener:
         away (C{new} is L{None}).
         """
 
+    def engine_view_changed(self, engine):
+        """
+        Something the scheduler's view of C{engine} depends on changed: its
+        C{revision} (cached state), C{state} or C{failures}.
+        """
+
 
 def _event_since(event):
     """
@@ -310,6 +316,7 @@ class Engine:
         if old == new:
             return
         self.state = new
+        self._listener.engine_view_changed(self)
         self._listener.engine_state_changed(self, old, new)
         action = {
             (PENDING, HEALTHY): "engine_connect",
@@ -335,13 +342,22 @@ class Engine:
             "timeNano": int(now * 1e9),
         })
 
+    def _bump(self):
+        """
+        The cached state changed: a new C{revision}, and the listener told.
+        """
+        self.revision += 1
+        self._listener.engine_view_changed(self)
+
     # -- failure accounting -----------------------------------------------------
 
     def succeeded(self):
         """
         Record that a call to the engine worked.
         """
-        self.failures = 0
+        if self.failures:
+            self.failures = 0
+            self._listener.engine_view_changed(self)
         self.error = ""
         if self.state == UNHEALTHY:
             self._log.info("engine {engine} ({address}) is healthy again",
@@ -359,6 +375,7 @@ class Engine:
         if not isinstance(error, EngineUnreachable):
             return
         self.failures += 1
+        self._listener.engine_view_changed(self)
         if self.state == HEALTHY and self.failures >= self.options.failure_retry:
             self._log.warn("engine {engine} ({address}) unhealthy after {failures} failures: "
                            "{error}", engine=self.name, address=self.address,
@@ -476,7 +493,7 @@ class Engine:
             if sep:
                 labels[key] = value
         self.labels = labels
-        self.revision += 1
+        self._bump()
         self.specs_revision += 1
         self._specs_at = self._clock.seconds()
         return _time_to_since(info.get("SystemTime"))
@@ -543,7 +560,7 @@ class Engine:
 
         def got(items):
             setattr(self, kind, items or [])
-            self.revision += 1
+            self._bump()
 
         def done(result):
             state = self._lists_busy.pop(kind)
@@ -641,7 +658,7 @@ class Engine:
         old = self.containers.get(info["Id"])
         new = Container(self, info)
         self.containers[info["Id"]] = new
-        self.revision += 1
+        self._bump()
         self._listener.container_changed(self, old, new)
         return new
 
@@ -650,7 +667,7 @@ class Engine:
         self._applied[container_id] = self._sent.get(container_id, 0)
         old = self.containers.pop(container_id, None)
         if old is not None:
-            self.revision += 1
+            self._bump()
             self._listener.container_changed(self, old, None)
 
     def is_fresh(self, container_id):
