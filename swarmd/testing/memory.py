@@ -258,7 +258,7 @@ class LoopbackManager:
             await deferLater(reactor, 0.01, lambda: None)
         else:
             raise RuntimeError("engines never all healthy: %r" % (self.cluster.engines,))
-        self._site = _TrackingSite(DockerAPI(self.cluster, reactor, strategy=self.strategy,
+        self._site = TrackingSite(DockerAPI(self.cluster, reactor, strategy=self.strategy,
                                              filters=self.filters).resource())
         self._port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
             self._site)
@@ -347,7 +347,7 @@ class LoopbackManager:
             engine.halt()
 
 
-class _TrackingSite(Site):
+class TrackingSite(Site):
     """
     A quiet L{twisted.web.server.Site} that remembers its connections'
     transports, so a stop can drop them (hijacked ones included).

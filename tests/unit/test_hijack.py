@@ -26,13 +26,13 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 from twisted.web.client import HTTPConnectionPool
-from twisted.web.server import Site
 from zope.interface import implementer
 
 from swarmd.api.errors import write_error
 from swarmd.api.hijack import counters, hijack
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.testing.engine_conformance import HijackedStream, http_request
+from swarmd.testing.memory import TrackingSite
 
 #: The path the front asks the engine for.
 ENGINE_PATH = b"/v1.41/containers/c0ffee/attach?stream=1&stdin=1&stdout=1"
@@ -216,29 +216,6 @@ class Front:
         return write_error(request, 500, str(failure.value))
 
 
-class TrackingSite(Site):
-    """
-    A site remembering the transports of the connections it accepted.
-    """
-
-    noisy = False
-
-    def __init__(self, resource):
-        Site.__init__(self, resource)
-        self.transports = []
-
-    def buildProtocol(self, addr):
-        protocol = Site.buildProtocol(self, addr)
-        made = protocol.makeConnection
-
-        def makeConnection(transport):
-            self.transports.append(transport)
-            return made(transport)
-
-        protocol.makeConnection = makeConnection
-        return protocol
-
-
 @implementer(IPushProducer)
 class Flood:
     """
@@ -344,8 +321,7 @@ class HijackTests(TestCase):
         self.addCleanup(self._close_all)
 
     def _close_all(self):
-        for transport in self.site.transports:
-            transport.abortConnection()
+        self.site.drop_all()
         for engine in self.server.engines:
             if not engine.lost.called:
                 engine.transport.abortConnection()
