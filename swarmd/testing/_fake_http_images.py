@@ -14,6 +14,7 @@ from swarmd.testing._fake_http_util import (
     _body,
     _bool,
     _no_content,
+    _progress,
     _read_struct,
     _stream_line,
 )
@@ -56,14 +57,7 @@ class ImageRoutes:
         return _stream(request, [{"status": image.id}])
 
     def images_pull(self, request):
-        started = []
-
-        def progress(message):
-            if not started:
-                started.append(True)
-                request.setResponseCode(200)
-                request.setHeader(b"Content-Type", b"application/json")
-            request.write(_stream_line(message))
+        progress = _progress(request)
 
         d = self.engine.pull(_arg(request, "fromImage"), _arg(request, "tag"), progress)
         return d.addCallback(lambda _: b"")
@@ -128,14 +122,7 @@ class ImageRoutes:
             except ValueError:
                 raise bad_request("invalid character in buildargs") from None
         rm = _arg(request, "rm")
-        started = []
-
-        def progress(message):
-            if not started:
-                started.append(True)
-                request.setResponseCode(200)
-                request.setHeader(b"Content-Type", b"application/json")
-            request.write(_stream_line(message))
+        progress = _progress(request)
 
         d = self.engine.build(
             _body(request), tags=_args(request, "t"), dockerfile=_arg(request, "dockerfile"),

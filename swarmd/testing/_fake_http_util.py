@@ -100,6 +100,24 @@ def _stream_line(value):
     return json.dumps(value, separators=(",", ":")).encode("utf-8") + b"\r\n"
 
 
+def _progress(request):
+    """
+    A progress callback (pull, build) writing each message to C{request}:
+    the answer's head goes with the first one, so an error before it can
+    still be an error status.
+    """
+    started = []
+
+    def progress(message):
+        if not started:
+            started.append(True)
+            request.setResponseCode(200)
+            request.setHeader(b"Content-Type", b"application/json")
+        request.write(_stream_line(message))
+
+    return progress
+
+
 def _body(request, limit=None):
     """
     @return: the whole request body (C{bytes}).
