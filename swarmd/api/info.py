@@ -48,10 +48,12 @@ def container_counts(containers):
 
 def _engine_block(engine):
     """
-    One node's rows of the table, its container counts, and the rows
-    encoded: made again only when the engine changed.
+    What one node brings to C{/info}: its container counts, CPUs, memory,
+    image IDs and rows of the table (also encoded); made again only when
+    the engine changed.
 
-    @return: C{(counts, rows, encoded rows without brackets)}.
+    @return: C{(counts, rows, encoded rows without brackets, cpus, memory,
+        image IDs)}.
     """
     key = (engine.revision, engine.specs_revision, engine.state, engine.error,
            engine.updated_at, engine.failures)
@@ -76,7 +78,9 @@ def _engine_block(engine):
         ["  └ ServerVersion", engine.version.get("Version")
          or engine.info.get("ServerVersion", "")],
     ]
-    block = (counts, rows, json.dumps(rows, separators=(",", ":"))[1:-1].encode("utf-8"))
+    block = (counts, rows, json.dumps(rows, separators=(",", ":"))[1:-1].encode("utf-8"),
+             engine.total_cpus, engine.total_memory,
+             frozenset(image.get("Id") for image in engine.images))
     engine._info_block = (key, block)
     return block
 
@@ -93,22 +97,27 @@ def _table_head(cluster, strategy, filters, role):
     return rows
 
 
-def _sorted_engines(cluster):
-    return sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
+def _blocks(cluster):
+    """
+    Every node's L{_engine_block}, in the table's order (by name, address).
+    """
+    engines = sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
+    return [_engine_block(engine) for engine in engines]
 
 
-def node_table(cluster, strategy, filters, role=("primary", None)):
+def node_table(cluster, strategy, filters, role=("primary", None), blocks=None):
     """
     Classic Swarm's C{SystemStatus} rows.
 
     @param strategy: the strategy's name.
     @param filters: the filter names in order.
     @param role: C{("primary", None)} or C{("replica", primary_address)}.
+    @param blocks: the nodes' L{_blocks}, if already at hand.
     @return: a C{list} of C{[key, value]} pairs.
     """
     rows = _table_head(cluster, strategy, filters, role)
-    for engine in _sorted_engines(cluster):
-        rows += _engine_block(engine)[1]
+    for block in blocks if blocks is not None else _blocks(cluster):
+        rows += block[1]
     return rows
 
 
@@ -120,34 +129,37 @@ def info_bytes(cluster, strategy, filters, **kwargs):
     The encoded C{GET /info} answer, the node table assembled from each
     engine's cached rows (at 1,000 engines the table is 10,000 rows).
     """
-    answer = info(cluster, strategy, filters, table=False, **kwargs)
+    blocks = _blocks(cluster)
+    answer = info(cluster, strategy, filters, table=False, blocks=blocks, **kwargs)
     answer["SystemStatus"] = _STATUS_MARK
     head = json.dumps(_table_head(cluster, strategy, filters,
                                   kwargs.get("role", ("primary", None))),
                       separators=(",", ":"))[1:-1].encode("utf-8")
-    table = b"[" + b",".join([head] + [_engine_block(e)[2] for e in _sorted_engines(cluster)]) \
-        + b"]"
+    table = b"[" + b",".join([head] + [block[2] for block in blocks]) + b"]"
     encoded = json.dumps(answer, separators=(",", ":")).encode("utf-8")
     return encoded.replace(json.dumps(_STATUS_MARK).encode("ascii"), table, 1) + b"\n"
 
 
 def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None),
-         table=True):
+         table=True, blocks=None):
     """
     The C{GET /info} answer.
 
     @param table: include the node table (C{SystemStatus}).
+    @param blocks: the nodes' L{_blocks}, if already at hand.
     """
-    total = running = paused = 0
-    for engine in cluster.engines.values():
-        counts = _engine_block(engine)[0]
+    if blocks is None:
+        blocks = _blocks(cluster)
+    total = running = paused = cpus = memory = 0
+    images = set()
+    for counts, _, _, node_cpus, node_memory, node_images in blocks:
         total += counts[0]
         running += counts[1]
         paused += counts[2]
+        cpus += node_cpus
+        memory += node_memory
+        images.update(node_images)
     stopped = total - running - paused
-    images = set()
-    for engine in cluster.engines.values():
-        images.update(image.get("Id") for image in engine.images)
     return {
         "ID": "",
         "Containers": total,
@@ -157,7 +169,7 @@ def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("pri
         "Images": len(images),
         "Driver": "",
         "DriverStatus": None,
-        "SystemStatus": node_table(cluster, strategy, filters, role) if table else None,
+        "SystemStatus": node_table(cluster, strategy, filters, role, blocks) if table else None,
         "Plugins": {"Volume": None, "Network": None, "Authorization": None, "Log": None},
         "MemoryLimit": True,
         "SwapLimit": True,
@@ -184,8 +196,8 @@ def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("pri
         "Architecture": platform.machine(),
         "IndexServerAddress": "",
         "RegistryConfig": None,
-        "NCPU": sum(e.total_cpus for e in cluster.engines.values()),
-        "MemTotal": sum(e.total_memory for e in cluster.engines.values()),
+        "NCPU": cpus,
+        "MemTotal": memory,
         "GenericResources": None,
         "DockerRootDir": "",
         "HttpProxy": os.environ.get("http_proxy", ""),

@@ -29,6 +29,7 @@ from swarmd._log import observer
 from swarmd._loop import JitteredLoop
 from swarmd.cluster.containers import Container
 from swarmd.engine import EngineError, EngineUnreachable, address_ip
+from swarmd.scheduler.node import apply_overcommit
 
 PENDING = "Pending"
 HEALTHY = "Healthy"
@@ -238,8 +239,6 @@ class Engine:
         CPUs the scheduler may reserve: classic Swarm's overcommit, Go's
         truncating division (3 CPUs at C{-0.5} give 2, not 1).
         """
-        from swarmd.scheduler.node import apply_overcommit
-
         return apply_overcommit(self.cpus, self.options.overcommit)
 
     @property
@@ -247,8 +246,6 @@ class Engine:
         """
         Bytes of memory the scheduler may reserve, as L{total_cpus}.
         """
-        from swarmd.scheduler.node import apply_overcommit
-
         return apply_overcommit(self.memory, self.options.overcommit)
 
     @property
@@ -764,6 +761,10 @@ class Engine:
                 return
             if base == "destroy":
                 self._drop(actor)
+                return
+            if base == "create" and actor in self.containers:
+                # Cached already (the manager inspects what it creates): a
+                # create says nothing more; later changes have their events.
                 return
             self._ignore(self.refresh_container(actor))
         elif kind == "image":

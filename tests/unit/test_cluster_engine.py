@@ -281,6 +281,17 @@ class EventTests(SynchronousTestCase):
         self.assertIn("c5", self.engine.containers)
         self.assertEqual(self.listener.events[-1]["Action"], "create")
 
+    def test_create_event_of_cached_container(self):
+        """A create event for a container already cached asks the engine nothing."""
+        self.client.containers["c5"] = inspect("c5", "new")
+        self.successResultOf(self.engine.refresh_container("c5"))
+        calls = len(self.client.calls)
+        self.stream.callback(self.event("create", "c5", 1795860001000000000))
+        self.assertEqual(len(self.client.calls), calls)
+        self.assertEqual(self.listener.events[-1]["Action"], "create")
+        self.stream.callback(self.event("start", "c5", 1795860002000000000))
+        self.assertEqual(self.client.calls[calls:], ["inspect_container"])
+
     def test_destroy_event_drops(self):
         """A destroy event removes the container from the cache without a call."""
         self.client.containers["c5"] = inspect("c5", "new")
