@@ -50,6 +50,13 @@ def _is_unreachable(failure):
     )
 
 
+#: Seconds an idle pooled connection to an engine is kept.  Below the idle
+#: timeout of the servers in front of engines (Twisted's and many proxies'
+#: are a minute; dockerd has none): a POST sent on a connection the server
+#: is closing fails without retry ("Connection was closed cleanly").
+IDLE_TIMEOUT = 30
+
+
 def _cancelled(failure):
     """
     Whether a call failed because it was cancelled (Twisted's HTTP client
@@ -273,6 +280,7 @@ class EngineClient:
         self._pool = HTTPConnectionPool(reactor, persistent=True)
         self._pool.maxPersistentPerHost = max_connections
         self._pool.retryAutomatically = True
+        self._pool.cachedConnectionTimeout = IDLE_TIMEOUT
         self._pool._factory = _QuietFactory
         #: The endpoint reaching the engine (also used for hijacked streams).
         self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
