@@ -504,8 +504,7 @@ class FakeEngine(NetworkOps, VolumeOps, ImageOps, BuildOps, ExecOps, ContainerOp
                 self._schedule(container, steps, index, due + step[1])
                 return
             elif step[0] == "write":
-                files = container.files = container.files or {}
-                files[step[1]] = (files.get(step[1], b"") if step[3] else b"") + step[2]
+                proc.write_file(container, step)
             elif step[0] == "exit":
                 self._exited(container, step[1])
                 return

@@ -274,8 +274,7 @@ class ExecOps:
                 self._exec_schedule(execution, steps, index, due + step[1])
                 return
             elif step[0] == "write":
-                files = execution.container.files = execution.container.files or {}
-                files[step[1]] = (files.get(step[1], b"") if step[3] else b"") + step[2]
+                proc.write_file(execution.container, step)
             elif step[0] == "exit":
                 self._exec_exited(execution, step[1])
                 return

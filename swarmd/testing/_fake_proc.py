@@ -331,3 +331,13 @@ def command_line(path, args):
     if not args:
         return path
     return "%s %s" % (path, " ".join("'%s'" % (a,) if " " in a else a for a in args))
+
+
+def write_file(container, step):
+    """
+    Carry out a C{("write", path, data, append)} step: the file a command
+    of C{container} wrote (kept in C{container.files}).
+    """
+    _, path, data, append = step
+    files = container.files = container.files or {}
+    files[path] = (files.get(path, b"") if append else b"") + data
