@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.web.client import readBody
 from zope.interface import implementer
 
+from swarmd.api._fanout import fan_out
 from swarmd.api._helpers import arg
 from swarmd.api.errors import bad_request
 from swarmd.api.listfilters import parse_filters
@@ -290,8 +291,6 @@ class EventRoutes:
 
         @return: a L{Deferred} firing with the list.
         """
-        from swarmd.api._fanout import fan_out
-
         low, high = window
         query = ("since=%s&until=%s" % (_timestamp_text(low), _timestamp_text(high))).encode()
 
