@@ -71,7 +71,7 @@ def _parents(path):
         parent = posixpath.dirname(parent)
 
 
-_TREES = {}
+_TREES: dict = {}
 
 
 def layers_tree(diff_ids):

@@ -33,7 +33,7 @@ class Layer:
         self.size = size
 
 
-_LAYERS = {}
+_LAYERS: dict = {}
 
 
 def digest(data):

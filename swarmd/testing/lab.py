@@ -582,7 +582,8 @@ class Lab:
             return
         with contextlib.suppress(Exception):
             engine.remove_containers()
-        host.terminate({engine.pid: engine.started}, timeout=timeout)
+        if engine.pid is not None:
+            host.terminate({engine.pid: engine.started}, timeout=timeout)
 
     def start_engine(self, name: str) -> None:
         """

@@ -180,7 +180,7 @@ class ManagerProcess:
                               text=True, env=env, check=check, timeout=timeout)
 
 
-_shared = {}
+_shared: dict = {}
 
 
 def shared_manager(lab, args=(), healthy=None, client_tls=None):
