@@ -348,7 +348,9 @@ class NodeEventTests(TestCase):
         first.cleanup()
         second = ManagerProcess(lab.discovery(), args=FAST_REFRESH).start(healthy=2)
         self.addCleanup(second.cleanup)
-        out = second.docker("events", "--since", str(start), "--until", str(int(time.time())),
+        # until a second ahead: int() of now could fall before the die event.
+        out = second.docker("events", "--since", str(start), "--until",
+                            str(int(time.time()) + 1),
                             "--filter", "container=before", "--format",
                             '{{.Action}} {{index .Actor.Attributes "node.name"}}').stdout
         self.assertEqual(out.splitlines(), ["create n1", "start n1", "die n1"])
