@@ -223,9 +223,7 @@ class ContainerOps:
 
         @return: C{{"ContainersDeleted": [ids] or None, "SpaceReclaimed": N}}.
         """
-        for key in filters.values:
-            if key not in CONTAINER_PRUNE_FILTERS:
-                raise bad_request("Invalid filter '%s'" % (key,))
+        filters.check_keys(CONTAINER_PRUNE_FILTERS)
         until = None
         for value in filters.get("until"):
             until = parse_until(value, self.clock.seconds())

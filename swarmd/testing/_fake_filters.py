@@ -69,6 +69,16 @@ class Filters:
     def __contains__(self, key):
         return key in self.values
 
+    def check_keys(self, allowed):
+        """
+        Refuse keys outside C{allowed}, as dockerd's prunes do.
+
+        @raise FakeAPIError: 400 C{Invalid filter 'KEY'}.
+        """
+        for key in self.values:
+            if key not in allowed:
+                raise bad_request("Invalid filter '%s'" % (key,))
+
     def get(self, key):
         """
         @return: the set of values of C{key} (empty if absent).

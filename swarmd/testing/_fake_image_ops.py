@@ -468,9 +468,7 @@ class ImageOps:
         @return: C{{"ImagesDeleted": [...] or None, "SpaceReclaimed": N}}.
         @raise FakeAPIError: 400 unknown filter or dangling value.
         """
-        for key in filters.values:
-            if key not in IMAGE_PRUNE_FILTERS:
-                raise bad_request("Invalid filter '%s'" % (key,))
+        filters.check_keys(IMAGE_PRUNE_FILTERS)
         dangling_only = True
         values = filters.get("dangling")
         if values:

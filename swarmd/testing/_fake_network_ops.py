@@ -357,9 +357,7 @@ class NetworkOps:
         @param filters: validated here (C{label}, C{label!}, C{until}).
         @return: C{{"NetworksDeleted": [names] or None}}.
         """
-        for key in filters.values:
-            if key not in NETWORK_PRUNE_FILTERS:
-                raise bad_request("Invalid filter '%s'" % (key,))
+        filters.check_keys(NETWORK_PRUNE_FILTERS)
         until = None
         for value in filters.get("until"):
             until = parse_until(value, self.clock.seconds())

@@ -137,9 +137,7 @@ class VolumeOps:
         @return: C{{"VolumesDeleted": [...], "SpaceReclaimed": N}}.
         @raise FakeAPIError: 400 for a filter other than C{label}/C{label!}.
         """
-        for key in filters.values:
-            if key not in VOLUME_PRUNE_FILTERS:
-                raise bad_request("Invalid filter '%s'" % (key,))
+        filters.check_keys(VOLUME_PRUNE_FILTERS)
         deleted = []
         reclaimed = 0
         for name, volume in list(self.volumes.items()):
