@@ -30,6 +30,12 @@ setup(
         "service-identity>=24.1",
         "pyopenssl>=24.2",
         "attrs>=23.1",
+        # Linear-time regular expressions with Go's syntax (RE2), for every
+        # user-supplied pattern: Google's own binding, wheels for CPython 3.11.
+        "google-re2>=1.1",
+        # ZooKeeper discovery and leader election (threaded; kept off the
+        # reactor thread): the maintained python-zk client.
+        "kazoo>=2.10",
     ],
     entry_points={"console_scripts": ["swarm = swarmd.cli:main"]},
     extras_require={
