@@ -19,6 +19,32 @@ from swarmd.cluster.engine import EngineOptions
 from swarmd.engine import EngineClient
 from swarmd.tls import engine_tls, wrap_server_factory
 
+#: Where Linux keeps the kernel's cap on a listen backlog.
+SOMAXCONN_PATH = "/proc/sys/net/core/somaxconn"
+
+#: The backlog when the kernel's cap cannot be read (Go's own fallback).
+DEFAULT_BACKLOG = 128
+
+
+def listen_backlog(path=SOMAXCONN_PATH):
+    """
+    The backlog of every listener: the kernel's C{somaxconn}, as dockerd
+    (Go's C{net.Listen}) uses, so a burst of connections waits in the
+    kernel's queue instead of being reset (Twisted's default is 50).
+
+    @param path: the file holding the kernel's cap.
+    @return: a positive C{int}; L{DEFAULT_BACKLOG} when unreadable.
+    """
+    try:
+        with open(path) as f:
+            value = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return DEFAULT_BACKLOG
+    if value <= 0:
+        return DEFAULT_BACKLOG
+    # Go caps it the same way: the kernel stores the backlog in 16 bits.
+    return min(value, 65535)
+
 
 class ListenError(ValueError):
     """
@@ -26,16 +52,20 @@ class ListenError(ValueError):
     """
 
 
-def listen_endpoint(reactor, host):
+def listen_endpoint(reactor, host, backlog=None):
     """
     The server endpoint for one C{--host} value.
 
     @param host: C{tcp://addr:port} or C{unix:///path}.
+    @param backlog: the listen backlog, L{listen_backlog} when L{None}
+        (TLS listeners use these endpoints too).
     """
+    if backlog is None:
+        backlog = listen_backlog()
     if host.startswith("unix://"):
         path = host[len("unix://"):]
         _remove_stale_socket(path)
-        return UNIXServerEndpoint(reactor, path, mode=0o660)
+        return UNIXServerEndpoint(reactor, path, backlog=backlog, mode=0o660)
     if host.startswith("tcp://"):
         address, _, port = host[len("tcp://"):].rpartition(":")
         try:
@@ -44,8 +74,9 @@ def listen_endpoint(reactor, host):
             raise ListenError("invalid port in --host %s" % (host,)) from None
         address = address or "0.0.0.0"
         if address.startswith("[") and address.endswith("]"):
-            return TCP6ServerEndpoint(reactor, number, interface=address[1:-1])
-        return TCP4ServerEndpoint(reactor, number, interface=address)
+            return TCP6ServerEndpoint(reactor, number, backlog=backlog,
+                                      interface=address[1:-1])
+        return TCP4ServerEndpoint(reactor, number, backlog=backlog, interface=address)
     raise ListenError("invalid --host %s: use tcp://host:port or unix:///path" % (host,))
 
 
