@@ -52,12 +52,19 @@ class NoMatchingNode(SchedulerError):
 class NoResources(SchedulerError):
     """
     The strategy found no node with room for the requested CPUs and memory.
+
+    The message's first line is classic Swarm's whole message (scripts match
+    it); the lines after it, if any, say which resource is short on which
+    nodes and by how much.
+
+    @ivar details: those further lines, a C{list} of C{str}.
     """
 
     MESSAGE = "no resources available to schedule container"
 
-    def __init__(self):
-        super().__init__(self.MESSAGE)
+    def __init__(self, details=()):
+        self.details = list(details)
+        super().__init__("\n".join([self.MESSAGE] + self.details))
 
 
 class ExpressionError(ValueError):

@@ -24,7 +24,83 @@ from zope.interface import implementer
 from swarmd.scheduler._interfaces import IStrategy
 from swarmd.scheduler.errors import NoResources
 
-__all__ = ["BinpackStrategy", "RandomStrategy", "SpreadStrategy", "weigh"]
+__all__ = ["BinpackStrategy", "RandomStrategy", "SpreadStrategy", "shortages", "weigh"]
+
+#: How many short nodes a "no resources" message names per resource.
+SHOWN_NODES = 5
+
+
+def _size(count):
+    """
+    Bytes for people: C{"1.95 GiB"}, C{"512 MiB"}, C{"100 B"}.
+    """
+    for unit, size in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2),
+                       ("KiB", 1024)):
+        if count >= size:
+            return "%.3g %s" % (count / size, unit)
+    return "%d B" % (count,)
+
+
+def _short_nodes(asked, nodes, total_of, used_of, show):
+    """
+    The line naming the nodes without room for C{asked} of one resource.
+
+    @return: C{(line, shortfalls)}, C{line} L{None} when every node has room.
+    """
+    short = []
+    for node in nodes:
+        total, used = total_of(node), used_of(node)
+        if used + asked > total:
+            free = max(total - used, 0)
+            short.append((asked - free, node.name, free, total))
+    if not short:
+        return None
+    short.sort()
+    shown = ["%s by %s (%s of %s free)" % (name, show(missing), show(free), show(total))
+             for missing, name, free, total in short[:SHOWN_NODES]]
+    if len(short) > SHOWN_NODES:
+        shown.append("and %d more node%s" % (len(short) - SHOWN_NODES,
+                                             "s" if len(short) - SHOWN_NODES > 1 else ""))
+    return ", ".join(shown)
+
+
+def shortages(config, nodes):
+    """
+    Why no node has room for C{config}, for the lines after classic Swarm's
+    "no resources available to schedule container": for each resource asked
+    for, what was asked, the largest node's total (and the most any node has
+    free, when that is what falls short), then the nodes short of it, by
+    how much (closest to fitting first, at most L{SHOWN_NODES} named).
+
+    @param config: the L{swarmd.scheduler.ContainerConfig} that did not fit.
+    @param nodes: the L{swarmd.scheduler.Node}s it was weighed on.
+    @return: a C{list} of lines (empty when there is no node at all).
+    """
+    if not nodes:
+        return []
+    lines = []
+    resources = [
+        (config.cpus, lambda n: n.total_cpus, lambda n: n.used_cpus, str,
+         "--cpu-shares %d asks for %d CPU%s (classic Swarm reads CpuShares as a CPU "
+         "count)" % (config.cpus, config.cpus, "" if config.cpus == 1 else "s"),
+         "CPUs short on "),
+        (config.memory, lambda n: n.total_memory, lambda n: n.used_memory, _size,
+         "--memory asks for %s" % (_size(config.memory),), "memory short on "),
+    ]
+    for asked, total_of, used_of, show, what, prefix in resources:
+        if asked <= 0:
+            continue
+        listed = _short_nodes(asked, nodes, total_of, used_of, show)
+        if listed is None:
+            continue
+        largest = max(total_of(node) for node in nodes)
+        line = "%s; the largest node has %s" % (what, show(largest))
+        most_free = max(max(total_of(node) - used_of(node), 0) for node in nodes)
+        if largest >= asked > most_free:
+            line += ", the most free on one node is %s" % (show(most_free),)
+        lines.append(line)
+        lines.append(prefix + listed)
+    return lines
 
 
 def weigh(config, nodes, health_factor):
@@ -67,7 +143,7 @@ def _weighed(config, nodes, health_factor, sign):
         score += health_factor * node.health_indicator
         append((sign * score, sign * len(node.containers), index, node))
     if not weighed:
-        raise NoResources()
+        raise NoResources(shortages(config, nodes))
     return weighed
 
 

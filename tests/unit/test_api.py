@@ -296,7 +296,9 @@ class ContainerLifecycleTests(APITestCase):
             "POST", "/containers/create", {"Image": "busybox",
                                            "HostConfig": {"Memory": 1024 ** 4}})
         self.assertEqual(status, 500)
-        self.assertEqual(body["message"], "no resources available to schedule container")
+        self.assertEqual(body["message"].split("\n")[0],
+                         "no resources available to schedule container")
+        self.assertIn("memory short on", body["message"])
 
 
 class InspectCacheTests(APITestCase):

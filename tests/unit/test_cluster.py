@@ -596,7 +596,8 @@ class ConcurrencyTests(SynchronousTestCase):
                     "name." % (name.lstrip("/"), cluster.container(name.lstrip("/")).swarm_id))
             else:
                 self.assertEqual(error.status, 500)
-                self.assertEqual(error.message, "no resources available to schedule container")
+                self.assertEqual(error.message.split("\n")[0],
+                                 "no resources available to schedule container")
         # The twins and repeats of the 32 that got room are refused by name;
         # the others' owners had failed already, so they fail for room.
         self.assertEqual(statuses, {409: 8, 500: 160})
