@@ -10,9 +10,11 @@ from datetime import datetime
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
+from twisted.logger import Logger
 from twisted.web.client import readBody
 from zope.interface import implementer
 
+from swarmd._log import observer
 from swarmd.api._fanout import fan_out
 from swarmd.api._helpers import arg
 from swarmd.api.errors import bad_request
@@ -26,6 +28,11 @@ EVENT_FILTERS = frozenset([
 
 #: Events queued for a client that does not read before it is dropped.
 MAX_QUEUED = 100000
+
+#: Bytes of events queued for a client that does not read before it is
+#: dropped: dockerd holds a slow client's events in a buffered channel
+#: (about 1,000 events of a few hundred bytes); a few MB is as generous.
+MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
 _NUMBER = re.compile(r"^(\d+)(?:\.(\d{1,9}))?$")
 
@@ -109,16 +116,24 @@ def event_matches(event, filters):
 class _EventFeed:
     """
     Writes events to one client; queues them while the client's connection
-    is paused, and drops a client that stops reading altogether.
+    is paused, and drops a client that stops reading altogether: once more
+    than C{max_bytes} (or L{MAX_QUEUED} events) wait, the connection is
+    aborted and the queue freed, with a log line.
+
+    @ivar queued_bytes: bytes of events waiting for the client.
     """
 
-    def __init__(self, request, filters, until, done):
+    _log = Logger(observer=observer)
+
+    def __init__(self, request, filters, until, done, max_bytes=None):
         self._request = request
         self._filters = filters
         self._until = until
         self._done = done
         self._paused = False
         self._queue = []
+        self._max_bytes = MAX_QUEUED_BYTES if max_bytes is None else max_bytes
+        self.queued_bytes = 0
         self.closed = False
 
     def send(self, event):
@@ -132,15 +147,34 @@ class _EventFeed:
         data = json.dumps(event, separators=(",", ":")).encode("utf-8") + b"\n"
         if self._paused:
             self._queue.append(data)
-            if len(self._queue) > MAX_QUEUED:
+            self.queued_bytes += len(data)
+            if self.queued_bytes > self._max_bytes or len(self._queue) > MAX_QUEUED:
+                self._log.warn(
+                    "events client {client} dropped: it stopped reading with {events} events "
+                    "({size} bytes) waiting, over the limit of {limit} bytes",
+                    client=self._client(), events=len(self._queue), size=self.queued_bytes,
+                    limit=self._max_bytes)
                 self.close(abort=True)
             return
         self._request.write(data)
+
+    def _client(self):
+        try:
+            address = self._request.getClientAddress()
+        except Exception:
+            return "?"
+        host, port = getattr(address, "host", None), getattr(address, "port", None)
+        if host is None:
+            return str(address)
+        return "%s:%s" % (host, port)
 
     def close(self, abort=False):
         if self.closed:
             return
         self.closed = True
+        # Whatever waited for the client goes with it.
+        self._queue = []
+        self.queued_bytes = 0
         if abort:
             transport = getattr(self._request.channel, "transport", None)
             if transport is not None:
@@ -154,6 +188,7 @@ class _EventFeed:
     def resumeProducing(self):
         self._paused = False
         queue, self._queue = self._queue, []
+        self.queued_bytes = 0
         if queue and not self.closed:
             self._request.write(b"".join(queue))
 
