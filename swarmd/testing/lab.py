@@ -897,8 +897,15 @@ def main(argv: list[str] | None = None, out=None) -> int:
             for e in lab.engines:
                 print("%s %s %s" % (e.name, e.unix_url, e.tcp_url), file=out)
             if lab.tls is not None:
-                print("# tls: --tlsverify --tlscacert %s --tlscert %s --tlskey %s"
-                      % (lab.tls.ca, lab.tls.cert, lab.tls.key), file=out)
+                # The manager serves clients and is a client of the engines
+                # with one certificate: the manager's (IP SAN 127.0.0.1,
+                # serverAuth and clientAuth).  The client certificate has no
+                # SAN: a manager serving it fails every docker client.
+                print("# manager tls: --tlsverify --tlscacert %s --tlscert %s --tlskey %s"
+                      % (lab.tls.ca, lab.tls.manager_cert, lab.tls.manager_key), file=out)
+                print("# docker client tls: --tlsverify --tlscacert %s --tlscert %s "
+                      "--tlskey %s (or DOCKER_CERT_PATH=%s)"
+                      % (lab.tls.ca, lab.tls.cert, lab.tls.key, lab.tls.cert_path), file=out)
             print(lab.discovery(), file=out)
             return 0
         if options.command == "stop":
