@@ -15,8 +15,10 @@ setup(
         "swarmd.cluster",
         "swarmd.discovery",
         "swarmd.engine",
+        "swarmd.ha",
         "swarmd.scheduler",
         "swarmd.testing",
+        "swarmd.testing.ha",
         # No __init__.py lives in twisted/plugins: list it explicitly or the
         # twistd plugin is not installed.
         "twisted.plugins",

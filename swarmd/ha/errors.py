@@ -1,0 +1,9 @@
+"""
+Errors of leader election.
+"""
+
+
+class LeadershipLost(Exception):
+    """
+    The leader key is no longer held by this manager.
+    """
