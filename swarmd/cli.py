@@ -3,8 +3,9 @@ The C{swarm} console script: classic Swarm's command line.
 
     swarm [--debug] [--log-level LEVEL] COMMAND [options] [<discovery>]
 
-C{swarm list} and C{swarm create} run here and exit with their status.
-C{swarm manage} and C{swarm join} run twistd in the foreground, as
+C{swarm list} and C{swarm create} run here and exit with their status
+(L{one_shot}, which C{twistd swarm list} and C{twistd swarm create} run
+too).  C{swarm manage} and C{swarm join} run twistd in the foreground, as
 C{twistd --nodaemon --pidfile= swarm ...} would, without needing twistd's
 plugin scan (which misses editable installs).
 """
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 import sys
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import TimeoutError, maybeDeferred
 from twisted.python import usage
 
 from swarmd import tap
+from swarmd._duration import format_duration
 from swarmd._log import set_level
+from swarmd.config import ListConfig
 
-__all__ = ["main", "run"]
+__all__ = ["list_nodes", "main", "one_shot", "run"]
 
 #: What C{swarm manage}/C{join} put before their own arguments for twistd:
 #: foreground, no PID file (classic Swarm writes none).
@@ -76,9 +79,9 @@ def _twistd(args):
     Run twistd in this process.
 
     @param args: twistd's arguments, e.g. C{["--nodaemon", "swarm", ...]}.
-    @return: 1 for a usage error, else 0 once the reactor has stopped (a
-        failed service makes the process exit non-zero at exit, see
-        L{swarmd.tap.ExitStatus}).
+    @return: 2 for a usage error of twistd's own options, else 0 once the
+        reactor has stopped (a failed service makes the process exit
+        non-zero at exit, see L{swarmd.tap.ExitStatus}).
     """
     from twisted.scripts.twistd import runApp
 
@@ -86,9 +89,8 @@ def _twistd(args):
     try:
         config.parseOptions(list(args))
     except usage.UsageError as e:
-        print(config)
-        print(f"swarm: {e}")
-        return 1
+        sys.stderr.write(f"swarm: {e}\n")
+        return tap.USAGE_STATUS
     runApp(config)
     return 0
 
@@ -99,13 +101,44 @@ def _default_discovery_for(url, **settings):
     return discovery_for(url, **settings)
 
 
-def _fail(err, command, message):
-    err.write(f"swarm: {message}\n")
-    if "See '" not in message:
-        where = f"swarm {command} --help" if command else "swarm --help"
-        err.write(f"See '{where}'.\n")
-    err.flush()
-    return 1
+def list_nodes(config, discovery, clock, out, err):
+    """
+    Fetch the discovery's entries once and print them, one a line, as
+    C{swarm list} does.
+
+    @param config: a L{swarmd.config.ListConfig}.
+    @param discovery: an L{swarmd.discovery.IDiscovery} provider.
+    @param clock: the L{IReactorTime} that times out the fetch after
+        C{config.timeout} seconds.
+    @param out: text file the entries are written to.
+    @param err: text file an error is written to.
+    @return: a L{Deferred} firing with the exit status: 0 when the entries
+        were printed, 1 after writing the error to C{err}.
+    """
+    d = maybeDeferred(discovery.fetch)
+    d.addTimeout(config.timeout, clock)
+
+    def printed(entries):
+        for entry in entries:
+            out.write(f"{entry}\n")
+        out.flush()
+        return 0
+
+    def failed(failure):
+        if failure.check(TimeoutError):
+            message = (
+                f"timed out after {format_duration(config.timeout)} "
+                f"reading {config.discovery}"
+            )
+        else:
+            message = failure.getErrorMessage() or failure.type.__name__
+        err.write(f"swarm list: {message}\n")
+        err.flush()
+        return 1
+
+    d.addCallback(printed)
+    d.addErrback(failed)
+    return d
 
 
 def _list(config, out, err, react, discovery_for):
@@ -118,6 +151,8 @@ def _list(config, out, err, react, discovery_for):
 
     def main(reactor):
         try:
+            # As classic Swarm: the timeout doubles as the discovery's
+            # heartbeat.
             discovery = discovery_for(
                 config.discovery,
                 heartbeat=config.timeout,
@@ -125,10 +160,39 @@ def _list(config, out, err, react, discovery_for):
                 clock=reactor,
             )
         except DiscoveryError as e:
-            return _fail(err, "list", str(e))
-        return tap.list_nodes(config, discovery, reactor, out, err)
+            err.write(f"swarm list: {e}\n")
+            err.flush()
+            return 1
+        return list_nodes(config, discovery, reactor, out, err)
 
     return react(main)
+
+
+def one_shot(config, out=None, err=None, react=None, discovery_for=None):
+    """
+    Run a command that does its work once and exits (C{list}, C{create}):
+    its result alone on C{out}, its errors on C{err}.
+
+    @param config: a L{swarmd.config.ListConfig} or
+        L{swarmd.config.CreateConfig}.
+    @param out: text file for the result; L{sys.stdout} by default.
+    @param err: text file for errors; L{sys.stderr} by default.
+    @param react: runs C{main(reactor)} to completion and returns its exit
+        status; the global reactor by default.
+    @param discovery_for: builds an L{IDiscovery} like
+        L{swarmd.discovery.discovery_for}.
+    @return: the exit status: 0 on success, 1 on failure.
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    react = _react if react is None else react
+    discovery_for = _default_discovery_for if discovery_for is None else discovery_for
+    set_level("debug" if config.debug else config.log_level)
+    if isinstance(config, ListConfig):
+        return _list(config, out, err, react, discovery_for)
+    err.write(tap.CREATE_REFUSAL + "\n")
+    err.flush()
+    return 1
 
 
 def run(argv, environ=None, out=None, err=None, react=None, twistd=None, discovery_for=None):
@@ -145,31 +209,25 @@ def run(argv, environ=None, out=None, err=None, react=None, twistd=None, discove
         status.
     @param discovery_for: builds an L{IDiscovery} like
         L{swarmd.discovery.discovery_for}.
-    @return: the exit status: 0 on success, 1 on a usage error or failure.
+    @return: the exit status: 0 on success, 1 on a failure, 2
+        (L{tap.USAGE_STATUS}) on a usage error.
     @raise SystemExit: for C{--help} and C{--version} (status 0).
     """
-    out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    react = _react if react is None else react
     twistd = _twistd if twistd is None else twistd
-    discovery_for = _default_discovery_for if discovery_for is None else discovery_for
 
     options = tap.Options(environ=environ)
     try:
         options.parseOptions(list(argv))
     except usage.UsageError as e:
-        return _fail(err, options.subCommand, str(e))
+        err.write(options.error_line(e) + "\n")
+        err.flush()
+        return tap.USAGE_STATUS
 
-    command = options.subCommand
-    if command in ("manage", "join"):
-        return twistd([*TWISTD_ARGS, "swarm", *argv])
     config = options.subOptions.config
-    set_level("debug" if config.debug else config.log_level)
-    if command == "list":
-        return _list(config, out, err, react, discovery_for)
-    err.write(tap.CREATE_REFUSAL + "\n")
-    err.flush()
-    return 1
+    if isinstance(config, tap.ONE_SHOT_CONFIGS):
+        return one_shot(config, out, err, react, discovery_for)
+    return twistd([*TWISTD_ARGS, "swarm", *argv])
 
 
 def main():

@@ -29,14 +29,12 @@ import os
 import re
 import sys
 
-from twisted.application.service import Service
-from twisted.internet.defer import TimeoutError, maybeDeferred
 from twisted.logger import Logger
 from twisted.python import usage
 
 import swarmd
 from swarmd import config as _config
-from swarmd._duration import format_duration, parse_duration
+from swarmd._duration import parse_duration
 from swarmd._log import LEVELS, observer, set_level
 
 __all__ = [
@@ -44,16 +42,16 @@ __all__ = [
     "CREATE_REFUSAL",
     "CreateOptions",
     "ExitStatus",
+    "ONE_SHOT_CONFIGS",
     "HelpOptions",
     "JoinOptions",
     "ListOptions",
-    "ListService",
     "ManageOptions",
     "Options",
+    "USAGE_STATUS",
     "check_address",
     "check_host",
     "exit_status",
-    "list_nodes",
     "makeService",
     "parse_bool",
 ]
@@ -257,6 +255,21 @@ def _default_check_url(url):
         raise usage.UsageError(str(e)) from None
 
 
+def _print_and_exit(text):
+    """
+    Print C{text} (help) and exit 0, quietly if stdout was closed early
+    (C{swarm --help | head}).
+    """
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Nothing more can be written; keep the interpreter's final flush
+        # from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
+
+
 class _Command(usage.Options):
     """
     What every level of the C{swarm} command line shares: Go-style flag
@@ -275,6 +288,13 @@ class _Command(usage.Options):
     #: Long aliases, e.g. C{{"addr": "advertise"}}.  Kept out of
     #: L{usage.Options}' tables, whose usage text cannot show them.
     _aliases: dict = {}
+
+    #: The command's name as typed after C{swarm} (L{None} for C{swarm}
+    #: itself).
+    _name: str | None = None
+
+    #: What follows the command in its usage line.
+    _arguments = "[options]"
 
     def __init__(self, environ=None, check_url=None):
         """
@@ -296,6 +316,59 @@ class _Command(usage.Options):
     def longdesc(self):
         return self.__doc__.strip().split("\n\n")[0] if self.__doc__ else ""
 
+    def command_line(self, placeholders=False):
+        """
+        How this command is typed: C{swarm manage} from the console script,
+        C{twistd swarm manage} under twistd.
+
+        @param placeholders: keep twistd's C{[options]} placeholder, for a
+            usage line.
+        @return: the words, space-separated.
+        """
+        parent = self.parent
+        if isinstance(parent, _Command):
+            return f"{parent.command_line(placeholders)} {self._name}"
+        if parent is None:
+            words = ["swarm"]
+        else:
+            # twistd's ServerOptions: "Usage: twistd [options]" + "swarm".
+            words = parent.getSynopsis().split()[1:] + [parent.subCommand]
+            if not placeholders:
+                words = [w for w in words if not w.startswith("[")]
+        if self._name is not None and not isinstance(self, Options):
+            words.append(self._name)
+        return " ".join(words)
+
+    def getSynopsis(self):
+        """
+        One usage line, e.g. C{Usage: swarm manage [options] <discovery>},
+        instead of L{usage.Options}' chain of every level's synopsis.
+        """
+        return f"Usage: {self.command_line(placeholders=True)} {self._arguments}".rstrip()
+
+    def error_line(self, error):
+        """
+        The one line a usage error is reported with: what is wrong and where
+        to get help.
+
+        @param error: the L{usage.UsageError} raised while parsing this
+            command line.
+        @return: e.g. C{swarm: option --stratgy not recognized. See 'swarm
+            manage --help'.}, without a newline.
+        """
+        where = self.__dict__.get("subOptions", self)
+        message = str(error).rstrip()
+        if "See '" not in message:
+            message = f"{message.rstrip('.')}. See '{where.command_line()} --help'."
+        return f"{self.command_line()}: {message}"
+
+    def _help_pointer(self):
+        """
+        @return: classic Swarm's pointer to this command's help, spelled
+            for the program that runs it (C{See 'swarm join --help'.}).
+        """
+        return f"See '{self.command_line()} --help'."
+
     def opt_version(self):
         """
         Print the version and exit.
@@ -307,8 +380,7 @@ class _Command(usage.Options):
         """
         Show help and exit.
         """
-        print(self.__str__())
-        sys.exit(0)
+        _print_and_exit(self.__str__())
 
     opt_h = opt_help
 
@@ -469,18 +541,12 @@ class _DiscoveryCommand(_Command):
 
     #: The verb of classic Swarm's "discovery required to ... a cluster".
     _verb = ""
-    #: The command's name, for "See 'swarm NAME --help'".
-    _name = ""
+    _arguments = "[options] <discovery>"
 
     def __init__(self, environ=None, check_url=None):
         super().__init__(environ=environ, check_url=check_url)
         self._url = None
         self["discovery-opt"] = []
-
-    @property
-    def synopsis(self):
-        text = "[options] <discovery>"
-        return text if self.parent is not None else f"Usage: swarm {self._name} {text}"
 
     def opt_discovery_opt(self, value):
         """
@@ -492,7 +558,7 @@ class _DiscoveryCommand(_Command):
         if len(args) > 1:
             raise usage.UsageError(
                 f"too many arguments {' '.join(args)!r}: give one <discovery>. "
-                f"See 'swarm {self._name} --help'."
+                + self._help_pointer()
             )
         self._url = args[0] if args else None
 
@@ -504,8 +570,7 @@ class _DiscoveryCommand(_Command):
         url = self._url or self._environ.get("SWARM_DISCOVERY", "")
         if not url:
             raise usage.UsageError(
-                f"discovery required to {self._verb} a cluster. "
-                f"See 'swarm {self._name} --help'."
+                f"discovery required to {self._verb} a cluster. " + self._help_pointer()
             )
         self._check_url(url)
         return url
@@ -842,6 +907,14 @@ class ListOptions(_DiscoveryCommand):
         )
 
 
+#: The exit status of a usage error (as Go's flag package and most Unix
+#: tools give), from twistd as from the console script.
+USAGE_STATUS = 2
+
+#: The settings of the commands that run once and exit (see
+#: L{swarmd.cli.one_shot}), never as a twistd service.
+ONE_SHOT_CONFIGS = (_config.ListConfig, _config.CreateConfig)
+
 #: Why C{swarm create} cannot work here.
 CREATE_REFUSAL = (
     "swarm create is not supported: it asks Docker Hub's token discovery "
@@ -855,14 +928,13 @@ class CreateOptions(_Command):
     Create a cluster token (not supported: the token service is gone).
     """
 
-    @property
-    def synopsis(self):
-        return "" if self.parent is not None else "Usage: swarm create"
+    _name = "create"
+    _arguments = ""
 
     def parseArgs(self, *args):
         if args:
             raise usage.UsageError(
-                "the `create` command takes no arguments. See 'swarm create --help'."
+                "the `create` command takes no arguments. " + self._help_pointer()
             )
 
     def postOptions(self):
@@ -877,9 +949,8 @@ class HelpOptions(_Command):
     Show the list of commands, or help for one command.
     """
 
-    @property
-    def synopsis(self):
-        return "[command]" if self.parent is not None else "Usage: swarm help [command]"
+    _name = "help"
+    _arguments = "[command]"
 
     def parseArgs(self, command=None):
         self.topic = command
@@ -889,15 +960,15 @@ class HelpOptions(_Command):
         if not isinstance(parent, Options):
             parent = Options(environ=self._environ, check_url=self._check_url)
         if self.topic is None:
-            print(parent._top_usage())
-            sys.exit(0)
+            _print_and_exit(parent._top_usage())
         for name, short, factory, _doc in parent.subCommands:
             if self.topic in (name, short):
                 sub = factory()
-                print(sub.synopsis)
-                print(sub.getUsage())
-                sys.exit(0)
-        raise usage.UsageError(f"No help topic for {self.topic!r}")
+                sub.parent = parent
+                _print_and_exit(str(sub))
+        raise usage.UsageError(
+            f"No help topic for {self.topic!r}. See '{parent.command_line()} --help'."
+        )
 
 
 class Options(_Command):
@@ -923,10 +994,7 @@ class Options(_Command):
 
     opt_v = _Command.opt_version
 
-    @property
-    def synopsis(self):
-        text = "[options] COMMAND [arg...]"
-        return text if self.parent is not None else "Usage: swarm " + text
+    _arguments = "[options] COMMAND [arg...]"
 
     @property
     def subCommands(self):
@@ -974,9 +1042,34 @@ class Options(_Command):
     def postOptions(self):
         self.global_settings()
         if self.subCommand is None:
-            raise usage.UsageError(
-                "no command given: use manage, join, list or create (see --help)"
-            )
+            raise usage.UsageError("no command given: use manage, join, list or create")
+
+    def parseOptions(self, options=None):
+        """
+        Parse the command line.  Under twistd (whose own options are the
+        parent), a usage error is one line on stderr and exit status 2
+        instead of twistd's usage dump, and the one-shot commands (C{list},
+        C{create}) run here and exit with their status: twistd never
+        daemonizes, writes a log or a PID file for them, and stdout holds
+        only their result.
+
+        @raise usage.UsageError: from the console script or tests (no
+            parent).
+        @raise SystemExit: under twistd, as above.
+        """
+        if self.parent is None:
+            return super().parseOptions(options)
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            sys.stderr.write(self.error_line(e) + "\n")
+            sys.stderr.flush()
+            raise SystemExit(USAGE_STATUS) from None
+        config = self.subOptions.config
+        if isinstance(config, ONE_SHOT_CONFIGS):
+            from swarmd.cli import one_shot
+
+            raise SystemExit(one_shot(config))
 
 
 class ExitStatus:
@@ -1029,94 +1122,6 @@ class ExitStatus:
 exit_status = ExitStatus()
 
 
-def list_nodes(config, discovery, clock, out, err):
-    """
-    Fetch the discovery's entries once and print them, one a line, as
-    C{swarm list} does.
-
-    @param config: a L{swarmd.config.ListConfig}.
-    @param discovery: an L{swarmd.discovery.IDiscovery} provider.
-    @param clock: the L{IReactorTime} that times out the fetch after
-        C{config.timeout} seconds.
-    @param out: text file the entries are written to.
-    @param err: text file an error is written to.
-    @return: a L{Deferred} firing with the exit status: 0 when the entries
-        were printed, 1 after writing the error to C{err}.
-    """
-    d = maybeDeferred(discovery.fetch)
-    d.addTimeout(config.timeout, clock)
-
-    def printed(entries):
-        for entry in entries:
-            out.write(f"{entry}\n")
-        out.flush()
-        return 0
-
-    def failed(failure):
-        if failure.check(TimeoutError):
-            message = (
-                f"timed out after {format_duration(config.timeout)} "
-                f"reading {config.discovery}"
-            )
-        else:
-            message = failure.getErrorMessage() or failure.type.__name__
-        err.write(f"swarm list: {message}\n")
-        err.flush()
-        return 1
-
-    d.addCallback(printed)
-    d.addErrback(failed)
-    return d
-
-
-class ListService(Service):
-    """
-    Run L{list_nodes} once the reactor runs, then report the exit status.
-    """
-
-    def __init__(self, config, discovery, clock, out, err, done):
-        """
-        @param config: a L{swarmd.config.ListConfig}.
-        @param discovery: an L{swarmd.discovery.IDiscovery} provider.
-        @param clock: the L{IReactorTime} to run on.
-        @param out: text file for the entries.
-        @param err: text file for an error.
-        @param done: called with the exit status (0 or 1) when finished.
-        """
-        self.config = config
-        self._discovery = discovery
-        self._clock = clock
-        self._out = out
-        self._err = err
-        self._done = done
-        self._call = None
-        self._running = None
-
-    def startService(self):
-        super().startService()
-        self._call = self._clock.callLater(0, self._run)
-
-    def _run(self):
-        self._call = None
-        self._running = list_nodes(
-            self.config, self._discovery, self._clock, self._out, self._err
-        )
-        self._running.addCallback(self._finished)
-
-    def _finished(self, code):
-        self._running = None
-        self._done(code)
-
-    def stopService(self):
-        super().stopService()
-        if self._call is not None:
-            self._call.cancel()
-            self._call = None
-        if self._running is not None:
-            running, self._running = self._running, None
-            running.cancel()
-
-
 def _make_discovery(config, reactor, discovery_for, **settings):
     """
     Build the discovery of C{config}, or end the process with its message.
@@ -1165,8 +1170,9 @@ def makeService(options, reactor=None, status=None, discovery_for=None):
     @param discovery_for: builds the discovery of C{join} and C{list};
         L{swarmd.discovery.discovery_for} by default.
     @return: an L{IService} provider.
-    @raise SystemExit: for C{create}, and when the discovery cannot be
-        built, with a one-line message.
+    @raise SystemExit: for C{list} and C{create}, which run once (see
+        L{swarmd.cli.one_shot}) and exit with their status, and when the
+        discovery cannot be built, with a one-line message.
     """
     if reactor is None:
         from twisted.internet import reactor
@@ -1188,10 +1194,8 @@ def makeService(options, reactor=None, status=None, discovery_for=None):
         )
         done = _stopper(reactor, status)
         return JoinService(config, discovery, reactor, on_fatal=lambda failure: done(1))
-    if isinstance(config, _config.ListConfig):
-        # As classic Swarm: the timeout doubles as the discovery's heartbeat.
-        discovery = _make_discovery(config, reactor, discovery_for, heartbeat=config.timeout)
-        return ListService(
-            config, discovery, reactor, sys.stdout, sys.stderr, _stopper(reactor, status)
-        )
-    raise SystemExit(CREATE_REFUSAL)
+    # list and create: twistd's parseOptions already ran them (see
+    # Options.parseOptions); a caller that skipped it gets the same run.
+    from swarmd.cli import one_shot
+
+    raise SystemExit(one_shot(config, discovery_for=discovery_for))

@@ -96,14 +96,13 @@ class RunTests(SynchronousTestCase):
 
     def test_usage_error(self):
         """
-        A usage error is one line on stderr, a pointer to help, and status
-        1; twistd does not run.
+        A usage error is one line on stderr, what is wrong and a pointer to
+        the command's help, and status 2; twistd does not run.
         """
-        self.assertEqual(self.swarm(["manage", "--strategy", "fastest", URL]), 1)
+        self.assertEqual(self.swarm(["manage", "--stratgy", "spread", URL]), 2)
         self.assertEqual(
             self.err.getvalue(),
-            "swarm: strategy not supported: 'fastest' (options: spread, binpack, random)\n"
-            "See 'swarm manage --help'.\n",
+            "swarm: option --stratgy not recognized. See 'swarm manage --help'.\n",
         )
         self.assertEqual(self.twistd_calls, [])
 
@@ -111,7 +110,7 @@ class RunTests(SynchronousTestCase):
         """
         A message that already points to help is not given a second pointer.
         """
-        self.assertEqual(self.swarm(["join", "--addr", "h:1"]), 1)
+        self.assertEqual(self.swarm(["join", "--addr", "h:1"]), 2)
         self.assertEqual(
             self.err.getvalue(),
             "swarm: discovery required to join a cluster. See 'swarm join --help'.\n",
@@ -121,10 +120,11 @@ class RunTests(SynchronousTestCase):
         """
         A usage error before any command points to the global help.
         """
-        self.assertEqual(self.swarm(["--log-level", "loud", "list", URL]), 1)
+        self.assertEqual(self.swarm(["--log-level", "loud", "list", URL]), 2)
         self.assertIn("invalid --log-level 'loud'", self.err.getvalue())
-        self.assertEqual(self.swarm([]), 1)
-        self.assertIn("See 'swarm --help'.", self.err.getvalue())
+        self.assertEqual(self.swarm([]), 2)
+        self.assertTrue(self.err.getvalue().endswith(". See 'swarm --help'.\n"))
+        self.assertEqual(len(self.err.getvalue().splitlines()), 2)
 
     def test_create(self):
         """
@@ -182,7 +182,9 @@ class RunTests(SynchronousTestCase):
 
         self.discovery_for = refuse
         self.assertEqual(self.swarm(["list", URL]), 1)
-        self.assertIn("swarm: file discovery needs an absolute path", self.err.getvalue())
+        self.assertEqual(
+            self.err.getvalue(), "swarm list: file discovery needs an absolute path\n"
+        )
 
     def test_list_log_level(self):
         """
@@ -203,6 +205,115 @@ class RunTests(SynchronousTestCase):
             self.swarm(["--help"])
         self.assertIn(caught.exception.code, (0, None))
         self.assertIn("manage", stdout.getvalue())
+
+
+class ListNodesTests(SynchronousTestCase):
+    """
+    Tests for L{cli.list_nodes}.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.config = ListConfig(discovery=URL, timeout=10.0)
+
+    def test_prints_entries(self):
+        """
+        The entries are printed one a line and the status is 0.
+        """
+        entries = ["127.0.0.1:2375", "127.0.0.1:2376", "unix:///run/docker.sock"]
+        discovery = FakeDiscovery(succeed(entries))
+        d = cli.list_nodes(self.config, discovery, self.clock, self.out, self.err)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(
+            self.out.getvalue(), "127.0.0.1:2375\n127.0.0.1:2376\nunix:///run/docker.sock\n"
+        )
+        self.assertEqual(self.err.getvalue(), "")
+
+    def test_empty(self):
+        """
+        An empty list prints nothing and succeeds.
+        """
+        d = cli.list_nodes(self.config, FakeDiscovery(succeed([])), self.clock, self.out, self.err)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(self.out.getvalue(), "")
+
+    def test_failure(self):
+        """
+        A failed fetch writes its message to err and gives status 1.
+        """
+        d = cli.list_nodes(
+            self.config,
+            FakeDiscovery(fail(RuntimeError("cannot read /etc/cluster"))),
+            self.clock,
+            self.out,
+            self.err,
+        )
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertEqual(self.err.getvalue(), "swarm list: cannot read /etc/cluster\n")
+        self.assertEqual(self.out.getvalue(), "")
+
+    def test_raises(self):
+        """
+        A fetch that raises is a failure like any other.
+        """
+
+        class Broken:
+            def fetch(self):
+                raise ValueError("bad entry 'x'")
+
+        d = cli.list_nodes(self.config, Broken(), self.clock, self.out, self.err)
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertIn("bad entry 'x'", self.err.getvalue())
+
+    def test_output_error(self):
+        """
+        An error while printing (a closed pipe) is reported as status 1.
+        """
+
+        class ClosedPipe(io.StringIO):
+            def write(self, text):
+                raise BrokenPipeError(32, "Broken pipe")
+
+        d = cli.list_nodes(
+            self.config, FakeDiscovery(succeed(["h:1"])), self.clock, ClosedPipe(), self.err
+        )
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertIn("Broken pipe", self.err.getvalue())
+
+    def test_timeout(self):
+        """
+        A fetch still running after --timeout is cancelled and reported.
+        """
+        pending = Deferred()
+        d = cli.list_nodes(self.config, FakeDiscovery(pending), self.clock, self.out, self.err)
+        self.clock.advance(9.9)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        self.assertEqual(self.successResultOf(d), 1)
+        self.assertEqual(self.err.getvalue(), f"swarm list: timed out after 10s reading {URL}\n")
+
+
+class ListWithSharedFakeTests(SynchronousTestCase):
+    """
+    L{cli.list_nodes} against the project's
+    L{swarmd.testing.discovery.FakeDiscovery}.
+    """
+
+    def test_lists_entries(self):
+        """
+        The fake's entries are printed one a line.
+        """
+        from swarmd.testing.discovery import FakeDiscovery as SharedFake
+
+        clock = Clock()
+        out, err = io.StringIO(), io.StringIO()
+        discovery = SharedFake(["127.0.0.1:2375", "[::1]:2376"], clock=clock)
+        d = cli.list_nodes(ListConfig(discovery=URL), discovery, clock, out, err)
+        clock.advance(0)
+        self.assertEqual(self.successResultOf(d), 0)
+        self.assertEqual(out.getvalue(), "127.0.0.1:2375\n[::1]:2376\n")
 
 
 class ServerOptionsTests(SynchronousTestCase):
@@ -227,12 +338,13 @@ class ServerOptionsTests(SynchronousTestCase):
 
     def test_twistd_usage_error(self):
         """
-        A twistd usage error prints the usage and gives status 1.
+        A usage error of twistd's own options is one line on stderr and
+        status 2.
         """
-        stdout = io.StringIO()
-        self.patch(sys, "stdout", stdout)
-        self.assertEqual(cli._twistd(["--no-such-flag", "swarm"]), 1)
-        self.assertIn("swarm: option --no-such-flag not recognized", stdout.getvalue())
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        self.assertEqual(cli._twistd(["--no-such-flag", "swarm"]), 2)
+        self.assertEqual(stderr.getvalue(), "swarm: option --no-such-flag not recognized\n")
 
 
 class ConsoleScriptTests(SynchronousTestCase):
@@ -274,15 +386,15 @@ class ConsoleScriptTests(SynchronousTestCase):
 
     def test_usage_error(self):
         """
-        A bad flag exits 1 with one line and no traceback.
+        A bad flag exits 2 with one line and no traceback.
         """
         result = self.swarm("manage", "--cluster-opt", "swarm.overcommit=-2", URL)
-        self.assertEqual(result.returncode, 1)
-        self.assertIn(
-            "swarm: swarm.overcommit should be larger than -1, -2.000000 is invalid",
+        self.assertEqual((result.returncode, result.stdout), (2, ""))
+        self.assertEqual(
             result.stderr,
+            "swarm: swarm.overcommit should be larger than -1, -2.000000 is invalid. "
+            "See 'swarm manage --help'.\n",
         )
-        self.assertNotIn("Traceback", result.stderr + result.stdout)
 
     def test_create(self):
         """

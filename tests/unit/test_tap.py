@@ -8,8 +8,6 @@ import subprocess
 import sys
 
 import attr
-from twisted.application.service import IService
-from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import LogLevel, globalLogPublisher
@@ -30,12 +28,11 @@ from swarmd.config import (
 )
 from swarmd.tap import (
     CREATE_REFUSAL,
+    USAGE_STATUS,
     ExitStatus,
-    ListService,
     Options,
     check_address,
     check_host,
-    list_nodes,
     makeService,
     parse_bool,
 )
@@ -998,156 +995,6 @@ class CreateOptionsTests(_ErrorMixin, SynchronousTestCase):
         self.assertUsageError(["create", "--timeout", "1s"], "option --timeout not recognized")
 
 
-class FakeDiscovery:
-    """
-    A discovery whose fetch answers what the test set up.
-
-    @ivar fetched: how many times fetch was called.
-    """
-
-    def __init__(self, result):
-        self._result = result
-        self.fetched = 0
-
-    def fetch(self):
-        self.fetched += 1
-        return self._result
-
-
-class ListNodesTests(SynchronousTestCase):
-    """
-    Tests for L{list_nodes} and L{ListService}.
-    """
-
-    def setUp(self):
-        self.clock = Clock()
-        self.out = io.StringIO()
-        self.err = io.StringIO()
-        self.config = ListConfig(discovery=URL, timeout=10.0)
-
-    def test_prints_entries(self):
-        """
-        The entries are printed one a line and the status is 0.
-        """
-        entries = ["127.0.0.1:2375", "127.0.0.1:2376", "unix:///run/docker.sock"]
-        d = list_nodes(self.config, FakeDiscovery(succeed(entries)), self.clock, self.out, self.err)
-        self.assertEqual(self.successResultOf(d), 0)
-        self.assertEqual(
-            self.out.getvalue(), "127.0.0.1:2375\n127.0.0.1:2376\nunix:///run/docker.sock\n"
-        )
-        self.assertEqual(self.err.getvalue(), "")
-
-    def test_empty(self):
-        """
-        An empty list prints nothing and succeeds.
-        """
-        d = list_nodes(self.config, FakeDiscovery(succeed([])), self.clock, self.out, self.err)
-        self.assertEqual(self.successResultOf(d), 0)
-        self.assertEqual(self.out.getvalue(), "")
-
-    def test_failure(self):
-        """
-        A failed fetch writes its message to err and gives status 1.
-        """
-        d = list_nodes(
-            self.config,
-            FakeDiscovery(fail(RuntimeError("cannot read /etc/cluster"))),
-            self.clock,
-            self.out,
-            self.err,
-        )
-        self.assertEqual(self.successResultOf(d), 1)
-        self.assertEqual(self.err.getvalue(), "swarm list: cannot read /etc/cluster\n")
-        self.assertEqual(self.out.getvalue(), "")
-
-    def test_raises(self):
-        """
-        A fetch that raises is a failure like any other.
-        """
-
-        class Broken:
-            def fetch(self):
-                raise ValueError("bad entry 'x'")
-
-        d = list_nodes(self.config, Broken(), self.clock, self.out, self.err)
-        self.assertEqual(self.successResultOf(d), 1)
-        self.assertIn("bad entry 'x'", self.err.getvalue())
-
-    def test_output_error(self):
-        """
-        An error while printing (a closed pipe) is reported as status 1.
-        """
-
-        class ClosedPipe(io.StringIO):
-            def write(self, text):
-                raise BrokenPipeError(32, "Broken pipe")
-
-        d = list_nodes(
-            self.config, FakeDiscovery(succeed(["h:1"])), self.clock, ClosedPipe(), self.err
-        )
-        self.assertEqual(self.successResultOf(d), 1)
-        self.assertIn("Broken pipe", self.err.getvalue())
-
-    def test_timeout(self):
-        """
-        A fetch still running after --timeout is cancelled and reported.
-        """
-        pending = Deferred()
-        d = list_nodes(self.config, FakeDiscovery(pending), self.clock, self.out, self.err)
-        self.clock.advance(9.9)
-        self.assertNoResult(d)
-        self.clock.advance(0.1)
-        self.assertEqual(self.successResultOf(d), 1)
-        self.assertEqual(self.err.getvalue(), f"swarm list: timed out after 10s reading {URL}\n")
-
-    def test_service(self):
-        """
-        The service fetches once after the reactor starts and reports the
-        status.
-        """
-        done = []
-        discovery = FakeDiscovery(succeed(["127.0.0.1:2375"]))
-        service = ListService(self.config, discovery, self.clock, self.out, self.err, done.append)
-        self.assertTrue(IService.providedBy(service))
-        service.startService()
-        self.assertEqual((discovery.fetched, done), (0, []))
-        self.clock.advance(0)
-        self.assertEqual((discovery.fetched, done), (1, [0]))
-        self.assertEqual(self.out.getvalue(), "127.0.0.1:2375\n")
-
-    def test_service_failure(self):
-        """
-        The service reports status 1 when the fetch fails.
-        """
-        done = []
-        discovery = FakeDiscovery(fail(RuntimeError("boom")))
-        service = ListService(self.config, discovery, self.clock, self.out, self.err, done.append)
-        service.startService()
-        self.clock.advance(0)
-        self.assertEqual(done, [1])
-
-    def test_service_stop(self):
-        """
-        Stopping the service before or during the fetch cancels it quietly.
-        """
-        done = []
-        service = ListService(
-            self.config, FakeDiscovery(succeed([])), self.clock, self.out, self.err, done.append
-        )
-        service.startService()
-        service.stopService()
-        self.clock.advance(1)
-        self.assertEqual(done, [])
-        pending = Deferred()
-        service = ListService(
-            self.config, FakeDiscovery(pending), self.clock, self.out, self.err, done.append
-        )
-        service.startService()
-        self.clock.advance(0)
-        service.stopService()
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-
 class ExitStatusTests(SynchronousTestCase):
     """
     Tests for L{ExitStatus}.
@@ -1230,24 +1077,51 @@ class MakeServiceTests(SynchronousTestCase):
     def _discovery_for(self, result):
         def discovery_for(url, **settings):
             self.built.append((url, settings))
-            return FakeDiscovery(result)
+            return result
 
         return discovery_for
 
-    def test_create(self):
+    def _one_shot(self, status):
         """
-        create exits at once with the refusal, after setting the log level.
+        Replace L{swarmd.cli.one_shot} by a recorder answering C{status}.
+
+        @return: the list of configs it is called with.
         """
-        with self.assertRaises(SystemExit) as caught:
-            makeService(parse(["-l", "error", "create"]), reactor=self.reactor, status=self.status)
-        self.assertEqual(caught.exception.code, CREATE_REFUSAL)
+        import swarmd.cli
+
+        calls = []
+
+        def one_shot(config, discovery_for=None):
+            calls.append((config, discovery_for))
+            return status
+
+        self.patch(swarmd.cli, "one_shot", one_shot)
+        return calls
+
+    def test_one_shot(self):
+        """
+        list and create are not services: makeService runs them through
+        swarmd.cli.one_shot (as twistd's parseOptions already does) and exits
+        with their status, after setting the log level.
+        """
+        calls = self._one_shot(3)
+        discovery_for = self._discovery_for(None)
+        for args in (["-l", "error", "create"], ["-l", "error", "list", URL]):
+            options = parse(args)
+            with self.assertRaises(SystemExit) as caught:
+                makeService(
+                    options, reactor=self.reactor, status=self.status, discovery_for=discovery_for
+                )
+            self.assertEqual(caught.exception.code, 3)
+            self.assertEqual(calls[-1], (options.subOptions.config, discovery_for))
+            self.assertEqual(_log.get_level(), LogLevel.error)
         self.assertIn("not supported", CREATE_REFUSAL)
-        self.assertEqual(_log.get_level(), LogLevel.error)
 
     def test_debug_level(self):
         """
         --debug sets the level to debug whatever --log-level says.
         """
+        self._one_shot(1)
         self.assertRaises(
             SystemExit,
             makeService,
@@ -1276,50 +1150,6 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIs(makeService(options, reactor=self.reactor, status=self.status), sentinel)
         self.assertEqual(calls, [(options.subOptions.config, self.reactor)])
 
-    def test_list(self):
-        """
-        list builds the discovery with the timeout as heartbeat and stops the
-        reactor when done, with status 0 on success.
-        """
-        options = parse(["list", "--timeout", "3s", "--discovery-opt", "kv.path=p", URL])
-        out = io.StringIO()
-        self.patch(sys, "stdout", out)
-        clock = Clock()
-        clock.callWhenRunning = self.reactor.callWhenRunning
-        clock.stop = self.reactor.stop
-        service = makeService(
-            options,
-            reactor=clock,
-            status=self.status,
-            discovery_for=self._discovery_for(succeed(["127.0.0.1:2375"])),
-        )
-        self.assertEqual(
-            self.built, [(URL, {"heartbeat": 3.0, "options": (("kv.path", "p"),), "clock": clock})]
-        )
-        service.startService()
-        clock.advance(0)
-        self.assertEqual(out.getvalue(), "127.0.0.1:2375\n")
-        self.assertEqual((self.reactor.stopped, self.handlers), (1, []))
-
-    def test_list_failure(self):
-        """
-        A failed list stops the reactor and makes the exit status 1.
-        """
-        self.patch(sys, "stderr", io.StringIO())
-        clock = Clock()
-        clock.callWhenRunning = self.reactor.callWhenRunning
-        clock.stop = self.reactor.stop
-        service = makeService(
-            parse(["list", URL]),
-            reactor=clock,
-            status=self.status,
-            discovery_for=self._discovery_for(fail(RuntimeError("unreadable"))),
-        )
-        service.startService()
-        clock.advance(0)
-        self.assertEqual((self.reactor.stopped, self.status.code), (1, 1))
-        self.assertIn("unreadable", sys.stderr.getvalue())
-
     def test_join(self):
         """
         join builds the discovery with heartbeat and ttl and returns a
@@ -1347,58 +1177,150 @@ class MakeServiceTests(SynchronousTestCase):
         def refuse(url, **settings):
             raise DiscoveryError("consul discovery is not supported yet")
 
+        options = parse(["join", "--addr", ADVERTISE, URL])
         with self.assertRaises(SystemExit) as caught:
-            makeService(parse(["list", URL]), reactor=self.reactor, discovery_for=refuse)
+            makeService(options, reactor=self.reactor, discovery_for=refuse)
         self.assertEqual(caught.exception.code, "swarm: consul discovery is not supported yet")
+
+
+def _twistd_command():
+    """
+    @return: the argument list that runs twistd: the C{twistd} script next
+        to this Python (the venv's), else twistd's entry point through
+        C{python -c}.
+    """
+    script = FilePath(sys.executable).sibling("twistd")
+    if script.exists():
+        return [sys.executable, script.path]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 
 
 class TwistdTests(SynchronousTestCase):
     """
-    C{twistd swarm} run for real: usage errors and exit statuses.
+    C{twistd swarm} run for real: usage errors, help, the one-shot commands
+    and exit statuses.
     """
 
-    def _twistd(self, *args):
+    def _twistd(self, *args, flags=("--nodaemon", "--pidfile=")):
         """
-        Run twistd in the foreground with no PID file, from the project root.
+        Run twistd with C{flags} then C{args}, in an empty directory of its
+        own, from the project root.
+
+        @return: the L{subprocess.CompletedProcess}; its C{directory}
+            attribute is the L{FilePath} it ran in.
         """
         directory = FilePath(self.mktemp())
         directory.makedirs()
-        return subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from twisted.scripts.twistd import run; run()",
-                "--nodaemon",
-                "--pidfile=",
-                *args,
-            ],
+        result = subprocess.run(
+            [*_twistd_command(), *flags, *args],
             capture_output=True,
             text=True,
             cwd=directory.path,
             env={**os.environ, "PYTHONPATH": ROOT.path},
             timeout=120,
         )
+        result.directory = directory
+        return result
 
-    def test_usage_error(self):
+    def test_usage_errors(self):
         """
-        A bad flag prints the usage and one error line, no traceback, and
-        exits 1.
+        Every command's usage error is one line on stderr saying what is
+        wrong and where help is, with exit status 2: no usage dump, nothing
+        on stdout, no traceback, nothing left behind even when twistd would
+        daemonize.
         """
-        result = self._twistd("swarm", "manage", "--engine-refresh-retry", "4", URL)
-        self.assertEqual(result.returncode, 1)
-        output = result.stdout + result.stderr
-        self.assertIn("--engine-refresh-retry is deprecated. Use --engine-failure-retry", output)
-        self.assertIn("--engine-refresh-min-interval", output)
-        self.assertNotIn("Traceback", output)
+        cases = [
+            (
+                ["manage", "--stratgy", "spread", URL],
+                "twistd swarm: option --stratgy not recognized. "
+                "See 'twistd swarm manage --help'.",
+            ),
+            (
+                ["manage", "--engine-refresh-retry", "4", URL],
+                "twistd swarm: --engine-refresh-retry is deprecated. Use "
+                "--engine-failure-retry. See 'twistd swarm manage --help'.",
+            ),
+            (
+                ["join", URL],
+                "twistd swarm: missing mandatory --advertise flag. "
+                "See 'twistd swarm join --help'.",
+            ),
+            (
+                ["list"],
+                "twistd swarm: discovery required to list a cluster. "
+                "See 'twistd swarm list --help'.",
+            ),
+            (
+                ["create", "token"],
+                "twistd swarm: the `create` command takes no arguments. "
+                "See 'twistd swarm create --help'.",
+            ),
+            (["deploy"], "twistd swarm: Unknown command: deploy. See 'twistd swarm --help'."),
+            (
+                [],
+                "twistd swarm: no command given: use manage, join, list or create. "
+                "See 'twistd swarm --help'.",
+            ),
+            (
+                ["help", "deploy"],
+                "twistd swarm: No help topic for 'deploy'. See 'twistd swarm --help'.",
+            ),
+        ]
+        for args, line in cases:
+            result = self._twistd("swarm", *args, flags=())
+            self.assertEqual(
+                (result.returncode, result.stdout, result.stderr),
+                (USAGE_STATUS, "", line + "\n"),
+                args,
+            )
+            self.assertEqual(result.directory.listdir(), [], args)
+
+    def test_help(self):
+        """
+        --help prints one clean usage line (the command as typed), then the
+        flags, and exits 0.
+        """
+        for args, line in [
+            (["manage", "--help"], "Usage: twistd [options] swarm manage [options] <discovery>"),
+            (["help", "list"], "Usage: twistd [options] swarm list [options] <discovery>"),
+            (["--help"], "Usage: twistd [options] swarm [options] COMMAND [arg...]"),
+        ]:
+            result = self._twistd("swarm", *args)
+            self.assertEqual((result.returncode, result.stderr), (0, ""), args)
+            self.assertEqual(result.stdout.splitlines()[0], line, args)
+            self.assertEqual(result.stdout.count("Usage:"), 1, args)
+        self.assertIn("--strategy", self._twistd("swarm", "manage", "--help").stdout)
+
+    def test_list_whatever_twistd_flags(self):
+        """
+        twistd swarm list prints only the entries on stdout and exits 0,
+        whatever twistd flags are given: it never daemonizes, and leaves no
+        log or PID file.
+        """
+        for flags in (
+            (),
+            ("-n",),
+            ("--nodaemon", "--logfile=-"),
+            ("--logfile", "swarm.log", "--pidfile", "swarm.pid"),
+        ):
+            result = self._twistd("swarm", "list", URL, flags=flags)
+            self.assertEqual(
+                (result.returncode, result.stdout, result.stderr),
+                (0, "127.0.0.1:2375\n127.0.0.1:2376\n", ""),
+                flags,
+            )
+            self.assertEqual(result.directory.listdir(), [], flags)
 
     def test_create(self):
         """
-        twistd swarm create prints the refusal and exits non-zero.
+        twistd swarm create prints the refusal on stderr alone and exits 1,
+        without daemonizing.
         """
-        result = self._twistd("swarm", "create")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn(CREATE_REFUSAL, result.stderr)
-        self.assertNotIn("Traceback", result.stderr)
+        result = self._twistd("swarm", "create", flags=())
+        self.assertEqual(
+            (result.returncode, result.stdout, result.stderr), (1, "", CREATE_REFUSAL + "\n")
+        )
+        self.assertEqual(result.directory.listdir(), [])
 
     def test_list_failure_exit_status(self):
         """
@@ -1408,32 +1330,4 @@ class TwistdTests(SynchronousTestCase):
         result = self._twistd("swarm", "list", "--timeout", "5s", "file://" + missing)
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("swarm list:", result.stderr)
-
-    def test_list_exit_status(self):
-        """
-        twistd swarm list prints the entries and exits 0.
-        """
-        result = self._twistd("swarm", "list", URL)
-        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("127.0.0.1:2375\n127.0.0.1:2376\n", result.stdout)
-
-
-class ListWithSharedFakeTests(SynchronousTestCase):
-    """
-    L{list_nodes} against the project's
-    L{swarmd.testing.discovery.FakeDiscovery}.
-    """
-
-    def test_lists_entries(self):
-        """
-        The fake's entries are printed one a line.
-        """
-        from swarmd.testing.discovery import FakeDiscovery
-
-        clock = Clock()
-        out, err = io.StringIO(), io.StringIO()
-        discovery = FakeDiscovery(["127.0.0.1:2375", "[::1]:2376"], clock=clock)
-        d = list_nodes(ListConfig(discovery=URL), discovery, clock, out, err)
-        clock.advance(0)
-        self.assertEqual(self.successResultOf(d), 0)
-        self.assertEqual(out.getvalue(), "127.0.0.1:2375\n[::1]:2376\n")
+        self.assertEqual(result.stdout, "")
