@@ -7,7 +7,15 @@ import json
 
 from twisted.internet.defer import DeferredList, ensureDeferred, inlineCallbacks
 
-from swarmd.api._helpers import arg, bool_arg, int_arg, json_answer, read_json
+from swarmd.api._create_body import check_create_body
+from swarmd.api._helpers import (
+    arg,
+    bool_arg,
+    int_arg,
+    json_answer,
+    read_json,
+    read_json_value,
+)
 from swarmd.api._networks_placement import pin_create_body
 from swarmd.api._routing import (
     ANSWER_TIMEOUT,
@@ -114,8 +122,10 @@ class ContainerRoutes(EngineRouting):
         from swarmd.scheduler import ContainerConfig, ExpressionError
 
         name = arg(request, "name") or None
+        # The fields the manager reads have Docker's types from here on.
+        body = check_create_body(read_json_value(request))
         # node/name networks and volumes pin the container to that node.
-        body = pin_create_body(read_json(request), list(self.cluster.engines.values()))
+        body = pin_create_body(body, list(self.cluster.engines.values()))
         try:
             config = ContainerConfig.from_create_body(body, name)
         except ExpressionError as e:

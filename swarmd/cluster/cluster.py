@@ -21,7 +21,7 @@ from swarmd.references import image_matches
 from swarmd.scheduler import Node, SchedulerError
 
 #: A container name as Docker accepts it.
-VALID_NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+VALID_NAME = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 
 #: How many recent events the hub keeps for C{since} replays.
 EVENT_BUFFER = 4096

@@ -165,7 +165,8 @@ class ErrorTests(APITestCase):
     def test_bad_bodies(self):
         """Malformed JSON, non-objects, empty and oversized bodies are refused."""
         self.assertError("POST", "/containers/create", 400, "invalid JSON", b"{nope")
-        self.assertError("POST", "/containers/create", 400, "expected an object", b"[1]")
+        self.assertError("POST", "/containers/create", 400,
+                         "cannot unmarshal array into Go value", b"[1]")
         self.assertError("POST", "/containers/create", 400, "empty", b"")
         self.assertError("POST", "/containers/create", 413, "larger than",
                          b'{"Image": "' + b"x" * (5 * 1024 * 1024) + b'"}')
