@@ -127,7 +127,7 @@ def list_nodes(config, discovery, clock, out, err):
     def failed(failure):
         if failure.check(TimeoutError):
             message = (
-                f"timed out after {format_duration(config.timeout)} "
+                f"Timed out after {format_duration(config.timeout)} "
                 f"reading {config.discovery}"
             )
         else:

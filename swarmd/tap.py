@@ -61,9 +61,9 @@ _log = Logger(observer=observer)
 #: The C{--cluster-opt} keys of the C{swarm} cluster driver.
 CLUSTER_OPTIONS = ("swarm.overcommit", "swarm.createretry")
 
-#: What C{--strategy} accepts, old spellings included, and what each means.
-STRATEGY_NAMES = {name: name for name in _config.STRATEGIES}
-STRATEGY_NAMES["binpacking"] = "binpack"
+#: Old spellings C{--strategy} accepts, and the strategy each means (the
+#: names themselves are the scheduler registry's).
+STRATEGY_ALIASES = {"binpacking": "binpack"}
 
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
@@ -237,6 +237,22 @@ def _cluster_options(values):
                 f"unknown --cluster-opt {key!r} (options: {', '.join(CLUSTER_OPTIONS)})"
             )
     return _config.ClusterOptions(**settings)
+
+
+def _unreadable(path):
+    """
+    @param path: a file name, or L{None}.
+    @return: L{None} if C{path} is L{None} or can be opened for reading,
+        else why not, worded as Go's C{os.Open} error (C{open PATH: no such
+        file or directory}).
+    """
+    if path is None:
+        return None
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as e:
+        return f"open {path}: {(e.strerror or str(e)).lower()}"
 
 
 def _default_check_url(url):
@@ -703,15 +719,19 @@ class ManageOptions(_DiscoveryCommand):
                 raise usage.UsageError(
                     "--tlscacert must be provided when using --tlsverify"
                 )
-            for flag, path in (("tlscacert", cacert), ("tlscert", cert), ("tlskey", key)):
-                if path is not None:
-                    try:
-                        with open(path, "rb"):
-                            pass
-                    except OSError as e:
-                        raise usage.UsageError(
-                            f"cannot read --{flag} {path!r}: {e.strerror}"
-                        ) from None
+            # Classic Swarm's messages, with Go's "open PATH: REASON".
+            for flag, path in (("tlscert", cert), ("tlskey", key)):
+                problem = _unreadable(path)
+                if problem:
+                    raise usage.UsageError(
+                        f"Couldn't load X509 key pair ({cert}, {key}): {problem}. "
+                        f"Key encrypted? (--{flag})"
+                    )
+            problem = _unreadable(cacert)
+            if problem:
+                raise usage.UsageError(
+                    f"Couldn't read CA certificate: {problem} (--tlscacert)"
+                )
         elif cacert is not None or cert is not None or key is not None:
             raise usage.UsageError(
                 "--tlscert, --tlskey and --tlscacert require the use of either "
@@ -736,10 +756,15 @@ class ManageOptions(_DiscoveryCommand):
         minimum = self._duration("engine-refresh-min-interval")
         maximum = self._duration("engine-refresh-max-interval")
         if minimum <= 0:
-            raise usage.UsageError("minimum refresh interval should be a positive number")
+            raise usage.UsageError(
+                "min refresh interval should be a positive number "
+                f"(--engine-refresh-min-interval {self['engine-refresh-min-interval']})"
+            )
         if maximum < minimum:
             raise usage.UsageError(
-                "max refresh interval cannot be less than min refresh interval"
+                "max refresh interval cannot be less than min refresh interval "
+                f"(--engine-refresh-max-interval {self['engine-refresh-max-interval']}, "
+                f"--engine-refresh-min-interval {self['engine-refresh-min-interval']})"
             )
         if self._integer("engine-refresh-retry") != 3:
             raise usage.UsageError(
@@ -755,16 +780,21 @@ class ManageOptions(_DiscoveryCommand):
         discovery = self._discovery()
         heartbeat = self._duration("heartbeat")
         if heartbeat < 1:
-            raise usage.UsageError("--heartbeat should be at least one second")
+            raise usage.UsageError(
+                f"--heartbeat should be at least one second (got {self['heartbeat']})"
+            )
 
-        strategy = STRATEGY_NAMES.get(self["strategy"])
-        if strategy is None:
+        # Any strategy and filter the scheduler's registry knows, registered
+        # ones included.
+        from swarmd.scheduler import filter_names, strategy_names
+
+        strategies = strategy_names()
+        strategy = STRATEGY_ALIASES.get(self["strategy"], self["strategy"])
+        if strategy not in strategies:
             raise usage.UsageError(
                 f"strategy not supported: {self['strategy']!r} "
-                f"(options: {', '.join(_config.STRATEGIES)})"
+                f"(options: {', '.join(strategies)})"
             )
-        # Any filter the scheduler's registry knows, registered ones included.
-        from swarmd.scheduler import filter_names
 
         known = filter_names()
         filters = tuple(self["filter"]) or _config.DEFAULT_FILTERS
@@ -776,7 +806,8 @@ class ManageOptions(_DiscoveryCommand):
 
         if self["cluster-driver"] != "swarm":
             raise usage.UsageError(
-                f"unsupported cluster driver {self['cluster-driver']!r} (options: swarm)"
+                f'unsupported cluster "{self["cluster-driver"]}" '
+                "(--cluster-driver options: swarm)"
             )
         cluster_opts = _cluster_options(self["cluster-opt"])
 
@@ -784,12 +815,20 @@ class ManageOptions(_DiscoveryCommand):
         advertise = self._advertise(self["advertise"])
         replication_ttl = self._duration("replication-ttl")
         if replication_ttl <= 0:
-            raise usage.UsageError("--replication-ttl should be a positive duration")
+            raise usage.UsageError(
+                f"--replication-ttl should be a positive number (got {self['replication-ttl']})"
+            )
         replication = self._flag("replication")
         if replication:
             if advertise is None:
                 raise usage.UsageError(
-                    "--advertise address must be provided when using --replication"
+                    "--advertise address must be provided when using --leader-election "
+                    "(--replication needs this manager's host:port)"
+                )
+            if discovery.partition("://")[0] not in ("consul", "etcd", "zk"):
+                raise usage.UsageError(
+                    "Leader election is only supported with consul, etcd and "
+                    "zookeeper discovery."
                 )
             raise usage.UsageError(
                 "--replication is not supported yet: manager replication "
@@ -861,13 +900,20 @@ class JoinOptions(_DiscoveryCommand):
 
         delay = self._duration("delay")
         if delay < 0:
-            raise usage.UsageError("--delay should not be a negative number")
+            raise usage.UsageError(
+                f"--delay should not be a negative number (got {self['delay']})"
+            )
         heartbeat = self._duration("heartbeat")
         if heartbeat < 1:
-            raise usage.UsageError("--heartbeat should be at least one second")
+            raise usage.UsageError(
+                f"--heartbeat should be at least one second (got {self['heartbeat']})"
+            )
         ttl = self._duration("ttl")
         if ttl <= heartbeat:
-            raise usage.UsageError("--ttl must be strictly superior to the heartbeat value")
+            raise usage.UsageError(
+                "--ttl must be strictly superior to the heartbeat value "
+                f"(--ttl {self['ttl']}, --heartbeat {self['heartbeat']})"
+            )
 
         settings = self._globals()
         self.config = _config.JoinConfig(
@@ -896,7 +942,9 @@ class ListOptions(_DiscoveryCommand):
         discovery = self._discovery()
         timeout = self._duration("timeout")
         if timeout <= 0:
-            raise usage.UsageError("--timeout should be a positive number")
+            raise usage.UsageError(
+                f"--timeout should be a positive number (got {self['timeout']})"
+            )
         settings = self._globals()
         self.config = _config.ListConfig(
             discovery=discovery,

@@ -170,7 +170,7 @@ class RunTests(SynchronousTestCase):
         """
         self.fetch_result = Deferred
         self.assertEqual(self.swarm(["list", "--timeout", "5s", URL]), 1)
-        self.assertIn("timed out after 5s", self.err.getvalue())
+        self.assertIn("Timed out after 5s", self.err.getvalue())
 
     def test_list_discovery_refused(self):
         """
@@ -292,7 +292,7 @@ class ListNodesTests(SynchronousTestCase):
         self.assertNoResult(d)
         self.clock.advance(0.1)
         self.assertEqual(self.successResultOf(d), 1)
-        self.assertEqual(self.err.getvalue(), f"swarm list: timed out after 10s reading {URL}\n")
+        self.assertEqual(self.err.getvalue(), f"swarm list: Timed out after 10s reading {URL}\n")
 
 
 class ListWithSharedFakeTests(SynchronousTestCase):

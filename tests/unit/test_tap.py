@@ -468,21 +468,34 @@ MANAGE_ERRORS = [
     ([URL, "--addr", "h:0"], {}, "--advertise should be of the form"),
     ([URL, "--addr", "h:65536"], {}, "--advertise should be of the form"),
     ([URL], {"SWARM_ADVERTISE": "nope"}, "--advertise should be of the form"),
-    ([URL, "--replication"], {}, "--advertise address must be provided when using --replication"),
-    ([URL, "--replication", "--addr", "h:1"], {}, "--replication is not supported yet"),
-    ([URL, "--replication=true"], {"SWARM_ADVERTISE": "h:1"}, "--replication is not supported yet"),
+    (
+        [URL, "--replication"],
+        {},
+        "--advertise address must be provided when using --leader-election",
+    ),
+    ([URL, "--replication", "--addr", "h:1"], {}, "Leader election is only supported with"),
+    (
+        ["etcd://127.0.0.1:2379/swarm", "--replication", "--addr", "h:1"],
+        {},
+        "--replication is not supported yet",
+    ),
+    (
+        ["zk://127.0.0.1:2181/swarm", "--replication=true"],
+        {"SWARM_ADVERTISE": "h:1"},
+        "--replication is not supported yet",
+    ),
     ([URL, "--replication-ttl", "0"], {}, "--replication-ttl should be a positive"),
     ([URL, "--replication-ttl", "20"], {}, None),
     ([URL, "--replication-ttl", "soon"], {}, "invalid --replication-ttl"),
     (
         [URL, "--engine-refresh-min-interval", "0"],
         {},
-        "minimum refresh interval should be a positive number",
+        "min refresh interval should be a positive number",
     ),
     (
         [URL, "--engine-refresh-min-interval", "-1s"],
         {},
-        "minimum refresh interval should be a positive number",
+        "min refresh interval should be a positive number",
     ),
     (
         [URL, "--engine-refresh-min-interval", "90s"],
@@ -513,8 +526,8 @@ MANAGE_ERRORS = [
     ([URL, "--heartbeat", "500ms"], {}, "--heartbeat should be at least one second"),
     ([URL, "--heartbeat", "0"], {}, "--heartbeat should be at least one second"),
     ([URL, "--heartbeat", "often"], {}, "invalid --heartbeat"),
-    ([URL, "-c", "mesos-experimental"], {}, "unsupported cluster driver 'mesos-experimental'"),
-    ([URL, "--cluster-driver", "kubernetes"], {}, "unsupported cluster driver 'kubernetes'"),
+    ([URL, "-c", "mesos-experimental"], {}, 'unsupported cluster "mesos-experimental"'),
+    ([URL, "--cluster-driver", "kubernetes"], {}, 'unsupported cluster "kubernetes"'),
     (
         [URL, "--cluster-opt", "swarm.overcommit"],
         {},
@@ -632,6 +645,23 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
                          ("gpu", "health"))
         self.assertUsageError(["manage", "-f", "gpus", URL], "filter not supported: 'gpus'")
 
+    def test_registered_strategy_accepted(self):
+        """
+        --strategy is checked against the scheduler's strategy registry, as -f
+        is against its filters: a registered strategy is accepted, an unknown
+        one refused with the registry's names.
+        """
+        from swarmd.scheduler import registry
+
+        self.patch(registry, "_STRATEGIES", dict(registry._STRATEGIES))
+        registry.register_strategy("pack-gpus", object)
+        self.assertEqual(config(["manage", "--strategy", "pack-gpus", URL]).strategy, "pack-gpus")
+        self.assertEqual(config(["manage", "--strategy", "binpacking", URL]).strategy, "binpack")
+        self.assertUsageError(
+            ["manage", "--strategy", "fastest", URL],
+            "strategy not supported: 'fastest' (options: spread, binpack, random, pack-gpus)",
+        )
+
     def test_unknown_filter_lists_registry(self):
         """
         An unknown -f name is a usage error listing the registry's filters.
@@ -741,13 +771,15 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
 
     def test_tls_unreadable(self):
         """
-        A TLS file that cannot be read is a usage error naming it.
+        A TLS file that cannot be read is a usage error naming it, in
+        classic Swarm's words (Go's "open PATH: REASON" inside).
         """
         ca, cert, key = self._pem_files()
         missing = cert + ".missing"
         self.assertUsageError(
             ["manage", "--tls", "--tlscert", missing, "--tlskey", key, URL],
-            f"cannot read --tlscert {missing!r}",
+            f"Couldn't load X509 key pair ({missing}, {key}): open {missing}: "
+            "no such file or directory. Key encrypted? (--tlscert)",
         )
         self.assertUsageError(
             [
@@ -761,7 +793,7 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
                 key,
                 URL,
             ],
-            "cannot read --tlscacert",
+            f"Couldn't read CA certificate: open {missing}: no such file or directory",
         )
 
     def test_negative_overcommit_warns(self):
@@ -875,6 +907,129 @@ JOIN_ERRORS = [
     ([URL, "--addr", ADVERTISE, "--strategy", "spread"], {}, "option --strategy not recognized"),
     ([URL, URL, "--addr", ADVERTISE], {}, "too many arguments"),
 ]
+
+
+#: Command lines and the message classic Swarm 1.2.9's cli/ gives for each
+#: (as listed in the project's reference of its flags); swarmd's message
+#: must start with it, so scripts and operators grepping for it still match.
+CLASSIC_MESSAGES = [
+    (["create", "x"], "the `create` command takes no arguments. See 'swarm create --help'."),
+    (
+        ["join", "--addr", ADVERTISE],
+        "discovery required to join a cluster. See 'swarm join --help'.",
+    ),
+    (["join", URL], "missing mandatory --advertise flag"),
+    (["join", "--addr", "h", URL], "--advertise should be of the form ip:port or hostname:port"),
+    (["join", "--addr", ADVERTISE, "--delay", "x", URL], "invalid --delay: "),
+    (
+        ["join", "--addr", ADVERTISE, "--delay", "-1s", URL],
+        "--delay should not be a negative number",
+    ),
+    (["join", "--addr", ADVERTISE, "--heartbeat", "x", URL], "invalid --heartbeat: "),
+    (
+        ["join", "--addr", ADVERTISE, "--heartbeat", "500ms", URL],
+        "--heartbeat should be at least one second",
+    ),
+    (["join", "--addr", ADVERTISE, "--ttl", "x", URL], "invalid --ttl: "),
+    (
+        ["join", "--addr", ADVERTISE, "--ttl", "60s", URL],
+        "--ttl must be strictly superior to the heartbeat value",
+    ),
+    (["list"], "discovery required to list a cluster. See 'swarm list --help'."),
+    (["list", "--timeout", "x", URL], "invalid --timeout: "),
+    (["list", "--timeout", "0s", URL], "--timeout should be a positive number"),
+    (["manage", URL, "--heartbeat", "x"], "invalid --heartbeat: "),
+    (["manage", URL, "--heartbeat", "0s"], "--heartbeat should be at least one second"),
+    (["manage", URL, "--discovery-opt", "x"], "--discovery-opt must contain key=value strings"),
+    (
+        ["manage", URL, "--replication", "--addr", ADVERTISE],
+        "Leader election is only supported with consul, etcd and zookeeper discovery.",
+    ),
+    (["manage", URL, "--tls"], "--tlscert and --tlskey must be provided when using --tls"),
+    (
+        ["manage", URL, "--tlsverify", "--tlscert", "c", "--tlskey", "k"],
+        "--tlscacert must be provided when using --tlsverify",
+    ),
+    (
+        ["manage", URL, "--tlscert", "c"],
+        "--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify",
+    ),
+    (
+        ["manage", URL, "--tls", "--tlscert", "/nonexistent/c", "--tlskey", "/nonexistent/k"],
+        "Couldn't load X509 key pair (/nonexistent/c, /nonexistent/k): ",
+    ),
+    (["manage", URL, "--engine-refresh-min-interval", "0s"],
+     "min refresh interval should be a positive number"),
+    (
+        ["manage", URL, "--engine-refresh-max-interval", "10s"],
+        "max refresh interval cannot be less than min refresh interval",
+    ),
+    (
+        ["manage", URL, "--engine-refresh-retry", "2"],
+        "--engine-refresh-retry is deprecated. Use --engine-failure-retry",
+    ),
+    (["manage", URL, "--engine-failure-retry", "0"], "invalid failure retry count"),
+    (["manage"], "discovery required to manage a cluster. See 'swarm manage --help'."),
+    (["manage", URL, "-c", "mesos"], 'unsupported cluster "mesos"'),
+    (
+        ["manage", URL, "--replication"],
+        "--advertise address must be provided when using --leader-election",
+    ),
+    (
+        ["manage", URL, "--advertise", "h"],
+        "--advertise should be of the form ip:port or hostname:port",
+    ),
+    (["manage", URL, "--replication-ttl", "x"], "invalid --replication-ttl: "),
+    (["manage", URL, "--replication-ttl", "0s"], "--replication-ttl should be a positive number"),
+    (["manage", URL, "--strategy", "fast"], "strategy not supported"),
+    (["manage", URL, "-f", "memory"], "filter not supported"),
+]
+
+
+class ClassicMessagesTests(SynchronousTestCase):
+    """
+    Flag errors worded as classic Swarm's, which scripts and operators grep
+    for; swarmd's own detail, where it adds some, comes after.
+    """
+
+    def test_classic_first(self):
+        """
+        Each usage error starts with classic Swarm 1.2.9's message for the
+        same mistake.
+        """
+        for args, classic in CLASSIC_MESSAGES:
+            with self.assertRaises(usage.UsageError, msg=repr(args)) as caught:
+                parse(args)
+            message = str(caught.exception)
+            self.assertTrue(message.startswith(classic), f"{args!r}: {message!r}")
+            self.assertNotIn("\n", message)
+
+    def test_detail_after(self):
+        """
+        Where swarmd adds something (the value given), it follows the classic
+        text.
+        """
+        for args, message in [
+            (
+                ["manage", URL, "--engine-refresh-min-interval", "0s"],
+                "min refresh interval should be a positive number "
+                "(--engine-refresh-min-interval 0s)",
+            ),
+            (
+                ["manage", URL, "--engine-refresh-min-interval", "20s",
+                 "--engine-refresh-max-interval", "10s"],
+                "max refresh interval cannot be less than min refresh interval "
+                "(--engine-refresh-max-interval 10s, --engine-refresh-min-interval 20s)",
+            ),
+            (["list", "--timeout", "-1s", URL], "--timeout should be a positive number (got -1s)"),
+            (
+                ["manage", URL, "--heartbeat", "500ms"],
+                "--heartbeat should be at least one second (got 500ms)",
+            ),
+        ]:
+            with self.assertRaises(usage.UsageError) as caught:
+                parse(args)
+            self.assertEqual(str(caught.exception), message)
 
 
 class JoinOptionsTests(_ErrorMixin, SynchronousTestCase):
