@@ -2,9 +2,10 @@
 Where objects that belong to a node go.
 
   - L{node_engine}: the engine a C{<node>/<name>} reference pins to;
-  - L{scheduled_engine}: the engine the scheduler picks for a network or
-    an anonymous volume (no container, so only health and the strategy
-    decide);
+  - L{eligible_engines} and L{scheduled_engine}: the engines the scheduler
+    allows (best first), and the one it picks, for a network or a volume
+    (no container: health, the strategy and the object's own
+    constraint, affinity and whitelist labels decide);
   - L{pin_create_body}: a container create body that names node-local
     networks (C{--net n2/backend}) or volumes (C{-v n1/data:/d}) gets the
     bare names the engine knows and a C{constraint:node==...} that keeps
@@ -16,7 +17,7 @@ import re
 
 from swarmd.api._networks_view import PREDEFINED, split_node
 from swarmd.api._volumes_placement import pin_volumes
-from swarmd.api.errors import DockerError, not_found
+from swarmd.api.errors import DockerError, bad_request, not_found
 
 
 def node_engine(cluster, node):
@@ -35,30 +36,51 @@ def node_engine(cluster, node):
     return engine
 
 
-def scheduled_engine(cluster):
+def eligible_engines(cluster, labels=None):
     """
-    The engine the scheduler picks for an object that is not a container:
-    an empty container config, so the filters and the strategy decide on
-    health and load alone.
+    The healthy engines an object that is not a container (a network, a
+    volume) may go to, best first: the scheduler's filters and strategy
+    over a container config holding only the object's labels, so that
+    C{com.docker.swarm.constraints}, C{affinities} and C{whitelists}
+    labels choose nodes as they do for a container (classic Swarm); without
+    them, health and load alone decide.
 
-    @raise DockerError: 500 with the scheduler's message when no node fits.
+    @param labels: the object's C{Labels}, or L{None}.
+    @return: a non-empty C{list} of L{swarmd.cluster.Engine}s.
+    @raise DockerError: 400 for a bad expression in the labels, 500 with
+        the scheduler's message when no node fits.
     """
-    from swarmd.scheduler import ContainerConfig, SchedulerError
+    from swarmd.scheduler import ContainerConfig, ExpressionError, SchedulerError
 
-    config = ContainerConfig.from_create_body({"Image": ""})
+    if labels is not None and not isinstance(labels, dict):
+        raise bad_request("invalid Labels: expected a JSON object")
+    try:
+        config = ContainerConfig.from_create_body({"Image": "", "Labels": labels or {}})
+    except ExpressionError as e:
+        raise bad_request(str(e)) from None
     # Whatever filters the manager runs with, an object never goes to a
     # node that cannot be reached.
     nodes = [node for node in cluster.nodes() if node.healthy]
     if not nodes:
         raise DockerError(500, "No healthy node available in the cluster")
     try:
-        node = cluster.scheduler.select(config, nodes)
+        ranked = cluster.scheduler.rank(config, nodes)
     except SchedulerError as e:
         raise DockerError(500, str(e)) from None
-    engine = cluster.engines.get(node.addr)
-    if engine is None:
-        raise DockerError(500, "node %s left the cluster" % (node.name,))
-    return engine
+    engines = [cluster.engines[node.addr] for node in ranked if node.addr in cluster.engines]
+    if not engines:
+        raise DockerError(500, "node %s left the cluster" % (ranked[0].name,))
+    return engines
+
+
+def scheduled_engine(cluster, labels=None):
+    """
+    The engine the scheduler picks for an object that is not a container:
+    the first of L{eligible_engines}.
+
+    @raise DockerError: as L{eligible_engines}.
+    """
+    return eligible_engines(cluster, labels)[0]
 
 
 def node_constraint(names):

@@ -3,10 +3,11 @@ Volume routes.
 
 Volumes are named C{<node>/<name>} through the manager (see
 L{swarmd.api._volumes_view}).  As in classic Swarm, a volume created with
-a bare name is created on every healthy node, and removing a bare name
-removes it wherever it is; C{<node>/<name>} acts on that node only; an
-anonymous volume goes to the node the scheduler picks.  Every change
-refreshes the cached volume lists before the answer.
+a bare name is created on every healthy node (the ones its
+C{com.docker.swarm.*} labels allow), and removing a bare name removes it
+wherever it is; C{<node>/<name>} acts on that node only; an anonymous
+volume goes to the node the scheduler picks.  Every change refreshes the
+cached volume lists before the answer.
 """
 
 from urllib.parse import quote
@@ -24,7 +25,7 @@ from swarmd.api._fanout import (
     status_of,
 )
 from swarmd.api._helpers import arg, json_answer, read_json
-from swarmd.api._networks_placement import node_engine, scheduled_engine
+from swarmd.api._networks_placement import eligible_engines, node_engine, scheduled_engine
 from swarmd.api._networks_view import split_node
 from swarmd.api._routing import EngineRouting
 from swarmd.api._volumes_view import (
@@ -92,8 +93,15 @@ class VolumeRoutes(EngineRouting):
     def volumes_create(self, request, version=None):
         """
         C{POST /volumes/create}: C{<node>/<name>} on that node; a bare name on
-        every healthy node (answering one of them); no name on the node the
-        scheduler picks.  201 with the volume, named C{<node>/<name>}.
+        every healthy node its labels allow (all of them without
+        C{com.docker.swarm.*} constraint, affinity or whitelist labels, as in
+        classic Swarm); no name on the node the scheduler picks.
+
+        201 with the engine's answer: named C{<node>/<name>} when one node
+        holds it, under its bare name when made on every node allowed (the
+        name the user gave now reaches them all).  A bare name that some of
+        those nodes refuse is an error naming the nodes that made it and
+        the ones that refused (classic Swarm answered success).
         """
         body = read_json(request, required=False)
         name = body.get("Name") or ""
@@ -104,11 +112,10 @@ class VolumeRoutes(EngineRouting):
             targets = [node_engine(self.cluster, node)]
             body = dict(body, Name=bare)
         elif name:
-            targets = sorted(self.cluster.healthy_engines(), key=lambda e: e.name)
-            if not targets:
-                raise DockerError(500, "No healthy node available in the cluster")
+            targets = sorted(eligible_engines(self.cluster, body.get("Labels")),
+                             key=lambda e: e.name)
         else:
-            targets = [scheduled_engine(self.cluster)]
+            targets = [scheduled_engine(self.cluster, body.get("Labels"))]
         data, headers = json_body(body)
         results = yield fan_out(targets, lambda engine: self._engine_json(
             engine, "POST", "/volumes/create", version, body=data, headers=headers))
@@ -119,12 +126,17 @@ class VolumeRoutes(EngineRouting):
             if len(failures) == 1:
                 raise failures[0][1]
             raise combine_failures(failures)
-        for engine, error in failures:
-            self._log.warn("volume {name} not created on {engine}: {error}", name=name,
-                           engine=engine.name, error=str(error))
+        if failures:
+            error = combine_failures(failures)
+            error.message = "volume %s was created on %s but not on %s:\n%s" % (
+                name, ", ".join(engine.name for engine, _ in created),
+                ", ".join(engine.name for engine, _ in failures), error.message)
+            raise error
         engine, answer = created[0]
         if not isinstance(answer, dict):
             raise DockerError(502, "engine %s sent no volume" % (engine.name,))
+        if len(targets) > 1:
+            return json_answer(request, answer, 201)
         return json_answer(request, VolumeEntry(engine, answer).summary(), 201)
 
     @inlineCallbacks

@@ -448,7 +448,8 @@ class Cluster(EngineListener):
                 total_memory=engine.total_memory, cpus=engine.cpus,
                 containers=[c.info for c in engine.containers.values()],
                 images=engine.images, healthy=engine.healthy,
-                health_indicator=engine.health_indicator)
+                health_indicator=engine.health_indicator,
+                volumes=local_volume_names(engine.volumes))
         self._views[engine.address] = (engine.revision, engine.state, engine.failures, view)
         return view
 
@@ -532,9 +533,11 @@ class Cluster(EngineListener):
                                409)
         try:
             nodes = self.nodes()
+            # Where its volumes are counts every node, failed ones too.
+            located = (placement or config).locate_volumes(nodes)
             if failed:
                 nodes = [n for n in nodes if n.addr not in failed]
-            node = self.scheduler.select(placement or config, nodes)
+            node = self.scheduler.select(located, nodes)
         except SchedulerError as e:
             raise ClusterError(str(e), 500) from None
         engine = self.engines.get(node.addr)
@@ -645,6 +648,20 @@ class Cluster(EngineListener):
             engine.refresh_list("images")
             answer = yield engine.track(engine.client.create_container(body, name, auth))
         return answer
+
+
+def local_volume_names(volumes):
+    """
+    @param volumes: an engine's C{/volumes} list.
+    @return: the C{frozenset} of the names of those that exist on that
+        engine alone (C{Scope} C{local}; without a C{Scope}, the C{local}
+        driver).
+    """
+    return frozenset(
+        volume["Name"] for volume in volumes or ()
+        if isinstance(volume, dict) and isinstance(volume.get("Name"), str)
+        and (volume.get("Scope") or ("local" if (volume.get("Driver") or "local") == "local"
+                                     else "global")) == "local")
 
 
 def _is_missing_image(error):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import cached_property
 
 import attr
@@ -19,7 +20,8 @@ import attr
 from swarmd.scheduler.errors import ExpressionError
 from swarmd.scheduler.expressions import parse_expression, parse_expressions
 
-__all__ = ["LABELS", "RESCHEDULE_POLICIES", "ContainerConfig"]
+__all__ = ["LABELS", "PINNED_VOLUMES", "RESCHEDULE_POLICIES", "ContainerConfig",
+           "named_volumes"]
 
 #: The label holding each kind of expression (and the reschedule policies),
 #: keyed by the C{Env} prefix that feeds it.
@@ -34,7 +36,56 @@ LABELS = {
 RESCHEDULE_POLICIES = ("off", "on-node-failure")
 
 
+#: The top-level create body key through which
+#: L{swarmd.api._networks_placement.pin_create_body} tells the scheduler
+#: which volumes were given with a node prefix (C{-v n1/data:/d}): the
+#: user chose their node, so they bring no volume dependency.  Removed by
+#: L{ContainerConfig.from_create_body}; never sent to an engine.
+PINNED_VOLUMES = "SwarmPinnedVolumes"
+
+#: A volume name as Docker accepts it.
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
+
 _SCALARS = (str, int, float, bool, type(None))
+
+
+def _local_driver(name):
+    return name in (None, "", "local")
+
+
+def named_volumes(body):
+    """
+    The named volumes of the local driver a create body mounts: sources of
+    C{HostConfig.Binds} (C{name:/path[:mode]}) that are volume names, not
+    paths, and C{HostConfig.Mounts} of type C{volume} with a C{Source}.
+
+    @param body: a create body.
+    @return: a C{list} of names, each once, in order.
+    """
+    host_config = body.get("HostConfig") if isinstance(body, dict) else None
+    if not isinstance(host_config, dict):
+        return []
+    names = []
+    binds = host_config.get("Binds")
+    if isinstance(binds, list) and _local_driver(host_config.get("VolumeDriver")):
+        for bind in binds:
+            if isinstance(bind, str):
+                source, sep, _ = bind.partition(":")
+                if sep and _VOLUME_NAME.match(source):
+                    names.append(source)
+    mounts = host_config.get("Mounts")
+    if isinstance(mounts, list):
+        for mount in mounts:
+            if not isinstance(mount, dict) or (mount.get("Type") or "volume") != "volume":
+                continue
+            options = mount.get("VolumeOptions")
+            driver = options.get("DriverConfig") if isinstance(options, dict) else None
+            if isinstance(driver, dict) and not _local_driver(driver.get("Name")):
+                continue
+            source = mount.get("Source")
+            if isinstance(source, str) and _VOLUME_NAME.match(source):
+                names.append(source)
+    return list(dict.fromkeys(names))
 
 
 def _copy(value):
@@ -108,6 +159,12 @@ class ContainerConfig:
     @ivar affinities: a C{list} of L{Expression}s.
     @ivar whitelists: a C{list} of L{Expression}s.
     @ivar reschedule_policies: a C{list} of at most one policy name.
+    @ivar pinned_volumes: the C{frozenset} of volume names the request gave
+        with a node prefix (see L{PINNED_VOLUMES}).
+    @ivar volume_nodes: where the named volumes that only some nodes hold
+        are: a C{dict} of volume name to C{(node IDs, node names)} (a
+        C{frozenset} and a sorted C{tuple}); L{None} until
+        L{locate_volumes} looked.
     """
 
     body: dict = attr.ib()
@@ -118,6 +175,8 @@ class ContainerConfig:
     affinities: list = attr.ib()
     whitelists: list = attr.ib()
     reschedule_policies: list = attr.ib()
+    pinned_volumes: frozenset = attr.ib(default=frozenset())
+    volume_nodes: dict | None = attr.ib(default=None)
 
     @classmethod
     def from_create_body(cls, body, name=None):
@@ -140,6 +199,7 @@ class ContainerConfig:
         if not isinstance(body, dict):
             raise ExpressionError("the create body must be a JSON object")
         body = _copy(body)
+        pinned = body.pop(PINNED_VOLUMES, None) or ()
         labels = body.get("Labels")
         if labels is None:
             labels = body["Labels"] = {}
@@ -173,7 +233,10 @@ class ContainerConfig:
         for key in ("Memory", "CpuShares"):
             if body.get(key):
                 host_config[key] = body[key]
-        return cls._parse(body, name)
+        config = cls._parse(body, name)
+        if pinned:
+            config.pinned_volumes = frozenset(v for v in pinned if isinstance(v, str))
+        return config
 
     @classmethod
     def _parse(cls, body, name):
@@ -238,6 +301,41 @@ class ContainerConfig:
                 body["CpuShares"] = shares
         return body
 
+    @property
+    def volumes(self):
+        """
+        The named volumes of the local driver the container mounts without
+        a node prefix: the ones it depends on where they exist.
+        """
+        return [name for name in named_volumes(self.body) if name not in self.pinned_volumes]
+
+    def locate_volumes(self, nodes):
+        """
+        Find the nodes holding the volumes the container mounts.
+
+        A volume some of C{nodes} hold, but not all, ties the container to
+        them (a new, empty volume would be made anywhere else); a volume no
+        node holds is made by the engine wherever the container goes.
+
+        @param nodes: every L{swarmd.scheduler.Node} of the decision
+            (unhealthy ones too: a volume on a node that is down is still
+            there).
+        @return: a L{ContainerConfig} whose L{volume_nodes} says where they
+            are (this one when there is nothing to say).
+        """
+        wanted = self.volumes
+        if not wanted:
+            return self
+        found = {}
+        for name in wanted:
+            holders = [node for node in nodes if name in node.volumes]
+            if holders and len(holders) < len(nodes):
+                found[name] = (frozenset(node.id for node in holders),
+                               tuple(sorted(node.name for node in holders)))
+        if found == self.volume_nodes:
+            return self
+        return attr.evolve(self, volume_nodes=found)
+
     def add_affinity(self, expression):
         """
         A copy with one more affinity, e.g. C{"image==busybox"}.
@@ -251,4 +349,4 @@ class ContainerConfig:
         labels = body["Labels"]
         labels[LABELS["affinity"]] = json.dumps(
             _label_list(labels, "affinity") + [expression], separators=(",", ":"))
-        return self._parse(body, self.name)
+        return attr.evolve(self._parse(body, self.name), pinned_volumes=self.pinned_volumes)

@@ -100,20 +100,27 @@ def _dependencies(config):
 @implementer(IFilter)
 class DependencyFilter:
     """
-    Keeps nodes that hold every container the new one depends on.
+    Keeps nodes that hold every container the new one depends on, and every
+    named volume it mounts that only some nodes hold (see
+    L{swarmd.scheduler.ContainerConfig.locate_volumes}).
     """
 
     name = "dependency"
 
     def filter(self, config, nodes, soft):
         wanted = [reference for _, _, reference in _dependencies(config)]
-        if not wanted:
+        volumes = [ids for ids, _ in (config.volume_nodes or {}).values()]
+        if not wanted and not volumes:
             return list(nodes)
         return [node for node in nodes
-                if all(node.has_container(reference) for reference in wanted)]
+                if all(node.id in ids for ids in volumes)
+                and all(node.has_container(reference) for reference in wanted)]
 
     def expressions(self, config):
-        return ["%s=%s" % (flag, value) for flag, value, _ in _dependencies(config)]
+        texts = ["%s=%s" % (flag, value) for flag, value, _ in _dependencies(config)]
+        texts.extend("volume=%s (on %s)" % (name, ",".join(names))
+                     for name, (_, names) in (config.volume_nodes or {}).items())
+        return texts
 
 
 def _port_range(text):

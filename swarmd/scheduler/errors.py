@@ -42,10 +42,14 @@ class NoMatchingNode(SchedulerError):
 
     PREFIX = "Unable to find a node that satisfies the following conditions "
 
-    def __init__(self, filter_name, conditions):
+    def __init__(self, filter_name, conditions, notes=()):
+        """
+        @param notes: lines explaining the conditions, after them.
+        """
         self.filter_name = filter_name
         self.conditions = conditions
         listed = "".join("\n[%s]" % (" ".join(texts),) for texts in conditions)
+        listed += "".join("\n" + note for note in notes)
         super().__init__(self.PREFIX + listed)
 
 

@@ -270,6 +270,8 @@ class Node:
     @ivar health_indicator: 0 to 100, classic Swarm's health indicator.
     @ivar cpus: the engine's own CPU count (C{NCPU}), used to turn CPU
         shares back into CPUs; defaults to C{total_cpus}.
+    @ivar volumes: the C{frozenset} of the names of the engine's volumes
+        that exist on it alone (local scope).
     """
 
     id: str
@@ -284,6 +286,7 @@ class Node:
     healthy: bool = True
     health_indicator: int = 100
     cpus: int = attr.Factory(lambda self: self.total_cpus, takes_self=True)
+    volumes: frozenset = frozenset()
 
     # -- resources ----------------------------------------------------------------
 

@@ -12,6 +12,16 @@ from swarmd.scheduler.errors import NoHealthyNode, NoMatchingNode, SchedulerErro
 __all__ = ["Scheduler"]
 
 
+def _volume_notes(config):
+    """
+    The lines saying why volumes tie a container to some nodes.
+    """
+    return ["volume %s exists on %s only: a container using it must run there (elsewhere "
+            "it would get a new, empty %s); use <node>/%s to choose another node's"
+            % (name, ", ".join(names), name, name)
+            for name, (_, names) in sorted((config.volume_nodes or {}).items())]
+
+
 class Scheduler:
     """
     Chooses nodes for containers.
@@ -42,7 +52,9 @@ class Scheduler:
                     raise NoHealthyNode()
                 conditions = [texts for texts in (
                     f.expressions(config) for f in self.filters[:index + 1]) if texts]
-                raise NoMatchingNode(node_filter.name, conditions)
+                notes = _volume_notes(config) if any(
+                    f.name == "dependency" for f in self.filters[:index + 1]) else ()
+                raise NoMatchingNode(node_filter.name, conditions, notes)
         return candidates
 
     def _rank(self, config, nodes, soft):
@@ -61,6 +73,11 @@ class Scheduler:
         @raise SchedulerError: L{NoHealthyNode}, L{NoMatchingNode} or
             L{NoResources} (their messages are classic Swarm's).
         """
+        # Where its volumes are is judged over every node given, before any
+        # filter (a volume on a node that is down still ties the container),
+        # unless the caller looked over more nodes already.
+        if config.volume_nodes is None:
+            config = config.locate_volumes(nodes)
         try:
             return self._rank(config, nodes, soft=True)
         except SchedulerError as e:

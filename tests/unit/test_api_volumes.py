@@ -137,11 +137,11 @@ class VolumeRouteTests(ObjectsAPITestCase):
                          ["node n2 is unhealthy: its volumes may be out of date"])
 
     def test_create_bare_everywhere(self):
-        """A bare name is created on every healthy node and answered node-prefixed."""
+        """A bare name is created on every healthy node and answered under that bare name."""
         status, answer = self.request("POST", "/v1.41/volumes/create",
                                       {"Name": "data", "Labels": {"a": "b"}})
         self.assertEqual(status, 201)
-        self.assertEqual(answer["Name"], "n1/data")
+        self.assertEqual(answer["Name"], "data")
         self.assertEqual(answer["Driver"], "local")
         self.assertEqual(self.held(), {"n1": ["data"], "n2": ["data"]})
         self.assertEqual(self.names(), ["n1/data", "n2/data"])

@@ -4,11 +4,15 @@ that say what is wrong, volumes that keep containers next to them, networks
 created on the next node when one refuses, node names in every list.
 """
 
+import json
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd.scheduler import ContainerConfig, NoResources, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.registry import filter_names
+from swarmd.testing.memory import MemoryManager
 from swarmd.testing.scheduler import GIB, inspect_container, make_node
+from tests.unit.test_api_networks import N1, N2, ObjectsAPITestCase
 
 
 def _config(**host_config):
@@ -78,3 +82,207 @@ class NoResourcesMessageTests(SynchronousTestCase):
                          "CPUs short on n00 by 2 (2 of 2 free), n01 by 2 (2 of 2 free), "
                          "n02 by 2 (2 of 2 free), n03 by 2 (2 of 2 free), "
                          "n04 by 2 (2 of 2 free), and 7 more nodes")
+
+
+def _with_volumes(node, *names):
+    return node.evolve(volumes=frozenset(names))
+
+
+def _mounting(*binds, mounts=(), env=()):
+    return ContainerConfig.from_create_body({
+        "Image": "busybox", "Env": list(env),
+        "HostConfig": {"Binds": list(binds), "Mounts": list(mounts)}})
+
+
+class VolumeDependencyTests(SynchronousTestCase):
+    """
+    A container naming a volume that only some nodes hold runs on one of
+    them, as one naming a container with --volumes-from does.
+    """
+
+    def setUp(self):
+        # Spread would take the empty n1 first.
+        self.nodes = [make_node("n1"),
+                      _with_volumes(make_node("n2", containers=[inspect_container("a")]),
+                                    "vol2"),
+                      _with_volumes(make_node("n3", containers=[inspect_container("b")]),
+                                    "vol2", "vol3")]
+
+    def chosen(self, config, nodes=None):
+        return [node.name for node in _scheduler().rank(config, nodes or self.nodes)]
+
+    def test_bind_ties_to_holders(self):
+        """-v vol2:/d goes to a node holding vol2 only, never to n1."""
+        self.assertEqual(self.chosen(_mounting("vol2:/d")), ["n2", "n3"])
+        self.assertEqual(self.chosen(_mounting("vol2:/d:ro", "vol3:/e")), ["n3"])
+
+    def test_mount_ties_to_holders(self):
+        """--mount source=vol3 (a volume mount) ties the same way; bind mounts and paths do not."""
+        config = _mounting("/host:/h", mounts=[
+            {"Type": "volume", "Source": "vol3", "Target": "/d"},
+            {"Type": "bind", "Source": "/tmp", "Target": "/t"}])
+        self.assertEqual(self.chosen(config), ["n3"])
+
+    def test_nowhere_or_everywhere_is_anywhere(self):
+        """A volume no node holds, or every node holds, leaves the choice to the strategy."""
+        self.assertEqual(self.chosen(_mounting("new:/d"))[0], "n1")
+        nodes = [_with_volumes(node, "vol2") for node in self.nodes]
+        self.assertEqual(self.chosen(_mounting("vol2:/d"), nodes)[0], "n1")
+
+    def test_other_drivers_do_not_tie(self):
+        """A volume of another driver is not the local one the nodes hold."""
+        config = ContainerConfig.from_create_body({
+            "Image": "busybox", "HostConfig": {"Binds": ["vol3:/d"], "VolumeDriver": "nfs"}})
+        self.assertEqual(self.chosen(config)[0], "n1")
+
+    def test_constraint_forbids(self):
+        """A constraint keeping the container off the volume's nodes is refused, saying why."""
+        from swarmd.scheduler import NoMatchingNode
+
+        e = self.assertRaises(NoMatchingNode, _scheduler().rank,
+                              _mounting("vol3:/d", env=["constraint:node==n1"]), self.nodes)
+        self.assertEqual(str(e).split("\n"), [
+            "Unable to find a node that satisfies the following conditions ",
+            "[available container slots]",
+            "[volume=vol3 (on n3)]",
+            "[node==n1]",
+            "volume vol3 exists on n3 only: a container using it must run there (elsewhere "
+            "it would get a new, empty vol3); use <node>/vol3 to choose another node's"])
+
+    def test_holder_down(self):
+        """A volume whose only node is down is not replaced by an empty one elsewhere."""
+        from swarmd.scheduler import NoMatchingNode
+
+        nodes = [self.nodes[0], self.nodes[1].evolve(healthy=False, health_indicator=0),
+                 self.nodes[2]]
+        e = self.assertRaises(NoMatchingNode, _scheduler().rank, _mounting("vol2:/d"),
+                              [nodes[0], nodes[1]])
+        self.assertIn("[volume=vol2 (on n2)]", str(e))
+        self.assertEqual(self.chosen(_mounting("vol2:/d"), nodes), ["n3"])
+
+    def test_node_prefix_chooses(self):
+        """-v n1/vol3:/d (pinned through the API) goes to n1 although vol3 is on n3."""
+        from swarmd.api._networks_placement import pin_create_body
+
+        class Engine:
+            def __init__(self, name):
+                self.name, self.id, self.networks = name, name + "-id", []
+
+        body = pin_create_body({"Image": "busybox", "HostConfig": {"Binds": ["n1/vol3:/d"]}},
+                               [Engine("n1"), Engine("n2"), Engine("n3")])
+        config = ContainerConfig.from_create_body(body)
+        self.assertEqual(self.chosen(config), ["n1"])
+        self.assertNotIn("SwarmPinnedVolumes", config.body)
+        self.assertEqual(config.engine_body(4)["HostConfig"]["Binds"], ["vol3:/d"])
+        self.assertNotIn("SwarmPinnedVolumes", config.add_affinity("image==busybox").body)
+        self.assertEqual(config.add_affinity("image==busybox").volumes, [])
+
+
+class VolumeCreateAnswerTests(ObjectsAPITestCase):
+    """
+    What POST /volumes/create answers, and so what `docker volume create`
+    prints (the answer's Name).
+    """
+
+    def held(self):
+        return {c.name: sorted(c.volumes) for c in (self.n1, self.n2)}
+
+    def test_everywhere_prints_bare_name(self):
+        """A bare name made on every node answers that bare name, not one node's n1/vol1."""
+        status, answer = self.request("POST", "/volumes/create", {"Name": "vol1"})
+        self.assertEqual((status, answer["Name"]), (201, "vol1"))
+        self.assertEqual(self.held(), {"n1": ["vol1"], "n2": ["vol1"]})
+
+    def test_pinned_prints_node(self):
+        """n2/vol2 answers n2/vol2: made on n2 alone."""
+        status, answer = self.request("POST", "/volumes/create", {"Name": "n2/vol2"})
+        self.assertEqual((status, answer["Name"]), (201, "n2/vol2"))
+
+    def test_some_refuse(self):
+        """Made on some nodes only: an error saying where it was made and where refused."""
+        self.n2.down = True
+        status, answer = self.request("POST", "/volumes/create", {"Name": "vol1"})
+        self.assertEqual(status, 500)
+        self.assertTrue(answer["message"].startswith(
+            "volume vol1 was created on n1 but not on n2:\nn2: cannot reach engine"),
+            answer["message"])
+        self.assertEqual(self.n1.volumes["vol1"]["Name"], "vol1")
+
+
+class VolumePlacementAPITests(SynchronousTestCase):
+    """
+    Through the whole manager (in memory, every default filter): a
+    container naming a volume lands where the volume is.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager((N1, N2), filters=filter_names())
+        self.addCleanup(self.manager.stop)
+
+    def json(self, method, path, body=None, status=200):
+        code, _, content = self.successResultOf(self.manager.request(
+            method, path, body, {"Content-Type": "application/json"}))
+        self.assertEqual(code, status, content)
+        return json.loads(content) if content.strip() else None
+
+    def node_of(self, name):
+        return self.json("GET", "/containers/%s/json" % (name,))["Node"]["Name"]
+
+    def test_volume_on_one_node(self):
+        """docker volume create n2/vol2; docker run -v vol2:/d lands on n2, every time."""
+        self.json("POST", "/volumes/create", {"Name": "n2/vol2"}, 201)
+        for index in range(3):
+            self.json("POST", "/containers/create?name=c%d" % (index,),
+                      {"Image": "busybox", "Cmd": ["sleep", "60"],
+                       "HostConfig": {"Binds": ["vol2:/d"]}}, 201)
+            self.assertEqual(self.node_of("c%d" % (index,)), "n2")
+
+    def test_volume_nowhere(self):
+        """A volume no node holds lets containers spread (each engine makes its own)."""
+        nodes = set()
+        for index in range(2):
+            self.json("POST", "/containers/create?name=c%d" % (index,),
+                      {"Image": "busybox", "HostConfig": {"Binds": ["fresh:/d"]}}, 201)
+            nodes.add(self.node_of("c%d" % (index,)))
+        self.assertEqual(nodes, {"n1", "n2"})
+
+    def test_constraint_forbids(self):
+        """A constraint to n1 with a volume on n2 only is a 500 that names the volume."""
+        self.json("POST", "/volumes/create", {"Name": "n2/vol2"}, 201)
+        answer = self.json("POST", "/containers/create",
+                           {"Image": "busybox", "Env": ["constraint:node==n1"],
+                            "HostConfig": {"Binds": ["vol2:/d"]}}, 500)
+        self.assertIn("[volume=vol2 (on n2)]", answer["message"])
+        self.assertIn("volume vol2 exists on n2 only", answer["message"])
+
+
+class ObjectLabelPlacementTests(ObjectsAPITestCase):
+    """
+    Constraint, affinity and whitelist labels on volume and network
+    creation choose nodes as for a container (issue 15).
+    """
+
+    def test_volume_whitelist(self):
+        """Classic Swarm: a whitelists label ["node==n2|n3"] makes the volume on n2 (n3) only."""
+        status, answer = self.request("POST", "/volumes/create", {
+            "Name": "v", "Labels": {"com.docker.swarm.whitelists": '["node==n2|n3"]'}})
+        self.assertEqual((status, answer["Name"]), (201, "n2/v"))
+        self.assertEqual((sorted(self.n1.volumes), sorted(self.n2.volumes)), ([], ["v"]))
+
+    def test_volume_constraint(self):
+        """Classic Swarm: a constraints label on volume create keeps it off the other nodes."""
+        status, answer = self.request("POST", "/volumes/create", {
+            "Name": "v", "Labels": {"com.docker.swarm.constraints": '["node!=n2"]'}})
+        self.assertEqual((status, answer["Name"]), (201, "n1/v"))
+        self.assertEqual((sorted(self.n1.volumes), sorted(self.n2.volumes)), (["v"], []))
+
+    def test_volume_labels_fit_nowhere(self):
+        """A constraint no node meets is the scheduler's 500; a malformed label a 400."""
+        status, answer = self.request("POST", "/volumes/create", {
+            "Name": "v", "Labels": {"com.docker.swarm.constraints": '["node==n9"]'}})
+        self.assertEqual(status, 500)
+        self.assertIn("[node==n9]", answer["message"])
+        status, answer = self.request("POST", "/volumes/create", {
+            "Name": "v", "Labels": {"com.docker.swarm.constraints": "node==n9"}})
+        self.assertEqual(status, 400)
+        self.assertEqual((self.n1.volumes, self.n2.volumes), ({}, {}))
