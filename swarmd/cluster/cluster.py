@@ -10,6 +10,7 @@ import re
 
 import attr
 from twisted.internet.defer import DeferredSemaphore, inlineCallbacks
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from swarmd._log import observer
@@ -31,6 +32,9 @@ BOOKKEEPING_CONCURRENCY = 48
 
 #: How many exec instances the manager remembers the engine of.
 MAX_EXECS = 10000
+
+#: Engines are watched for hangs this many times per ping timeout.
+WATCHES_PER_PING_TIMEOUT = 5
 
 
 class ClusterError(Exception):
@@ -152,6 +156,8 @@ class Cluster(EngineListener):
         # Swarm ID -> the DelayedCall of the follow-up that settles a
         # pending entry whose container was created but not inspected.
         self._settling = {}
+        self._watcher = LoopingCall(self._watch_engines)
+        self._watcher.clock = clock
 
     # -- engines ------------------------------------------------------------------
 
@@ -160,6 +166,9 @@ class Cluster(EngineListener):
         Start watching discovery; engines are added as it names them.
         """
         self._watch = self._discovery.watch(self.set_addresses, self._discovery_failed)
+        if not self._watcher.running:
+            self._watcher.start(self.options.ping_timeout / WATCHES_PER_PING_TIMEOUT,
+                                now=False)
 
     def stop(self):
         """
@@ -172,12 +181,25 @@ class Cluster(EngineListener):
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
+        if self._watcher.running:
+            self._watcher.stop()
         for call in self._settling.values():
             if call.active():
                 call.cancel()
         self._settling.clear()
         closing = [self._remove_engine(address) for address in list(self.engines)]
         return DeferredList([d for d in closing if d is not None], consumeErrors=True)
+
+    def _watch_engines(self):
+        """
+        Look for hung engines (L{Engine.watch}); one engine's error never
+        stops the loop.
+        """
+        for engine in list(self.engines.values()):
+            try:
+                engine.watch()
+            except Exception:
+                self._log.failure("watching engine {address} failed", address=engine.address)
 
     def _discovery_failed(self, failure):
         self._log.warn("discovery failed: {error}", error=failure.getErrorMessage())
@@ -434,12 +456,15 @@ class Cluster(EngineListener):
         """
         Build (or, after a health change alone, copy) the view of an engine
         and keep it with what it depends on: C{(revision, state, failures,
-        view)}.
+        healthy, view)}.  A L{stalled<Engine.stalled>} engine is shown
+        unhealthy, so nothing new is placed on it.
         """
-        if cached is not None and cached[:3] == (engine.revision, engine.state, engine.failures):
-            return cached[3]
+        healthy = engine.healthy and not engine.stalled
+        key = (engine.revision, engine.state, engine.failures, healthy)
+        if cached is not None and cached[:4] == key:
+            return cached[4]
         if cached is not None and cached[0] == engine.revision:
-            view = cached[3].evolve(healthy=engine.healthy,
+            view = cached[4].evolve(healthy=healthy,
                                     health_indicator=engine.health_indicator)
         else:
             view = Node(
@@ -447,10 +472,10 @@ class Cluster(EngineListener):
                 labels=engine.labels, total_cpus=engine.total_cpus,
                 total_memory=engine.total_memory, cpus=engine.cpus,
                 containers=[c.info for c in engine.containers.values()],
-                images=engine.images, healthy=engine.healthy,
+                images=engine.images, healthy=healthy,
                 health_indicator=engine.health_indicator,
                 volumes=local_volume_names(engine.volumes))
-        self._views[engine.address] = (engine.revision, engine.state, engine.failures, view)
+        self._views[engine.address] = key + (view,)
         return view
 
     def has_image(self, reference):

@@ -18,12 +18,14 @@ from datetime import datetime
 
 import attr
 from twisted.internet.defer import (
+    CancelledError,
     Deferred,
     DeferredList,
     DeferredSemaphore,
     inlineCallbacks,
 )
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
@@ -67,6 +69,11 @@ class EngineOptions:
     #: Seconds before a broken events stream is opened again (times the
     #: backoff factor).
     events_retry: float = 1.0
+    #: Seconds an engine may stay silent with calls under way before one
+    #: failure is counted and it gets no new containers; each further such
+    #: period without an answer to a ping counts one more, so a hung engine
+    #: is unhealthy within C{failure_retry} times this.
+    ping_timeout: float = 2.0
 
 
 class EngineListener:
@@ -174,6 +181,12 @@ class Engine:
         self.state = PENDING
         self.failures = 0
         self.error = ""
+        #: Whether the engine went silent with calls under way for longer
+        #: than C{ping_timeout}: it gets no new containers until it answers.
+        self.stalled = False
+        self._probe = None
+        self._probe_sent = None
+        self._probe_failures = 0
         self.updated_at = None
         self.docker_id = ""
         self.name = ""
@@ -292,6 +305,9 @@ class Engine:
         """
         self._stopped = True
         self._loop.stop()
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            probe.cancel()
         if self._events_retry is not None and self._events_retry.active():
             self._events_retry.cancel()
         self._events_retry = None
@@ -356,6 +372,11 @@ class Engine:
             self.failures = 0
             self._listener.engine_view_changed(self)
         self.error = ""
+        if self.stalled:
+            self.stalled = False
+            self._log.info("engine {engine} ({address}) answers again",
+                           engine=self.name, address=self.address)
+            self._listener.engine_view_changed(self)
         if self.state == UNHEALTHY:
             self._log.info("engine {engine} ({address}) is healthy again",
                            engine=self.name, address=self.address)
@@ -415,6 +436,90 @@ class Engine:
             return failure
 
         return d.addCallbacks(ok, bad)
+
+    # -- hung engines ---------------------------------------------------------------
+
+    def watch(self):
+        """
+        Look for a hung engine (e.g. a stopped process whose sockets still
+        accept): called often (a fraction of C{ping_timeout}) by the
+        cluster.
+
+        An engine silent for C{ping_timeout} while one of its calls is
+        under way counts one failure at once, is marked L{stalled} (the
+        scheduler then places nothing on it) and gets a ping with no time
+        bound; every further C{ping_timeout} without an answer counts one
+        more failure, so it is unhealthy C{failure_retry} times
+        C{ping_timeout} after it went silent.  Any answer (the ping's
+        included) ends it: L{succeeded}.
+        """
+        if self._stopped or self.state == PENDING:
+            return
+        now = self._clock.seconds()
+        timeout = self.options.ping_timeout
+        if self._probe is not None:
+            due = int((now - self._probe_sent) / timeout)
+            while self._probe_failures < due and self._probe is not None:
+                self._probe_failures += 1
+                self.failed(EngineUnreachable(
+                    self.address, "no answer to a ping for %.1fs" % (now - self._probe_sent,)))
+            return
+        outstanding = getattr(self.client, "outstanding", None)
+        if not outstanding:
+            return
+        oldest = next(iter(outstanding.values()))
+        silent_since = max(oldest, getattr(self.client, "answered_at", None) or oldest)
+        if now - silent_since < timeout:
+            return
+        if not self.stalled:
+            self.stalled = True
+            self._log.warn("engine {engine} ({address}) silent for {seconds:.1f}s with calls "
+                           "under way: no new containers placed on it",
+                           engine=self.name, address=self.address, seconds=now - silent_since)
+            self._listener.engine_view_changed(self)
+        self.failed(EngineUnreachable(
+            self.address, "a call unanswered for %.1fs" % (now - oldest,)))
+        self._send_probe(silent_since + timeout)
+
+    def _send_probe(self, sent):
+        """
+        Ping the engine with no time bound: its answer, whenever it comes,
+        says the engine is back.
+
+        @param sent: when the probe counts as sent (the moment the silence
+            passed C{ping_timeout}), so further failures fall every
+            C{ping_timeout} after it.
+        """
+        self._probe_sent = sent
+        self._probe_failures = 0
+        d = self._probe = self.client.request("GET", "/_ping", timeout=None)
+
+        def answered(response):
+            # The body is read so the connection goes back to the pool.
+            from twisted.web.client import readBody
+
+            return readBody(response).addErrback(lambda _: None)
+
+        def done(result):
+            if self._probe is d:
+                self._probe = None
+            if isinstance(result, Failure):
+                if result.check(EngineUnreachable):
+                    self.failed(result.value)
+                elif not result.check(CancelledError):
+                    self._log.failure("ping of engine {address} failed", result,
+                                      address=self.address)
+                return None
+            healed = self.state == UNHEALTHY
+            self.succeeded()
+            if healed:
+                # What changed while it was hung is read now, not at the
+                # next (backed off) refresh.
+                self.refresh()
+            return None
+
+        d.addCallback(answered)
+        d.addBoth(done)
 
     # -- connecting and refreshing ------------------------------------------------
 

@@ -10,6 +10,7 @@ import treq
 from twisted.internet import error as ierror
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
 from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone, _HTTP11ClientFactory
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
@@ -194,11 +195,14 @@ class JSONStreamParser:
 
 
 class _EventsProtocol(Protocol):
-    def __init__(self, callback, ended):
+    def __init__(self, callback, ended, answered=None):
         self._parser = JSONStreamParser(callback)
         self._ended = ended
+        self._answered = answered
 
     def dataReceived(self, data):
+        if self._answered is not None:
+            self._answered()
         try:
             self._parser.feed(data)
         except ValueError:
@@ -212,11 +216,11 @@ class _EventsProtocol(Protocol):
 
 @implementer(IEventStream)
 class _EventStream:
-    def __init__(self, address, response, callback):
+    def __init__(self, address, response, callback, answered=None):
         self._stopped = False
         self._address = address
         self.done = Deferred()
-        self._protocol = _EventsProtocol(callback, self._ended)
+        self._protocol = _EventsProtocol(callback, self._ended, answered)
         response.deliverBody(self._protocol)
 
     def _ended(self, reason):
@@ -255,6 +259,12 @@ class EngineClient:
     @ivar address: the engine's address.
     @ivar api_version: the API version used in request paths, or L{None}
         before L{version} was called (paths are then unversioned).
+    @ivar outstanding: C{dict} of the calls under way that have a time
+        bound (a token each) to when they were sent, oldest first; what
+        tells a hung engine from a quiet one (see
+        L{swarmd.cluster.engine.Engine.watch}).
+    @ivar answered_at: when the engine last answered anything (a response
+        head, an error answer, events on its stream), or L{None}.
     """
 
     def __init__(self, address, reactor=None, tls=None, timeout=10.0, connect_timeout=5.0,
@@ -289,6 +299,8 @@ class EngineClient:
                                                pool=self._pool)
         self.agent = agent
         self._base = "http://" + host_header(address)
+        self.outstanding = {}
+        self.answered_at = None
 
     def __repr__(self):
         return "<EngineClient %s>" % (self.address,)
@@ -317,12 +329,15 @@ class EngineClient:
         """
         timer = None
         expired = []
+        token = None
         if timeout is not None:
             def expire():
                 expired.append(True)
                 d.cancel()
 
             timer = self._reactor.callLater(timeout, expire)
+            token = object()
+            self.outstanding[token] = self._reactor.seconds()
 
         def failed(failure):
             if failure.check(EngineError, EngineUnreachable):
@@ -338,9 +353,16 @@ class EngineClient:
         def settled(result):
             if timer is not None and timer.active():
                 timer.cancel()
+            if token is not None:
+                self.outstanding.pop(token, None)
+            if not isinstance(result, Failure) or result.check(EngineError):
+                self._answered()
             return result
 
         return d.addBoth(settled).addErrback(failed)
+
+    def _answered(self):
+        self.answered_at = self._reactor.seconds()
 
     def _call(self, method, path, params=None, body=None, headers=None, timeout=None,
               versioned=True, ok=(200, 201, 204, 304)):
@@ -496,7 +518,7 @@ class EngineClient:
             if response.code != 200:
                 body = yield treq.content(response)
                 raise EngineError.from_body(response.code, body)
-            return _EventStream(self.address, response, callback)
+            return _EventStream(self.address, response, callback, self._answered)
 
         d.addCallback(opened)
         return self._guard(d, self._timeout)

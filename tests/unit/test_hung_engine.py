@@ -1,0 +1,235 @@
+"""
+Tests for hung engines (L{swarmd.cluster.engine.Engine.watch}): an engine
+that accepts requests but never answers (a stopped dockerd) gets no new
+containers once it has been silent for the ping timeout, is unhealthy
+C{failure_retry} ping timeouts after it went silent, and healthy again
+when it answers.  Fake engines in memory, on a L{Clock}.
+"""
+
+import random
+
+from treq.testing import RequestTraversalAgent
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+from twisted.internet.testing import EventLoggingObserver
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+
+from swarmd.cluster import HEALTHY, UNHEALTHY, Cluster, EngineOptions
+from swarmd.engine import EngineClient, EngineUnreachable
+from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
+from swarmd.testing.discovery import FakeDiscovery
+from swarmd.testing.fakeengine import FakeEngine, FakeEngineAPI
+
+
+class HangingAgent:
+    """
+    An agent in front of a fake engine that can hang: while L{hung}, every
+    request is held unanswered (as a stopped dockerd whose socket still
+    accepts); L{resume} sends the held ones on.
+    """
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.hung = False
+        self.held = []
+
+    def request(self, method, uri, headers=None, bodyProducer=None):
+        if not self.hung:
+            return self.agent.request(method, uri, headers, bodyProducer)
+        d = Deferred()
+        self.held.append((d, (method, uri, headers, bodyProducer)))
+        return d
+
+    def resume(self):
+        self.hung = False
+        held, self.held = self.held, []
+        for d, args in held:
+            if not d.called:
+                self.agent.request(*args).chainDeferred(d)
+
+    def flush(self):
+        self.agent.flush()
+
+
+class Harness:
+    """
+    A cluster over fake engines named C{n1}, C{n2}, ..., each behind a
+    L{HangingAgent}, driven by a L{Clock}.
+
+    @ivar fakes: C{dict} of name to L{FakeEngine}.
+    @ivar agents: C{dict} of name to L{HangingAgent}.
+    """
+
+    def __init__(self, count=3, options=None, filters=("health", "constraint"),
+                 wrap_cluster=None, clock=None):
+        if clock is None:
+            clock = Clock()
+            clock.advance(1795860000)
+        self.clock = clock
+        self.fakes = {}
+        self.agents = {}
+        self.addresses = {}
+        for index in range(1, count + 1):
+            name = "n%d" % (index,)
+            address = "127.0.0.1:%d" % (2375 + index,)
+            self.fakes[name] = FakeEngine(clock, name=name, seed=index)
+            self.agents[name] = HangingAgent(
+                RequestTraversalAgent(FakeEngineAPI(self.fakes[name]).resource()))
+            self.addresses[name] = address
+        self.by_address = {a: n for n, a in self.addresses.items()}
+        self.options = options or EngineOptions(refresh_min=30.0, refresh_max=30.0,
+                                                failure_retry=3, ping_timeout=2.0)
+        self.filters = filters
+        self.discovery = FakeDiscovery(list(self.addresses.values()), clock=clock)
+        self.cluster = self.make_cluster()
+        self.cluster.start()
+        self.settle()
+
+    def make_cluster(self):
+        return Cluster(
+            self.clock, self.discovery, self.client,
+            Scheduler(strategy_for("spread", random=random.Random(1)),
+                      filters_for(list(self.filters))),
+            self.options, random=random.Random(1))
+
+    def client(self, address):
+        return EngineClient(address, self.clock, agent=self.agents[self.by_address[address]],
+                            timeout=10)
+
+    def engine(self, name):
+        return self.cluster.engines[self.addresses[name]]
+
+    def flush(self):
+        for agent in self.agents.values():
+            agent.flush()
+
+    def settle(self, rounds=20):
+        for _ in range(rounds):
+            self.flush()
+            self.clock.advance(0)
+
+    def advance(self, seconds, step=0.1):
+        """
+        Move the clock on by C{seconds}, in steps, the engines answering as
+        it goes.
+        """
+        moved = 0.0
+        while moved < seconds - 1e-9:
+            self.clock.advance(min(step, seconds - moved))
+            moved += step
+            self.settle(3)
+
+    def create(self, name=None, **body):
+        body.setdefault("Image", "busybox")
+        body.setdefault("Cmd", ["sleep", "1000"])
+        d = self.cluster.create_container(ContainerConfig.from_create_body(body, name))
+        self.settle()
+        return d
+
+
+class HungEngineTests(SynchronousTestCase):
+    """
+    One engine stops answering while calls are under way.
+    """
+
+    def setUp(self):
+        self.logged = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.lab = Harness()
+        self.addCleanup(self.lab.cluster.stop)
+
+    def _hang_with_a_call(self, name="n1"):
+        """
+        Hang an engine and start a call on it, as a client's list would.
+        """
+        self.lab.agents[name].hung = True
+        engine = self.lab.engine(name)
+        call = engine.track(engine.client.list_containers())
+        call.addErrback(lambda f: f.trap(EngineUnreachable))
+        return engine
+
+    def test_every_engine_healthy(self):
+        """The harness starts with every engine healthy and not stalled."""
+        self.assertEqual([(e.state, e.stalled) for e in self.lab.cluster.engines.values()],
+                         [(HEALTHY, False)] * 3)
+
+    def test_stalled_after_ping_timeout(self):
+        """Silent for the ping timeout with a call under way: one failure, no placement."""
+        engine = self._hang_with_a_call()
+        self.lab.advance(1.8)
+        self.assertFalse(engine.stalled)
+        self.assertTrue(next(n for n in self.lab.cluster.nodes() if n.name == "n1").healthy)
+        self.lab.advance(0.6)
+        self.assertTrue(engine.stalled)
+        self.assertEqual((engine.state, engine.failures), (HEALTHY, 1))
+        self.assertFalse(next(n for n in self.lab.cluster.nodes() if n.name == "n1").healthy)
+        warnings = [e for e in self.logged if "silent for" in e.get("log_format", "")]
+        self.assertEqual([e["engine"] for e in warnings], ["n1"])
+
+    def test_unhealthy_within_retry_times_ping_timeout(self):
+        """The engine turns unhealthy failure_retry ping timeouts after it went silent."""
+        engine = self._hang_with_a_call()
+        hung_at = self.lab.clock.seconds()
+        while engine.state == HEALTHY and self.lab.clock.seconds() - hung_at < 60:
+            self.lab.advance(0.1)
+        took = self.lab.clock.seconds() - hung_at
+        options = self.lab.options
+        # One watch period of slack: the watch runs five times a ping timeout.
+        self.assertEqual(engine.state, UNHEALTHY)
+        self.assertLessEqual(took, options.failure_retry * options.ping_timeout
+                             + options.ping_timeout / 5 + 0.1)
+        self.assertGreaterEqual(took, (options.failure_retry - 1) * options.ping_timeout)
+
+    def test_creates_placed_elsewhere(self):
+        """Creates made once the engine is stalled all land on the other engines."""
+        self.lab.agents["n1"].hung = True
+        stuck = self.lab.create("stuck", Env=["constraint:node==n1"])
+        self.assertNoResult(stuck)
+        self.lab.advance(2.5)
+        placed = []
+        for index in range(12):
+            engine, _ = self.successResultOf(self.lab.create("web%d" % (index,)))
+            placed.append(engine.name)
+        self.assertNotIn("n1", placed)
+        self.assertEqual(set(placed), {"n2", "n3"})
+        self.lab.advance(60)
+        self.failureResultOf(stuck, EngineUnreachable)
+
+    def test_back_to_healthy(self):
+        """When the engine answers again (its ping answered), it is healthy and placeable."""
+        engine = self._hang_with_a_call()
+        self.lab.advance(10)
+        self.assertEqual(engine.state, UNHEALTHY)
+        self.lab.agents["n1"].resume()
+        self.lab.settle()
+        self.assertEqual((engine.state, engine.stalled, engine.failures), (HEALTHY, False, 0))
+        self.assertTrue(next(n for n in self.lab.cluster.nodes() if n.name == "n1").healthy)
+        events = [e["Action"] for e in self.lab.cluster.recent_events if e.get("Type") == "swarm"]
+        self.assertEqual(events[-2:], ["engine_disconnect", "engine_reconnect"])
+
+    def test_quiet_engine_not_stalled(self):
+        """An engine with nothing under way is never judged, however long it is quiet."""
+        engine = self.lab.engine("n2")
+        self.lab.agents["n2"].hung = True
+        self.lab.advance(20)
+        self.assertEqual((engine.state, engine.stalled, engine.failures), (HEALTHY, False, 0))
+
+    def test_slow_call_on_live_engine(self):
+        """A long call on an engine that still answers its ping is not a hang."""
+        engine = self.lab.engine("n2")
+        # A pull that takes minutes, with nothing else asked of the engine.
+        engine.client.outstanding[object()] = self.lab.clock.seconds()
+        for _ in range(5):
+            self.lab.advance(2.5)
+            # Each silence made it stalled and sent a ping, answered at once.
+            self.assertEqual((engine.state, engine.stalled, engine.failures),
+                             (HEALTHY, False, 0))
+        answered = [e for e in self.logged if "answers again" in e.get("log_format", "")]
+        self.assertEqual({e["engine"] for e in answered}, {"n2"})
+
+    def test_engine_without_call_tracking(self):
+        """Clients that keep no record of their calls are left alone."""
+        engine = self.lab.engine("n3")
+        engine.client = object()
+        engine.watch()
+        self.assertEqual((engine.state, engine.stalled), (HEALTHY, False))
