@@ -24,7 +24,7 @@ from swarmd.api._fanout import (
     refresh_lists,
 )
 from swarmd.api._helpers import arg, json_answer, read_json
-from swarmd.api._networks_placement import node_engine, scheduled_engine
+from swarmd.api._networks_placement import eligible_engines, node_engine
 from swarmd.api._networks_view import (
     NETWORK_FILTERS,
     cluster_networks,
@@ -44,6 +44,12 @@ from swarmd.api.listfilters import parse_filters
 from swarmd.engine import EngineError, EngineUnreachable
 
 JSON_HEADERS = {b"Content-Type": [b"application/json"]}
+
+#: Engine refusals of a network create after which no other node is tried:
+#: the name is taken there.  (A 400 may be that engine's own state: an
+#: exhausted address pool is dockerd's InvalidParameter, "all predefined
+#: address pools have been fully subnetted".)
+_FINAL_STATUSES = (409,)
 
 
 def json_body(value):
@@ -118,9 +124,13 @@ class NetworkRoutes(EngineRouting):
     @inlineCallbacks
     def networks_create(self, request, version=None):
         """
-        C{POST /networks/create}: on the node of C{<node>/<name>}, else on
-        the node the scheduler picks; a bare name already used anywhere in
-        the cluster is a conflict (with C{CheckDuplicate}, as the CLI sends).
+        C{POST /networks/create}: on the node of C{<node>/<name>}; else on
+        the node the scheduler picks among those the network's
+        C{com.docker.swarm.*} labels allow, the next one when an engine
+        refuses (an exhausted address pool, a missing driver...), until one
+        takes it; every refusal is named by its node.  A bare name already
+        used anywhere in the cluster is a conflict (with C{CheckDuplicate},
+        as the CLI sends).
         """
         body = read_json(request)
         name = body.get("Name")
@@ -128,19 +138,39 @@ class NetworkRoutes(EngineRouting):
             raise bad_request("network name is required")
         node, bare = split_node(name)
         if node is not None:
-            engine = node_engine(self.cluster, node)
+            candidates = [node_engine(self.cluster, node)]
             body = dict(body, Name=bare)
         else:
             if body.get("CheckDuplicate") and any(e.name == name for e in self._networks()):
                 raise conflict("network with name %s already exists" % (name,))
-            engine = scheduled_engine(self.cluster)
+            candidates = eligible_engines(self.cluster, body.get("Labels"))
         data, headers = json_body(body)
-        answer = yield self._engine_json(engine, "POST", "/networks/create", version,
-                                         body=data, headers=headers)
-        yield refresh_lists([engine], "networks")
-        answer = answer if isinstance(answer, dict) else {}
-        return json_answer(request, {"Id": answer.get("Id", ""),
-                                     "Warning": answer.get("Warning", "")}, 201)
+        failures = []
+        for engine in candidates:
+            try:
+                answer = yield self._engine_json(engine, "POST", "/networks/create", version,
+                                                 body=data, headers=headers)
+            except (EngineError, EngineUnreachable) as e:
+                failures.append((engine, e))
+                if isinstance(e, EngineError) and e.status in _FINAL_STATUSES:
+                    break
+                if engine is not candidates[-1]:
+                    self._log.info("network {name} refused by {engine} ({error}); trying "
+                                   "the next node", name=name, engine=engine.name,
+                                   error=str(e))
+                continue
+            yield refresh_lists([engine], "networks")
+            answer = answer if isinstance(answer, dict) else {}
+            return json_answer(request, {"Id": answer.get("Id", ""),
+                                         "Warning": answer.get("Warning", "")}, 201)
+        if node is not None:
+            # The user named the node: its engine's answer as it is.
+            raise failures[0][1]
+        error = combine_failures(failures)
+        if len(failures) > 1:
+            error.message = "network %s could not be created on any node:\n%s" % (
+                name, error.message)
+        raise error
 
     def network_connect(self, request, networkid, version=None):
         """

@@ -286,3 +286,73 @@ class ObjectLabelPlacementTests(ObjectsAPITestCase):
             "Name": "v", "Labels": {"com.docker.swarm.constraints": "node==n9"}})
         self.assertEqual(status, 400)
         self.assertEqual((self.n1.volumes, self.n2.volumes), ({}, {}))
+
+    def test_network_constraint(self):
+        """Classic Swarm: a constraints label on network create chooses its node."""
+        for target in ("n1", "n2"):
+            status, answer = self.request("POST", "/networks/create", {
+                "Name": "net-" + target,
+                "Labels": {"com.docker.swarm.constraints": '["node==%s"]' % (target,)}})
+            self.assertEqual(status, 201, answer)
+        self.assertIn("net-n1", [n["Name"] for n in self.n1.networks.values()])
+        self.assertIn("net-n2", [n["Name"] for n in self.n2.networks.values()])
+
+
+def _refuse(status, message):
+    from tests.unit.test_api_networks import FakeAPIError
+
+    def create(data):
+        raise FakeAPIError(status, message)
+
+    return create
+
+
+POOLS = "all predefined address pools have been fully subnetted"
+
+
+class NetworkCreateNextNodeTests(ObjectsAPITestCase):
+    """
+    docker network create front (no node prefix): when the engine the
+    scheduler picked refuses, the next eligible node is tried.
+    """
+
+    def names(self, client):
+        return [n["Name"] for n in client.networks.values()]
+
+    def test_next_node(self):
+        """n1's exhausted address pools do not stop the network: it is made on n2."""
+        self.patch(self.n1, "_create_network", _refuse(400, POOLS))
+        status, answer = self.request("POST", "/networks/create",
+                                      {"Name": "front", "CheckDuplicate": True})
+        self.assertEqual(status, 201, answer)
+        self.assertIn("front", self.names(self.n2))
+        self.assertEqual(self.request("GET", "/networks/front")[0], 200)
+
+    def test_every_node_refuses(self):
+        """When every node refuses, the error names each node and its refusal."""
+        self.patch(self.n1, "_create_network", _refuse(400, POOLS))
+        self.n2.down = True
+        status, answer = self.request("POST", "/networks/create", {"Name": "front"})
+        self.assertEqual(status, 500)
+        lines = answer["message"].split("\n")
+        self.assertEqual(lines[0], "network front could not be created on any node:")
+        self.assertEqual(sorted(line.split(":")[0] for line in lines[1:]), ["n1", "n2"])
+        self.assertIn("n1: " + POOLS, lines)
+
+    def test_one_node_names_it(self):
+        """With one eligible node its refusal is named by that node."""
+        self.patch(self.n1, "_create_network", _refuse(400, POOLS))
+        status, answer = self.request("POST", "/networks/create", {
+            "Name": "front", "Labels": {"com.docker.swarm.constraints": '["node==n1"]'}})
+        self.assertEqual((status, answer["message"]), (400, "n1: " + POOLS))
+
+    def test_name_taken_is_final(self):
+        """An engine's 409 (the name is taken there) is not retried on another node."""
+        taken = _refuse(409, "network with name front already exists")
+        self.patch(self.n1, "_create_network", taken)
+        self.patch(self.n2, "_create_network", taken)
+        status, answer = self.request("POST", "/networks/create", {"Name": "front"})
+        self.assertEqual(status, 409)
+        creates = [r for c in (self.n1, self.n2) for r in c.requests
+                   if r[:2] == ("POST", "/networks/create")]
+        self.assertEqual(len(creates), 1)
