@@ -4,7 +4,7 @@ Docker API version strings (C{"1.41"}).
 
 import re
 
-_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\Z")
 
 
 def parse_version(text):

@@ -7,6 +7,7 @@ L{ContainerRoutes}, L{ImageRoutes}, ...); the route table
 without a C{/vX.Y} prefix.
 """
 
+import os
 import re
 
 from klein import Klein
@@ -29,7 +30,15 @@ from swarmd.cluster.index import AmbiguousContainer
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.versions import version_less
 
-_VERSION = re.compile(r"^\d+\.\d+$")
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\Z")
+
+
+def new_incident():
+    """
+    @return: a short random ID naming one internal error, both in the
+        client's answer and in the log line holding its traceback.
+    """
+    return os.urandom(6).hex()
 
 
 class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, NetworkRoutes,
@@ -106,10 +115,14 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
                 if status is None:
                     return write_error(request, error.status, error.message)
                 return write_error(request, status, str(error))
-        self._log.failure("error serving {method} {uri}", failure,
+        # Python's own text (an exception's message, a traceback) never
+        # reaches a client: it gets an ID to quote, the log the traceback.
+        incident = new_incident()
+        self._log.failure("internal error (incident {incident}) serving {method} {uri}",
+                          failure, incident=incident,
                           method=request.method.decode("ascii", "replace"),
                           uri=request.uri.decode("ascii", "replace"))
-        return write_error(request, 500, "internal error: %s" % (failure.getErrorMessage(),))
+        return write_error(request, 500, "internal error (incident %s)" % (incident,))
 
     # -- dispatch -------------------------------------------------------------------
 
@@ -118,7 +131,7 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         Check the API version of a versioned path, then call the handler.
         """
         if version is not None:
-            if not _VERSION.match(version):
+            if _VERSION.match(version) is None:
                 raise DockerError(404, "page not found")
             if version_less(API_VERSION, version):
                 raise bad_request(

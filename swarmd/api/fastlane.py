@@ -13,10 +13,15 @@ so both lanes answer the same: same handlers, same error mapping
 """
 
 import re
+from urllib.parse import unquote_to_bytes
 
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
+
+from swarmd._log import observer
+from swarmd.api.errors import write_error
 
 #: C{(method, path pattern, handler)}: the pattern's groups are the API
 #: version (or L{None}) and the route's own arguments, by name.
@@ -32,7 +37,7 @@ FAST_ROUTES = (
 def _compile(routes):
     table = {}
     for method, path, handler in routes:
-        pattern = re.compile(r"^(?:/v(?P<version>[^/%]+))?" + path + "$")
+        pattern = re.compile(r"(?:/v(?P<version>[^/%]+))?" + path + r"\Z")
         table.setdefault(method, []).append((pattern, handler))
     return table
 
@@ -44,6 +49,7 @@ class FastLane(Resource):
     """
 
     isLeaf = True
+    _log = Logger(observer=observer)
 
     def __init__(self, api, rest, routes=FAST_ROUTES):
         """
@@ -77,6 +83,13 @@ class FastLane(Resource):
     def render(self, request):
         found = self.match(request.method, request.path)
         if found is None:
+            if not _utf8_path(request.path):
+                # Klein would answer a plain-text 400 and log a traceback.
+                self._log.info("refused {method} of a path that is not UTF-8: {path}",
+                               method=request.method.decode("ascii", "replace"),
+                               path=request.path.decode("ascii", "replace"))
+                return write_error(request, 400, "invalid URL: the path is not UTF-8 once "
+                                                 "percent-decoded")
             return self._rest.render(request)
         handler, arguments = found
         api = self._api
@@ -100,3 +113,16 @@ class FastLane(Resource):
 
         result.addErrback(failed).addCallback(write)
         return NOT_DONE_YET
+
+
+def _utf8_path(path):
+    """
+    @param path: a request's raw path, C{bytes}.
+    @return: whether it decodes as UTF-8 once percent-decoded (as Klein
+        needs it).
+    """
+    try:
+        unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

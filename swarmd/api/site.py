@@ -1,11 +1,19 @@
 """
 The HTTP site serving L{swarmd.api.app.DockerAPI}: Docker's default
-headers on every answer, optional CORS, no per-request access log.
+headers on every answer, optional CORS, no per-request access log, and a
+Docker-style JSON answer to requests Twisted's channel refuses before any
+resource sees them (a request line or headers too long, a malformed
+request line or header), where Twisted closes the connection without an
+answer or with a bare C{400 Bad Request}.
 """
 
+from twisted.logger import Logger
+from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
 
 from swarmd import API_VERSION, __version__
+from swarmd._log import observer
+from swarmd.api.errors import error_body
 
 _HEADERS = (
     (b"Api-Version", API_VERSION.encode("ascii")),
@@ -41,6 +49,123 @@ class DockerRequest(Request):
         super().render(resource)
 
 
+#: Longest request line, and longest request line plus headers, the manager
+#: reads (Twisted's own limits).  dockerd (Go) reads up to 1 MB of headers,
+#: but Twisted's line reader scans its whole buffer again on every read: a
+#: client sending a 1 MB header a byte at a time would cost minutes of CPU.
+MAX_HEADER_BYTES = 16384
+
+#: How long a refused client may take to read its answer before its
+#: connection is dropped.
+REFUSED_LINGER = 5.0
+
+_REASONS = {
+    400: b"Bad Request",
+    414: b"Request-URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
+
+
+class DockerChannel(HTTPChannel):
+    """
+    An HTTP channel that answers what it refuses with a Docker error, and
+    logs an idle client's timeout at debug level.
+    """
+
+    MAX_LENGTH = MAX_HEADER_BYTES
+    totalHeadersSize = MAX_HEADER_BYTES
+    # Go counts header bytes, not headers: the size bounds their number.
+    maxHeaders = MAX_HEADER_BYTES
+    _docker_log = Logger(observer=observer)
+    _refused = False
+    _linger = None
+
+    def lineLengthExceeded(self, line):
+        # No line ended within MAX_LENGTH: the request line when no header
+        # line came yet, else a header.
+        if self._receivedHeaderSize == 0:
+            self._refuse(414, "request line longer than %d bytes" % (MAX_HEADER_BYTES,))
+        else:
+            self._refuse(431, "request headers longer than %d bytes" % (MAX_HEADER_BYTES,))
+
+    def lineReceived(self, line):
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            self._refuse(431, "request headers longer than %d bytes" % (MAX_HEADER_BYTES,))
+            return
+        HTTPChannel.lineReceived(self, line)
+
+    def _respondToBadRequestAndDisconnect(self):
+        self._refuse(400, "malformed HTTP request")
+
+    def _refuse(self, status, message):
+        """
+        Answer C{status} with a Docker error and close: the rest of what the
+        client sends is read and dropped, so the answer is not lost to a
+        reset.
+        """
+        if self._refused:
+            return
+        self._refused = True
+        self._docker_log.debug("refused a request from {peer}: {status} {message}",
+                               peer=str(self.transport.getPeer()), status=status,
+                               message=message)
+        body = error_body(message)
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body))
+        self.setTimeout(None)
+        # Read and drop the rest: closing with unread data would reset the
+        # connection, and the client might never see the answer.
+        self.dataReceived = self.lineReceived = self.rawDataReceived = _discard
+        self.persistent = False
+        loseWrite = getattr(self.transport, "loseWriteConnection", None)
+        if loseWrite is None:
+            self.loseConnection()
+            return
+        loseWrite()
+        self._linger = self.callLater(REFUSED_LINGER, self.transport.abortConnection)
+
+    def connectionLost(self, reason):
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
+        HTTPChannel.connectionLost(self, reason)
+
+    def timeoutConnection(self):
+        # Twisted logs every idle client it times out at info level: one
+        # line per keep-alive connection a client forgot.
+        self._docker_log.debug("timing out idle client {peer}",
+                               peer=str(self.transport.getPeer()))
+        self._log = _QUIET
+        try:
+            HTTPChannel.timeoutConnection(self)
+        finally:
+            del self._log
+
+
+def _discard(data):
+    return None
+
+
+class _Quiet:
+    """
+    A logger that drops everything (Twisted's own timeout line).
+    """
+
+    def info(self, *args, **kwargs):
+        pass
+
+
+_QUIET = _Quiet()
+
+
+def docker_channel_protocol(factory):
+    """
+    The site's protocol factory: Twisted's HTTP/1.1 (and HTTP/2) wrapper
+    around a L{DockerChannel}.
+    """
+    return _GenericHTTPChannelProtocol(DockerChannel())
+
+
 class DockerSite(Site):
     """
     A site for the Docker API.
@@ -49,6 +174,7 @@ class DockerSite(Site):
     """
 
     requestFactory = DockerRequest
+    protocol = docker_channel_protocol
     displayTracebacks = False
     noisy = False
 

@@ -5,10 +5,18 @@ as explicit regression tests.
 
 import io
 import json
+import re
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import EventLoggingObserver
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.api._helpers import json_depth
+from swarmd.api.site import DockerSite
 from swarmd.testing import lab
 from swarmd.testing._lab_tls import LabTLS
 from swarmd.testing.memory import MemoryManager
@@ -238,3 +246,171 @@ class JSONBodyTests(SynchronousTestCase):
         self.assertEqual(json_depth(b"[" * 5000 + b"]" * 5000), 5000)
         self.assertEqual(json_depth(b'["' + b"[" * 5000 + b'"]'), 0)
         self.assertEqual(json_depth(b'{"a":[[]]}', limit=1), 3)
+
+
+class _RawClient(Protocol):
+    """
+    Sends bytes and collects the answer until the server closes.
+    """
+
+    def __init__(self, data):
+        self.data = data
+        self.received = b""
+        self.closed = Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.data)
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.closed.callback(self.received)
+
+
+class _ServedTestCase(TestCase):
+    """
+    The manager's API served by a L{DockerSite} on a loopback port.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.site = DockerSite(self.manager.api.resource())
+        self.port = reactor.listenTCP(0, self.site, interface="127.0.0.1")
+        self.addCleanup(self.port.stopListening)
+
+    @inlineCallbacks
+    def send(self, data):
+        """
+        @return: a L{Deferred} firing with C{(status, headers, body)} of
+            the answer to the raw request C{data}.
+        """
+        client = _RawClient(data)
+        yield connectProtocol(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", self.port.getHost().port), client)
+        answer = yield client.closed
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ")[1])
+        headers = dict(line.split(b": ", 1) for line in lines[1:])
+        return status, headers, body
+
+
+class ChannelLimitTests(_ServedTestCase):
+    """
+    Requests Twisted's channel refuses get Docker-style answers.
+    """
+
+    @inlineCallbacks
+    def test_long_header(self):
+        """A header over 16 KB gets a 431 JSON answer, not a silent close."""
+        status, headers, body = yield self.send(
+            b"GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        self.assertEqual(status, 431)
+        self.assertEqual(headers[b"Content-Type"], b"application/json")
+        self.assertEqual(json.loads(body), {
+            "message": "request headers longer than 16384 bytes"})
+
+    @inlineCallbacks
+    def test_many_headers(self):
+        """Headers adding up to over 16 KB get a 431 JSON answer."""
+        status, _, body = yield self.send(
+            b"GET /_ping HTTP/1.1\r\nHost: x\r\n" + b"X-A: 1234567890\r\n" * 2000 + b"\r\n")
+        self.assertEqual(status, 431)
+        self.assertIn("headers longer", json.loads(body)["message"])
+
+    @inlineCallbacks
+    def test_long_request_line(self):
+        """A request line over 16 KB gets a 414 JSON answer."""
+        status, _, body = yield self.send(
+            b"GET /_ping?x=" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(status, 414)
+        self.assertEqual(json.loads(body), {
+            "message": "request line longer than 16384 bytes"})
+
+    @inlineCallbacks
+    def test_malformed_request_line(self):
+        """A malformed request line gets a 400 JSON answer."""
+        status, _, body = yield self.send(b"NONSENSE\r\n\r\n")
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body), {"message": "malformed HTTP request"})
+
+    @inlineCallbacks
+    def test_ping_after(self):
+        """A request under the limits is answered as usual."""
+        status, _, body = yield self.send(
+            b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + b"a" * 15000
+            + b"\r\n\r\n")
+        self.assertEqual((status, body), (200, b"OK"))
+
+
+class PathTests(SynchronousTestCase):
+    """
+    Paths a client may send wrong.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+
+    def request(self, method, path):
+        code, headers, content = self.successResultOf(self.manager.request(method, path))
+        return code, json.loads(content)
+
+    def test_version_with_newline(self):
+        """An API version ending in a newline is not a version."""
+        self.assertEqual(self.request("GET", "/v1.41%0A/info"),
+                         (404, {"message": "page not found"}))
+        self.assertEqual(self.request("GET", "/v1.41%0A/containers/json"),
+                         (404, {"message": "page not found"}))
+        self.assertEqual(self.request("GET", "/v1.41%0A/_ping"),
+                         (404, {"message": "page not found"}))
+
+    def test_not_utf8(self):
+        """A path not UTF-8 once decoded gets a JSON 400 and one log line, no traceback."""
+        for path in ("/v1.41/containers/%ff/json", "/v1.41/info%ff", "/%ff%fe/x"):
+            code, body = self.request("GET", path)
+            self.assertEqual(code, 400, path)
+            self.assertIn("not UTF-8", body["message"])
+        self.assertEqual([e for e in self.observer if e.get("log_failure")], [])
+        self.assertEqual(len(self.observer), 3)
+
+
+class IncidentTests(SynchronousTestCase):
+    """
+    An error the manager does not expect reaches the client as an incident
+    ID, and the log as one traceback with that ID.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+
+    def broken(self, request, version=None, **kwargs):
+        return {}.get("x").get("y")
+
+    def check(self, method, path):
+        code, _, content = self.successResultOf(self.manager.request(method, path))
+        message = json.loads(content)["message"]
+        self.assertEqual(code, 500)
+        match = re.match(r"internal error \(incident ([0-9a-f]{12})\)\Z", message)
+        self.assertIsNotNone(match, message)
+        failures = [e for e in self.observer if e.get("log_failure")]
+        self.assertEqual(len(failures), 1)
+        self.assertEqual(failures[0]["incident"], match.group(1))
+        self.assertIn("NoneType", failures[0]["log_failure"].getErrorMessage())
+        self.assertNotIn("NoneType", message)
+        self.flushLoggedErrors(AttributeError)
+
+    def test_fast_lane(self):
+        """A route of the fast lane failing gives an incident."""
+        self.manager.api.ping = self.broken
+        self.check("GET", "/_ping")
+
+    def test_klein_lane(self):
+        """A route served by Klein failing gives an incident."""
+        self.manager.api.containers_prune = self.broken
+        self.check("POST", "/v1.41/containers/prune")
