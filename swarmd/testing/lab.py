@@ -19,9 +19,10 @@ From Python (blocking calls, for C{setUp} or a module fixture)::
 
 From a shell::
 
-    python -m swarmd.testing.lab start -n 3 [--base DIR] [--netns] [--tls]
+    python -m swarmd.testing.lab start -n 3 [--base DIR] [--netns] [--tls] [--resume]
     python -m swarmd.testing.lab status --base DIR
-    python -m swarmd.testing.lab stop --base DIR
+    python -m swarmd.testing.lab suspend --base DIR   # stop, keeping its data
+    python -m swarmd.testing.lab stop --base DIR      # stop and delete its data
 
 Options:
   - C{netns=True}: each engine lives in its own network namespace, reached at
@@ -39,6 +40,11 @@ never by process name, and C{stop} works from any process and twice.
 A lab started from Python is I{not persistent}: if the process that started it
 dies without stopping it, the next lab started on this machine stops it.  The
 command line's labs are persistent.
+
+L{Lab.stop} deletes everything the engines hold.  L{Lab.suspend} stops their
+dockerds and keeps their data, bridges and slots; L{Lab.resume} (or C{start
+--resume}) starts them again on it, with their containers, images, volumes
+and networks, as a restarted Docker host would.
 """
 
 from __future__ import annotations
@@ -486,6 +492,9 @@ class Lab:
             raise LabError("lab folder %s is too long for unix sockets (at most %d characters)"
                            % (self.base, _MAX_BASE))
         state = _read_state(self.base)
+        if state is not None and state.get("status") == "suspended":
+            raise LabError("a suspended lab is in %s: resume it, or stop it (deleting its "
+                           "data) first" % (self.base,))
         if state is not None and state.get("status") != "stopped":
             previous = Lab.load(self.base)
             if any(e.running() for e in previous.engines):
@@ -596,6 +605,81 @@ class Lab:
         self._spawn(engine, fresh=False)
         self._save("running")
         self._wait_ready([engine])
+
+    def suspend(self, timeout: float = 60.0) -> None:
+        """
+        Stop every engine's dockerd and keep everything it holds: its
+        containers (dockerd stops them as it stops, as on a host shutdown),
+        images, volumes and networks, its data, its bridge and its slot.
+        L{resume}, from any process, starts the engines again on it.  Safe to
+        call again.
+
+        @param timeout: seconds each dockerd has to stop (its containers'
+            stop timeouts included) before it is killed.
+        """
+        state = _read_state(self.base) if self.base else None
+        if state is None or state.get("status") == "stopped":
+            return
+        with _base_lock(self.base):
+            live = [e for e in self.engines if e.running()]
+            host.terminate({e.pid: e.started for e in live if e.pid}, timeout=timeout)
+            for process in self._processes:
+                process.poll()
+            # What a killed dockerd left (a clean stop leaves nothing).
+            helpers = {pid: host.start_time(pid) for pid in
+                       host.processes_mentioning([e.folder for e in self.engines], _HELPERS)}
+            host.terminate(helpers, timeout=5.0)
+            self._save("suspended")
+
+    def resume(self) -> Lab:
+        """
+        Start again, on their data, the engines of this lab (loaded with
+        L{load}) whose dockerd is not running: after L{suspend}, a crash or a
+        reboot.  Engines still running are left alone.  Blocks until every
+        engine answers.
+
+        @raise LabError: if the lab was stopped (its data is gone), one of
+            its slots is now another lab's, or an engine does not come up.
+        @return: C{self}
+        """
+        if os.geteuid() != 0:
+            raise LabError("the lab needs root")
+        state = _read_state(self.base) if self.base else None
+        if state is None or state.get("status") == "stopped" or not self.engines:
+            raise LabError("no lab to resume in %s" % (self.base,))
+        with _base_lock(self.base):
+            self._reclaim()
+            host.enable_ip_forward()
+            for engine in self.engines:
+                if engine.running():
+                    continue
+                if engine.netns:
+                    fresh = not host.netns_exists(engine.netns)
+                else:
+                    fresh = not host.link_exists(host.bridge_name(engine.slot))
+                self._spawn(engine, fresh=fresh)
+            self._save("running")
+            self._wait_ready()
+        return self
+
+    def _reclaim(self) -> None:
+        """
+        Hold this lab's slots again (a reboot empties the registry), as a
+        persistent lab owned by this process.
+
+        @raise LabError: if another lab holds one of them now.
+        """
+        claim = {"base": self.base, "persistent": True, "owner": os.getpid(),
+                 "owner_start": host.start_time(os.getpid())}
+        with self.registry.locked():
+            claims = self.registry.claims()
+            for engine in self.engines:
+                holder = claims.get(engine.slot, {}).get("base", self.base)
+                if holder != self.base:
+                    raise LabError("slot %d of %s is now held by the lab in %s"
+                                   % (engine.slot, engine.name, holder))
+            self.registry.claim([e.slot for e in self.engines], claim)
+        self.persistent = True
 
     def _wait_ready(self, engines: list[LabEngine] | None = None) -> None:
         deadline = time.monotonic() + self.timeout
@@ -868,7 +952,11 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="I:KEY=VALUE",
                        help="extra label of engine I (replaces the storage defaults)")
     start.add_argument("--prefix", default="n", help="engine name prefix (default n)")
-    for name, text in (("stop", "stop the lab in --base"),
+    start.add_argument("--resume", action="store_true",
+                       help="if --base holds a lab (running or suspended), start its stopped "
+                            "engines on their data instead of a new lab")
+    for name, text in (("stop", "stop the lab in --base and delete its data"),
+                       ("suspend", "stop the lab in --base, keeping its data for start --resume"),
                        ("status", "show the engines of the lab in --base")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--base", required=True, help="the lab's folder")
@@ -877,7 +965,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, out=None) -> int:
     """
-    The command line: C{start}, C{stop}, C{status}.
+    The command line: C{start}, C{suspend}, C{stop}, C{status}.
 
     @return: the exit status.
     """
@@ -890,8 +978,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
                 labels = {}
                 for index, key, value in options.label:
                     labels.setdefault(index, {})[key] = value
-            lab = Lab(n=options.n, base=options.base, labels=labels, netns=options.netns,
-                      tls=options.tls, name_prefix=options.prefix, persistent=True).start()
+            state = _read_state(options.base) if options.resume and options.base else None
+            if state is not None and state.get("status") != "stopped":
+                lab = Lab.load(options.base).resume()
+            else:
+                lab = Lab(n=options.n, base=options.base, labels=labels, netns=options.netns,
+                          tls=options.tls, name_prefix=options.prefix, persistent=True).start()
             print("# lab in %s; stop it with: python -m swarmd.testing.lab stop --base %s"
                   % (lab.base, lab.base), file=out)
             for e in lab.engines:
@@ -910,6 +1002,12 @@ def main(argv: list[str] | None = None, out=None) -> int:
             return 0
         if options.command == "stop":
             if not stop_lab(options.base):
+                print("no lab in %s" % (options.base,), file=out)
+            return 0
+        if options.command == "suspend":
+            try:
+                Lab.load(options.base).suspend()
+            except LabError:
                 print("no lab in %s" % (options.base,), file=out)
             return 0
         rows = lab_status(options.base)
