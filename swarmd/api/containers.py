@@ -24,6 +24,7 @@ from swarmd.api._routing import (
     request_body,
     stop_answer_timeout,
 )
+from swarmd.api._stats import forward_stats
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
 from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
@@ -157,6 +158,9 @@ class ContainerRoutes(EngineRouting):
     def proxy_container(self, request, name, version=None):
         container = self._container(name)
         action = self._action(request, name)
+        if action == "/stats":
+            # Named /node/name in the answer, as docker ps lists it.
+            return forward_stats(self, request, container, version)
         return self._forward(request, container.engine,
                              "/containers/%s%s" % (container.id, action), version)
 

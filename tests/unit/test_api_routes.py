@@ -323,11 +323,11 @@ class MemoryRouteTests(SynchronousTestCase):
                          512)
 
     def test_stats_once(self):
-        """stats with stream=0 is the container's engine's sampled frame."""
+        """stats with stream=0 is the container's engine's sampled frame, named as ps names it."""
         cid = self.run_container("busy", ["sleep", "300"])
         self.record()
         answer = self.json("GET", "/containers/busy/stats?stream=0")
-        self.assertEqual((answer["id"], answer["name"]), (cid, "/busy"))
+        self.assertEqual((answer["id"], answer["name"]), (cid, "/n2/busy"))
         self.assertNotEqual(answer["preread"], "0001-01-01T00:00:00Z")
         self.assertEqual(self.calls(self.n2, "GET", "/containers/%s/stats" % (cid,)),
                          [("/containers/%s/stats" % (cid,), {"stream": ["0"]})])
@@ -356,7 +356,7 @@ class MemoryRouteTests(SynchronousTestCase):
         received = frames()
         self.assertEqual(len(received), 2)
         self.assertEqual(received[1]["preread"], received[0]["read"])
-        self.assertEqual({f["id"] for f in received}, {cid})
+        self.assertEqual({(f["id"], f["name"]) for f in received}, {(cid, "/n2/busy")})
         self.assertEqual(self.calls(self.n2, "GET", "/containers/%s/stats" % (cid,)),
                          [("/containers/%s/stats" % (cid,), {})])
         self.assertEqual(self.calls(self.n1, "GET", "/containers/"), [])

@@ -6,7 +6,10 @@ created on the next node when one refuses, node names in every list.
 
 import json
 
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import ResponseDone
 
 from swarmd.scheduler import ContainerConfig, NoResources, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.registry import filter_names
@@ -356,3 +359,66 @@ class NetworkCreateNextNodeTests(ObjectsAPITestCase):
         creates = [r for c in (self.n1, self.n2) for r in c.requests
                    if r[:2] == ("POST", "/networks/create")]
         self.assertEqual(len(creates), 1)
+
+
+class _Collect(Protocol):
+    def __init__(self):
+        self.data = []
+        self.reason = None
+
+    def dataReceived(self, data):
+        self.data.append(data)
+
+    def connectionLost(self, reason):
+        self.reason = reason
+
+
+class StatsNameTests(SynchronousTestCase):
+    """
+    docker stats shows the container as docker ps does: n2/web.
+    """
+
+    def test_lines_split_anywhere(self):
+        """The name is rewritten in every line however the engine's writes cut them."""
+        from swarmd.api._stats import _Renaming
+
+        line = b'{"read":"x","name":"/web","id":"abc"}\n'
+        body = line * 3
+        for cut in range(1, len(body)):
+            inner = _Collect()
+            renaming = _Renaming(inner, b'"name":"/web"', b'"name":"/n2/web"')
+            renaming.dataReceived(body[:cut])
+            renaming.dataReceived(body[cut:])
+            renaming.connectionLost(Failure(ResponseDone()))
+            self.assertEqual(b"".join(inner.data), body.replace(b"/web", b"/n2/web"))
+            self.assertIsNotNone(inner.reason)
+
+    def test_last_line_without_newline(self):
+        """A body not ending in a newline is rewritten when it ends."""
+        from swarmd.api._stats import _Renaming
+
+        inner = _Collect()
+        renaming = _Renaming(inner, b'"name":"/web"', b'"name":"/n2/web"')
+        renaming.dataReceived(b'{"name":"/web"}')
+        self.assertEqual(inner.data, [])
+        renaming.connectionLost(Failure(ResponseDone()))
+        self.assertEqual(inner.data, [b'{"name":"/n2/web"}'])
+
+    def test_through_the_manager(self):
+        """GET /containers/web/stats?stream=0 answers "name": "/n2/web", without a stale length."""
+        manager = MemoryManager((N1, N2))
+        self.addCleanup(manager.stop)
+        code, _, content = self.successResultOf(manager.request(
+            "POST", "/containers/create?name=web",
+            {"Image": "busybox", "Cmd": ["sleep", "60"], "Env": ["constraint:node==n2"]},
+            {"Content-Type": "application/json"}))
+        self.assertEqual(code, 201, content)
+        self.successResultOf(manager.request("POST", "/containers/web/start"))
+        code, headers, content = self.successResultOf(manager.request(
+            "GET", "/containers/web/stats?stream=0"))
+        self.assertEqual(code, 200, content)
+        self.assertEqual(json.loads(content)["name"], "/n2/web")
+        self.assertFalse(headers.hasHeader(b"Content-Length"))
+        code, _, content = self.successResultOf(manager.request(
+            "GET", "/containers/nope/stats?stream=0"))
+        self.assertEqual(code, 404)
