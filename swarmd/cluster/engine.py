@@ -69,10 +69,11 @@ class EngineOptions:
     #: Seconds before a broken events stream is opened again (times the
     #: backoff factor).
     events_retry: float = 1.0
-    #: Seconds an engine may stay silent with calls under way before one
-    #: failure is counted and it gets no new containers; each further such
-    #: period without an answer to a ping counts one more, so a hung engine
-    #: is unhealthy within C{failure_retry} times this.
+    #: Seconds a ping may go unanswered before it counts as one failure.
+    #: An engine silent for half of it with calls under way counts one
+    #: failure at once and gets no new containers; each ping timeout
+    #: after that without an answer counts one more, so a hung engine is
+    #: unhealthy within C{failure_retry} times this.
     ping_timeout: float = 2.0
 
 
@@ -182,7 +183,7 @@ class Engine:
         self.failures = 0
         self.error = ""
         #: Whether the engine went silent with calls under way for longer
-        #: than C{ping_timeout}: it gets no new containers until it answers.
+        #: than L{stall_after}: it gets no new containers until it answers.
         self.stalled = False
         self._probe = None
         self._probe_sent = None
@@ -445,11 +446,11 @@ class Engine:
         accept): called often (a fraction of C{ping_timeout}) by the
         cluster.
 
-        An engine silent for C{ping_timeout} while one of its calls is
-        under way counts one failure at once, is marked L{stalled} (the
-        scheduler then places nothing on it) and gets a ping with no time
-        bound; every further C{ping_timeout} without an answer counts one
-        more failure, so it is unhealthy C{failure_retry} times
+        An engine silent for L{stall_after} while one of its calls is under
+        way counts one failure at once, is marked L{stalled} (the scheduler
+        then places nothing on it) and gets a ping with no time bound; every
+        C{ping_timeout} after that without an answer counts one more
+        failure, so it is unhealthy within C{failure_retry} times
         C{ping_timeout} after it went silent.  Any answer (the ping's
         included) ends it: L{succeeded}.
         """
@@ -469,7 +470,7 @@ class Engine:
             return
         oldest = next(iter(outstanding.values()))
         silent_since = max(oldest, getattr(self.client, "answered_at", None) or oldest)
-        if now - silent_since < timeout:
+        if now - silent_since < self.stall_after:
             return
         if not self.stalled:
             self.stalled = True
@@ -479,7 +480,15 @@ class Engine:
             self._listener.engine_view_changed(self)
         self.failed(EngineUnreachable(
             self.address, "a call unanswered for %.1fs" % (now - oldest,)))
-        self._send_probe(silent_since + timeout)
+        self._send_probe(silent_since + self.stall_after)
+
+    @property
+    def stall_after(self):
+        """
+        Seconds of silence with a call under way after which the engine
+        counts as stalled: half the ping timeout.
+        """
+        return self.options.ping_timeout / 2
 
     def _send_probe(self, sent):
         """
@@ -487,7 +496,7 @@ class Engine:
         says the engine is back.
 
         @param sent: when the probe counts as sent (the moment the silence
-            passed C{ping_timeout}), so further failures fall every
+            passed L{stall_after}), so further failures fall every
             C{ping_timeout} after it.
         """
         self._probe_sent = sent
