@@ -7,6 +7,8 @@ Pure functions over engines (anything with C{name}, C{id}, C{address},
 C{volumes} and C{containers}).
 """
 
+import json
+
 import attr
 
 from swarmd.api.errors import bad_request, not_found
@@ -165,15 +167,30 @@ def no_such_volume(reference):
     return not_found("get %s: no such volume" % (reference,))
 
 
+def _alike(entry):
+    """
+    What must match for copies of a volume on several nodes to be one
+    volume made everywhere (C{docker volume create NAME}, docker-compose's
+    project volumes).
+    """
+    volume = entry.volume
+    return json.dumps([volume.get("Driver"), volume.get("Scope"), volume.get("Options"),
+                       volume.get("Labels")], sort_keys=True)
+
+
 def find_volume(entries, reference, nodes):
     """
-    Resolve C{<node>/<name>} or a name unique in the cluster.
+    Resolve C{<node>/<name>}, a name unique in the cluster, or a name held
+    by several nodes alike (same driver, scope, options and labels: made
+    everywhere at once) whose copy on the first healthy node, by name,
+    stands for them all: docker-compose inspects its project volumes by
+    their bare name before every C{up}.
 
     @param nodes: a callable turning a node name or ID into its engine (or
         L{None}).
     @return: the L{VolumeEntry}.
     @raise DockerError: 404 for an unknown volume, 400 when a bare name is
-        held by several nodes.
+        held by several nodes whose volumes differ.
     """
     node, sep, name = reference.partition("/")
     if sep and node and name:
@@ -185,6 +202,9 @@ def find_volume(entries, reference, nodes):
     found = unique_volumes([e for e in entries if e.name == reference])
     if len(found) == 1:
         return found[0]
+    if len(found) > 1 and len({_alike(e) for e in found}) == 1:
+        return sorted(found, key=lambda e: (not getattr(e.engine, "healthy", True),
+                                            e.engine.name))[0]
     if len(found) > 1:
         raise bad_request(
             "volume %s is ambiguous (%d nodes hold a volume of that name): use one of %s"

@@ -14,6 +14,7 @@ import json
 from urllib.parse import quote
 
 from twisted.internet.defer import inlineCallbacks
+from twisted.web.client import readBody
 from twisted.web.http_headers import Headers
 
 from swarmd.api._fanout import (
@@ -42,6 +43,7 @@ from swarmd.api._routing import EngineRouting
 from swarmd.api.errors import DockerError, bad_request, conflict, not_found
 from swarmd.api.listfilters import parse_filters
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.engine.client import decode_json
 
 JSON_HEADERS = {b"Content-Type": [b"application/json"]}
 
@@ -57,6 +59,24 @@ def json_body(value):
     @return: C{(body bytes, headers)} for a JSON request to an engine.
     """
     return json.dumps(value).encode("utf-8"), Headers(JSON_HEADERS)
+
+
+@inlineCallbacks
+def engine_raw(routing, engine, path, version, query=None):
+    """
+    An engine's answer to a C{GET}, as it wrote it.
+
+    @param routing: the L{EngineRouting} handling the client's request.
+    @return: a L{Deferred} firing with C{(bytes, decoded JSON)}.
+    @raise EngineError: the engine's refusal, with its status and message.
+    """
+    target = routing._engine_path(engine, version, path, query=query or b"")
+    response = yield engine.track(engine.client.request("GET", target, None, None,
+                                                        timeout=60.0))
+    data = yield readBody(response)
+    if response.code >= 400:
+        raise EngineError.from_body(response.code, data)
+    return data, decode_json(data, engine.address, path)
 
 
 class NetworkRoutes(EngineRouting):
@@ -85,9 +105,10 @@ class NetworkRoutes(EngineRouting):
     @inlineCallbacks
     def network(self, request, networkid, version=None):
         """
-        C{GET /networks/{id}}: the engine's live inspect, named as the list
-        names it; a global network's containers gathered from every engine
-        holding it.
+        C{GET /networks/{id}}: the engine's live inspect, as the engine
+        wrote it (its own C{Name}, as classic Swarm answers: the same bytes
+        as C{docker -H <engine> network inspect}); a global network's
+        containers gathered from every engine holding it.
         """
         entries = self._networks()
         entry = find_network(entries, networkid)
@@ -95,9 +116,9 @@ class NetworkRoutes(EngineRouting):
         answers = []
         for copy in copies:
             try:
-                answer = yield self._engine_json(
-                    copy.engine, "GET", "/networks/" + quote(copy.id, safe=""), version,
-                    query=client_query(request))
+                raw, answer = yield engine_raw(
+                    self, copy.engine, "/networks/" + quote(copy.id, safe=""), version,
+                    client_query(request))
             except EngineError as e:
                 if e.status != 404:
                     if copy is entry:
@@ -112,14 +133,14 @@ class NetworkRoutes(EngineRouting):
                     raise
                 continue
             if isinstance(answer, dict):
-                answers.append(answer)
+                answers.append((raw, answer))
         if not answers:
             raise DockerError(502, "engine %s sent no network for %s" % (
                 entry.engine.name, networkid))
-        answer = merge_inspects(answers) if len(answers) > 1 else answers[0]
-        if entry.local:
-            answer["Name"] = node_name(entry.engine, answer.get("Name") or entry.name)
-        return json_answer(request, answer)
+        if len(answers) == 1:
+            request.setHeader(b"Content-Type", b"application/json")
+            return answers[0][0]
+        return json_answer(request, merge_inspects([answer for _, answer in answers]))
 
     @inlineCallbacks
     def networks_create(self, request, version=None):

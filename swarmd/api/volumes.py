@@ -41,7 +41,7 @@ from swarmd.api._volumes_view import (
 )
 from swarmd.api.errors import DockerError, bad_request
 from swarmd.api.listfilters import parse_filters
-from swarmd.api.networks import json_body
+from swarmd.api.networks import engine_raw, json_body
 from swarmd.engine import EngineError
 
 
@@ -70,15 +70,18 @@ class VolumeRoutes(EngineRouting):
     @inlineCallbacks
     def volume(self, request, volumename, version=None):
         """
-        C{GET /volumes/{name}}: the engine's live inspect of C{<node>/<name>}
-        or of a name only one node holds.
+        C{GET /volumes/{name}}: the engine's live inspect of C{<node>/<name>},
+        of a name only one node holds, or of a name several nodes hold alike
+        (see L{find_volume}), as the engine wrote it: its own C{Name}, as
+        classic Swarm answers (the same bytes as C{docker -H <engine>
+        volume inspect}).
         """
         entry = find_volume(cluster_volumes(self.cluster.engines.values()), volumename,
                             self.cluster.engine)
         engine = entry.engine
         try:
-            answer = yield self._engine_json(engine, "GET",
-                                             "/volumes/" + quote(entry.name, safe=""), version)
+            raw, answer = yield engine_raw(self, engine, "/volumes/" + quote(entry.name, safe=""),
+                                           version)
         except EngineError as e:
             if e.status != 404:
                 raise
@@ -87,7 +90,8 @@ class VolumeRoutes(EngineRouting):
         if not isinstance(answer, dict):
             raise DockerError(502, "engine %s sent no volume for %s" % (engine.name,
                                                                         volumename))
-        return json_answer(request, VolumeEntry(engine, answer).summary())
+        request.setHeader(b"Content-Type", b"application/json")
+        return raw
 
     @inlineCallbacks
     def volumes_create(self, request, version=None):

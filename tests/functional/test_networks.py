@@ -57,12 +57,19 @@ class NetworkCLITests(ManagerTestCase):
         self.assertEqual(len(holders), 1)
 
     def test_inspect_by_node_name_unique_name_and_id(self):
-        """docker network inspect works by node/name, a unique name, the ID and a short ID."""
+        """
+        docker network inspect works by node/name, a unique name, the ID and a short ID, and
+        answers the engine's inspect byte for byte, its own Name (classic Swarm's answer).
+        """
         network_id = self.docker("network", "create", "n2/probe").stdout.strip()
+        direct = self.lab.engine("n2").docker("network", "inspect", "probe").stdout
         for reference in ("n2/probe", "probe", network_id, network_id[:12]):
             out = self.docker("network", "inspect", "-f", "{{.Name}} {{.Id}} {{.Driver}}",
                               reference).stdout.split()
-            self.assertEqual(out, ["n2/probe", network_id, "bridge"], reference)
+            self.assertEqual(out, ["probe", network_id, "bridge"], reference)
+            self.assertEqual(self.docker("network", "inspect", reference).stdout, direct)
+        self.assertEqual(self.docker("network", "inspect", "n1/bridge").stdout,
+                         self.lab.engine("n1").docker("network", "inspect", "bridge").stdout)
         ambiguous = self.docker("network", "inspect", "bridge", ok=False)
         self.assertIn("ambiguous", ambiguous.stderr)
         self.assertIn("n1/bridge", ambiguous.stderr)

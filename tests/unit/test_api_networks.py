@@ -621,7 +621,7 @@ class NetworkListTests(ObjectsAPITestCase):
         status, answer = self.request("GET", "/networks?filters=" + filters)
         self.assertEqual([n["Name"] for n in answer], ["n2/backend"])
         self.assertError("GET", "/networks?filters=" + quote('{"color": ["x"]}'), 400,
-                         "invalid filter 'color'")
+                         "Invalid filter 'color'")
         self.assertError("GET", "/networks?filters=" + quote('{"type": ["x"]}'), 400, "type")
 
     def test_dangling_follows_containers(self):
@@ -650,11 +650,11 @@ class NetworkInspectTests(ObjectsAPITestCase):
         self.refresh()
 
     def test_by_each_reference(self):
-        """node/name, unique name, ID and ID prefix give the engine's inspect, node-named."""
+        """node/name, unique name, ID and ID prefix give the engine's inspect, its own Name."""
         for reference in ("n2/backend", "backend", self.backend, self.backend[:12]):
             status, answer = self.request("GET", "/v1.41/networks/" + reference)
             self.assertEqual(status, 200, reference)
-            self.assertEqual((answer["Id"], answer["Name"]), (self.backend, "n2/backend"))
+            self.assertEqual((answer["Id"], answer["Name"]), (self.backend, "backend"))
         self.assertEqual(self.n2.requests[-1][:2], ("GET", "/networks/" + self.backend))
         self.assertEqual(self.n1.requests, [])
 
@@ -713,7 +713,7 @@ class NetworkCreateTests(ObjectsAPITestCase):
         names = [n["Name"] for n in self.request("GET", "/networks")[1]]
         self.assertIn("n2/backend", names)
         self.assertEqual(self.request("GET", "/networks/" + answer["Id"])[1]["Name"],
-                         "n2/backend")
+                         "backend")
 
     def test_scheduled(self):
         """A bare name lands on exactly one node, chosen by the scheduler."""
@@ -721,8 +721,8 @@ class NetworkCreateTests(ObjectsAPITestCase):
         self.assertEqual(status, 201)
         holders = [c.name for c in (self.n1, self.n2) if "front" in self.names(c)]
         self.assertEqual(len(holders), 1)
-        self.assertEqual(self.request("GET", "/networks/front")[1]["Name"],
-                         holders[0] + "/front")
+        self.assertEqual(self.request("GET", "/networks/%s/front" % (holders[0],))[1]["Name"],
+                         "front")
 
     def test_scheduler_skips_unhealthy(self):
         """A network never lands on an unhealthy node, even without the health filter."""

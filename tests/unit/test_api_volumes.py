@@ -89,9 +89,15 @@ class VolumeViewTests(SynchronousTestCase):
                                   self.lookup)
             self.assertEqual((e.status, e.message),
                              (404, "get %s: no such volume" % (reference,)))
+        self.e2.volumes[0] = _vol("data", labels={"other": "1"})
+        self.entries = cluster_volumes(self.engines)
         e = self.assertRaises(DockerError, find_volume, self.entries, "data", self.lookup)
         self.assertEqual(e.status, 400)
         self.assertIn("n1/data, n2/data", e.message)
+
+    def test_find_alike(self):
+        """A bare name several nodes hold alike (made everywhere) is the first node's copy."""
+        self.assertIs(find_volume(self.entries, "data", self.lookup).engine, self.e1)
 
     def test_summary_copy(self):
         """A summary renames a local volume without touching the cached dict."""
@@ -125,7 +131,7 @@ class VolumeRouteTests(ObjectsAPITestCase):
         self.assertEqual(self.names("?filters=" + quote(json.dumps({"label": ["x=1"]}))),
                          ["n2/b"])
         self.assertError("GET", "/volumes?filters=" + quote('{"size": ["1"]}'), 400,
-                         "invalid filter 'size'")
+                         "Invalid filter 'size'")
 
     def test_list_warns_unhealthy(self):
         """A node that is not healthy is named in Warnings."""
@@ -188,12 +194,12 @@ class VolumeRouteTests(ObjectsAPITestCase):
         self.assertError("POST", "/volumes/create", 400, "expected a string", {"Name": 3})
 
     def test_inspect(self):
-        """node/name or a unique name give the engine's inspect, named node/name."""
+        """node/name or a unique name give the engine's inspect with its own bare Name (classic)."""
         self.n1.add_volume("data")
-        self.n2.add_volume("data")
+        self.n2.add_volume("data", labels={"differs": "yes"})
         self.n2.add_volume("only")
         self.refresh()
-        for reference, name in (("n1/data", "n1/data"), ("only", "n2/only")):
+        for reference, name in (("n1/data", "data"), ("only", "only")):
             status, answer = self.request("GET", "/v1.41/volumes/" + reference)
             self.assertEqual((status, answer["Name"]), (200, name))
             self.assertIn("Mountpoint", answer)
