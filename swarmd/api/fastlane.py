@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
+from werkzeug.exceptions import BadHost
 
 from swarmd._log import observer
 from swarmd.api.errors import write_error
@@ -80,6 +81,24 @@ class FastLane(Resource):
                 return handler, dict(arguments, version=found.group("version"))
         return None
 
+    def _render_rest(self, request):
+        """
+        Hand the request to Klein; what fails before any handler runs is
+        answered as Docker would, not with Twisted's HTML page.
+        """
+        try:
+            return self._rest.render(request)
+        except BadHost:
+            # Werkzeug cannot IDNA-encode the Host header (C{0..0}); Go's
+            # server takes it, and the API ignores the host: route anyway.
+            request.requestHeaders.setRawHeaders(b"host", [b"localhost"])
+        except Exception:
+            return self._api.error_answer(request, Failure())
+        try:
+            return self._rest.render(request)
+        except Exception:
+            return self._api.error_answer(request, Failure())
+
     def render(self, request):
         found = self.match(request.method, request.path)
         if found is None:
@@ -90,7 +109,7 @@ class FastLane(Resource):
                                path=request.path.decode("ascii", "replace"))
                 return write_error(request, 400, "invalid URL: the path is not UTF-8 once "
                                                  "percent-decoded")
-            return self._rest.render(request)
+            return self._render_rest(request)
         handler, arguments = found
         api = self._api
         try:

@@ -30,10 +30,24 @@ _CORS = (
 )
 
 
+class _RequestLogger(Logger):
+    """
+    Twisted's request logger, without its line for every C{HEAD} answer
+    rendered with a body (it sends the length, not the body: as it should).
+    """
+
+    def info(self, format=None, **kwargs):
+        if format is not None and format.startswith("Warning: HEAD request"):
+            return
+        Logger.info(self, format, **kwargs)
+
+
 class DockerRequest(Request):
     """
     A request whose answer carries Docker's headers.
     """
+
+    _log = _RequestLogger(namespace="swarmd.api.site.DockerRequest", observer=observer)
 
     def render(self, resource):
         # Called by process() once it set Twisted's own Server header.
@@ -58,6 +72,8 @@ MAX_HEADER_BYTES = 16384
 #: How long a refused client may take to read its answer before its
 #: connection is dropped.
 REFUSED_LINGER = 5.0
+
+_MAX_INT64 = 2 ** 63 - 1
 
 _REASONS = {
     400: b"Bad Request",
@@ -93,6 +109,15 @@ class DockerChannel(HTTPChannel):
             self._refuse(431, "request headers longer than %d bytes" % (MAX_HEADER_BYTES,))
             return
         HTTPChannel.lineReceived(self, line)
+
+    def _maybeChooseTransferDecoder(self, header, data):
+        # Go refuses a length beyond an int64 ("bad Content-Length"); Twisted
+        # would wait for its 10^20 bytes.
+        if header == b"Content-Length" and data.isdigit() and int(data) > _MAX_INT64:
+            self._refuse(400, "bad Content-Length %s" % (data.decode("ascii"),))
+            self.length = None
+            return False
+        return HTTPChannel._maybeChooseTransferDecoder(self, header, data)
 
     def _respondToBadRequestAndDisconnect(self):
         self._refuse(400, "malformed HTTP request")

@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.api._helpers import json_depth
 from swarmd.api.site import DockerSite
-from swarmd.testing import lab
+from swarmd.testing import fuzz, lab
 from swarmd.testing._lab_tls import LabTLS
 from swarmd.testing.memory import MemoryManager
 
@@ -414,3 +414,41 @@ class IncidentTests(SynchronousTestCase):
         """A route served by Klein failing gives an incident."""
         self.manager.api.containers_prune = self.broken
         self.check("POST", "/v1.41/containers/prune")
+
+
+class RawRequestTests(SynchronousTestCase):
+    """
+    Raw requests to the manager's site (L{fuzz.RawSite}) that once got a
+    Twisted page, no answer, or a log line each.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.site = fuzz.RawSite(self.manager)
+        self.observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+
+    def test_bad_host(self):
+        """A Host werkzeug cannot encode (C{0..0}) is ignored, as Go does."""
+        status, _, body = self.site.request("GET", "/v1.24/containers/json", None,
+                                            {"Host": "0..0"})
+        self.assertEqual((status, body), (200, b"[]\n"))
+        status, headers, body = self.site.request(
+            "POST", "/v1.24/containers/create?name=web", b'{"Image":5}', {"Host": "0..0"})
+        self.assertEqual(status, 400)
+        self.assertEqual(headers[b"content-type"], b"application/json")
+
+    def test_content_length_beyond_int64(self):
+        """A Content-Length beyond an int64 is refused (Go's words), not waited for."""
+        status, _, body = self.site.request(
+            "POST", "/_ping", None, {"Content-Length": "99999999999999999999"})
+        self.assertEqual((status, json.loads(body)), (
+            400, {"message": "bad Content-Length 99999999999999999999"}))
+
+    def test_head_error_quiet(self):
+        """A HEAD answered with an error logs nothing and sends no body."""
+        status, headers, body = self.site.request("HEAD", "/v1.41/nothing/here")
+        self.assertEqual((status, body), (404, b""))
+        status, headers, body = self.site.request("HEAD", "/v1.41/%ff")
+        self.assertEqual((status, body), (400, b""))
+        self.assertEqual([e for e in self.observer if "HEAD" in e.get("log_format", "")], [])
