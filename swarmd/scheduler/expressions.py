@@ -3,9 +3,11 @@ Constraint, affinity and whitelist expressions: C{key(==|!=)[~]value}.
 
 The value is matched against one or more strings:
 
-  - C{/regex/}: an unanchored regular expression (Python's C{re.search});
-  - anything else: an anchored glob (C{*}, C{?}, C{[...]}), so a value
-    without those characters must equal the string exactly.
+  - C{/regex/}: an unanchored regular expression, in Go's syntax as classic
+    Swarm reads it, matched in linear time by RE2 (L{swarmd.regex});
+  - anything else: an anchored glob (C{*}, C{?}, C{[...]}, read as
+    C{fnmatch} does), so a value without those characters must equal the
+    string exactly.
 
 C{==} holds when any of the strings matches, C{!=} when none does.  A C{~}
 right after the operator makes the expression soft: the scheduler first
@@ -17,11 +19,11 @@ it is a C{/regex/}); the whole value is one too, since node IDs contain C{|}.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
 import attr
 
+from swarmd.regex import RegexError, compile_glob, compile_regex
 from swarmd.scheduler.errors import ExpressionError
 
 __all__ = ["KINDS", "OPERATORS", "Expression", "parse_expression", "parse_expressions"]
@@ -66,18 +68,18 @@ def _glob(kind, text, value):
     if _GLOB.isdisjoint(value):
         return frozenset([value]), ()
     try:
-        return frozenset(), (re.compile(fnmatch.translate(value)).match,)
-    except re.error as e:
-        raise _bad(kind, text, "glob %r is invalid: %s" % (value, e)) from None
+        return frozenset(), (compile_glob(value),)
+    except RegexError as e:
+        raise _bad(kind, text, "glob %r is invalid: %s" % (value, e.reason)) from None
 
 
 def _matcher(kind, text, value):
     if len(value) >= 2 and value[0] == "/" and value[-1] == "/":
         try:
-            return _Matcher(frozenset(), (re.compile(value[1:-1]).search,))
-        except re.error as e:
+            return _Matcher(frozenset(), (compile_regex(value[1:-1]),))
+        except RegexError as e:
             raise _bad(kind, text, "regular expression %r is invalid: %s"
-                       % (value[1:-1], e)) from None
+                       % (value[1:-1], e.reason)) from None
     alternatives = [value]
     if kind == "whitelist" and "|" in value:
         # Node IDs contain "|" ("<docker ID>|<address>"): the whole value
