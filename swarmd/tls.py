@@ -10,6 +10,7 @@ shows engines, and the CA verifies both.
 from OpenSSL import SSL
 from twisted.internet import ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
@@ -70,11 +71,121 @@ def server_options(tls):
         raiseMinimumTo=ssl.TLSVersion.TLSv1_2, **kwargs)
 
 
+#: What a Go server (dockerd's) answers plain HTTP on a TLS port with.
+PLAIN_HTTP_ANSWER = (b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                     b"Client sent an HTTP request to an HTTPS server.\n")
+
+#: The first five bytes of an HTTP request, as Go's server recognizes one on
+#: a TLS port (C{tlsRecordHeaderLooksLikeHTTP}).
+_HTTP_STARTS = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO")
+
+
+class _PlainHTTPSniffer(Protocol):
+    """
+    The first protocol of a TLS listener's connection: reads the first five
+    bytes; an HTTP request gets Go's answer and the connection is closed,
+    anything else is handed to TLS (which then gets every byte).
+
+    @ivar _inner: the factory building the TLS protocol.
+    """
+
+    def __init__(self, inner, addr):
+        self._inner = inner
+        self._addr = addr
+        self._buffer = b""
+        self._tls = None
+
+    def dataReceived(self, data):
+        if self._tls is not None:
+            self._tls.dataReceived(data)
+            return
+        self._buffer += data
+        if len(self._buffer) < 5:
+            return
+        buffered, self._buffer = self._buffer, b""
+        if buffered[:5] in _HTTP_STARTS:
+            self.transport.write(PLAIN_HTTP_ANSWER)
+            self.transport.loseConnection()
+            self.dataReceived = lambda data: None
+            return
+        self._hand_over(buffered)
+
+    def _hand_over(self, buffered):
+        tls = self._inner.buildProtocol(self._addr)
+        if tls is None:
+            self.transport.loseConnection()
+            return
+        self._tls = tls
+        # The transport talks to the TLS protocol from now on (half-close
+        # and hijack included).
+        if getattr(self.transport, "protocol", None) is self:
+            self.transport.protocol = tls
+        tls.makeConnection(self.transport)
+        tls.dataReceived(buffered)
+
+    def connectionLost(self, reason):
+        if self._tls is not None:
+            self._tls.connectionLost(reason)
+
+
+class PlainHTTPRefusingFactory(Factory):
+    """
+    A TLS listener's factory that answers plain HTTP as dockerd does
+    (C{Client sent an HTTP request to an HTTPS server.}) instead of
+    letting the handshake fail without a word.
+    """
+
+    noisy = False
+
+    def __init__(self, tls_factory):
+        """
+        @param tls_factory: the L{TLSMemoryBIOFactory} serving TLS.
+        """
+        self.tls_factory = tls_factory
+
+    def doStart(self):
+        self.tls_factory.doStart()
+
+    def doStop(self):
+        self.tls_factory.doStop()
+
+    def buildProtocol(self, addr):
+        return _PlainHTTPSniffer(self.tls_factory, addr)
+
+
 def wrap_server_factory(tls, factory):
     """
-    Wrap a server protocol factory in TLS.
+    Wrap a server protocol factory in TLS; plain HTTP gets dockerd's answer.
     """
-    return TLSMemoryBIOFactory(server_options(tls), False, factory)
+    return PlainHTTPRefusingFactory(TLSMemoryBIOFactory(server_options(tls), False, factory))
+
+
+def tls_error_text(error):
+    """
+    Words for a TLS failure, instead of the Python structures pyOpenSSL and
+    service_identity print (C{[('SSL routines', '', 'wrong version
+    number')]}).
+
+    @param error: an exception.
+    @return: a C{str}, or L{None} when C{error} is not a TLS failure.
+    """
+    if isinstance(error, SSL.Error):
+        reasons = []
+        for entry in (error.args[0] if error.args else None) or ():
+            if isinstance(entry, tuple) and entry:
+                reasons.append(str(entry[-1]))
+            else:
+                reasons.append(str(entry))
+        reasons = [r for r in dict.fromkeys(reasons) if r]
+        text = "TLS handshake failed"
+        if reasons:
+            text += ": " + "; ".join(reasons)
+        if "wrong version number" in reasons or "packet length too long" in reasons:
+            text += " (the other side does not speak TLS)"
+        return text
+    if error.__class__.__name__ in ("VerificationError", "CertificateError"):
+        return "TLS certificate does not match the engine's address"
+    return None
 
 
 @implementer(IOpenSSLClientConnectionCreator)

@@ -20,6 +20,7 @@ from swarmd import API_VERSION
 from swarmd.engine._interfaces import IEngineClient, IEventStream
 from swarmd.engine.endpoints import engine_endpoint, host_header
 from swarmd.engine.errors import EngineError, EngineUnreachable
+from swarmd.tls import tls_error_text
 from swarmd.versions import lower_version
 
 #: Errors that mean "the engine cannot be reached", not "the engine said no".
@@ -86,6 +87,9 @@ class _QuietFactory(_HTTP11ClientFactory):
     (at 1,000 engines that is most of the log).
     """
 
+    words = tls_error_text(value)
+    if words is not None:
+        return words
     noisy = False
 
 

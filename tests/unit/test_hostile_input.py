@@ -7,19 +7,25 @@ import io
 import json
 import re
 
-from twisted.internet import reactor
+from OpenSSL import SSL
+from twisted.internet import reactor, ssl
 from twisted.internet.defer import Deferred, inlineCallbacks
-from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol, wrapClientTLS
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.api._helpers import json_depth
 from swarmd.api.site import DockerSite
+from swarmd.config import TLSOptions
+from swarmd.engine.client import _reason as client_reason
 from swarmd.testing import fuzz, lab
-from swarmd.testing._lab_tls import LabTLS
+from swarmd.testing._lab_tls import LabTLS, make_certificates
 from swarmd.testing.memory import MemoryManager
+from swarmd.tls import tls_error_text, wrap_server_factory
 
 ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
 
@@ -452,3 +458,68 @@ class RawRequestTests(SynchronousTestCase):
         status, headers, body = self.site.request("HEAD", "/v1.41/%ff")
         self.assertEqual((status, body), (400, b""))
         self.assertEqual([e for e in self.observer if "HEAD" in e.get("log_format", "")], [])
+
+
+class TLSListenerTests(_ServedTestCase):
+    """
+    A TLS listener answers plain HTTP as dockerd does, and still serves TLS.
+    """
+
+    def setUp(self):
+        _ServedTestCase.setUp(self)
+        self.certs = make_certificates(self.mktemp(), ["127.0.0.1"])
+        options = TLSOptions(tls=True, verify=True, cacert=self.certs.ca,
+                             cert=self.certs.manager_cert, key=self.certs.manager_key)
+        self.tls_port = reactor.listenTCP(0, wrap_server_factory(options, self.site),
+                                          interface="127.0.0.1")
+        self.addCleanup(self.tls_port.stopListening)
+
+    @inlineCallbacks
+    def test_plain_http(self):
+        """Plain HTTP gets Go's 400 and its sentence, then the connection closes."""
+        client = _RawClient(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        yield connectProtocol(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", self.tls_port.getHost().port), client)
+        answer = yield client.closed
+        self.assertEqual(answer, b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                                 b"Client sent an HTTP request to an HTTPS server.\n")
+
+    @inlineCallbacks
+    def test_tls_still_served(self):
+        """A TLS client with a certificate is served as before."""
+        client = _RawClient(b"GET /_ping HTTP/1.0\r\nHost: x\r\n\r\n")
+        mine = ssl.PrivateCertificate.loadPEM(
+            FilePath(self.certs.cert).getContent() + FilePath(self.certs.key).getContent())
+        ca = ssl.Certificate.loadPEM(FilePath(self.certs.ca).getContent())
+        options = ssl.optionsForClientTLS("127.0.0.1", trustRoot=ca, clientCertificate=mine)
+        endpoint = wrapClientTLS(
+            options, TCP4ClientEndpoint(reactor, "127.0.0.1", self.tls_port.getHost().port))
+        yield connectProtocol(endpoint, client)
+        answer = yield client.closed
+        self.assertTrue(answer.startswith(b"HTTP/1.0 200 OK\r\n"), answer[:100])
+        self.assertTrue(answer.endswith(b"\r\n\r\nOK"), answer[-100:])
+
+
+class TLSErrorTextTests(SynchronousTestCase):
+    """
+    TLS failures are told in words.
+    """
+
+    def test_wrong_version(self):
+        """pyOpenSSL's list of tuples becomes a sentence."""
+        error = SSL.Error([("SSL routines", "", "wrong version number")])
+        self.assertEqual(tls_error_text(error), "TLS handshake failed: wrong version number "
+                                                "(the other side does not speak TLS)")
+
+    def test_engine_reason(self):
+        """An engine unreachable over TLS says why in words (docker info's Error row)."""
+        from twisted.web._newclient import ResponseNeverReceived
+
+        failure = Failure(ResponseNeverReceived([Failure(SSL.Error(
+            [("SSL routines", "", "certificate verify failed")]))]))
+        self.assertEqual(client_reason(failure),
+                         "TLS handshake failed: certificate verify failed")
+
+    def test_other_errors(self):
+        """Anything else is not a TLS failure."""
+        self.assertIsNone(tls_error_text(ValueError("x")))
