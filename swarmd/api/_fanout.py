@@ -12,7 +12,7 @@ from twisted.logger import Logger
 
 from swarmd._log import observer
 from swarmd.api.errors import DockerError, bad_request
-from swarmd.api.listfilters import regex_match
+from swarmd.api.listfilters import load_filters_json, regex_match
 from swarmd.engine import EngineError, EngineUnreachable
 
 _log = Logger(observer=observer, namespace="swarmd.api.fanout")
@@ -98,10 +98,9 @@ def prune_targets(engines, filters_text):
     """
     if not filters_text:
         return list(engines), b""
-    try:
-        filters = json.loads(filters_text)
-    except ValueError as e:
-        raise bad_request("invalid filter: %s" % (e,)) from None
+    filters = load_filters_json(filters_text)
+    if filters is None:
+        return list(engines), b""
     if not isinstance(filters, dict):
         raise bad_request("invalid filter: expected an object")
     nodes = filters.pop("node", None)
@@ -109,7 +108,7 @@ def prune_targets(engines, filters_text):
     if nodes is not None:
         wanted = _filter_values(nodes)
         chosen = [e for e in chosen
-                  if regex_match(wanted, e.name) or regex_match(wanted, e.id)]
+                  if regex_match(wanted, e.name, "node") or regex_match(wanted, e.id, "node")]
     if not filters:
         return chosen, b""
     return chosen, urlencode({"filters": json.dumps(filters)}).encode("ascii")

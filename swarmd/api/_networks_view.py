@@ -181,7 +181,7 @@ def network_filter(filters, in_use):
         if filters.get("name") and not (regex_match(filters["name"], entry.name)
                                         or regex_match(filters["name"], entry.shown_name)):
             return False
-        if not regex_match(filters.get("id"), entry.id):
+        if not regex_match(filters.get("id"), entry.id, "id"):
             return False
         if filters.get("driver") and network.get("Driver") not in filters["driver"]:
             return False
@@ -194,8 +194,8 @@ def network_filter(filters, in_use):
             builtin = entry.name in PREDEFINED
             if not any((kind == "builtin") == builtin for kind in filters["type"]):
                 return False
-        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name)
-                                        or regex_match(filters["node"], entry.engine.id)):
+        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name, "node")
+                                        or regex_match(filters["node"], entry.engine.id, "node")):
             return False
         if dangling is not None:
             if dangling != (entry.name not in PREDEFINED and not used(entry)):

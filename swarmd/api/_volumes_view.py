@@ -150,8 +150,8 @@ def volume_filter(filters, in_use):
         if filters.get("label") and not labels_match(filters["label"],
                                                      volume.get("Labels") or {}):
             return False
-        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name)
-                                        or regex_match(filters["node"], entry.engine.id)):
+        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name, "node")
+                                        or regex_match(filters["node"], entry.engine.id, "node")):
             return False
         if dangling is not None and dangling == used(entry):
             return False

@@ -27,7 +27,7 @@ from swarmd.api._routing import (
 from swarmd.api._stats import forward_stats
 from swarmd.api.errors import DockerError, bad_request, not_found
 from swarmd.api.hijack import hijack
-from swarmd.api.listfilters import CONTAINER_FILTERS, ContainerFilter, parse_filters
+from swarmd.api.listfilters import ContainerFilter, parse_container_filters
 from swarmd.api.proxy import copy_response_head, forward_headers, relay_body
 from swarmd.engine import EngineError
 
@@ -44,7 +44,7 @@ class ContainerRoutes(EngineRouting):
     container_name_refresh_filter = ""
 
     def containers_json(self, request, version=None):
-        filters = parse_filters(arg(request, "filters"), CONTAINER_FILTERS)
+        filters = parse_container_filters(arg(request, "filters"))
         stale = self._engines_to_refresh(filters)
         if not stale:
             return self._container_list(request, filters)

@@ -1,12 +1,16 @@
 """
 Docker's list filters (C{?filters=...}) for containers, as an engine and
 classic Swarm apply them.
+
+The C{filters} value is read as dockerd 20.10's C{filters.FromJSON} reads
+it, and refused with its words; the C{id}, C{name} and C{node} values are
+Go regular expressions, matched in linear time (L{swarmd.regex}).
 """
 
 import json
-import re
 
 from swarmd.api.errors import bad_request
+from swarmd.regex import RegexError, compile_regex
 
 CONTAINER_FILTERS = frozenset([
     "id", "name", "label", "status", "exited", "node", "health", "ancestor", "before",
@@ -15,53 +19,242 @@ CONTAINER_FILTERS = frozenset([
 
 STATES = frozenset(["created", "restarting", "running", "removing", "paused", "exited", "dead"])
 
+#: dockerd's health filter values (C{container.IsValidHealthString}).
+HEALTH_STATES = frozenset(["starting", "healthy", "unhealthy", "none"])
+
+#: The label of the containers that are Swarm tasks (C{is-task}).
+TASK_LABEL = "com.docker.swarm.task"
+
+# Go's json names of JSON types, in "cannot unmarshal X into ...".
+_GO_KINDS = ((bool, "bool"), (str, "string"), (list, "array"), (dict, "object"),
+             ((int, float), "number"))
+
+
+def _go_kind(value):
+    for types, name in _GO_KINDS:
+        if isinstance(value, types):
+            return name
+    return "null"
+
+
+def _type_error(value, go_type):
+    return "json: cannot unmarshal %s into Go value of type %s" % (_go_kind(value), go_type)
+
+
+class Filters(dict):
+    """
+    Parsed filters: a C{dict} of name to the C{list} of its values.
+
+    Values given as C{{"v": false}} are values too (dockerd lists them and
+    matches regular expressions against them), but not for
+    L{exact_match}, as in dockerd.
+    """
+
+    def __init__(self, values=(), false=None):
+        dict.__init__(self, values)
+        self._false = false or {}
+
+    def exact_match(self, name, value):
+        """
+        Docker's C{Args.ExactMatch}: true when the filter has no values, or
+        C{value} is one of them (given as C{true}).
+        """
+        values = self.get(name)
+        if not values:
+            return True
+        return value in values and value not in self._false.get(name, ())
+
+
+def load_filters_json(text):
+    """
+    Decode a C{filters} query value, refusing what is not JSON.
+
+    @return: the decoded value (L{None} for C{null}).
+    @raise DockerError: 400 for malformed or too deeply nested JSON.
+    """
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise bad_request("invalid filter: %s" % (e,)) from None
+    except RecursionError:
+        raise bad_request("invalid filter: JSON nested too deeply") from None
+
+
+def _map_form_error(raw):
+    """
+    The error Go's decoder gives for C{raw} as C{map[string]map[string]bool}
+    (C{{"k": {"v": true}}}), the first in the document, or L{None}.
+    """
+    for value in raw.values():
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return _type_error(value, "map[string]bool")
+        for flag in value.values():
+            if flag is not None and not isinstance(flag, bool):
+                return _type_error(flag, "bool")
+    return None
+
+
+def _legacy_form(raw):
+    """
+    C{raw} as Go's C{map[string][]string} (C{{"k": ["v"]}}), or L{None}.
+    """
+    values = {}
+    for key, value in raw.items():
+        if value is None:
+            values[key] = []
+            continue
+        if not isinstance(value, list):
+            return None
+        if not all(v is None or isinstance(v, str) for v in value):
+            return None
+        values[key] = ["" if v is None else v for v in value]
+    return values
+
 
 def parse_filters(text, allowed):
     """
-    Decode a C{filters} query value.  Both forms Docker clients send are
-    accepted: C{{"k": ["v"]}} and C{{"k": {"v": true}}}.
+    Decode a C{filters} query value as dockerd does: C{{"k": {"v": true}}}
+    or, failing that, the older C{{"k": ["v"]}}; a value of one form cannot
+    sit beside one of the other; C{null} is no filter.
 
     @param allowed: the filter names the list supports.
-    @return: a C{dict} of name to C{list} of values.
-    @raise DockerError: 400 for malformed JSON or an unknown filter.
+    @return: L{Filters}.
+    @raise DockerError: 400 for malformed JSON, wrong types (with dockerd's
+        words) or an unknown filter.
     """
     if not text:
-        return {}
-    try:
-        raw = json.loads(text)
-    except ValueError as e:
-        raise bad_request("invalid filter: %s" % (e,)) from None
+        return Filters()
+    raw = load_filters_json(text)
+    if raw is None:
+        return Filters()
     if not isinstance(raw, dict):
-        raise bad_request("invalid filter: expected an object")
-    filters = {}
-    for key, value in raw.items():
+        raise bad_request(_type_error(raw, "map[string]map[string]bool"))
+    error = _map_form_error(raw)
+    if error is None:
+        values = {key: list(value or {}) for key, value in raw.items()}
+        false = {key: {v for v, flag in value.items() if not flag}
+                 for key, value in raw.items() if value}
+    else:
+        values = _legacy_form(raw)
+        if values is None:
+            raise bad_request(error)
+        false = {}
+    for key in values:
         if key not in allowed:
-            raise bad_request("invalid filter '%s'" % (key,))
-        if isinstance(value, dict):
-            values = [k for k, v in value.items() if v]
-        elif isinstance(value, list):
-            values = [str(v) for v in value]
-        else:
-            values = [str(value)]
-        filters[key] = values
-    return filters
+            raise bad_request("Invalid filter '%s'" % (key,))
+    return Filters(values, false)
 
 
-def regex_match(values, source):
+def compile_filter_regexes(name, values):
+    """
+    Compile the regular expressions a filter's values are.
+
+    @return: a C{list} of L{swarmd.regex.Pattern}.
+    @raise DockerError: 400 naming the first one RE2 refuses.
+    """
+    patterns = []
+    for value in values or ():
+        try:
+            patterns.append(compile_regex(value))
+        except RegexError as e:
+            raise bad_request("Invalid filter '%s=%s': error parsing regexp: %s"
+                              % (name, value, e.reason)) from None
+    return patterns
+
+
+def regex_match(values, source, name="name"):
     """
     True when no value is given or any value (an unanchored regular
-    expression, as Docker's C{filters.Match}) matches C{source}.
+    expression, as Docker's C{filters.Match}) equals or matches C{source}.
+
+    @param name: the filter's name, for the error.
+    @raise DockerError: 400 when a value is not a regular expression.
     """
     if not values:
         return True
-    for term in values:
-        try:
-            if re.search(term, source):
-                return True
-        except re.error:
-            if term in source:
+    if source in values:
+        return True
+    for pattern in compile_filter_regexes(name, values):
+        if pattern(source):
+            return True
+    return False
+
+
+def _patterns_match(patterns, values, *sources):
+    if not values:
+        return True
+    for source in sources:
+        if source in values:
+            return True
+        for pattern in patterns:
+            if pattern(source):
                 return True
     return False
+
+
+def parse_port_filter(name, value):
+    """
+    dockerd's reading of a C{publish} or C{expose} value:
+    C{port[/proto]} or C{start-end[/proto]}.
+
+    @return: a C{set} of C{"port/proto"}.
+    @raise DockerError: 400 with dockerd's words (dockerd 20.10 says them
+        with a 500).
+    """
+    if ":" in value:
+        raise bad_request("filter for '%s' should not contain ':': %s" % (name, value))
+    parts = value.split("/")
+    if not parts[0]:
+        proto, port = "", ""
+    elif len(parts) == 1 or not parts[1]:
+        proto, port = "tcp", parts[0]
+    else:
+        proto, port = parts[1], parts[0]
+
+    def fail(why):
+        return bad_request("error while looking up for %s %s: %s" % (name, value, why))
+
+    def number(text):
+        if not text or not text.isascii() or not text.isdigit():
+            raise fail('strconv.ParseUint: parsing "%s": invalid syntax' % (text,))
+        if int(text) > 65535:
+            raise fail('strconv.ParseUint: parsing "%s": value out of range' % (text,))
+        return int(text)
+
+    if not port:
+        raise fail("Empty string specified for ports.")
+    if "-" not in port:
+        start = end = number(port)
+    else:
+        pieces = port.split("-")
+        start, end = number(pieces[0]), number(pieces[1])
+        if end < start:
+            raise fail("Invalid range specified for the Port: %s" % (port,))
+    return {"%d/%s" % (p, proto) for p in range(start, end + 1)}
+
+
+def _container_ports(container):
+    """
+    @return: C{(published, exposed)}: the C{"port/proto"}s of the
+        container's list entry's C{PublicPort}s and C{PrivatePort}s, what
+        dockerd's C{publish} and C{expose} filters look at.
+    """
+    published, exposed = set(), set()
+    ports = ((container.info.get("NetworkSettings") or {}).get("Ports") or {})
+    for key, bindings in ports.items():
+        port, _, proto = key.partition("/")
+        proto = proto or "tcp"
+        exposed.add("%s/%s" % (port, proto))
+        for binding in bindings or ():
+            host_port = (binding or {}).get("HostPort") or ""
+            if host_port.isdigit():
+                published.add("%d/%s" % (int(host_port), proto))
+        if not bindings:
+            # Listed with a PublicPort of 0.
+            published.add("0/%s" % (proto,))
+    return published, exposed
 
 
 def labels_match(values, labels):
@@ -77,6 +270,68 @@ def labels_match(values, labels):
     return True
 
 
+class ContainerChecks:
+    """
+    The values of container filters, checked as dockerd checks them before
+    it lists anything (and the regular expressions compiled).
+
+    @ivar exited: the C{exited} codes, C{int}s.
+    @ivar is_task: L{None} without an C{is-task} filter, else whether only
+        tasks (else only other containers) are listed.
+    @ivar publish: the C{"port/proto"}s of the C{publish} filter.
+    @ivar expose: the same of the C{expose} filter.
+    """
+
+    def __init__(self, filters):
+        """
+        @param filters: L{Filters} (or a plain C{dict} of lists).
+        @raise DockerError: 400 for the first bad value, in dockerd's words.
+        """
+        if not isinstance(filters, Filters):
+            filters = Filters(filters)
+        self.exited = []
+        for code in filters.get("exited", []):
+            try:
+                self.exited.append(int(code))
+            except ValueError:
+                raise bad_request("invalid filter 'exited=%s'" % (code,)) from None
+        for state in filters.get("status", []):
+            if state not in STATES:
+                raise bad_request("Invalid filter 'status=%s'" % (state,))
+        self.is_task = None
+        if "is-task" in filters:
+            if filters.exact_match("is-task", "true"):
+                self.is_task = True
+            elif filters.exact_match("is-task", "false"):
+                self.is_task = False
+            else:
+                raise bad_request("Invalid filter 'is-task=[%s]'"
+                                  % (" ".join(filters["is-task"]),))
+        for health in filters.get("health", []):
+            if health not in HEALTH_STATES:
+                raise bad_request("Unrecognised filter value for health: %s" % (health,))
+        self.publish = set()
+        for value in filters.get("publish", []):
+            self.publish |= parse_port_filter("publish", value)
+        self.expose = set()
+        for value in filters.get("expose", []):
+            self.expose |= parse_port_filter("expose", value)
+        self.patterns = {name: compile_filter_regexes(name, filters.get(name))
+                         for name in ("id", "name", "node")}
+
+
+def parse_container_filters(text):
+    """
+    L{parse_filters} for C{/containers/json}, every value checked.
+
+    @return: L{Filters}.
+    @raise DockerError: 400, as dockerd, for anything it refuses.
+    """
+    filters = parse_filters(text, CONTAINER_FILTERS)
+    ContainerChecks(filters)
+    return filters
+
+
 class ContainerFilter:
     """
     A predicate over cached containers built from a C{filters} value.
@@ -84,20 +339,21 @@ class ContainerFilter:
 
     def __init__(self, filters, lookup):
         """
-        @param filters: the parsed filters.
+        @param filters: the parsed filters (L{Filters}).
         @param lookup: a callable resolving a container reference (for
             C{before} and C{since}) to a L{Container} or L{None}.
+        @raise DockerError: 400 for a value dockerd refuses, 404 for an
+            unknown C{before} or C{since} container.
         """
+        if not isinstance(filters, Filters):
+            filters = Filters(filters)
         self.filters = filters
-        for state in filters.get("status", []):
-            if state not in STATES:
-                raise bad_request("Invalid filter 'status=%s'" % (state,))
-        self.exited = []
-        for code in filters.get("exited", []):
-            try:
-                self.exited.append(int(code))
-            except ValueError:
-                raise bad_request("invalid filter 'exited=%s'" % (code,)) from None
+        checks = ContainerChecks(filters)
+        self.exited = checks.exited
+        self.is_task = checks.is_task
+        self.publish = checks.publish
+        self.expose = checks.expose
+        self._patterns = checks.patterns
         self.before = self._reference(filters.get("before"), lookup)
         self.since = self._reference(filters.get("since"), lookup)
 
@@ -122,9 +378,10 @@ class ContainerFilter:
     def __call__(self, container):
         f = self.filters
         info = container.info
-        if not regex_match(f.get("id"), container.id):
+        patterns = self._patterns
+        if not _patterns_match(patterns["id"], f.get("id"), container.id):
             return False
-        if not regex_match(f.get("name"), container.name):
+        if not _patterns_match(patterns["name"], f.get("name"), container.name):
             return False
         if f.get("label") and not labels_match(f["label"], container.labels):
             return False
@@ -133,12 +390,12 @@ class ContainerFilter:
         if self.exited and (container.status != "exited"
                             or container.state.get("ExitCode") not in self.exited):
             return False
-        if f.get("node") and not (regex_match(f["node"], container.engine.name)
-                                  or regex_match(f["node"], container.engine.id)):
+        if f.get("node") and not _patterns_match(patterns["node"], f["node"],
+                                                 container.engine.name, container.engine.id):
             return False
         if f.get("health"):
             health = (container.state.get("Health") or {}).get("Status") or "none"
-            if health not in f["health"]:
+            if not f.exact_match("health", health):
                 return False
         if f.get("ancestor"):
             image = (info.get("Config") or {}).get("Image", "")
@@ -161,6 +418,10 @@ class ContainerFilter:
             if not any(v in (m.get("Name"), m.get("Source"), m.get("Destination"))
                        for v in f["volume"] for m in mounts):
                 return False
-        if f.get("is-task") and "true" in f["is-task"]:
+        if self.is_task is not None and self.is_task != (TASK_LABEL in container.labels):
             return False
+        if self.publish or self.expose:
+            published, exposed = _container_ports(container)
+            if self.publish.isdisjoint(published) and self.expose.isdisjoint(exposed):
+                return False
         return True

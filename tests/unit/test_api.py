@@ -182,7 +182,7 @@ class ErrorTests(APITestCase):
         """Malformed or unknown list filters are a 400."""
         self.assertError("GET", "/containers/json?filters=%7Bbad", 400, "invalid filter")
         self.assertError("GET", "/containers/json?filters=%7B%22color%22%3A%5B%22x%22%5D%7D",
-                         400, "invalid filter 'color'")
+                         400, "Invalid filter 'color'")
         self.assertError("GET", "/containers/json?limit=many", 400, "limit")
 
     def test_not_supported_yet(self):
