@@ -183,6 +183,10 @@ class LabEngine:
     @ivar started: the dockerd's start time (with C{pid}, names it for good).
     @ivar netns: its network namespace, or C{None}.
     @ivar tls: the certificates its TCP listener demands, or C{None}.
+    @ivar cpus: the CPUs its dockerd and containers run on (its C{docker
+        info} NCPU), or C{None} for all of them.
+    @ivar memory: the memory in bytes its dockerd reports (MemTotal) and
+        its containers may use together, or C{None} for the host's.
     """
 
     index: int
@@ -195,6 +199,8 @@ class LabEngine:
     started: int | None = None
     netns: str | None = None
     tls: LabTLS | None = None
+    cpus: list[int] | None = None
+    memory: int | None = None
 
     @property
     def socket(self) -> str:
@@ -399,7 +405,8 @@ class Lab:
 
     def __init__(self, n: int = 2, base: str | None = None, labels=None, netns: bool = False,
                  tls: bool = False, name_prefix: str = "n", persistent: bool = False,
-                 timeout: float = 60.0, registry: host.SlotRegistry | None = None):
+                 timeout: float = 60.0, registry: host.SlotRegistry | None = None,
+                 share: bool = True):
         """
         @param n: how many engines.
         @param base: its folder (created if missing); by default a new
@@ -415,6 +422,13 @@ class Lab:
             next lab started on the machine stops it then).
         @param timeout: seconds to wait for the engines to answer.
         @param registry: where slots are claimed (tests may use their own).
+        @param share: give each engine its share of the host, so that the
+            engines together report (and their containers use) what the
+            machine has, not N times it: its own CPUs (an affinity mask,
+            which C{docker info}'s NCPU follows; with fewer CPUs than
+            engines, one CPU each, shared in turn) and an equal part of the
+            memory (reported as MemTotal, the limit of its containers'
+            cgroup).  C{False}: every engine reports the whole host.
         """
         if n < 1:
             raise ValueError("a lab needs at least one engine")
@@ -429,6 +443,7 @@ class Lab:
         self.persistent = persistent
         self.timeout = timeout
         self.registry = registry or host.SlotRegistry()
+        self.share = share
         self.engines: list[LabEngine] = []
         self._processes: list[subprocess.Popen] = []
 
@@ -510,6 +525,8 @@ class Lab:
             except host.HostError as e:
                 raise LabError(str(e)) from e
             self.registry.claim(slots, claim)
+            cpus = host.cpu_shares(self.n) if self.share else [None] * self.n
+            memory = host.memory_total() // self.n if self.share else None
             for index, slot in enumerate(slots, 1):
                 name = "%s%d" % (self.name_prefix, index)
                 if self.netns:
@@ -519,7 +536,8 @@ class Lab:
                 self.engines.append(LabEngine(
                     index=index, name=name, slot=slot, folder=os.path.join(self.base, name),
                     tcp=tcp, labels={"node": name, **_labels_for(self._labels, index)},
-                    netns=host.netns_name(slot) if self.netns else None))
+                    netns=host.netns_name(slot) if self.netns else None,
+                    cpus=cpus[index - 1], memory=memory))
             self._save("starting")
 
     def _dockerd_argv(self, engine: LabEngine) -> list[str]:
@@ -554,6 +572,23 @@ class Lab:
         }
         with open(os.path.join(d, "daemon.json"), "w") as f:
             json.dump(config, f)
+        # Its share of the host (see Lab's share): CPUs by affinity (taskset
+        # execs, so the pid stays dockerd's), memory by a copy of
+        # /proc/meminfo bound over it in dockerd's own mount namespace, both
+        # also the limits of its containers' cgroup.
+        prefix: list[str] = []
+        bind = ""
+        meminfo = os.path.join(d, "meminfo")
+        if engine.cpus:
+            prefix = ["taskset", "-c", ",".join(str(cpu) for cpu in engine.cpus)]
+        if engine.memory:
+            host.write_meminfo(meminfo, engine.memory)
+            bind = 'mount --bind "$2" /proc/meminfo && '
+        if engine.cpus and engine.memory:
+            for problem in host.limit_cgroup(host.cgroup_name(engine.slot), engine.cpus,
+                                             engine.memory):
+                with open(engine.log_path, "a") as log:
+                    log.write("lab: cannot set %s\n" % (problem,))
         if engine.netns:
             if fresh:
                 host.add_namespace(engine.slot)
@@ -563,14 +598,20 @@ class Lab:
             # them, mount the namespace's own sysfs, and bind them back.
             script = ('hostname "$0" && mount --rbind /sys/fs/cgroup "$1" && '
                       'mount -t sysfs sysfs /sys && mount --rbind "$1" /sys/fs/cgroup && '
-                      'umount -l "$1" && shift && exec "$@"')
-            argv = ["nsenter", "--net=/run/netns/" + engine.netns,
+                      'umount -l "$1" && ' + bind + 'shift 2 && exec "$@"')
+            argv = [*prefix, "nsenter", "--net=/run/netns/" + engine.netns,
                     "unshare", "--uts", "--mount", "--propagation", "slave",
-                    "sh", "-c", script, engine.name, cgroups, *self._dockerd_argv(engine)]
+                    "sh", "-c", script, engine.name, cgroups, meminfo,
+                    *self._dockerd_argv(engine)]
         else:
             if fresh:
                 host.add_bridge(host.bridge_name(engine.slot), host.bridge_address(engine.slot))
-            argv = ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', engine.name,
+            # A mount namespace of its own only for the meminfo bind.
+            unshare = ["unshare", "--uts"]
+            if bind:
+                unshare += ["--mount", "--propagation", "slave"]
+            argv = [*prefix, *unshare, "sh", "-c", 'hostname "$0" && ' + bind +
+                    'shift 2 && exec "$@"', engine.name, "-", meminfo,
                     *self._dockerd_argv(engine)]
         with open(engine.log_path, "ab") as log:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,

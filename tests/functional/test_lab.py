@@ -217,6 +217,37 @@ class RegistryTests(SynchronousTestCase):
         self.assertFalse(host.alive(None))
 
 
+class ShareTests(SynchronousTestCase):
+    """
+    Each engine's share of the host, computed without engines.
+    """
+
+    def test_cpu_shares(self):
+        """CPUs are split in even blocks; with fewer CPUs than engines, one each in turn."""
+        self.assertEqual(host.cpu_shares(3, [0, 1]), [[0], [1], [0]])
+        self.assertEqual(host.cpu_shares(2, [0, 1]), [[0], [1]])
+        self.assertEqual(host.cpu_shares(1, [0, 1]), [[0, 1]])
+        self.assertEqual(host.cpu_shares(3, range(8)), [[0, 1, 2], [3, 4, 5], [6, 7]])
+        self.assertEqual(host.cpu_shares(2, [4, 2, 6]), [[2, 4], [6]])
+        self.assertEqual(sorted(sum(host.cpu_shares(1), [])), sorted(os.sched_getaffinity(0)))
+
+    def test_meminfo(self):
+        """The meminfo copy reports the share as MemTotal, caps free memory, keeps the rest."""
+        folder = self.mktemp()
+        os.makedirs(folder)
+        real = os.path.join(folder, "real")
+        with open(real, "w") as f:
+            f.write("MemTotal:       24000000 kB\nMemFree:        20000000 kB\n"
+                    "MemAvailable:    1000000 kB\nSwapTotal:             0 kB\n")
+        copy = os.path.join(folder, "copy")
+        host.write_meminfo(copy, 8000000 * 1024, meminfo=real)
+        self.assertEqual(host.memory_total(copy), 8000000 * 1024)
+        with open(copy) as f:
+            lines = [line.split() for line in f]
+        self.assertEqual(lines, [["MemTotal:", "8000000", "kB"], ["MemFree:", "8000000", "kB"],
+                                 ["MemAvailable:", "1000000", "kB"], ["SwapTotal:", "0", "kB"]])
+
+
 class CommandLineTests(SynchronousTestCase):
     """
     C{python -m swarmd.testing.lab} without a lab.
@@ -227,6 +258,22 @@ class CommandLineTests(SynchronousTestCase):
         out = io.StringIO()
         self.assertEqual(lab.main(["stop", "--base", self.mktemp()], out=out), 0)
         self.assertIn("no lab in", out.getvalue())
+
+    def test_suspend_nothing(self):
+        """suspend on a folder without a lab says so and succeeds."""
+        out = io.StringIO()
+        self.assertEqual(lab.main(["suspend", "--base", self.mktemp()], out=out), 0)
+        self.assertIn("no lab in", out.getvalue())
+
+    def test_suspended_lab_not_replaced(self):
+        """start (without --resume) refuses a folder holding a suspended lab: its data stays."""
+        folder = tempfile.mkdtemp(prefix="sl-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        with open(os.path.join(folder, lab.STATE), "w") as f:
+            json.dump({"status": "suspended", "engines": []}, f)
+        error = self.assertRaises(LabError, Lab(n=1, base=folder)._prepare_base)
+        self.assertIn("suspended lab", str(error))
+        self.assertEqual(os.listdir(folder), [lab.STATE])
 
     def test_status_nothing(self):
         """status on a folder without a lab fails."""
@@ -363,7 +410,10 @@ class StopTests(TestCase):
 
     def test_stop_leaves_nothing(self):
         """After stop: no dockerd or helper alive, no bridge, cgroup, mount, claim or folder."""
-        the_lab = Lab(n=2)
+        # Without shares: each dockerd then mounts in the host's mount
+        # namespace (with them, in its own, which dies with it), so its mounts
+        # are there to be cleaned.
+        the_lab = Lab(n=2, share=False)
         self.addCleanup(the_lab.stop)
         the_lab.start()
         engine = the_lab.engines[0]
@@ -516,6 +566,60 @@ class SideBySideTests(TestCase):
         self.assertNotEqual(the_lab.engines[0].slot, slot)
         the_lab.stop()
         self.assertTrue(host.link_exists(host.bridge_name(slot)))
+
+
+class HostShareTests(TestCase):
+    """
+    Three engines share the machine instead of each reporting all of it.
+    """
+
+    def setUp(self):
+        require_docker(self)
+
+    def test_three_engines_share_the_host(self):
+        """
+        Each engine reports its own CPUs (its affinity mask) and a third of the
+        memory, its containers run on those CPUs under that memory limit, and
+        together the engines report the machine's memory, not three times it.
+        """
+        the_lab = Lab(n=3)
+        self.addCleanup(the_lab.stop)
+        the_lab.start()
+        total = host.memory_total()
+        infos = [_info(e) for e in the_lab.engines]
+        self.assertEqual([e.cpus for e in the_lab.engines], host.cpu_shares(3))
+        self.assertEqual([i["NCPU"] for i in infos], [len(e.cpus) for e in the_lab.engines])
+        self.assertLessEqual(sum(i["NCPU"] for i in infos),
+                             max(3, len(os.sched_getaffinity(0))))
+        self.assertEqual([i["MemTotal"] for i in infos], [total // 3 // 1024 * 1024] * 3)
+        for engine, info in zip(the_lab.engines, infos, strict=True):
+            out = engine.docker("run", "--rm", "busybox", "nproc").stdout
+            self.assertEqual(int(out), info["NCPU"])
+            limit = os.path.join("/sys/fs/cgroup/memory", host.cgroup_name(engine.slot),
+                                 "memory.limit_in_bytes")
+            if os.path.isdir("/sys/fs/cgroup/memory"):
+                with open(limit) as f:
+                    self.assertLessEqual(int(f.read()), total // 3)
+
+    def test_suspend_resume_keeps_data(self):
+        """suspend stops the engines keeping their containers and images; resume starts
+        them again on that data (from another Lab object, as another process would)."""
+        the_lab = Lab(n=1, base=os.path.join(tempfile.mkdtemp(prefix="sr-", dir="/tmp"), "l"),
+                      persistent=True)
+        self.addCleanup(shutil.rmtree, os.path.dirname(the_lab.base), ignore_errors=True)
+        self.addCleanup(the_lab.stop)
+        the_lab.start()
+        engine = the_lab.engines[0]
+        container = engine.docker("create", "--name", "kept", "busybox", "true").stdout.strip()
+        pid = engine.pid
+        the_lab.suspend()
+        self.assertFalse(engine.running())
+        again = Lab.load(the_lab.base).resume()
+        self.assertNotEqual(again.engines[0].pid, pid)
+        self.assertEqual(again.engines[0].docker("inspect", "-f", "{{.Id}}", "kept").stdout.strip(),
+                         container)
+        self.assertEqual(again.engines[0].slot, engine.slot)
+        the_lab.engines = again.engines
 
 
 class NamespaceTests(TestCase):
