@@ -1019,8 +1019,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
                 labels = {}
                 for index, key, value in options.label:
                     labels.setdefault(index, {})[key] = value
-            state = _read_state(options.base) if options.resume and options.base else None
-            if state is not None and state.get("status") != "stopped":
+            saved = _read_state(options.base) if options.resume and options.base else None
+            if saved is not None and saved.get("status") != "stopped":
                 lab = Lab.load(options.base).resume()
             else:
                 lab = Lab(n=options.n, base=options.base, labels=labels, netns=options.netns,
