@@ -120,6 +120,39 @@ def merge_images(entries):
     return answer
 
 
+# -- docker save of several images -------------------------------------------------------
+
+#: Classic Swarm's answer (404) when no healthy engine holds every image a
+#: save names; its list of names follows, as Go prints a C{[]string}.
+NO_ENGINE_WITH_ALL = "Unable to find a healthy engine containing all images"
+
+#: How many nodes a line of L{missing_images} names.
+SHOWN_NODES = 5
+
+
+def missing_images(references, lacking):
+    """
+    The message of a save no single healthy node can answer: classic
+    Swarm's line, then which images each node lacks (nodes lacking the same
+    ones grouped, at most L{SHOWN_NODES} named a line).
+
+    @param references: the names asked for, in order.
+    @param lacking: C{(node name, [names it lacks])} for each healthy node.
+    @return: the text.
+    """
+    lines = ["%s: [%s]" % (NO_ENGINE_WITH_ALL, " ".join(references))]
+    groups = {}
+    for node, missing in sorted(lacking):
+        groups.setdefault(tuple(missing), []).append(node)
+    for missing, nodes in groups.items():
+        shown = ", ".join(nodes[:SHOWN_NODES])
+        if len(nodes) > SHOWN_NODES:
+            shown += " and %d more" % (len(nodes) - SHOWN_NODES,)
+        lines.append("%s lack%s %s" % (shown, "s" if len(nodes) == 1 else "",
+                                       ", ".join(missing)))
+    return "\n".join(lines)
+
+
 # -- fan-out answers ------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from swarmd.api._images_merge import (
     merge_deletes,
     merge_images,
     merge_prunes,
+    missing_images,
     node_message,
     parse_build_args,
 )
@@ -99,8 +100,10 @@ class ImageRoutes(EngineRouting):
         @param references: a C{list} of references.
         @param match: C{(image, reference) -> bool}.
         @return: a L{Deferred} firing with a non-empty C{list} of engines.
-        @raise DockerError: 404 naming a reference no engine holds, or
-            saying that no single engine holds them all.
+        @raise DockerError: 404 naming the one reference no engine holds;
+            for several references, classic Swarm's "Unable to find a
+            healthy engine containing all images" and what each node lacks
+            (L{missing_images}).
         """
         engines = self._image_engines()
 
@@ -114,10 +117,12 @@ class ImageRoutes(EngineRouting):
             found = holding()
         if found:
             return found
-        for reference in references:
-            if not any(match(image, reference) for e in engines for image in e.images):
-                raise not_found("No such image: %s" % (reference,))
-        raise not_found("No node holds all of these images: %s" % (", ".join(references),))
+        if len(references) > 1:
+            raise not_found(missing_images(references, [
+                (_node(e), [r for r in references
+                            if not any(match(image, r) for image in e.images)])
+                for e in engines]))
+        raise not_found("No such image: %s" % (references[0],))
 
     @inlineCallbacks
     def _image_proxy(self, request, engine, path, version, query=None, timeout=STREAM_TIMEOUT):

@@ -905,7 +905,7 @@ class HolderRouteTests(ImageRouteTestCase):
         self.assertEqual(self.json("GET", "/images/late:1/json")["Id"], "sha256:" + "b" * 64)
 
     def test_save_needs_one_node_holding_all(self):
-        """docker save a b goes to a node holding both; 404 names what nobody has."""
+        """docker save a b goes to a node holding both; else classic's 404 and who lacks what."""
         self.add("n2", "sha256:" + "b" * 64, "only2:1")
         code, _, content = self.request("GET", "/images/get?names=busybox&names=only2:1")
         self.assertEqual((code, content), (200, b"TAR busybox,only2:1"))
@@ -913,7 +913,9 @@ class HolderRouteTests(ImageRouteTestCase):
         self.add("n1", "sha256:" + "c" * 64, "only1:1")
         code, _, content = self.request("GET", "/images/get?names=only1&names=only2")
         self.assertEqual(code, 404)
-        self.assertIn("No node holds all", json.loads(content)["message"])
+        self.assertEqual(json.loads(content)["message"].split("\n"), [
+            "Unable to find a healthy engine containing all images: [only1 only2]",
+            "n1 lacks only2", "n2 lacks only1"])
         code, _, content = self.request("GET", "/images/get?names=ghost")
         self.assertEqual(json.loads(content)["message"], "No such image: ghost")
 

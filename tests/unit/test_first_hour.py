@@ -422,3 +422,24 @@ class StatsNameTests(SynchronousTestCase):
         code, _, content = self.successResultOf(manager.request(
             "GET", "/containers/nope/stats?stream=0"))
         self.assertEqual(code, 404)
+
+
+class SaveMessageTests(SynchronousTestCase):
+    """
+    docker save of several images no single node holds (issue 15).
+    """
+
+    def test_classic_line_then_nodes(self):
+        """
+        Classic Swarm's 404 line ("Unable to find a healthy engine containing all images:
+        [a b]"), then what each node lacks, nodes lacking the same grouped.
+        """
+        from swarmd.api._images_merge import missing_images
+
+        lacking = [("n3", ["alpine"]), ("n1", ["alpine"]), ("n2", ["busybox"])]
+        self.assertEqual(missing_images(["busybox", "alpine"], lacking).split("\n"), [
+            "Unable to find a healthy engine containing all images: [busybox alpine]",
+            "n1, n3 lack alpine", "n2 lacks busybox"])
+        many = [("n%02d" % (i,), ["ghost"]) for i in range(8)]
+        self.assertEqual(missing_images(["busybox", "ghost"], many).split("\n")[1],
+                         "n00, n01, n02, n03, n04 and 3 more lack ghost")
