@@ -3,7 +3,7 @@ The cluster: engines named by discovery, their cached state and health,
 pending creations and the event hub.
 """
 
-from swarmd.cluster.cluster import Cluster, ClusterError, PendingContainer
+from swarmd.cluster.cluster import Cluster, ClusterError, CreateOutcomeUnknown, PendingContainer
 from swarmd.cluster.containers import Container
 from swarmd.cluster.engine import (
     DISCONNECTED,
@@ -17,7 +17,7 @@ from swarmd.cluster.engine import (
 from swarmd.cluster.index import AmbiguousContainer, ContainerIndex
 
 __all__ = [
-    "Cluster", "ClusterError", "PendingContainer", "Container", "Engine", "EngineListener",
-    "EngineOptions", "PENDING", "HEALTHY", "UNHEALTHY", "DISCONNECTED", "AmbiguousContainer",
-    "ContainerIndex",
+    "Cluster", "ClusterError", "CreateOutcomeUnknown", "PendingContainer", "Container",
+    "Engine", "EngineListener", "EngineOptions", "PENDING", "HEALTHY", "UNHEALTHY",
+    "DISCONNECTED", "AmbiguousContainer", "ContainerIndex",
 ]

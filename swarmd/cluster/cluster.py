@@ -56,6 +56,30 @@ class ClusterError(Exception):
         return self.message
 
 
+class CreateOutcomeUnknown(EngineUnreachable):
+    """
+    A create sent to an engine got no answer (it timed out, or the
+    connection broke after the request went out): the container may exist
+    there.  The manager keeps its name and resources held and reconciles
+    once the engine answers again (L{Cluster.reconcile_unknown}).
+
+    @ivar node: the name of the engine's node.
+    @ivar name: the requested container name, or L{None}.
+    """
+
+    def __init__(self, error, node, name):
+        EngineUnreachable.__init__(self, error.address, error.reason, outcome_unknown=True)
+        self.node = node
+        self.name = name
+
+    def __str__(self):
+        held = ('its name "%s" may be held' % (self.name,)) if self.name else "it may exist"
+        return ("cannot reach engine %s: %s; the outcome of the create is unknown: the "
+                "container may have been created on node %s and %s until %s answers again "
+                "(the manager then adopts or removes it)"
+                % (self.address, self.reason, self.node, held, self.node))
+
+
 @attr.s(eq=False)
 class PendingContainer:
     """
@@ -63,13 +87,15 @@ class PendingContainer:
     engine until the engine's cache has it.  Once the engine created it,
     C{info["Id"]} is its ID; a failed inspect then keeps the entry until a
     later refresh caches the container, completes without finding it, or
-    the engine leaves.
+    the engine leaves.  A create whose outcome is unknown (C{unknown})
+    keeps its entry until it is reconciled.
     """
 
     swarm_id = attr.ib()
     name = attr.ib()
     engine = attr.ib()
     info = attr.ib()
+    unknown = attr.ib(default=False)
 
 
 def _pending_info(swarm_id, name, body):
@@ -156,6 +182,9 @@ class Cluster(EngineListener):
         # Swarm ID -> the DelayedCall of the follow-up that settles a
         # pending entry whose container was created but not inspected.
         self._settling = {}
+        # Swarm ID -> (engine, name, DelayedCall or None) of the creates
+        # whose outcome is unknown, until reconciled.
+        self._unknown = {}
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
 
@@ -187,6 +216,10 @@ class Cluster(EngineListener):
             if call.active():
                 call.cancel()
         self._settling.clear()
+        for _, _, call in self._unknown.values():
+            if call is not None and call.active():
+                call.cancel()
+        self._unknown.clear()
         closing = [self._remove_engine(address) for address in list(self.engines)]
         return DeferredList([d for d in closing if d is not None], consumeErrors=True)
 
@@ -573,6 +606,14 @@ class Cluster(EngineListener):
             swarm_id, name, engine, _pending_info(swarm_id, name, body))
         try:
             answer = yield self._create_on(engine, body, name, auth)
+        except CreateOutcomeUnknown:
+            # The entry keeps holding the name and resources until the
+            # engine says whether the container exists.
+            entry.unknown = True
+            if failed is not None:
+                failed.add(engine.address)
+            self._track_unknown(swarm_id, engine, name)
+            raise
         except Exception as e:
             self._drop_pending(swarm_id, engine)
             if isinstance(e, EngineUnreachable) and failed is not None:
@@ -655,9 +696,12 @@ class Cluster(EngineListener):
     def _create_on(self, engine, body, name, auth):
         """
         Create on one engine, pulling the image there first if it is missing.
+
+        @raise CreateOutcomeUnknown: when a create got no answer but may
+            have reached the engine.
         """
         try:
-            answer = yield engine.track(engine.client.create_container(body, name, auth))
+            answer = yield self._create_call(engine, body, name, auth)
         except EngineError as e:
             if not _is_missing_image(e):
                 raise
@@ -671,8 +715,141 @@ class Cluster(EngineListener):
                 raise EngineError(404, "No such image: %s (pull on %s failed: %s)" % (
                     image, engine.name, pull.message)) from None
             engine.refresh_list("images")
-            answer = yield engine.track(engine.client.create_container(body, name, auth))
+            answer = yield self._create_call(engine, body, name, auth)
         return answer
+
+    def _create_call(self, engine, body, name, auth):
+        def unknown(failure):
+            failure.trap(EngineUnreachable)
+            if failure.value.outcome_unknown:
+                raise CreateOutcomeUnknown(failure.value, engine.name, name)
+            return failure
+
+        return engine.track(engine.client.create_container(body, name, auth)).addErrback(unknown)
+
+    # -- creates whose outcome is unknown ---------------------------------------------
+
+    def _track_unknown(self, swarm_id, engine, name):
+        self._log.warn("create of {name} on {engine} ({address}) got no answer: it may exist "
+                       "there; reconciling once the engine answers", name=name or swarm_id,
+                       engine=engine.name, address=engine.address)
+        self._unknown[swarm_id] = (engine, name, None)
+        self._reconcile_later(swarm_id)
+
+    def _reconcile_later(self, swarm_id):
+        engine, name, call = self._unknown[swarm_id]
+        if call is not None and call.active():
+            return
+        self._unknown[swarm_id] = (engine, name, self._clock.callLater(
+            self.options.ping_timeout, self._reconcile_soon, swarm_id))
+
+    def _reconcile_soon(self, swarm_id):
+        d = self.reconcile_unknown(swarm_id)
+        d.addErrback(lambda f: self._log.failure("reconciling create {id} failed", f,
+                                                 id=swarm_id))
+
+    @inlineCallbacks
+    def reconcile_unknown(self, swarm_id):
+        """
+        Settle a create whose outcome was unknown, once its engine answers:
+        the container is looked for by its Swarm ID on the engine itself.
+        Found, it is adopted (cached: its name is taken) unless another
+        container of the cluster has its Swarm ID or its name, in which
+        case it is removed; not found, its name and resources are let go.
+        The log says which.  While the engine does not answer, it is tried
+        again every ping timeout.
+
+        @return: a L{Deferred} firing with C{"adopted"}, C{"removed"},
+            C{"absent"}, C{"gone"} (the engine left), or L{None} (not yet).
+        """
+        entry = self._unknown.get(swarm_id)
+        if entry is None:
+            return None
+        engine, name, call = entry
+        if call is not None and call.active():
+            call.cancel()
+        self._unknown[swarm_id] = (engine, name, None)
+        label = name or swarm_id
+        if self.engines.get(engine.address) is not engine:
+            del self._unknown[swarm_id]
+            self._drop_pending(swarm_id, engine)
+            self._log.info("create of {name} on {engine}: the engine left the cluster; "
+                           "nothing to reconcile", name=label, engine=engine.name)
+            return "gone"
+        if not engine.healthy or engine.stalled:
+            self._reconcile_later(swarm_id)
+            return None
+        try:
+            found = yield engine.track(engine.client.list_containers(
+                all=True, filters={"label": ["%s=%s" % (SWARM_ID_LABEL, swarm_id)]}))
+        except (EngineError, EngineUnreachable) as e:
+            self._log.info("cannot reconcile create of {name} on {engine} yet: {error}",
+                           name=label, engine=engine.name, error=str(e))
+            self._reconcile_later(swarm_id)
+            return None
+        if swarm_id not in self._unknown:
+            return None
+        found = [c for c in found or [] if (c.get("Labels") or {}).get(SWARM_ID_LABEL)
+                 == swarm_id]
+        if not found:
+            del self._unknown[swarm_id]
+            self._drop_pending(swarm_id, engine)
+            self._log.info("create of {name} on {engine} had not happened: its name and "
+                           "resources are free", name=label, engine=engine.name)
+            return "absent"
+        container_id = found[0]["Id"]
+        rival = self._rival(swarm_id, name, engine, container_id)
+        if rival is not None:
+            try:
+                yield engine.track(engine.client.remove_container(container_id, force=True))
+            except EngineError as e:
+                if e.status != 404:
+                    self._log.info("cannot remove orphan {id} on {engine} yet: {error}",
+                                   id=container_id, engine=engine.name, error=str(e))
+                    self._reconcile_later(swarm_id)
+                    return None
+            except EngineUnreachable as e:
+                self._log.info("cannot remove orphan {id} on {engine} yet: {error}",
+                               id=container_id, engine=engine.name, error=str(e))
+                self._reconcile_later(swarm_id)
+                return None
+            del self._unknown[swarm_id]
+            engine.forget_container(container_id)
+            self._drop_pending(swarm_id, engine)
+            self._log.warn("create of {name} on {engine} had happened ({id}); removed it: "
+                           "{rival} holds its Swarm ID or name", name=label, engine=engine.name,
+                           id=container_id, rival=rival)
+            return "removed"
+        del self._unknown[swarm_id]
+        entry = self.pending.get(swarm_id)
+        if entry is not None and entry.engine is engine:
+            entry.info["Id"] = container_id
+        try:
+            yield engine.refresh_container(container_id)
+        except (EngineError, EngineUnreachable):
+            # The refresh loop caches it; the entry holds its name meanwhile.
+            self._settle_later(swarm_id, engine)
+        else:
+            self._drop_pending(swarm_id, engine)
+        self._log.warn("create of {name} on {engine} had happened ({id}); adopted it: the "
+                       "name is taken", name=label, engine=engine.name, id=container_id)
+        return "adopted"
+
+    def _rival(self, swarm_id, name, engine, container_id):
+        """
+        Another container of the cluster with this Swarm ID, or holding
+        this name.
+
+        @return: a description of it, or L{None}.
+        """
+        for container in self.containers:
+            if container.id == container_id:
+                continue
+            if container.swarm_id == swarm_id:
+                return "container %s on %s" % (container.id[:12], container.engine.name)
+            if name and container.name == name:
+                return "container %s on %s" % (container.id[:12], container.engine.name)
+        return None
 
 
 def local_volume_names(volumes):
@@ -698,6 +875,9 @@ def _is_missing_image(error):
 
 
 def _retryable(error):
+    if isinstance(error, CreateOutcomeUnknown):
+        # Created elsewhere too, it could run twice.
+        return False
     if isinstance(error, ClusterError):
         return error.status >= 500
     if isinstance(error, EngineError):

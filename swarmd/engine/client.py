@@ -30,6 +30,7 @@ _UNREACHABLE = (
     ierror.ConnectionClosed,
     ierror.TimeoutError,
     ierror.DNSLookupError,
+    ierror.ConnectingCancelledError,
     CancelledError,
     OSError,
 )
@@ -52,6 +53,16 @@ def _is_unreachable(failure):
     )
 
 
+def _not_sent(failure):
+    """
+    Whether a failed call surely never reached the engine (no connection,
+    or the request was not sent).
+    """
+    from twisted.web._newclient import RequestNotSent
+
+    return bool(failure.check(ierror.ConnectError, ierror.DNSLookupError, RequestNotSent))
+
+
 #: Seconds an idle pooled connection to an engine is kept.  Below the idle
 #: timeout of the servers in front of engines (Twisted's and many proxies'
 #: are a minute; dockerd has none): a POST sent on a connection the server
@@ -64,7 +75,8 @@ def _cancelled(failure):
     Whether a call failed because it was cancelled (Twisted's HTTP client
     wraps the L{CancelledError} in L{ResponseNeverReceived}).
     """
-    if failure.check(CancelledError):
+    # A call cancelled while connecting fails with ConnectingCancelledError.
+    if failure.check(CancelledError, ierror.ConnectingCancelledError):
         return True
     reasons = getattr(failure.value, "reasons", None) or ()
     return any(reason.check(CancelledError) for reason in reasons)
@@ -77,6 +89,9 @@ def _reason(failure):
         value = reasons[0].value
     if isinstance(value, (ierror.TimeoutError, CancelledError)):
         return "timed out"
+    words = tls_error_text(value)
+    if words is not None:
+        return words
     text = str(value).strip()
     return text or value.__class__.__name__
 
@@ -87,9 +102,6 @@ class _QuietFactory(_HTTP11ClientFactory):
     (at 1,000 engines that is most of the log).
     """
 
-    words = tls_error_text(value)
-    if words is not None:
-        return words
     noisy = False
 
 
@@ -351,7 +363,8 @@ class EngineClient:
                 raise CancelledError()
             if _is_unreachable(failure):
                 raise EngineUnreachable(self.address,
-                                        "timed out" if timed_out else _reason(failure))
+                                        "timed out" if timed_out else _reason(failure),
+                                        outcome_unknown=timed_out or not _not_sent(failure))
             return failure
 
         def settled(result):

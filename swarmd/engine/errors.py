@@ -43,12 +43,17 @@ class EngineUnreachable(Exception):
     """
     The engine could not be reached, the connection broke, or it did not
     answer in time.
+
+    @ivar outcome_unknown: whether the request may have reached the engine
+        (it timed out, or the connection broke after it was sent): what it
+        asked for may have been done.
     """
 
-    def __init__(self, address, reason):
+    def __init__(self, address, reason, outcome_unknown=False):
         Exception.__init__(self, address, reason)
         self.address = address
         self.reason = reason
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self):
         return "cannot reach engine %s: %s" % (self.address, self.reason)

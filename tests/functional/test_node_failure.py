@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
+from twisted.python import log
 from twisted.trial.unittest import TestCase
 
 from swarmd.testing.functional import FAST_REFRESH, require_docker
@@ -172,3 +173,48 @@ class HungEngineTests(NodeFailureCase):
         # Before the stop, n3 got its share.
         earlier = [number for sent, number, status, _ in results if sent < seen and status == 201]
         self.assertIn("n3", {self.node_of("h%d" % n) for n in earlier[:30]})
+
+
+class OrphanCreateTests(NodeFailureCase):
+    """
+    A create whose engine hangs past the create's timeout (60 s).
+    """
+
+    def test_outcome_reconciled(self):
+        """After SIGCONT exactly one of adopted/removed/absent, and ps -a agrees with a create."""
+        n3 = self.lab.engine("n3")
+        os.kill(n3.pid, signal.SIGSTOP)
+        status, answer = call(self.manager.url + "/containers/create?name=orphan", "POST",
+                              {"Image": "busybox", "Cmd": ["sleep", "600"],
+                               "Env": ["constraint:node==n3"]}, timeout=120)
+        self.assertEqual(status, 500, answer)
+        message = answer["message"]
+        self.assertIn("outcome of the create is unknown", message)
+        self.assertIn('its name "orphan" may be held', message)
+        # Meanwhile the name stays held.
+        status, answer = call(self.manager.url + "/containers/create?name=orphan", "POST",
+                              {"Image": "busybox", "Cmd": ["sleep", "600"]})
+        self.assertEqual(status, 409, answer)
+        os.kill(n3.pid, signal.SIGCONT)
+        outcomes = ("adopted it", "removed it", "had not happened")
+
+        def settled():
+            return [line for line in self.manager_log().splitlines()
+                    if "create of orphan on n3" in line and any(o in line for o in outcomes)]
+
+        lines = wait_for(settled, 60, "the create reconciled")
+        self.assertEqual(len(lines), 1, lines)
+        log.msg("reconciled: %s" % (lines[0],))
+        status, listed = call(self.manager.url + "/containers/json?all=1")
+        names = [name for c in listed for name in c["Names"]]
+        status, answer = call(self.manager.url + "/containers/create?name=orphan", "POST",
+                              {"Image": "busybox", "Cmd": ["sleep", "600"]})
+        if "adopted it" in lines[0]:
+            self.assertIn("/n3/orphan", names)
+            self.assertEqual(status, 409, answer)
+        else:
+            self.assertNotIn("/n3/orphan", names)
+            self.assertEqual(status, 201, answer)
+        # The engine agrees with the manager.
+        on_n3 = n3.docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        self.assertEqual("orphan" in on_n3, "adopted it" in lines[0])

@@ -15,7 +15,14 @@ from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd.cluster import HEALTHY, UNHEALTHY, Cluster, EngineOptions
+from swarmd.cluster import (
+    HEALTHY,
+    UNHEALTHY,
+    Cluster,
+    ClusterError,
+    CreateOutcomeUnknown,
+    EngineOptions,
+)
 from swarmd.engine import EngineClient, EngineUnreachable
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.testing.discovery import FakeDiscovery
@@ -41,12 +48,22 @@ class HangingAgent:
         self.held.append((d, (method, uri, headers, bodyProducer)))
         return d
 
-    def resume(self):
+    def resume(self, lost=None):
+        """
+        Answer again.  The held requests reach the engine now, even the
+        ones whose caller gave up (as a stopped dockerd, continued, reads
+        what waited in its socket), but the ones whose URL contains C{lost}.
+        """
         self.hung = False
         held, self.held = self.held, []
         for d, args in held:
-            if not d.called:
-                self.agent.request(*args).chainDeferred(d)
+            if lost is not None and lost in args[1]:
+                continue
+            answer = self.agent.request(*args)
+            if d.called:
+                answer.addErrback(lambda _: None)
+            else:
+                answer.chainDeferred(d)
 
     def flush(self):
         self.agent.flush()
@@ -231,3 +248,103 @@ class HungEngineTests(SynchronousTestCase):
         engine.client = object()
         engine.watch()
         self.assertEqual((engine.state, engine.stalled), (HEALTHY, False))
+
+
+class OrphanCreateTests(SynchronousTestCase):
+    """
+    A create sent to an engine that hangs past the create's timeout: the
+    client is told the outcome is unknown, the name stays held, and once the
+    engine answers the manager adopts or removes what it finds.
+    """
+
+    def setUp(self):
+        self.logged = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.lab = Harness()
+        self.addCleanup(self.lab.cluster.stop)
+
+    def _unknown_create(self, name="web", node="n2"):
+        self.lab.agents[node].hung = True
+        d = self.lab.create(name, Env=["constraint:node==" + node])
+        self.lab.advance(61, step=0.5)
+        return self.failureResultOf(d, CreateOutcomeUnknown).value
+
+    def _outcomes(self):
+        return [e["log_format"].split(";")[1].split(":")[0].strip()
+                for e in self.logged
+                if e.get("log_format", "").startswith("create of {name} on {engine} had happened")]
+
+    def test_client_told_outcome_unknown(self):
+        """The error says the outcome is unknown and the name may be held, naming the node."""
+        error = self._unknown_create()
+        text = str(error)
+        self.assertIn("timed out", text)
+        self.assertIn("outcome of the create is unknown", text)
+        self.assertIn('its name "web" may be held', text)
+        self.assertIn("node n2", text)
+
+    def test_name_held_meanwhile(self):
+        """While the engine does not answer, a create with the same name is refused."""
+        self._unknown_create()
+        self.assertEqual(self.lab.cluster.name_owner("web").unknown, True)
+        d = self.lab.create("web")
+        self.assertEqual(self.failureResultOf(d, ClusterError).value.status, 409)
+
+    def test_adopted(self):
+        """The engine created it: once it answers, the container is cached and its name taken."""
+        self._unknown_create()
+        self.lab.agents["n2"].resume()
+        self.lab.advance(3)
+        container = self.lab.cluster.container("web")
+        self.assertIsNotNone(container)
+        self.assertEqual(container.engine.name, "n2")
+        self.assertEqual(self.lab.cluster.pending, {})
+        self.assertEqual(self._outcomes(), ["adopted it"])
+        d = self.lab.create("web")
+        self.assertEqual(self.failureResultOf(d, ClusterError).value.status, 409)
+
+    def test_removed_when_rival(self):
+        """Another container with its Swarm ID exists: the late copy is removed, not adopted."""
+        error = self._unknown_create()
+        swarm_id = next(iter(self.lab.cluster.pending))
+        self.assertEqual(error.name, "web")
+        # A copy with the same Swarm ID appeared elsewhere (a rescheduling).
+        engine, _ = self.successResultOf(self.lab.create(
+            "web-copy", Labels={"com.docker.swarm.id": "x"}, Env=["constraint:node==n3"]))
+        copy = self.lab.cluster.container("web-copy")
+        self.lab.cluster.containers.replace(copy, None)
+        copy.info["Config"]["Labels"]["com.docker.swarm.id"] = swarm_id
+        self.lab.cluster.containers.replace(None, copy)
+        self.lab.agents["n2"].resume()
+        self.lab.advance(3)
+        self.assertEqual(self._outcomes(), ["removed it"])
+        self.assertEqual(self.lab.fakes["n2"].containers, {})
+        self.assertIsNone(self.lab.cluster.name_owner("web"))
+
+    def test_never_created(self):
+        """The request never reached the engine: the name and resources are let go."""
+        self._unknown_create()
+        self.lab.agents["n2"].resume(lost=b"/containers/create")
+        self.lab.advance(3)
+        self.assertIsNone(self.lab.cluster.name_owner("web"))
+        self.assertEqual(self._outcomes(), [])
+        absent = [e for e in self.logged if "had not happened" in e.get("log_format", "")]
+        self.assertEqual(len(absent), 1)
+        engine, _ = self.successResultOf(self.lab.create("web"))
+        self.assertIsNotNone(self.lab.cluster.container("web"))
+
+    def test_not_retried_elsewhere(self):
+        """With create retries, an unknown outcome is not retried on another node."""
+        self.lab.cluster.create_retry = 2
+        self.lab.agents["n2"].hung = True
+        d = self.lab.create("solo", Env=["constraint:node==~n2"])
+        self.lab.advance(61, step=0.5)
+        self.failureResultOf(d, CreateOutcomeUnknown)
+        self.assertIsNone(self.lab.cluster.container("solo"))
+
+    def test_engine_leaves(self):
+        """An engine that leaves the cluster takes its unknown creates with it."""
+        self._unknown_create()
+        self.lab.discovery.set_entries([self.lab.addresses["n1"], self.lab.addresses["n3"]])
+        self.lab.advance(3)
+        self.assertIsNone(self.lab.cluster.name_owner("web"))
+        self.assertEqual(self.lab.cluster._unknown, {})
