@@ -163,3 +163,45 @@ class AptWaitTests(SynchronousTestCase):
         rest = process.stderr.read()
         self.assertEqual(process.wait(timeout=60), 0, first + rest)
         self.assertIn("apt-wait: Could not get lock " + os.path.join(lists, "lock"), first)
+
+
+class QuickstartScriptTests(SynchronousTestCase):
+    """
+    etc/quickstart's commands that start nothing (the real run is
+    tests.functional.test_quickstart).
+    """
+
+    def quickstart(self, *args):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        base = os.path.join(folder, "demo")
+        os.makedirs(base)
+        with open(os.path.join(base, "manager.log"), "w") as f:
+            f.write("log\n")
+        done = subprocess.run(["sh", os.path.join(ETC, "quickstart"), *args],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "SWARMD_DEMO_DIR": base})
+        return done, base
+
+    def test_unknown_command(self):
+        """An unknown command is a usage line and status 2; nothing is touched."""
+        done, base = self.quickstart("restart")
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertEqual(done.stderr, "usage: sh etc/quickstart [start|stop|wipe]\n")
+        self.assertEqual(os.listdir(base), ["manager.log"])
+
+    def test_stop_keeps(self):
+        """stop deletes nothing and says how to start again or wipe."""
+        done, base = self.quickstart("stop")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("are kept", done.stdout)
+        self.assertIn("sh etc/quickstart wipe", done.stdout)
+        self.assertEqual(os.listdir(base), ["manager.log"])
+
+    def test_wipe_says_what_it_deletes(self):
+        """wipe names what it deletes, then deletes the demo's folder."""
+        done, base = self.quickstart("wipe")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("deleting every container, image, volume and", done.stdout)
+        self.assertIn(base, done.stdout)
+        self.assertFalse(os.path.exists(base))
