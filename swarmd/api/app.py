@@ -11,7 +11,8 @@ import os
 import re
 
 from klein import Klein
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectingCancelledError
 from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
@@ -141,7 +142,32 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
                 raise bad_request(
                     "client version %s is too old. Minimum supported API version is %s, "
                     "please upgrade your client to a newer version" % (version, MIN_API_VERSION))
-        return getattr(self, handler)(request, version=version, **kwargs)
+        result = getattr(self, handler)(request, version=version, **kwargs)
+        if isinstance(result, Deferred):
+            result.addErrback(self._client_left, request)
+        return result
+
+    def _client_left(self, failure, request):
+        """
+        A handler that failed after its client left has nobody to answer:
+        an expected error is one debug line, anything else an incident (its
+        traceback logged once), and Klein hears a cancellation (it would log
+        any other failure as an "Unhandled Error Processing Request").
+        """
+        if not getattr(request, "_disconnected", False) or failure.check(CancelledError):
+            return failure
+        if failure.check(ConnectingCancelledError, *(kind for kind, _ in self._ERROR_STATUS)):
+            self._log.debug("client left {method} {uri} before its answer: {error}",
+                            method=request.method.decode("ascii", "replace"),
+                            uri=request.uri.decode("ascii", "replace"),
+                            error=failure.getErrorMessage())
+        else:
+            self.error_answer(request, failure)
+        raise CancelledError()
+
+
+def _standalone():
+    return ("primary", None)
 
 
 def _dispatcher(handler):

@@ -9,11 +9,13 @@ import re
 
 from OpenSSL import SSL
 from twisted.internet import reactor, ssl
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol, wrapClientTLS
+from twisted.internet.error import ConnectingCancelledError, ConnectionLost
 from twisted.internet.protocol import Protocol
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import globalLogPublisher
+from twisted.internet.testing import EventLoggingObserver, StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -523,3 +525,61 @@ class TLSErrorTextTests(SynchronousTestCase):
     def test_other_errors(self):
         """Anything else is not a TLS failure."""
         self.assertIsNone(tls_error_text(ValueError("x")))
+
+
+class QuietLogTests(SynchronousTestCase):
+    """
+    Routine events write one line at most (issue 9 item 7).
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES)
+        self.addCleanup(self.manager.stop)
+        self.site = fuzz.RawSite(self.manager).site
+        self.observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+
+    def connect(self, data):
+        address = IPv4Address("TCP", "127.0.0.1", 40001)
+        protocol = self.site.buildProtocol(address)
+        transport = StringTransport(peerAddress=address)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        return protocol, transport
+
+    def create_then_leave(self, fail):
+        """
+        Send a create whose placement never ends, leave, and let the create
+        fail with C{fail}'s result once cancelled.
+        """
+        pending = Deferred(lambda d: d.errback(fail()))
+        self.patch(self.manager.cluster, "create_container", lambda config, auth: pending)
+        body = b'{"Image":"busybox"}'
+        protocol, transport = self.connect(
+            b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body))
+        self.assertEqual(transport.value(), b"")
+        protocol.connectionLost(Failure(ConnectionLost()))
+        self.manager.clock.advance(1)
+        self.assertTrue(pending.called)
+
+    def test_client_leaves_during_create(self):
+        """A client leaving mid-create writes no traceback ("Unhandled Error")."""
+        self.create_then_leave(
+            lambda: ConnectingCancelledError(IPv4Address("TCP", "127.0.0.1", 2376)))
+        self.assertEqual([e for e in self.observer if e.get("log_failure")], [])
+        self.assertEqual([e for e in self.observer if "Unhandled" in formatEvent(e)], [])
+
+    def test_bug_after_client_left(self):
+        """An unexpected error after the client left is one incident, logged once."""
+        self.create_then_leave(lambda: KeyError("x"))
+        failures = [e for e in self.observer if e.get("log_failure")]
+        self.assertEqual(len(failures), 1)
+        self.assertIn("incident", failures[0])
+        self.flushLoggedErrors(KeyError)
+
+    def test_idle_timeout(self):
+        """An idle client timing out is closed without an info line."""
+        protocol, transport = self.connect(b"")
+        self.manager.clock.advance(self.site.timeOut + 1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual([formatEvent(e) for e in self.observer], [])
