@@ -42,3 +42,33 @@ class SaveTests(ManagerTestCase):
             path = os.path.join(folder, "images.tar")
             self.docker("save", "-o", path, "busybox", "only2:1")
             self.assertGreater(os.path.getsize(path), 0)
+
+
+class ObjectLabelTests(ManagerTestCase):
+    """
+    Whitelists and constraints in the labels of volume and network create.
+    """
+
+    def engine_volumes(self, node):
+        return self.lab.engine(node).docker("volume", "ls", "-q").stdout.split()
+
+    def test_volume_whitelist(self):
+        """
+        Classic Swarm: volume create --label com.docker.swarm.whitelists=["node==n2|n3"]
+        makes it on n2 (and n3) only.
+        """
+        self.addCleanup(self.lab.engine("n2").docker, "volume", "rm", "-f", "wl", check=False)
+        self.addCleanup(self.lab.engine("n1").docker, "volume", "rm", "-f", "wl", check=False)
+        out = self.docker("volume", "create", "--label",
+                          'com.docker.swarm.whitelists=["node==n2|n3"]', "wl").stdout.strip()
+        self.assertEqual(out, "n2/wl")
+        self.assertNotIn("wl", self.engine_volumes("n1"))
+        self.assertIn("wl", self.engine_volumes("n2"))
+
+    def test_network_constraint(self):
+        """Classic Swarm: a constraints label on network create chooses the network's node."""
+        self.docker("network", "create", "--label", 'com.docker.swarm.constraints=["node==n1"]',
+                    "onn1")
+        names = self.lab.engine("n1").docker("network", "ls", "--format",
+                                             "{{.Name}}").stdout.split()
+        self.assertIn("onn1", names)
