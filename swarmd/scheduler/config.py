@@ -115,12 +115,36 @@ def _label_list(labels, kind):
         return []
     try:
         values = json.loads(text)
-    except (TypeError, ValueError):
-        values = None
+    except (TypeError, ValueError) as e:
+        raise ExpressionError(_label_error(name, text, e)) from None
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ExpressionError("invalid label %s=%s: expected a JSON array of strings"
                               % (name, text))
     return values
+
+
+def _label_error(name, text, error):
+    """
+    The message for a label that is not JSON: its text, where it fails,
+    and the usual cause.  (Classic Swarm ignored such a label silently and
+    placed the container anywhere; the manager refuses it.)
+    """
+    message = "invalid label %s=%s: expected a JSON array of strings" % (name, text)
+    position = getattr(error, "pos", None)
+    if not isinstance(text, str) or position is None:
+        return message
+    why = getattr(error, "msg", "not JSON")
+    message += ", %s%s at character %d (%s)" % (
+        why[:1].lower(), why[1:], position + 1,
+        text[position:position + 12] or "the end of the text")
+    if not text.lstrip().startswith("["):
+        message += ". The label holds a JSON array, as in %s=%s" % (name, json.dumps([text]))
+    elif text[position:position + 1] == "\\":
+        fixed = text[:position] + text[position + 1:]
+        message += (". A shell left a backslash before %s (bash keeps it inside double"
+                    " quotes): quote the label with single quotes, as in --label '%s=%s'"
+                    % (text[position + 1:position + 2], name, fixed.replace("\\!", "!")))
+    return message
 
 
 def _resource(host_config, key):

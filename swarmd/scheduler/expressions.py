@@ -216,7 +216,11 @@ def parse_expression(kind, text):
     else:
         raise _bad(kind, text, "one of operator ==, != is expected")
     if not _KEY.match(key):
-        raise _bad(kind, text, "key '%s' is invalid" % (key,))
+        why = "key '%s' is invalid" % (key,)
+        if key.endswith("\\") and operator == "!=":
+            why += (" (a shell left a backslash before ! inside double quotes: write"
+                    " '%s:%s!=%s' in single quotes)" % (kind, key[:-1], value))
+        raise _bad(kind, text, why)
     if not _VALUE.match(value):
         raise _bad(kind, text, "value '%s' is invalid" % (value,))
     soft = value.startswith("~")

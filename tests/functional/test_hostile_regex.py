@@ -27,9 +27,17 @@ def _get(port, path):
     """
     One HTTP/1.0 GET to the manager on a raw socket.
 
+    @param port: the manager's TCP port on 127.0.0.1, or the C{str} path
+        of an engine's unix socket.
     @return: C{(status, body bytes)}.
     """
-    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
+    if isinstance(port, str):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(120)
+        s.connect(port)
+    else:
+        s = socket.create_connection(("127.0.0.1", port), timeout=120)
+    with s:
         s.sendall(b"GET " + path.encode("ascii") + b" HTTP/1.0\r\nHost: swarm\r\n\r\n")
         data = b""
         while True:
@@ -111,3 +119,61 @@ class HostileRegexTests(ManagerTestCase):
                     "busybox", "true")
         self.assertEqual(self.node_of("follower"), "n1")
         self.assertEqual(_get(self.manager.port, "/_ping"), (200, b"OK"))
+
+
+class FilterAndLabelTests(ManagerTestCase):
+    """
+    ps filters and scheduling labels through a manager on real engines
+    (issue 9 item 4, issue 15 items 5 and 6).
+    """
+
+    def test_is_task(self):
+        """
+        ps --filter is-task=true lists the containers labelled
+        com.docker.swarm.task, false the others (classic Swarm's filter).
+        """
+        self.docker("create", "--name", "task", "--label", "com.docker.swarm.task=",
+                    "busybox", "true")
+        self.docker("create", "--name", "plain", "busybox", "true")
+
+        def names(value):
+            done = self.docker("ps", "-a", "--format", "{{.Names}}", "--filter",
+                               "is-task=" + value, ok=False)
+            return done.returncode, sorted(n.split("/")[-1] for n in done.stdout.split())
+
+        self.assertEqual(names("true"), (0, ["task"]))
+        self.assertEqual(names("false"), (0, ["plain"]))
+        code, _ = names("maybe")
+        self.assertNotEqual(code, 0)
+
+    def test_dockerd_refusals(self):
+        """
+        The filters a real dockerd refuses are refused by the manager with
+        its words (a 400; dockerd 20.10 answers some of them with a 500).
+        """
+        engine = self.lab.engines[0]
+        for value in [{"health": ["x"]}, {"is-task": ["maybe"]}, {"publish": ["x/y/z"]},
+                      {"name": 5}, {"label": [5]}, {"name": {"x": 5}}, [1]]:
+            path = "/v1.41/containers/json?filters=" + quote(json.dumps(value))
+            status, body = _get(self.manager.port, path)
+            direct_status, direct_body = _get(engine.socket, path)
+            self.assertIn(direct_status, (400, 500), value)
+            self.assertEqual((status, json.loads(body)), (400, json.loads(direct_body)), value)
+        path = "/v1.41/containers/json?filters=null"
+        self.assertEqual(_get(engine.socket, path), (200, b"[]\n"))
+        status, body = _get(self.manager.port, path)
+        self.assertEqual((status, json.loads(body)), (200, []))
+
+    def test_label_with_a_shell_backslash(self):
+        """
+        A constraints label with a backslash a shell left is refused, naming
+        the cause (classic Swarm ignored the label and placed the container
+        anywhere: a deliberate difference).
+        """
+        done = self.docker("run", "-d", "--label",
+                           'com.docker.swarm.constraints=["container\\!=c1"]', "busybox",
+                           "true", ok=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn('com.docker.swarm.constraints=["container\\!=c1"]', done.stderr)
+        self.assertIn("A shell left a backslash before !", done.stderr)
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")

@@ -218,3 +218,49 @@ class MatchTests(SynchronousTestCase):
         self.assertTrue(e.found({"ssd"}))
         self.assertTrue(e.negated)
         self.assertFalse(e.matches({"ssd"}))
+
+
+class LabelErrorTests(SynchronousTestCase):
+    """
+    A C{com.docker.swarm.constraints} or C{affinities} label that is not
+    JSON is refused (classic Swarm ignored the whole label silently and
+    placed the container anywhere), with its text, where it fails and the
+    usual cause (issue 15 item 6).
+    """
+
+    def refused(self, labels=None, env=None):
+        from swarmd.scheduler import ContainerConfig
+
+        body = {"Image": "busybox", "Labels": labels or {}, "Env": env or []}
+        return str(self.assertRaises(ExpressionError, ContainerConfig.from_create_body,
+                                     body, "web"))
+
+    def test_shell_backslash(self):
+        """["container\\!=c1"] names the text, the place, the backslash and the fix."""
+        for name in ("com.docker.swarm.constraints", "com.docker.swarm.affinities"):
+            message = self.refused({name: '["container\\!=c1"]'})
+            self.assertEqual(
+                message,
+                'invalid label %s=["container\\!=c1"]: expected a JSON array of strings, '
+                'invalid \\escape at character 12 (\\!=c1"]). A shell left a backslash '
+                "before ! (bash keeps it inside double quotes): quote the label with single "
+                "quotes, as in --label '%s=[\"container!=c1\"]'" % (name, name))
+
+    def test_not_an_array(self):
+        """A bare expression instead of an array says the label holds a JSON array."""
+        message = self.refused({"com.docker.swarm.constraints": "node==n1"})
+        self.assertIn("invalid label com.docker.swarm.constraints=node==n1", message)
+        self.assertIn('as in com.docker.swarm.constraints=["node==n1"]', message)
+
+    def test_malformed(self):
+        """Other malformed JSON names the text and the character where it fails."""
+        message = self.refused({"com.docker.swarm.affinities": '["image==x",]'})
+        self.assertIn('com.docker.swarm.affinities=["image==x",]', message)
+        self.assertIn("at character 13", message)
+        self.assertNotIn("backslash", message)
+
+    def test_env_backslash(self):
+        """-e "affinity:container\\!=c1" (bash, double quotes) names the cause too."""
+        message = self.refused(env=["affinity:container\\!=c1"])
+        self.assertIn("key 'container\\' is invalid", message)
+        self.assertIn("write 'affinity:container!=c1' in single quotes", message)
