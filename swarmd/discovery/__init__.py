@@ -2,8 +2,8 @@
 Node discovery: where the manager learns its engines' addresses.
 
 Build a provider from the C{<discovery>} argument with L{discovery_for};
-C{nodes://} (or a bare C{host:port,...} list) and C{file://} are served,
-C{token://}, C{consul://}, C{etcd://} and C{zk://} are recognised but not
+C{nodes://} (or a bare C{host:port,...} list), C{file://} and C{etcd://}
+are served; C{token://}, C{consul://} and C{zk://} are recognised but not
 supported yet.  New providers plug in with L{register_backend}.
 """
 
@@ -15,6 +15,7 @@ from swarmd.discovery._entries import (
     split_host_port,
 )
 from swarmd.discovery._errors import DiscoveryError, DiscoveryNotSupported
+from swarmd.discovery._etcd import EtcdDiscovery
 from swarmd.discovery._file import FileDiscovery, parse_file_content
 from swarmd.discovery._interfaces import IDiscovery, IDiscoveryWatch
 from swarmd.discovery._nodes import NodesDiscovery
@@ -32,6 +33,7 @@ __all__ = [
     "PLANNED",
     "DiscoveryError",
     "DiscoveryNotSupported",
+    "EtcdDiscovery",
     "FileDiscovery",
     "IDiscovery",
     "IDiscoveryWatch",

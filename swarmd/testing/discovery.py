@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import attr
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
@@ -205,6 +205,13 @@ class DiscoverySource:
         heartbeat of a polling provider; 0 for one that pushes).
     @ivar can_register: whether C{register} is expected to work;
         otherwise it must fail with L{DiscoveryNotSupported}.
+    @ivar synced: for a provider doing real I/O (a real store): returns
+        whether every running watch of the provider has seen what the
+        source holds now (its last change, or its failure).  The suite
+        then runs the reactor (and fast-forwards C{clock}) until it does,
+        instead of expecting everything to happen on C{clock} alone.
+    @ivar key_order: the source lists entries in key order (a key-value
+        store): expected lists are sorted.
     """
 
     provider: object
@@ -213,6 +220,8 @@ class DiscoverySource:
     fail_reads: Callable[[], None] | None = None
     poll: float = 0.0
     can_register: bool = False
+    synced: Callable[[], bool] | None = None
+    key_order: bool = False
 
 
 #: The entries the suite asks fixtures for: canonical, one of each kind.
@@ -238,7 +247,7 @@ class _Recorder:
         self.failures.append(failure)
 
 
-def make_idiscovery_tests(fixture, static=False):
+def make_idiscovery_tests(fixture, static=False, real=False):
     """
     Build the conformance suite of L{IDiscovery}.
 
@@ -249,25 +258,44 @@ def make_idiscovery_tests(fixture, static=False):
     @param static: the provider's source never changes and cannot fail
         (C{nodes://}): the suite then checks that contract instead of the
         change and failure behaviour, rather than skipping those tests.
+    @param real: the provider talks to a real server: the suite is then a
+        L{TestCase} whose tests run the reactor, the fixture may return a
+        L{Deferred}, and its source gives C{synced}.  Otherwise every
+        test runs synchronously on the source's L{Clock}.
     @return: a L{SynchronousTestCase} subclass; subclass it in a test
         module to run it.
     """
 
-    class IDiscoveryTests(SynchronousTestCase):
+    class IDiscoveryTests(TestCase if real else SynchronousTestCase):
         """
         Behaviour every L{IDiscovery} provider shows.
         """
 
-        def source(self, entries=ENTRIES):
-            return fixture(self, list(entries))
+        async def source(self, entries=ENTRIES):
+            source = fixture(self, list(entries))
+            if isinstance(source, Deferred):
+                source = await source
+            self._source = source
+            return source
 
-        def settle(self, source, rounds=1):
+        def expect(self, entries):
             """
-            Let C{rounds} polls of C{source} happen.
+            @return: C{entries} as the source lists them.
+            """
+            if self._source is not None and self._source.key_order:
+                return sorted(entries)
+            return list(entries)
+
+        async def settle(self, source, rounds=1):
+            """
+            Let C{rounds} polls of C{source} happen (and, for a real
+            source, its watches catch up).
             """
             source.clock.advance(0)
             for _ in range(rounds):
                 source.clock.advance(source.poll)
+                if source.synced is not None:
+                    await _caught_up(source)
 
         def watch(self, source):
             recorder = _Recorder()
@@ -284,100 +312,100 @@ def make_idiscovery_tests(fixture, static=False):
                 source.fail_reads, "the fixture of a source that can fail must give "
                 "fail_reads(); pass static=True for one that cannot")
 
-        def test_interface(self):
+        async def test_interface(self):
             """
             The provider provides IDiscovery.
             """
-            self.assertTrue(verifyObject(IDiscovery, self.source().provider))
+            self.assertTrue(verifyObject(IDiscovery, (await self.source()).provider))
 
-        def test_scheme(self):
+        async def test_scheme(self):
             """
             The provider names its URL scheme.
             """
-            scheme = self.source().provider.scheme
+            scheme = (await self.source()).provider.scheme
             self.assertIsInstance(scheme, str)
             self.assertTrue(scheme)
 
-        def test_fetch(self):
+        async def test_fetch(self):
             """
             fetch fires with the source's entries, in order.
             """
-            source = self.source()
-            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+            source = await self.source()
+            self.assertEqual((await source.provider.fetch()), ENTRIES)
 
-        def test_fetch_deduplicates(self):
+        async def test_fetch_deduplicates(self):
             """
             fetch lists each address once, where it first appears.
             """
-            source = self.source(ENTRIES + ENTRIES[:1] + ENTRIES[1:2])
-            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+            source = await self.source(ENTRIES + ENTRIES[:1] + ENTRIES[1:2])
+            self.assertEqual((await source.provider.fetch()), ENTRIES)
 
-        def test_fetch_copies(self):
+        async def test_fetch_copies(self):
             """
             Changing a fetched list does not change what the provider holds.
             """
-            source = self.source()
-            self.successResultOf(source.provider.fetch()).append("10.9.9.9:2375")
-            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+            source = await self.source()
+            (await source.provider.fetch()).append("10.9.9.9:2375")
+            self.assertEqual((await source.provider.fetch()), ENTRIES)
 
-        def test_watch_returns_watch(self):
+        async def test_watch_returns_watch(self):
             """
             watch returns an IDiscoveryWatch.
             """
-            source = self.source()
+            source = await self.source()
             _, watch = self.watch(source)
             self.addCleanup(watch.stop)
             self.assertTrue(verifyObject(IDiscoveryWatch, watch))
 
-        def test_watch_calls_back(self):
+        async def test_watch_calls_back(self):
             """
             A watch calls back with the entries once the clock turns.
             """
-            source = self.source()
+            source = await self.source()
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             self.assertEqual(recorder.lists, [ENTRIES])
             self.assertEqual(recorder.failures, [])
 
-        def test_watch_once_while_unchanged(self):
+        async def test_watch_once_while_unchanged(self):
             """
             An unchanged source gives no callback after the first.
             """
-            source = self.source()
+            source = await self.source()
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source, rounds=5)
+            await self.settle(source, rounds=5)
             source.clock.advance(3600)
             self.assertEqual(recorder.lists, [ENTRIES])
 
-        def test_stop_before_first_callback(self):
+        async def test_stop_before_first_callback(self):
             """
             A watch stopped at once never calls back.
             """
-            source = self.source()
+            source = await self.source()
             recorder, watch = self.watch(source)
             recorder.lists.clear()  # a clockless provider may call back inside watch
             watch.stop()
-            self.settle(source, rounds=3)
+            await self.settle(source, rounds=3)
             self.assertEqual((recorder.lists, recorder.failures), ([], []))
 
-        def test_stop_twice(self):
+        async def test_stop_twice(self):
             """
             Stopping a watch twice is harmless.
             """
-            source = self.source()
+            source = await self.source()
             _, watch = self.watch(source)
-            self.settle(source)
+            await self.settle(source)
             watch.stop()
             watch.stop()
 
-        def test_stop_inside_callback(self):
+        async def test_stop_inside_callback(self):
             """
             A watch stopped by its own callback stops cleanly and calls
             back no more.
             """
-            source = self.source()
+            source = await self.source()
             lists = []
             watches = []
 
@@ -391,30 +419,30 @@ def make_idiscovery_tests(fixture, static=False):
             if lists:
                 # Called back inside watch(), before the watch was known.
                 watches[0].stop()
-            self.settle(source)
+            await self.settle(source)
             if source.change is not None:
                 source.change(CHANGED)
-                self.settle(source, rounds=2)
+                await self.settle(source, rounds=2)
             self.assertEqual(lists, [ENTRIES])
             self.assertEqual(len(source.clock.getDelayedCalls()), before)
 
-        def test_stop_leaves_no_timers(self):
+        async def test_stop_leaves_no_timers(self):
             """
             A stopped watch leaves nothing scheduled on the clock.
             """
-            source = self.source()
+            source = await self.source()
             before = len(source.clock.getDelayedCalls())
             _, watch = self.watch(source)
-            self.settle(source)
+            await self.settle(source)
             watch.stop()
             self.assertEqual(len(source.clock.getDelayedCalls()), before)
 
-        def test_callback_error_contained(self):
+        async def test_callback_error_contained(self):
             """
             A callback that raises is logged; the error does not reach the
             clock and the watch goes on.
             """
-            source = self.source()
+            source = await self.source()
             lists = []
 
             def callback(entries):
@@ -423,155 +451,155 @@ def make_idiscovery_tests(fixture, static=False):
 
             watch = source.provider.watch(callback, lambda failure: None)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             self.assertEqual(lists, [ENTRIES])
             self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
             if source.change is not None:
                 source.change(CHANGED)
-                self.settle(source)
-                self.assertEqual(lists, [ENTRIES, CHANGED])
+                await self.settle(source)
+                self.assertEqual(lists, [ENTRIES, self.expect(CHANGED)])
                 self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
 
-        def test_register(self):
+        async def test_register(self):
             """
             register fires with None where supported, else fails with
             DiscoveryNotSupported.
             """
-            source = self.source()
+            source = await self.source()
             d = source.provider.register("127.0.0.1:2375")
             if source.can_register:
-                self.assertIsNone(self.successResultOf(d))
+                self.assertIsNone(await d)
             else:
-                self.failureResultOf(d, DiscoveryNotSupported)
+                await _fails(d, DiscoveryNotSupported)
 
-        def test_change_calls_back(self):
+        async def test_change_calls_back(self):
             """
             A change of the source reaches the watch within one poll.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_change(source)
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             source.change(CHANGED)
-            self.settle(source)
-            self.assertEqual(recorder.lists, [ENTRIES, CHANGED])
+            await self.settle(source)
+            self.assertEqual(recorder.lists, [ENTRIES, self.expect(CHANGED)])
 
-        def test_change_seen_by_fetch(self):
+        async def test_change_seen_by_fetch(self):
             """
             fetch answers the changed list.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_change(source)
             source.change(CHANGED)
-            self.assertEqual(self.successResultOf(source.provider.fetch()), CHANGED)
+            self.assertEqual((await source.provider.fetch()), self.expect(CHANGED))
 
-        def test_same_entries_no_callback(self):
+        async def test_same_entries_no_callback(self):
             """
             Rewriting the source with the same list gives no callback.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_change(source)
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             source.change(ENTRIES + ENTRIES[:1])
-            self.settle(source, rounds=3)
+            await self.settle(source, rounds=3)
             self.assertEqual(recorder.lists, [ENTRIES])
 
-        def test_stop_prevents_change_callbacks(self):
+        async def test_stop_prevents_change_callbacks(self):
             """
             After stop, changes of the source are not called back.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_change(source)
             recorder, watch = self.watch(source)
-            self.settle(source)
+            await self.settle(source)
             watch.stop()
             source.change(CHANGED)
-            self.settle(source, rounds=3)
+            await self.settle(source, rounds=3)
             self.assertEqual(recorder.lists, [ENTRIES])
 
-        def test_watches_independent(self):
+        async def test_watches_independent(self):
             """
             Stopping one watch does not stop another on the same provider.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_change(source)
             first, first_watch = self.watch(source)
             second, second_watch = self.watch(source)
             self.addCleanup(second_watch.stop)
-            self.settle(source)
+            await self.settle(source)
             first_watch.stop()
             source.change(CHANGED)
-            self.settle(source)
+            await self.settle(source)
             self.assertEqual(first.lists, [ENTRIES])
-            self.assertEqual(second.lists, [ENTRIES, CHANGED])
+            self.assertEqual(second.lists, [ENTRIES, self.expect(CHANGED)])
 
-        def test_fetch_fails(self):
+        async def test_fetch_fails(self):
             """
             fetch fails with DiscoveryError while the source cannot be read.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_failure(source)
             source.fail_reads()
-            self.failureResultOf(source.provider.fetch(), DiscoveryError)
+            await _fails(source.provider.fetch(), DiscoveryError)
 
-        def test_errback_then_recovery(self):
+        async def test_errback_then_recovery(self):
             """
             A failed read goes to the errback; the watch goes on and calls
             back once the source holds a new list.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_failure(source)
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             source.fail_reads()
-            self.settle(source)
+            await self.settle(source)
             self.assertTrue(recorder.failures)
             for failure in recorder.failures:
                 self.assertTrue(failure.check(DiscoveryError), failure)
             self.assertEqual(recorder.lists, [ENTRIES])
             if source.change is not None:
                 source.change(CHANGED)
-                self.settle(source)
-                self.assertEqual(recorder.lists, [ENTRIES, CHANGED])
+                await self.settle(source)
+                self.assertEqual(recorder.lists, [ENTRIES, self.expect(CHANGED)])
 
-        def test_recovery_same_entries_no_callback(self):
+        async def test_recovery_same_entries_no_callback(self):
             """
             A source that recovers with the list it had before failing
             gives no callback.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_failure(source)
             self.needs_change(source)
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             source.fail_reads()
-            self.settle(source)
+            await self.settle(source)
             source.change(ENTRIES)
-            self.settle(source, rounds=2)
+            await self.settle(source, rounds=2)
             self.assertEqual(recorder.lists, [ENTRIES])
             self.assertTrue(recorder.failures)
 
-        def test_failure_first_then_entries(self):
+        async def test_failure_first_then_entries(self):
             """
             A source failing from the start errbacks; its first good read
             is then called back.
             """
-            source = self.source()
+            source = await self.source()
             self.needs_failure(source)
             self.needs_change(source)
             source.fail_reads()
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             self.assertEqual(recorder.lists, [])
             self.assertTrue(recorder.failures)
             source.change(ENTRIES)
-            self.settle(source)
+            await self.settle(source)
             self.assertEqual(recorder.lists, [ENTRIES])
 
     if static:
@@ -581,22 +609,93 @@ def make_idiscovery_tests(fixture, static=False):
             if "needs_change" in code or "needs_failure" in code:
                 delattr(IDiscoveryTests, name)
 
-        def test_static_source_stays(self):
+        async def test_static_source_stays(self):
             """
             A static source calls back once, never again however long one
             waits, and fetch keeps answering the same list.
             """
-            source = self.source()
+            source = await self.source()
             recorder, watch = self.watch(source)
             self.addCleanup(watch.stop)
-            self.settle(source)
+            await self.settle(source)
             source.clock.advance(24 * 3600)
             self.assertEqual(recorder.lists, [ENTRIES])
             self.assertEqual(recorder.failures, [])
-            self.assertEqual(self.successResultOf(source.provider.fetch()), ENTRIES)
+            self.assertEqual((await source.provider.fetch()), ENTRIES)
             self.assertIsNone(source.change)
             self.assertIsNone(source.fail_reads)
 
         IDiscoveryTests.test_static_source_stays = test_static_source_stays
 
+    IDiscoveryTests._source = None
+    for name in [n for n in vars(IDiscoveryTests) if n.startswith("test_")]:
+        setattr(IDiscoveryTests, name, _runner(getattr(IDiscoveryTests, name), real))
     return IDiscoveryTests
+
+
+def _runner(test, real):
+    """
+    Make a test method of a coroutine function: on the reactor for a real
+    source, else run to its end at once (everything it awaits must have
+    fired: a provider on a L{Clock} answers synchronously).
+    """
+
+    if real:
+        def run(self):
+            return ensureDeferred(test(self))
+    else:
+        def run(self):
+            results = []
+            d = ensureDeferred(test(self))
+            d.addBoth(results.append)
+            if not results:
+                d.cancel()
+                self.fail(f"{test.__name__} waited for something the clock never gave")
+            if isinstance(results[0], Failure):
+                results[0].raiseException()
+
+    run.__name__ = test.__name__
+    run.__doc__ = test.__doc__
+    return run
+
+
+async def _fails(d, *types):
+    """
+    Await C{d}, which must fail with one of C{types}.
+
+    @return: the L{Failure}.
+    """
+    try:
+        result = await d
+    except Exception:  # noqa: BLE001 - checked below
+        failure = Failure()
+        if failure.check(*types):
+            return failure
+        raise
+    raise AssertionError(f"expected a failure of {types}, got {result!r}")
+
+
+#: Seconds a real source may take to catch up before the test fails.
+SYNC_TIMEOUT = 30.0
+
+
+async def _caught_up(source):
+    """
+    Run the reactor until C{source.synced()}, fast-forwarding the source's
+    clock (retries, back-offs) whenever nothing else is left to wait for.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    waited = 0.0
+    step = 0.01
+    while not source.synced():
+        if waited > SYNC_TIMEOUT:
+            raise AssertionError(f"{source.provider!r} did not catch up with its source "
+                                 f"in {SYNC_TIMEOUT}s")
+        await deferLater(reactor, step, lambda: None)
+        waited += step
+        calls = source.clock.getDelayedCalls()
+        if calls:
+            due = min(call.getTime() for call in calls)
+            source.clock.advance(max(0.0, due - source.clock.seconds()))

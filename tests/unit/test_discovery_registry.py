@@ -90,7 +90,7 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
         nodes, file and classic Swarm's other four schemes are recognised.
         """
         self.assertEqual(schemes(), ["consul", "etcd", "file", "nodes", "token", "zk"])
-        self.assertEqual(PLANNED, ("token", "consul", "etcd", "zk"))
+        self.assertEqual(PLANNED, ("token", "consul", "zk"))
 
     def test_served(self):
         """
@@ -115,10 +115,10 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
 
     def test_planned_not_supported(self):
         """
-        token, consul, etcd and zk answer DiscoveryNotSupported saying they
+        The schemes still planned answer DiscoveryNotSupported saying they
         are not supported yet; check_url says the same.
         """
-        for scheme in ("token", "consul", "etcd", "zk"):
+        for scheme in PLANNED:
             url = f"{scheme}://10.0.0.1:1234/swarm"
             message = (f"{scheme} discovery is not supported yet "
                        "(use nodes://host:port,... or file:///path)")
@@ -197,9 +197,10 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
         and a later register_planned does not undo it.
         """
         self.isolate_registry()
-        register_backend("etcd", lambda rest, **settings: ("etcd", rest))
-        register_planned("etcd")
-        self.assertEqual(discovery_for("etcd://h:2379/p", clock=Clock()), ("etcd", "h:2379/p"))
+        register_planned("mesos")
+        register_backend("mesos", lambda rest, **settings: ("mesos", rest))
+        register_planned("mesos")
+        self.assertEqual(discovery_for("mesos://h:2379/p", clock=Clock()), ("mesos", "h:2379/p"))
 
     def test_duplicate_backend(self):
         """

@@ -1,0 +1,274 @@
+"""
+What the store-backed discoveries (C{etcd://}, C{zk://}, C{consul://})
+share: their URL (C{host:port[,host:port...]/prefix}), their options, the
+key layout of classic Swarm and the bookkeeping of a watch.
+
+Classic Swarm keeps one key per engine at
+C{<prefix>/docker/swarm/nodes/<address>} whose value is the address;
+C{--discovery-opt kv.path=} replaces C{docker/swarm/nodes}.  Lists come
+back in key order (the order the stores list keys in).
+"""
+
+from __future__ import annotations
+
+from twisted.internet import error as _net_error
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
+from zope.interface import implementer
+
+from swarmd._log import observer
+from swarmd.discovery._deliver import deliver
+from swarmd.discovery._entries import split_host_port
+from swarmd.discovery._errors import DiscoveryError
+from swarmd.discovery._interfaces import IDiscoveryWatch
+
+__all__ = [
+    "DEFAULT_PATH",
+    "KVOptions",
+    "KVWatch",
+    "connection_reason",
+    "parse_endpoints",
+]
+
+#: Classic Swarm's C{discoveryPath}.
+DEFAULT_PATH = "docker/swarm/nodes"
+
+#: Options every store-backed discovery takes.
+COMMON_OPTIONS = ("kv.path", "kv.cacertfile", "kv.certfile", "kv.keyfile")
+
+#: Errors that mean "could not talk to this endpoint": fail over.
+CONNECTION_ERRORS = (
+    _net_error.ConnectError,
+    _net_error.ConnectionLost,
+    _net_error.ConnectionDone,
+    _net_error.TimeoutError,
+    _net_error.DNSLookupError,
+    ResponseFailed,
+    ResponseNeverReceived,
+)
+
+
+def connection_reason(failure: Failure) -> str:
+    """
+    @return: a short human reason for a connection-level L{Failure}.
+    """
+    if failure.check(ResponseFailed, ResponseNeverReceived):
+        reasons = getattr(failure.value, "reasons", None) or []
+        if reasons:
+            return connection_reason(reasons[0])
+        return "connection failed"
+    if failure.check(_net_error.ConnectionRefusedError):
+        return "connection refused"
+    if failure.check(_net_error.TimeoutError):
+        return "timed out"
+    if failure.check(_net_error.ConnectionDone, _net_error.ConnectionLost):
+        return "connection closed"
+    message = failure.getErrorMessage()
+    return message or failure.type.__name__
+
+
+def parse_endpoints(scheme: str, rest: str) -> tuple[list[str], str]:
+    """
+    Split C{h1:p,h2:p/prefix}.
+
+    @param scheme: names the discovery in error messages.
+    @param rest: the URL after C{scheme://}.
+    @return: C{(endpoints, prefix)}: the C{host:port} strings and the
+        prefix without leading or trailing slashes (maybe empty).
+    @raise DiscoveryError: for a missing or malformed endpoint.
+    """
+    usage = f"{scheme} discovery is {scheme}://host:port[,host:port...][/prefix]"
+    hosts, _, prefix = rest.partition("/")
+    if not hosts.strip():
+        raise DiscoveryError(f"{usage}: no host:port in {scheme}://{rest}")
+    endpoints = []
+    for host in hosts.split(","):
+        host = host.strip()
+        try:
+            name, port = split_host_port(host)
+        except DiscoveryError as e:
+            raise DiscoveryError(f"{usage}: {e}") from None
+        if not name:
+            raise DiscoveryError(f"{usage}: missing host in {host!r}")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise DiscoveryError(f"{usage}: invalid port {port!r} in {host!r}")
+        endpoints.append(host)
+    return endpoints, prefix.strip("/")
+
+
+class KVOptions:
+    """
+    The C{--discovery-opt} settings of one store-backed discovery.
+
+    @ivar path: the key holding the engines' keys, C{<prefix>/<kv.path>}
+        without leading slash (C{docker/swarm/nodes} under the prefix by
+        default).
+    @ivar cacert: C{kv.cacertfile}, or L{None}.
+    @ivar cert: C{kv.certfile}, or L{None}.
+    @ivar key: C{kv.keyfile}, or L{None}.
+    @ivar extra: the backend's own options, by key.
+    """
+
+    def __init__(self, scheme, prefix, options, extra=()):
+        """
+        @param scheme: names the discovery in error messages.
+        @param prefix: the URL's prefix.
+        @param options: C{(key, value)} pairs.
+        @param extra: the backend's own option keys, besides
+            L{COMMON_OPTIONS}.
+        @raise DiscoveryError: for an unknown key, or a certificate without
+            its key (or the reverse).
+        """
+        known = COMMON_OPTIONS + tuple(extra)
+        values = {}
+        for key, value in options:
+            if key not in known:
+                raise DiscoveryError(
+                    f"unknown discovery option {key!r} for {scheme} discovery "
+                    f"(known: {', '.join(known)})")
+            values[key] = value
+        middle = values.get("kv.path", DEFAULT_PATH).strip("/")
+        self.path = "/".join(part for part in (prefix, middle) if part)
+        self.cacert = values.get("kv.cacertfile") or None
+        self.cert = values.get("kv.certfile") or None
+        self.key = values.get("kv.keyfile") or None
+        if bool(self.cert) != bool(self.key):
+            raise DiscoveryError(
+                f"{scheme} discovery: kv.certfile and kv.keyfile go together")
+        self.extra = {k: v for k, v in values.items() if k in extra}
+
+    @property
+    def tls(self) -> bool:
+        """
+        Whether the store is reached over TLS (any C{kv.*file} given).
+        """
+        return bool(self.cacert or self.cert)
+
+    def tls_options(self):
+        """
+        @return: a L{swarmd.config.TLSOptions} for L{swarmd.tls} helpers.
+        """
+        from swarmd.config import TLSOptions
+
+        return TLSOptions(tls=True, verify=bool(self.cacert), cacert=self.cacert,
+                          cert=self.cert, key=self.key)
+
+    def https_policy(self):
+        """
+        The L{IPolicyForHTTPS} of an HTTP store over TLS: the CA of
+        C{kv.cacertfile} (the platform's otherwise) and the client
+        certificate of C{kv.certfile}.
+
+        @raise DiscoveryError: if a file cannot be read or used.
+        """
+        from twisted.internet import ssl
+        from twisted.web.iweb import IPolicyForHTTPS
+
+        from swarmd import tls as _tls
+
+        options = self.tls_options()
+        try:
+            ca = _tls._ca(options)
+            mine = _tls._private_certificate(options)
+        except _tls.TLSConfigError as e:
+            raise DiscoveryError(f"TLS to the store: {e}") from None
+        trust = ca if ca is not None else ssl.platformTrust()
+
+        @implementer(IPolicyForHTTPS)
+        class _Policy:
+            def creatorForNetloc(self, hostname, port):
+                return ssl.optionsForClientTLS(
+                    hostname.decode("ascii"), trustRoot=trust, clientCertificate=mine)
+
+        return _Policy()
+
+
+@implementer(IDiscoveryWatch)
+class KVWatch:
+    """
+    The bookkeeping of a watch on a store: call back with a list only when
+    it differs from the last one called back, errback each failure, retry
+    after a failure with a back-off on the clock.
+
+    Subclasses implement L{_begin} (start or resume reading; call
+    L{_got} with lists and L{_failed} with failures) and L{_halt} (drop
+    what is in flight).
+
+    @ivar index: the store's index (revision, modify index...) the watch
+        has caught up with; tests compare it with the store's.
+    @ivar failing: whether the last read failed.
+    """
+
+    _log = Logger(observer=observer)
+
+    #: Retry delays after failures: the first, and the most.
+    FIRST_RETRY = 0.5
+    MAX_RETRY = 10.0
+
+    def __init__(self, clock, callback, errback, what):
+        self._clock = clock
+        self._callback = callback
+        self._errback = errback
+        self._what = what
+        self._last = None
+        self._retry_delay = self.FIRST_RETRY
+        self._call = clock.callLater(0, self._start)
+        self.stopped = False
+        self.failing = False
+        self.index = 0
+
+    def _start(self):
+        self._call = None
+        if not self.stopped:
+            self._begin()
+
+    def _begin(self):
+        raise NotImplementedError()
+
+    def _halt(self):
+        """
+        Stop what is in flight; no callback is made after.
+        """
+
+    def _got(self, entries, index=None):
+        """
+        A successful read: C{entries} is the whole list now.
+        """
+        if self.stopped:
+            return
+        if index is not None:
+            self.index = max(self.index, index)
+        if self.failing:
+            self._log.info("discovery {what}: reading the store again", what=self._what)
+        self.failing = False
+        self._retry_delay = self.FIRST_RETRY
+        if entries != self._last:
+            self._last = list(entries)
+            deliver(self._callback, list(entries), self._what)
+
+    def _failed(self, failure, retry=True):
+        """
+        A failed read: errback (as a L{DiscoveryError}) and, if C{retry},
+        call L{_begin} again after the back-off.
+        """
+        if self.stopped:
+            return
+        if not failure.check(DiscoveryError):
+            failure = Failure(DiscoveryError(
+                f"{self._what}: {connection_reason(failure)}"))
+        self.failing = True
+        deliver(self._errback, failure, self._what)
+        if retry and not self.stopped and self._call is None:
+            delay = self._retry_delay
+            self._retry_delay = min(self._retry_delay * 2, self.MAX_RETRY)
+            self._call = self._clock.callLater(delay, self._start)
+
+    def stop(self):
+        if self.stopped:
+            return
+        self.stopped = True
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
+        self._halt()
