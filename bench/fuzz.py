@@ -29,6 +29,7 @@ from collections import Counter
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from twisted.logger import globalLogPublisher  # noqa: E402
 
 from swarmd.testing import fuzz  # noqa: E402
 
@@ -104,6 +105,15 @@ def run(target, count, seed=None):
     """
     statuses = Counter()
     found = {}
+    incidents = {}
+
+    def observe(event):
+        failure = event.get("log_failure")
+        if failure is not None and "incident" in event:
+            incidents[event["incident"]] = "%s: %s" % (failure.type.__name__,
+                                                       failure.getErrorMessage())
+
+    globalLogPublisher.addObserver(observe)
     sent = [0]
     slowest = [0.0]
 
@@ -122,9 +132,13 @@ def run(target, count, seed=None):
             statuses[status] += 1
             for problem in fuzz.problems(method, status, answer_headers.get(b"content-type"),
                                          content):
-                # One entry per kind of problem, not per request.
-                key = problem.split(": ")[0] + ": " + problem.split(": ", 1)[-1][:120]
-                found.setdefault(key, request)
+                # One entry per kind of problem, not per request: an
+                # incident by the exception logged with it (in memory).
+                incident = fuzz.INCIDENT.search(problem)
+                if incident is not None:
+                    problem = "internal error: %s" % (
+                        incidents.get(incident.group(0).split()[-1].rstrip(")"), "?"),)
+                found.setdefault(problem[:200], request)
         started = time.monotonic()
         ok = target.ping()
         sent[0] += 1
@@ -136,7 +150,10 @@ def run(target, count, seed=None):
         from hypothesis import seed as hypothesis_seed
 
         one = hypothesis_seed(seed)(one)
-    one()
+    try:
+        one()
+    finally:
+        globalLogPublisher.removeObserver(observe)
     return sent[0], statuses, found, slowest[0]
 
 

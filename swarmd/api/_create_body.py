@@ -6,8 +6,8 @@ dockerd decodes a create body into Go structs (C{runconfig.ContainerConfigWrappe
 C{container.HostConfig}, C{nat.PortBinding}, ...), and a value of the wrong
 JSON type stops it with Go's C{json: cannot unmarshal ...} text.  The
 manager reads a few of those fields itself (to place the container: ports,
-links, resources, labels, networks, volumes), so it checks them first, the
-way Go would, and answers a wrong type with a 400 whose message is Go's
+links, resources, labels, networks, volumes; to list it: its command), so
+it checks them first, the way Go would, and answers a wrong type with a 400 whose message is Go's
 (dockerd gives the same text with a 500).  What Go accepts, the check
 accepts: C{null} anywhere is Go's zero value (C{"PortBindings":
 {"80/tcp": [null]}} is one binding with no host port).
@@ -30,7 +30,8 @@ class _Field:
     One Go type: its name in Go's messages, and how to check a value.
 
     @ivar go: the type as Go names it (C{"nat.PortMap"}).
-    @ivar kind: C{"string"}, C{"int64"}, C{"list"}, C{"map"}, C{"struct"}.
+    @ivar kind: C{"string"}, C{"int64"}, C{"list"}, C{"map"}, C{"struct"},
+        C{"strslice"} (a string or an array of strings).
     @ivar item: the L{_Field} of a list's items or a map's values.
     @ivar fields: a struct's fields the manager reads, by JSON name.
     @ivar struct: a struct's name in Go's messages (C{"HostConfig"}).
@@ -63,6 +64,11 @@ def _int64():
 
 def _strings():
     return _Field("[]string", "list", item=_string())
+
+
+def _strslice():
+    # strslice.StrSlice: a string, or an array of strings.
+    return _Field("string", "strslice", item=_string())
 
 
 def _struct(go, struct, **fields):
@@ -99,6 +105,8 @@ CREATE_BODY = _struct(
     Image=_string(),
     Labels=_Field("map[string]string", "map", item=_string()),
     Env=_strings(),
+    Cmd=_strslice(),
+    Entrypoint=_strslice(),
     ExposedPorts=_Field("nat.PortSet", "map", item=_struct("struct {}", "struct {}")),
     Memory=_int64(),
     CpuShares=_int64(),
@@ -162,6 +170,16 @@ def _check(value, field, struct, path):
             raise _TypeError(_json_kind(value), field.go, struct, path)
         if not isinstance(value, int) or not _INT64[0] <= value <= _INT64[1]:
             raise _TypeError("number %s" % (value,), field.go, struct, path)
+    elif kind == "strslice":
+        if isinstance(value, list):
+            for index, element in enumerate(value):
+                if element is None:
+                    value[index] = ""
+                elif not isinstance(element, str):
+                    # Go tried []string, then string: the array is what failed.
+                    raise _TypeError("array", field.go, struct, path)
+        elif not isinstance(value, str):
+            raise _TypeError(_json_kind(value), field.go, struct, path)
     elif kind == "list":
         if not isinstance(value, list):
             raise _TypeError(_json_kind(value), field.go, struct, path)

@@ -8,6 +8,7 @@ answer or with a bare C{400 Bad Request}.
 """
 
 from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
 
@@ -143,7 +144,11 @@ class DockerChannel(HTTPChannel):
         # connection, and the client might never see the answer.
         self.dataReceived = self.lineReceived = self.rawDataReceived = _discard
         self.persistent = False
-        loseWrite = getattr(self.transport, "loseWriteConnection", None)
+        # Half-close plain TCP only: a TLS wrapper would hand the call to
+        # the TCP transport under it, skipping TLS's own close.
+        loseWrite = None
+        if not isinstance(self.transport, ProtocolWrapper):
+            loseWrite = getattr(self.transport, "loseWriteConnection", None)
         if loseWrite is None:
             self.loseConnection()
             return

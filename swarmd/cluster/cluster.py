@@ -308,7 +308,13 @@ class Cluster(EngineListener):
                        engine=engine.name, old=old, new=new)
 
     def engine_event(self, engine, event):
-        event = self.decorate_event(engine, event)
+        self.publish_event(self.decorate_event(engine, event))
+
+    def publish_event(self, event):
+        """
+        Send one event to every C{/events} subscriber and keep it for
+        C{since} replays: an engine's (decorated) or the manager's own.
+        """
         self.recent_events.append(event)
         for subscriber in list(self._subscribers):
             try:

@@ -149,6 +149,15 @@ CREATE_CORPUS = [
     ('{"Image":"busybox","HostConfig":{"Mounts":[{"Type":5}]}}', 400,
      "json: cannot unmarshal number into Go struct field Mount.HostConfig.Mounts.Type "
      "of type mount.Type"),
+    ('{"Image":"busybox","Cmd":[{}]}', 400,
+     "json: cannot unmarshal array into Go struct field ContainerConfigWrapper.Cmd "
+     "of type string"),
+    ('{"Image":"busybox","Cmd":5}', 400,
+     "json: cannot unmarshal number into Go struct field ContainerConfigWrapper.Cmd "
+     "of type string"),
+    ('{"Image":"busybox","Entrypoint":[5]}', 400,
+     "json: cannot unmarshal array into Go struct field ContainerConfigWrapper.Entrypoint "
+     "of type string"),
     ('[1]', 400,
      "json: cannot unmarshal array into Go value of type runconfig.ContainerConfigWrapper"),
     ('null', 400, "Config cannot be empty in order to create a container"),
@@ -170,6 +179,8 @@ CREATE_ACCEPTED = [
     '{"Image":"busybox","ExposedPorts":{"80/tcp":null}}',
     '{"Image":"busybox","HostConfig":null,"Labels":null,"Env":null}',
     '{"Image":"busybox","HostConfig":{"Binds":[null],"Mounts":[null]}}',
+    '{"Image":"busybox","Cmd":"echo hi","Entrypoint":null}',
+    '{"Image":"busybox","Cmd":[null]}',
     '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":null}}}',
     '{"Image":"busybox","X":[[[[[[[[[[[]]]]]]]]]]],"Y":{"Z":5}}',
     '{"Image":"busybox"} trailing bytes, as Go ignores them',
@@ -486,20 +497,35 @@ class TLSListenerTests(_ServedTestCase):
         self.assertEqual(answer, b"HTTP/1.0 400 Bad Request\r\n\r\n"
                                  b"Client sent an HTTP request to an HTTPS server.\n")
 
-    @inlineCallbacks
-    def test_tls_still_served(self):
-        """A TLS client with a certificate is served as before."""
-        client = _RawClient(b"GET /_ping HTTP/1.0\r\nHost: x\r\n\r\n")
+    def send_tls(self, data):
+        """
+        @return: a L{Deferred} firing with what a TLS client holding the
+            lab's client certificate got for C{data}.
+        """
+        client = _RawClient(data)
         mine = ssl.PrivateCertificate.loadPEM(
             FilePath(self.certs.cert).getContent() + FilePath(self.certs.key).getContent())
         ca = ssl.Certificate.loadPEM(FilePath(self.certs.ca).getContent())
         options = ssl.optionsForClientTLS("127.0.0.1", trustRoot=ca, clientCertificate=mine)
         endpoint = wrapClientTLS(
             options, TCP4ClientEndpoint(reactor, "127.0.0.1", self.tls_port.getHost().port))
-        yield connectProtocol(endpoint, client)
-        answer = yield client.closed
+        return connectProtocol(endpoint, client).addCallback(lambda _: client.closed)
+
+    @inlineCallbacks
+    def test_tls_still_served(self):
+        """A TLS client with a certificate is served as before."""
+        answer = yield self.send_tls(b"GET /_ping HTTP/1.0\r\nHost: x\r\n\r\n")
         self.assertTrue(answer.startswith(b"HTTP/1.0 200 OK\r\n"), answer[:100])
         self.assertTrue(answer.endswith(b"\r\n\r\nOK"), answer[-100:])
+
+    @inlineCallbacks
+    def test_tls_long_header(self):
+        """Over TLS too, a header over 16 KB gets a 431 JSON answer."""
+        answer = yield self.send_tls(
+            b"GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+        status, headers, body = fuzz.parse_answer(answer)
+        self.assertEqual((status, json.loads(body)), (
+            431, {"message": "request headers longer than 16384 bytes"}))
 
 
 class TLSErrorTextTests(SynchronousTestCase):
