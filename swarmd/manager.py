@@ -16,6 +16,7 @@ from swarmd.api.app import DockerAPI
 from swarmd.api.site import DockerSite
 from swarmd.cluster.cluster import Cluster
 from swarmd.cluster.engine import EngineOptions
+from swarmd.cluster.reschedule import RescheduleWatchdog, default_grace
 from swarmd.engine import EngineClient
 from swarmd.tls import engine_tls, wrap_server_factory
 
@@ -139,13 +140,32 @@ def make_manager_service(config, reactor=None):
                     filters=[f.name for f in filters], debug=config.debug,
                     refresh_on_node_filter=config.refresh_on_node_filter,
                     container_name_refresh_filter=config.container_name_refresh_filter)
-    site = DockerSite(api.resource(), cors=config.cors)
-    factory = wrap_server_factory(config.tls, site) if config.tls.enabled else site
-
+    root = api.resource()
     service = MultiService()
     service.cluster = cluster
     service.api = api
+    service.election = None
     ClusterService(cluster).setServiceParent(service)
+    # Rescheduling is the scheduling manager's: a replicated manager's role
+    # change starts or stops this service (service.watchdog).
+    grace = config.cluster_opts.reschedule_grace
+    if grace is None:
+        grace = default_grace(config.engine_refresh_max_interval)
+    service.watchdog = RescheduleWatchdog(cluster, reactor, grace)
+    service.watchdog.setServiceParent(service)
+    if config.replication:
+        from swarmd.ha.service import replicate, role_of
+        from swarmd.ha.stores import leader_store_for
+
+        election, root, electing = replicate(
+            leader_store_for(config.discovery, discovery), config.advertise,
+            config.replication_ttl, reactor, cluster, root,
+            tls=to_engines)
+        api.role = role_of(election)
+        service.election = election
+        electing.setServiceParent(service)
+    site = DockerSite(root, cors=config.cors)
+    factory = wrap_server_factory(config.tls, site) if config.tls.enabled else site
     for host in config.hosts:
         listener = StreamServerEndpointService(listen_endpoint(reactor, host), factory)
         listener._raiseSynchronously = True

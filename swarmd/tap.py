@@ -59,7 +59,7 @@ __all__ = [
 _log = Logger(observer=observer)
 
 #: The C{--cluster-opt} keys of the C{swarm} cluster driver.
-CLUSTER_OPTIONS = ("swarm.overcommit", "swarm.createretry")
+CLUSTER_OPTIONS = ("swarm.overcommit", "swarm.createretry", "swarm.reschedule-grace")
 
 #: Old spellings C{--strategy} accepts, and the strategy each means (the
 #: names themselves are the scheduler registry's).
@@ -232,6 +232,14 @@ def _cluster_options(values):
                     f"swarm.createretry can not be negative, {retry} is invalid"
                 )
             settings["create_retry"] = retry
+        elif key == "swarm.reschedule-grace":
+            try:
+                grace = parse_duration(value)
+            except ValueError as e:
+                raise usage.UsageError(f"invalid swarm.reschedule-grace: {e}") from None
+            if grace < 0:
+                raise usage.UsageError(f"swarm.reschedule-grace can not be negative: {value}")
+            settings["reschedule_grace"] = grace
         else:
             raise usage.UsageError(
                 f"unknown --cluster-opt {key!r} (options: {', '.join(CLUSTER_OPTIONS)})"
@@ -620,7 +628,7 @@ class ManageOptions(_DiscoveryCommand):
     _aliases = {"addr": "advertise", "cors": "api-enable-cors"}
 
     optFlags = [
-        ["replication", None, "Enable Swarm manager replication (not supported yet)."],
+        ["replication", None, "Enable Swarm manager replication."],
         ["tls", None, "Use TLS; implied by --tlsverify."],
         ["tlsverify", None, "Use TLS and verify the remote."],
         [
@@ -830,10 +838,10 @@ class ManageOptions(_DiscoveryCommand):
                     "Leader election is only supported with consul, etcd and "
                     "zookeeper discovery."
                 )
-            raise usage.UsageError(
-                "--replication is not supported yet: manager replication "
-                "(leader election on consul/etcd/zk) lands in a later release"
-            )
+            if discovery.startswith("etcd://") and ("etcd.api", "v2") in self._discovery_opts():
+                raise usage.UsageError(
+                    "Leader election needs etcd's v3 API: drop --discovery-opt etcd.api=v2"
+                )
         discovery_opts = self._discovery_opts()
 
         self.config = _config.ManageConfig(

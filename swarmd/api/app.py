@@ -71,6 +71,9 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         self.filters = tuple(filters)
         self.debug = debug
         self.event_listeners = 0
+        #: This manager's role for C{/info}: C{("primary", None)}, or under
+        #: replication C{("replica", primary address)} (see L{swarmd.ha}).
+        self.role = _standalone
 
     def resource(self):
         """

@@ -408,3 +408,59 @@ def _error_length(headers):
         return min(int(headers.get(b"content-length", b"%d" % (MAX_HEAD,))), MAX_HEAD)
     except ValueError:
         return MAX_HEAD
+
+
+async def tunnel(request, endpoint, host):
+    """
+    Hand the client's whole connection to another server (a replica
+    manager forwarding to the primary, as classic Swarm does): connect,
+    take the connection over, send the request on, and splice both ways
+    from then on, whatever the other server answers; later requests on
+    the same connection go to it too.
+
+    @param endpoint: a client endpoint reaching the server.
+    @param host: the C{Host} header to send.
+    @return: L{HIJACKED}.
+    @raise ConnectError: (or whatever the endpoint raised) when the server
+        cannot be reached; nothing was taken over then.
+    """
+    from twisted.protocols.basic import FileSender
+
+    server_side = await connectProtocol(endpoint, _EngineSide())
+    # Its answer is spliced, never parsed: nobody waits for its head.
+    server_side.head.addErrback(lambda _: None)
+    if getattr(request, "_disconnected", False) or request.channel is None \
+            or request.channel.transport is None:
+        server_side.transport.loseConnection()
+        return HIJACKED
+    content = request.content
+    content.seek(0, 2)
+    size = content.tell()
+    content.seek(0)
+    head = build_request(request.method, request.uri, request.requestHeaders, host, b"")
+    if size:
+        head = head[:-2] + b"Content-Length: %d\r\n\r\n" % (size,)
+    client_side = _ClientSide(server_side)
+    counters.open += 1
+    counters.total += 1
+    leftover = take_over(request, client_side)
+    client = client_side.transport
+    allow_half_close(client)
+    allow_half_close(server_side.transport)
+    keep_alive(client)
+    server_side.peer = client_side
+    server_side.transport.write(head)
+
+    def splice(_=None):
+        client.registerProducer(server_side.transport, True)
+        server_side.transport.registerProducer(client, True)
+        if leftover:
+            server_side.transport.write(leftover)
+
+    if size:
+        # The body (spooled by the web server) goes first, streamed.
+        sent = FileSender().beginFileTransfer(content, server_side.transport)
+        sent.addBoth(splice)
+    else:
+        splice()
+    return HIJACKED

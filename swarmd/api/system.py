@@ -53,7 +53,7 @@ class SystemRoutes(EngineRouting):
     def info(self, request, version=None):
         request.setHeader(b"Content-Type", b"application/json")
         return _info.info_bytes(self.cluster, self.strategy, self.filters, debug=self.debug,
-                                events_listeners=self.event_listeners)
+                                events_listeners=self.event_listeners, role=self.role())
 
     @inlineCallbacks
     def system_df(self, request, version=None):

@@ -104,7 +104,7 @@ class Election:
             self._loop.stop()
         was_primary = self.role == PRIMARY
         self._step_down("manager stopping", notify=was_primary)
-        d = self.store.resign() if was_primary else succeed()
+        d = self.store.resign() if was_primary else succeed(None)
         d.addErrback(lambda f: self._log.warn("could not give the leader key up: {error}",
                                               error=f.getErrorMessage()))
         d.addBoth(lambda _: self.store.close())

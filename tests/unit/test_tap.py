@@ -475,14 +475,10 @@ MANAGE_ERRORS = [
     ),
     ([URL, "--replication", "--addr", "h:1"], {}, "Leader election is only supported with"),
     (
-        ["etcd://127.0.0.1:2379/swarm", "--replication", "--addr", "h:1"],
+        ["etcd://127.0.0.1:2379/swarm", "--replication", "--addr", "h:1",
+         "--discovery-opt", "etcd.api=v2"],
         {},
-        "--replication is not supported yet",
-    ),
-    (
-        ["zk://127.0.0.1:2181/swarm", "--replication=true"],
-        {"SWARM_ADVERTISE": "h:1"},
-        "--replication is not supported yet",
+        "Leader election needs etcd's v3 API",
     ),
     ([URL, "--replication-ttl", "0"], {}, "--replication-ttl should be a positive"),
     ([URL, "--replication-ttl", "20"], {}, None),
@@ -612,6 +608,17 @@ class ManageOptionsTests(_ErrorMixin, SynchronousTestCase):
             ),
             ("spread", 20.0, 30.0, 60.0, 3, 60.0, "swarm", ClusterOptions(overcommit=0.05)),
         )
+
+    def test_replication(self):
+        """
+        --replication with --advertise on a store-backed discovery is accepted.
+        """
+        for url in ("etcd://127.0.0.1:2379/swarm", "zk://127.0.0.1:2181/swarm",
+                    "consul://127.0.0.1:8500/swarm"):
+            settings = config(["manage", url, "--replication", "--advertise", "10.0.0.1:3376",
+                               "--replication-ttl", "15s"])
+            self.assertEqual((settings.replication, settings.advertise, settings.replication_ttl),
+                             (True, "10.0.0.1:3376", 15.0))
 
     def test_flags(self):
         """

@@ -1,0 +1,158 @@
+"""
+The leader key in each store that can hold one (L{ILeaderStore}
+providers), built from the manager's discovery: C{etcd://} (v3), C{zk://}
+and C{consul://}.  The key is classic Swarm's
+C{<prefix>/docker/swarm/leader}; its value the primary's C{--advertise}.
+"""
+
+import base64
+
+from twisted.internet.defer import inlineCallbacks, returnValue, succeed
+from zope.interface import implementer
+
+from swarmd.ha._interfaces import ILeaderStore
+from swarmd.ha.errors import LeadershipLost
+
+__all__ = ["LEADER_PATH", "EtcdLeaderStore", "NoLeaderStore", "leader_store_for"]
+
+#: Classic Swarm's C{leaderElectionPath}, under the discovery's prefix.
+LEADER_PATH = "docker/swarm/leader"
+
+#: Classic Swarm's refusal, word for word.
+NOT_SUPPORTED = "Leader election is only supported with consul, etcd and zookeeper discovery."
+
+
+class NoLeaderStore(ValueError):
+    """
+    The discovery cannot hold a leader key.
+    """
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _unb64(text):
+    return base64.b64decode(text or "").decode("utf-8", "replace")
+
+
+def leader_key(prefix):
+    """
+    @param prefix: the discovery URL's prefix (maybe empty).
+    @return: the leader key, without leading slash.
+    """
+    return "/".join(part for part in (prefix.strip("/"), LEADER_PATH) if part)
+
+
+@implementer(ILeaderStore)
+class EtcdLeaderStore:
+    """
+    The leader key in etcd v3: a put under a lease of the TTL, created only
+    if absent (a transaction comparing the key's create revision with 0),
+    kept alive by renewals that also check the key still carries this
+    manager's lease.
+
+    @ivar lease: the lease of the last successful L{acquire}, or L{None}.
+    """
+
+    def __init__(self, client, key, owns_client=False):
+        """
+        @param client: an L{swarmd.discovery._etcd.EtcdV3Client}.
+        @param key: the leader key (a leading C{/} is added, as for the
+            engines' keys).
+        @param owns_client: close the client in L{close} (not when it is the
+            discovery's own).
+        """
+        self.client = client
+        self.key = "/" + key.lstrip("/")
+        self._owns = owns_client
+        self.lease = None
+
+    def _read(self):
+        op = {"request_range": {"key": _b64(self.key)}}
+        d = self.client.txn(success=[op])
+        return d.addCallback(self._kv_of)
+
+    @staticmethod
+    def _kv_of(answer):
+        responses = answer.get("responses") or [{}]
+        kvs = (responses[0].get("response_range") or {}).get("kvs") or []
+        return kvs[0] if kvs else None
+
+    @inlineCallbacks
+    def acquire(self, value, ttl):
+        kv = yield self._read()
+        holder = _unb64(kv.get("value")) if kv else None
+        if holder is not None and holder != value:
+            returnValue(holder)
+        lease, _ = yield self.client.lease_grant(ttl)
+        key = _b64(self.key)
+        if holder is None:
+            compare = {"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
+        else:
+            # Our own address under a lease we lost track of: take it back.
+            compare = {"key": key, "target": "VALUE", "result": "EQUAL", "value": _b64(value)}
+        answer = yield self.client.txn(
+            compare=[compare], success=[self.client.put_op(self.key, value, lease)],
+            failure=[{"request_range": {"key": key}}])
+        if answer.get("succeeded"):
+            self.lease = lease
+            returnValue(value)
+        yield self.client.lease_revoke(lease)
+        kv = self._kv_of(answer)
+        returnValue(_unb64(kv.get("value")) if kv else None)
+
+    @inlineCallbacks
+    def renew(self):
+        lease = self.lease
+        if lease is None:
+            raise LeadershipLost("no lease held on %s" % (self.key,))
+        left = yield self.client.lease_keepalive(lease)
+        if left <= 0:
+            raise LeadershipLost("lease %x on %s expired" % (lease, self.key))
+        kv = yield self._read()
+        if kv is None or int(kv.get("lease", 0)) != lease:
+            raise LeadershipLost("%s is no longer held by lease %x" % (self.key, lease))
+
+    @inlineCallbacks
+    def resign(self):
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            yield self.client.lease_revoke(lease)
+
+    def leader(self):
+        d = self._read()
+        return d.addCallback(lambda kv: _unb64(kv.get("value")) if kv else None)
+
+    def close(self):
+        if self._owns:
+            return self.client.close()
+        return succeed(None)
+
+
+def leader_store_for(url, discovery):
+    """
+    The leader key in the store of a manager's discovery.
+
+    @param url: the discovery URL (its prefix is the leader key's).
+    @param discovery: the manager's L{IDiscovery} for C{url} (its store
+        client is shared).
+    @return: an L{ILeaderStore}.
+    @raise NoLeaderStore: for a discovery without a store that can hold
+        one (classic Swarm's message).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("etcd", "zk", "consul"):
+        raise NoLeaderStore(NOT_SUPPORTED)
+    from swarmd.discovery._kv import parse_endpoints
+
+    _, prefix = parse_endpoints(scheme, rest)
+    key = leader_key(prefix)
+    if scheme == "etcd":
+        if getattr(discovery, "api", "v3") != "v3":
+            raise NoLeaderStore("leader election needs etcd's v3 API, not etcd.api=v2")
+        return EtcdLeaderStore(discovery.client, key)
+    factory = getattr(discovery, "leader_store", None)
+    if factory is None:
+        raise NoLeaderStore(NOT_SUPPORTED)
+    return factory(key)

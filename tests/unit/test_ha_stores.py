@@ -1,0 +1,100 @@
+"""
+The leader key in real stores: L{swarmd.ha.stores} providers pass the
+L{ILeaderStore} suite against a real etcd (and the other stores) started on
+loopback ports.
+"""
+
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+
+from swarmd.discovery._etcd import EtcdV3Client
+from swarmd.ha.stores import (
+    NOT_SUPPORTED,
+    EtcdLeaderStore,
+    NoLeaderStore,
+    leader_key,
+    leader_store_for,
+)
+from swarmd.testing.ha.conformance import make_ileaderstore_tests
+from swarmd.testing.kvstores.etcd import start_etcd
+
+
+class _EtcdFixture:
+    """
+    One real etcd for the test; every store a manager of its own (its own
+    client, so its own connections).
+    """
+
+    ttl = 2.0
+
+    def __init__(self, testcase):
+        self.testcase = testcase
+        self.etcd = start_etcd(testcase)
+
+    def make_store(self):
+        client = EtcdV3Client([self.etcd.address], reactor)
+        store = EtcdLeaderStore(client, leader_key("ha-test"), owns_client=True)
+        self.testcase.addCleanup(store.close)
+        return store
+
+    def advance(self, seconds):
+        return deferLater(reactor, seconds, lambda: None)
+
+
+class EtcdLeaderStoreTests(make_ileaderstore_tests(_EtcdFixture)):
+    """etcd v3's leader key passes the ILeaderStore suite against a real etcd."""
+
+    async def test_key_layout(self):
+        """The key is classic Swarm's <prefix>/docker/swarm/leader, holding the address."""
+        store = self.fixture.make_store()
+        await store.acquire("10.1.2.3:3376", self.fixture.ttl)
+        import base64
+
+        answer = self.fixture.etcd.call("/v3/kv/range", {
+            "key": base64.b64encode(b"/ha-test/docker/swarm/leader").decode()})
+        self.assertEqual(base64.b64decode(answer["kvs"][0]["value"]), b"10.1.2.3:3376")
+        self.assertEqual(int(answer["kvs"][0]["lease"]), store.lease)
+
+    async def test_deleted_key_is_lost_leadership(self):
+        """A key deleted behind the primary's back makes its next renewal fail."""
+        from swarmd.ha import LeadershipLost
+
+        store = self.fixture.make_store()
+        await store.acquire("a:1", self.fixture.ttl)
+        import base64
+
+        self.fixture.etcd.call("/v3/kv/deleterange", {
+            "key": base64.b64encode(b"/ha-test/docker/swarm/leader").decode()})
+        with self.assertRaises(LeadershipLost):
+            await store.renew()
+
+
+class LeaderStoreForTests(TestCase):
+    """
+    Which discoveries can hold a leader key.
+    """
+
+    def test_static_discoveries_refused(self):
+        """nodes:// and file:// get classic Swarm's refusal."""
+        for url in ("nodes://127.0.0.1:2375", "file:///etc/cluster", "127.0.0.1:2375"):
+            with self.assertRaises(NoLeaderStore) as caught:
+                leader_store_for(url, object())
+            self.assertEqual(str(caught.exception), NOT_SUPPORTED)
+
+    def test_etcd_v2_refused(self):
+        """etcd's v2 API cannot hold the v3 lease the election needs."""
+        class V2:
+            api = "v2"
+        with self.assertRaises(NoLeaderStore):
+            leader_store_for("etcd://127.0.0.1:2379/p", V2())
+
+    def test_etcd_key(self):
+        """The etcd store's key sits under the discovery's prefix."""
+        class V3:
+            api = "v3"
+            client = object()
+        store = leader_store_for("etcd://127.0.0.1:2379/swarm", V3())
+        self.assertEqual(store.key, "/swarm/docker/swarm/leader")
+        store = leader_store_for("etcd://127.0.0.1:2379", V3())
+        self.assertEqual(store.key, "/docker/swarm/leader")
