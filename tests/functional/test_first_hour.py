@@ -59,3 +59,19 @@ class FirstHourTests(ManagerTestCase):
         listed = self.docker("volume", "ls", "--format", "{{.Name}}").stdout.split()
         self.assertEqual(sorted(v for v in listed if v.split("/")[1] in ("vol1", "vol3")),
                          ["n1/vol1", "n1/vol3", "n2/vol1"])
+
+    def test_network_create_tries_next_node(self):
+        """network create on a subnet n1 already uses: n1 refuses, the network is made on n2."""
+        # A container on n2 makes spread try n1 first.
+        self.docker("run", "-d", "--name", "busy", "-e", "constraint:node==n2", "busybox",
+                    "sleep", "300")
+        self.docker("network", "create", "--subnet", "10.199.0.0/24", "n1/taken")
+        refused = self.lab.engine("n1").docker("network", "create", "--subnet",
+                                               "10.199.0.0/24", "probe", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.docker("network", "create", "--subnet", "10.199.0.0/24", "front")
+        names = self.lab.engine("n2").docker("network", "ls", "--format",
+                                             "{{.Name}}").stdout.split()
+        self.assertIn("front", names)
+        log = self.manager.log()
+        self.assertIn("network front refused by n1", log)
