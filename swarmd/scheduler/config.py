@@ -352,7 +352,7 @@ class ContainerConfig:
             return self
         found = {}
         for name in wanted:
-            holders = [node for node in nodes if name in node.volumes]
+            holders = [node for node in nodes if name in node.volume_names]
             if holders and len(holders) < len(nodes):
                 found[name] = (frozenset(node.id for node in holders),
                                tuple(sorted(node.name for node in holders)))

@@ -14,6 +14,8 @@ from functools import cached_property
 
 import attr
 
+from swarmd.scheduler.config import named_volumes
+
 __all__ = ["ALL_INTERFACES", "Node", "apply_overcommit", "host_ip", "parse_port_key"]
 
 SWARM_ID_LABEL = "com.docker.swarm.id"
@@ -210,8 +212,29 @@ def _label_values_of(containers, key):
     return values
 
 
+def _mounted_volumes_of(containers):
+    """
+    @return: the C{set} of the names of the local volumes C{containers}
+        mount: C{Mounts} of an inspect answer, or, for a container being
+        created, the named sources of its C{HostConfig.Binds} and volume
+        C{Mounts}.
+    """
+    names = set()
+    for container in containers:
+        mounts = container.get("Mounts")
+        if mounts:
+            for mount in mounts:
+                if (isinstance(mount, dict) and mount.get("Type") == "volume"
+                        and mount.get("Name") and (mount.get("Driver") or "local") == "local"):
+                    names.add(mount["Name"])
+        elif container.get("_pending"):
+            names.update(named_volumes(container))
+    return names
+
+
 #: What each cached value of a L{Node} is worked out from.
 _CACHE_INPUTS = {
+    "volume_names": ("volumes", "containers"),
     "_usage": ("containers", "cpus"),
     "used_cpus": ("containers", "cpus"),
     "used_memory": ("containers",),
@@ -392,6 +415,17 @@ class Node:
             values = cache[key] = frozenset(_label_values_of(self.containers, key))
         return values
 
+    # -- volumes ------------------------------------------------------------------
+
+    @cached_property
+    def volume_names(self):
+        """
+        The names of the local volumes on this node: L{volumes}, and the
+        ones its containers mount (those being created included, whose
+        volumes the engine is making).
+        """
+        return self.volumes | frozenset(_mounted_volumes_of(self.containers))
+
     # -- images -------------------------------------------------------------------
 
     @cached_property
@@ -497,6 +531,8 @@ class Node:
             for key, addresses in _ports_of(one).items():
                 held[key] = held.get(key, frozenset()) | addresses
             new["host_ports"] = held
+        if "volume_names" in known:
+            new["volume_names"] = known["volume_names"] | frozenset(_mounted_volumes_of(one))
         for name in ("image_refs", "slots"):
             if name in known:
                 new[name] = known[name]

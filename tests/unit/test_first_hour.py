@@ -241,11 +241,12 @@ class VolumePlacementAPITests(SynchronousTestCase):
             self.assertEqual(self.node_of("c%d" % (index,)), "n2")
 
     def test_volume_nowhere(self):
-        """A volume no node holds lets containers spread (each engine makes its own)."""
+        """Volumes no node holds let containers spread (the engine makes each)."""
         nodes = set()
         for index in range(2):
             self.json("POST", "/containers/create?name=c%d" % (index,),
-                      {"Image": "busybox", "HostConfig": {"Binds": ["fresh:/d"]}}, 201)
+                      {"Image": "busybox", "HostConfig": {"Binds": ["fresh%d:/d" % (index,)]}},
+                      201)
             nodes.add(self.node_of("c%d" % (index,)))
         self.assertEqual(nodes, {"n1", "n2"})
 
@@ -443,3 +444,41 @@ class SaveMessageTests(SynchronousTestCase):
         many = [("n%02d" % (i,), ["ghost"]) for i in range(8)]
         self.assertEqual(missing_images(["busybox", "ghost"], many).split("\n")[1],
                          "n00, n01, n02, n03, n04 and 3 more lack ghost")
+
+
+class VolumeNamesTests(SynchronousTestCase):
+    """
+    Where a volume is, as the scheduler counts it: the engine's list, and
+    the volumes its containers mount, those being created included.
+    """
+
+    def test_mounted_and_pending(self):
+        """A container mounting vol or being created with -v vol:/d puts vol on its node."""
+        mounting = dict(inspect_container("a"), Mounts=[
+            {"Type": "volume", "Name": "mounted", "Driver": "local"},
+            {"Type": "volume", "Name": "remote", "Driver": "nfs"},
+            {"Type": "bind", "Source": "/x"}])
+        pending = {"Id": "", "Name": "/b", "_pending": "swarm-id",
+                   "HostConfig": {"Binds": ["pending:/d", "/host:/h"]}}
+        node = make_node("n1", containers=[mounting]).evolve(volumes=frozenset(["listed"]))
+        self.assertEqual(node.volume_names, {"listed", "mounted"})
+        self.assertEqual(node.with_container(pending).volume_names,
+                         {"listed", "mounted", "pending"})
+        fresh = make_node("n1", containers=[mounting, pending])
+        self.assertEqual(fresh.volume_names, {"mounted", "pending"})
+
+    def test_two_creates_of_a_new_volume(self):
+        """Two containers naming a new volume go to one node: the second follows the first."""
+        manager = MemoryManager((N1, N2), filters=filter_names())
+        self.addCleanup(manager.stop)
+        nodes = set()
+        for index in range(2):
+            code, _, content = self.successResultOf(manager.request(
+                "POST", "/containers/create?name=c%d" % (index,),
+                {"Image": "busybox", "HostConfig": {"Binds": ["together:/d"]}},
+                {"Content-Type": "application/json"}))
+            self.assertEqual(code, 201, content)
+            code, _, content = self.successResultOf(manager.request(
+                "GET", "/containers/c%d/json" % (index,)))
+            nodes.add(json.loads(content)["Node"]["Name"])
+        self.assertEqual(len(nodes), 1)
