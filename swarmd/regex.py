@@ -110,6 +110,7 @@ def _check_go_escapes(source):
     return None
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _compile(text, source):
     reason = _check_go_escapes(source)
     if reason is None:
@@ -126,7 +127,6 @@ def _compile(text, source):
     raise RegexError(text, reason)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def compile_regex(text):
     """
     Compile a user's regular expression, with Go's syntax and semantics
@@ -246,7 +246,6 @@ def _range_class(chunks, negated):
     return "[%s%s]" % ("^" if negated else "", "".join(items))
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def compile_glob(text):
     """
     Compile a user's glob (see L{glob_source}).

@@ -83,6 +83,7 @@ class SyntaxTests(SynchronousTestCase):
         """Something other than a string is refused, not crashed on."""
         self.assertRaises(RegexError, compile_regex, 5)
         self.assertRaises(RegexError, compile_glob, None)
+        self.assertRaises(RegexError, compile_regex, ["a"])
 
     def test_accepted(self):
         """Go's own syntax compiles and matches as in Go."""
