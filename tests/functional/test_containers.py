@@ -153,11 +153,11 @@ class StreamTests(_CLI):
         self.assertEqual(process.stdout.readline(), "second\n")
 
     def test_stats_and_top(self):
-        """stats --no-stream and top answer for a running container."""
-        self.detached("watched", "sleep", "300")
+        """stats --no-stream (naming the container node/name, as ps) and top answer."""
+        node = self.detached("watched", "sleep", "300")
         stats = self.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}",
                             "watched").stdout
-        self.assertTrue(stats.startswith("watched "), stats)
+        self.assertTrue(stats.startswith(node + "/watched "), stats)
         top = self.docker("top", "watched").stdout
         self.assertIn("sleep 300", top)
 
