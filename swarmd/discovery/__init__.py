@@ -2,8 +2,8 @@
 Node discovery: where the manager learns its engines' addresses.
 
 Build a provider from the C{<discovery>} argument with L{discovery_for};
-C{nodes://} (or a bare C{host:port,...} list), C{file://} and C{etcd://}
-are served; C{token://}, C{consul://} and C{zk://} are recognised but not
+C{nodes://} (or a bare C{host:port,...} list), C{file://}, C{etcd://} and
+C{zk://} are served; C{token://} and C{consul://} are recognised but not
 supported yet.  New providers plug in with L{register_backend}.
 """
 
@@ -28,6 +28,7 @@ from swarmd.discovery._registry import (
     register_planned,
     schemes,
 )
+from swarmd.discovery._zk import ZKDiscovery
 
 __all__ = [
     "PLANNED",
@@ -50,4 +51,5 @@ __all__ = [
     "register_planned",
     "schemes",
     "split_host_port",
+    "ZKDiscovery",
 ]
