@@ -30,10 +30,14 @@ class ClusterOptions:
     @ivar overcommit: fraction of CPU and memory to overcommit (0.05 = 5%).
     @ivar create_retry: how many times a failed create is retried on another
         node.
+    @ivar reschedule_grace: seconds a node stays unhealthy before its
+        containers with the C{on-node-failure} policy are rescheduled;
+        L{None}: a few refresh intervals.
     """
 
     overcommit: float = 0.05
     create_retry: int = 0
+    reschedule_grace: float | None = None
 
 
 @attr.s(frozen=True, auto_attribs=True, kw_only=True)

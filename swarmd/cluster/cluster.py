@@ -185,6 +185,9 @@ class Cluster(EngineListener):
         # Swarm ID -> (engine, name, DelayedCall or None) of the creates
         # whose outcome is unknown, until reconciled.
         self._unknown = {}
+        # IDs of cached containers kept out of the index: stale copies of
+        # rescheduled containers (see supersede).
+        self._superseded = set()
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
 
@@ -298,6 +301,13 @@ class Cluster(EngineListener):
 
     def container_changed(self, engine, old, new):
         if engine is not self.engines.get(engine.address):
+            return
+        if new is None:
+            if old is not None:
+                self._superseded.discard(old.id)
+        elif new.id in self._superseded:
+            # A stale copy stays out of the index whatever its engine says.
+            self.containers.replace(old, None)
             return
         self.containers.replace(old, new)
         if new is not None and new.swarm_id:
@@ -425,6 +435,32 @@ class Cluster(EngineListener):
                 return container.engine
         return None
 
+    def supersede(self, container):
+        """
+        Keep a container out of the index (lookups, names, listings) while
+        its engine still caches it: the stale copy of a rescheduled
+        container, until it is removed.
+        """
+        self._superseded.add(container.id)
+        self.containers.replace(container, None)
+
+    def restore(self, container):
+        """
+        Undo L{supersede}: the container is indexed again if its engine
+        still caches it.
+        """
+        self._superseded.discard(container.id)
+        engine = self.engines.get(container.engine.address)
+        current = engine.containers.get(container.id) if engine is not None else None
+        if current is not None:
+            self.containers.replace(current, current)
+
+    def superseded(self, container):
+        """
+        @return: whether L{supersede} keeps C{container} out of the index.
+        """
+        return container.id in self._superseded
+
     def check_name(self, name):
         """
         Check a requested name: valid as Docker has it, and free cluster-wide
@@ -525,7 +561,7 @@ class Cluster(EngineListener):
                    for engine in self.engines.values() for image in engine.images)
 
     @inlineCallbacks
-    def create_container(self, config, auth=None):
+    def create_container(self, config, auth=None, avoid=()):
         """
         Place and create a container.
 
@@ -537,6 +573,7 @@ class Cluster(EngineListener):
 
         @param config: the parsed L{swarmd.scheduler.ContainerConfig}.
         @param auth: the client's C{X-Registry-Auth} header, or L{None}.
+        @param avoid: addresses of engines the container must not go to.
         @return: a L{Deferred} firing with C{(engine, create_answer)}.
         @raise ClusterError: 400/409 for a bad or taken name, 500 when no node
             fits; L{EngineError} or L{EngineUnreachable} from the engine.
@@ -547,7 +584,7 @@ class Cluster(EngineListener):
             self.check_name(config.name)
             if normalize_name(config.name) != config.name:
                 config = attr.evolve(config, name=normalize_name(config.name))
-        failed = set()
+        failed = set(avoid)
         try:
             result = yield self._create_once(config, auth, failed=failed)
             return result
@@ -562,7 +599,8 @@ class Cluster(EngineListener):
             retries += 1
             try:
                 result = yield self._create_once(
-                    config, auth, placement=config.add_affinity("image==" + image))
+                    config, auth, placement=config.add_affinity("image==" + image),
+                    failed=set(avoid))
                 return result
             except (EngineError, EngineUnreachable, ClusterError) as e:
                 error = e

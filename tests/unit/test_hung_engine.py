@@ -9,7 +9,8 @@ when it answers.  Fake engines in memory, on a L{Clock}.
 import random
 
 from treq.testing import RequestTraversalAgent
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import globalLogPublisher
@@ -33,15 +34,22 @@ class HangingAgent:
     """
     An agent in front of a fake engine that can hang: while L{hung}, every
     request is held unanswered (as a stopped dockerd whose socket still
-    accepts); L{resume} sends the held ones on.
+    accepts); L{resume} sends the held ones on.  While L{down} every
+    connection is refused (a dead dockerd); so are requests whose URL
+    contains L{refuse} (C{bytes}).
     """
 
     def __init__(self, agent):
         self.agent = agent
         self.hung = False
+        self.down = False
+        self.refuse = None
         self.held = []
 
     def request(self, method, uri, headers=None, bodyProducer=None):
+        if self.down or (self.refuse is not None and self.refuse in uri):
+            # A dead dockerd: its port refuses connections.
+            return fail(ConnectionRefusedError("Connection refused"))
         if not self.hung:
             return self.agent.request(method, uri, headers, bodyProducer)
         d = Deferred()
