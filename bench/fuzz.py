@@ -100,10 +100,11 @@ def memory_target():
 
 def run(target, count, seed=None):
     """
-    @return: C{(requests sent, status counter, {problem: example request},
-        slowest ping in seconds)}.
+    @return: C{(requests sent, status counter, 5xx body counter,
+        {problem: example request}, slowest ping in seconds)}.
     """
     statuses = Counter()
+    errors = Counter()
     found = {}
     incidents = {}
 
@@ -130,6 +131,8 @@ def run(target, count, seed=None):
         else:
             status, answer_headers, content = answer
             statuses[status] += 1
+            if status >= 500:
+                errors[content.decode("utf-8", "replace").strip()[:160]] += 1
             for problem in fuzz.problems(method, status, answer_headers.get(b"content-type"),
                                          content):
                 # One entry per kind of problem, not per request: an
@@ -154,7 +157,7 @@ def run(target, count, seed=None):
         one()
     finally:
         globalLogPublisher.removeObserver(observe)
-    return sent[0], statuses, found, slowest[0]
+    return sent[0], statuses, errors, found, slowest[0]
 
 
 def main(argv=None):
@@ -167,7 +170,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     target = LiveTarget(options.target) if options.target else memory_target()
     started = time.monotonic()
-    sent, statuses, found, slowest = run(target, options.requests, options.seed)
+    sent, statuses, errors, found, slowest = run(target, options.requests, options.seed)
     elapsed = time.monotonic() - started
     print("target: %s" % (options.target or "in memory (3 fake engines)",))
     print("requests: %d (%d generated, each followed by /_ping) in %.1f s"
@@ -175,6 +178,9 @@ def main(argv=None):
     print("statuses: %s" % (", ".join("%s: %d" % (k, v) for k, v in
                                       sorted(statuses.items(), key=str)),))
     print("slowest /_ping after a request: %.1f ms" % (slowest * 1000,))
+    print("5xx answers (Docker's JSON; engines' and the scheduler's own errors):")
+    for text, count in errors.most_common(8):
+        print("  %4d  %s" % (count, text))
     print("problems: %d" % (len(found),))
     for problem, request in sorted(found.items()):
         method, path, body, headers = request
