@@ -8,6 +8,7 @@ Go regular expressions, matched in linear time (L{swarmd.regex}).
 """
 
 import json
+import re
 
 from swarmd.api.errors import bad_request
 from swarmd.regex import RegexError, compile_regex
@@ -21,6 +22,9 @@ STATES = frozenset(["created", "restarting", "running", "removing", "paused", "e
 
 #: dockerd's health filter values (C{container.IsValidHealthString}).
 HEALTH_STATES = frozenset(["starting", "healthy", "unhealthy", "none"])
+
+# An integer as Go's strconv.Atoi reads it.
+_ATOI = re.compile(r"[+-]?[0-9]+\Z")
 
 #: The label of the containers that are Swarm tasks (C{is-task}).
 TASK_LABEL = "com.docker.swarm.task"
@@ -65,17 +69,160 @@ class Filters(dict):
         return value in values and value not in self._false.get(name, ())
 
 
+def _quote_char(char):
+    """
+    A character as Go's JSON scanner quotes it in its errors.
+    """
+    if char == "'":
+        return "'\\''"
+    if char == '"':
+        return "'\"'"
+    quoted = json.dumps(char, ensure_ascii=False)[1:-1]
+    return "'%s'" % (quoted,)
+
+
+def _innermost(text, end):
+    """
+    The innermost JSON container open at C{end}: C{"["}, C{"{"} or C{""}.
+    """
+    stack = []
+    in_string = escaped = False
+    for char in text[:end]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            stack.append(char)
+        elif char in "]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+#: Python's JSON decoder's complaints, as Go's scanner words them.
+_GO_SYNTAX = {
+    "Expecting value": "invalid character %s looking for beginning of value",
+    "Expecting property name enclosed in double quotes":
+        "invalid character %s looking for beginning of object key string",
+    "Expecting ':' delimiter": "invalid character %s after object key",
+    "Extra data": "invalid character %s after top-level value",
+    "Invalid control character at": "invalid character %s in string literal",
+}
+
+
+def _go_syntax_error(text, error):
+    """
+    Go's C{encoding/json} words for a syntax error Python's decoder found.
+    """
+    position = min(error.pos, len(text))
+    char = text[position:position + 1]
+    if error.msg.startswith("Invalid \\escape"):
+        return "invalid character %s in string escape code" % (
+            _quote_char(text[position + 1:position + 2] or "\\"),)
+    if error.msg.startswith("Invalid \\uXXXX escape"):
+        digits = text[position + 2:position + 6]
+        bad = next((c for c in digits if c not in "0123456789abcdefABCDEF"),
+                   " " if len(digits) < 4 else "")
+        if bad:
+            return "invalid character %s in \\u hexadecimal character escape" % (
+                _quote_char(bad),)
+    malformed = _go_literal_error(text, position, error.msg)
+    if malformed is not None:
+        return malformed
+    if error.msg.startswith("Unterminated string"):
+        trailing = len(text) - len(text.rstrip("\\"))
+        if trailing % 2:
+            # Go reads the end of the input after a backslash as a space.
+            return "invalid character ' ' in string escape code"
+    if not char or error.msg.startswith("Unterminated string"):
+        return "unexpected end of JSON input"
+    if error.msg == "Expecting ',' delimiter":
+        if _innermost(text, position) == "[":
+            return "invalid character %s after array element" % (_quote_char(char),)
+        return "invalid character %s after object key:value pair" % (_quote_char(char),)
+    wording = _GO_SYNTAX.get(error.msg)
+    if wording is None:
+        return "invalid character %s" % (_quote_char(char),)
+    return wording % (_quote_char(char),)
+
+
+def _go_literal_error(text, position, why):
+    """
+    Go's words for a malformed literal (C{tru}) or number (C{-}, C{1.},
+    C{1e}) where Python's decoder stopped, or L{None}.  Go's scanner reads
+    the end of the input as a space.
+    """
+    def at(index):
+        return text[index:index + 1] or " "
+
+    char = text[position:position + 1]
+    if why != "Expecting value":
+        char = char if why in ("Extra data", "Expecting ',' delimiter") and char in ".eE" else ""
+    for literal in ("true", "false", "null"):
+        if char == literal[0]:
+            for offset, expected in enumerate(literal):
+                if at(position + offset) != expected:
+                    return "invalid character %s in literal %s (expecting %s)" % (
+                        _quote_char(at(position + offset)), literal, _quote_char(expected))
+            return None
+    if char == "-" and not at(position + 1).isdigit():
+        return "invalid character %s in numeric literal" % (_quote_char(at(position + 1)),)
+    if position and text[position - 1].isdigit():
+        start = position
+        while start and text[start - 1] in "0123456789.eE+-":
+            start -= 1
+        number = text[start:position].lower()
+        if "e" in number or (char == "." and "." in number):
+            # Python read a whole number: what follows is the error.
+            return None
+        if char == ".":
+            return "invalid character %s after decimal point in numeric literal" % (
+                _quote_char(at(position + 1)),)
+        if char in ("e", "E"):
+            following = at(position + 1)
+            if following in "+-":
+                following = at(position + 2)
+            return "invalid character %s in exponent of numeric literal" % (
+                _quote_char(following),)
+    return None
+
+
+def _refuse_constant(name):
+    # Python reads NaN and Infinity; Go (and JSON) does not.
+    raise json.JSONDecodeError("Expecting value", name, 0)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def load_filters_json(text):
     """
-    Decode a C{filters} query value, refusing what is not JSON.
+    Decode a C{filters} query value, refusing what is not JSON with the
+    words of Go's decoder (dockerd's).
 
     @return: the decoded value (L{None} for C{null}).
     @raise DockerError: 400 for malformed or too deeply nested JSON.
     """
+    if text.startswith("\ufeff"):
+        # Go reads the UTF-8 byte-order mark as bytes: 0xEF first.
+        raise bad_request("invalid filter: invalid character 'ï' looking for beginning of "
+                          "value")
     try:
-        return json.loads(text)
-    except ValueError as e:
-        raise bad_request("invalid filter: %s" % (e,)) from None
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as e:
+        if e.doc is not text:
+            # NaN, Infinity, -Infinity (Python reads them, Go does not).
+            why = ("invalid character 'I' in numeric literal" if e.doc.startswith("-")
+                   else "invalid character %s looking for beginning of value"
+                   % (_quote_char(e.doc[0]),))
+        else:
+            why = _go_syntax_error(text, e)
+        raise bad_request("invalid filter: %s" % (why,)) from None
     except RecursionError:
         raise bad_request("invalid filter: JSON nested too deeply") from None
 
@@ -109,7 +256,8 @@ def _legacy_form(raw):
             return None
         if not all(v is None or isinstance(v, str) for v in value):
             return None
-        values[key] = ["" if v is None else v for v in value]
+        # A set in Go: each value once.
+        values[key] = list(dict.fromkeys("" if v is None else v for v in value))
     return values
 
 
@@ -291,10 +439,12 @@ class ContainerChecks:
             filters = Filters(filters)
         self.exited = []
         for code in filters.get("exited", []):
-            try:
-                self.exited.append(int(code))
-            except ValueError:
-                raise bad_request("invalid filter 'exited=%s'" % (code,)) from None
+            # Go's strconv.Atoi (dockerd's words; its status is a 500).
+            if not _ATOI.match(code):
+                raise bad_request('strconv.Atoi: parsing "%s": invalid syntax' % (code,))
+            if not -2 ** 63 <= int(code) < 2 ** 63:
+                raise bad_request('strconv.Atoi: parsing "%s": value out of range' % (code,))
+            self.exited.append(int(code))
         for state in filters.get("status", []):
             if state not in STATES:
                 raise bad_request("Invalid filter 'status=%s'" % (state,))

@@ -153,12 +153,21 @@ class FilterAndLabelTests(ManagerTestCase):
         """
         engine = self.lab.engines[0]
         for value in [{"health": ["x"]}, {"is-task": ["maybe"]}, {"publish": ["x/y/z"]},
-                      {"name": 5}, {"label": [5]}, {"name": {"x": 5}}, [1]]:
+                      {"name": 5}, {"label": [5]}, {"name": {"x": 5}}, [1],
+                      {"exited": ["x"]}, {"expose": ["80-70"]}]:
             path = "/v1.41/containers/json?filters=" + quote(json.dumps(value))
             status, body = _get(self.manager.port, path)
             direct_status, direct_body = _get(engine.socket, path)
             self.assertIn(direct_status, (400, 500), value)
             self.assertEqual((status, json.loads(body)), (400, json.loads(direct_body)), value)
+        # Malformed JSON: the manager's message is "invalid filter: " and Go's.
+        for text in ["{bad", '{"a":[1 2]}', '["a\\!b"]', "NaN", '{"a":tru}', "[1.5.3]", "{"]:
+            path = "/v1.41/containers/json?filters=" + quote(text)
+            status, body = _get(self.manager.port, path)
+            direct_status, direct_body = _get(engine.socket, path)
+            self.assertEqual((status, json.loads(body)["message"]),
+                             (400, "invalid filter: " + json.loads(direct_body)["message"]),
+                             text)
         path = "/v1.41/containers/json?filters=null"
         self.assertEqual(_get(engine.socket, path), (200, b"[]\n"))
         status, body = _get(self.manager.port, path)

@@ -101,8 +101,34 @@ class ParseFiltersTests(SynchronousTestCase):
         self.assertEqual(self.refused('{"color":["x"]}'), "Invalid filter 'color'")
 
     def test_malformed(self):
-        """Malformed JSON is a 400."""
-        self.assertIn("invalid filter", self.refused("{bad"))
+        """Malformed JSON is a 400 with the words of dockerd's Go decoder (its 500)."""
+        for text, message in [
+            ("{bad", "invalid character 'b' looking for beginning of object key string"),
+            ("{", "unexpected end of JSON input"),
+            ('"abc', "unexpected end of JSON input"),
+            ('{"a" 1}', "invalid character '1' after object key"),
+            ('{"a":1 2}', "invalid character '2' after object key:value pair"),
+            ('{"a":[1 2]}', "invalid character '2' after array element"),
+            ('{"a":[1,]}', "invalid character ']' looking for beginning of value"),
+            ('{"a":{"b":1,}}', "invalid character '}' looking for beginning of object key string"),
+            ('["a\\!b"]', "invalid character '!' in string escape code"),
+            ('["\\u12g4"]', "invalid character 'g' in \\u hexadecimal character escape"),
+            ('{"\\', "invalid character ' ' in string escape code"),
+            ('["a\nb"]', "invalid character '\\n' in string literal"),
+            ("{} x", "invalid character 'x' after top-level value"),
+            ("'x'", "invalid character '\\'' looking for beginning of value"),
+            ("NaN", "invalid character 'N' looking for beginning of value"),
+            ("-Infinity", "invalid character 'I' in numeric literal"),
+            ('{"a":NaN}', "invalid character 'N' looking for beginning of value"),
+            ("[-]", "invalid character ']' in numeric literal"),
+            ('{"a":1.}', "invalid character '}' after decimal point in numeric literal"),
+            ("1e+", "invalid character ' ' in exponent of numeric literal"),
+            ("[1.5.3]", "invalid character '.' after array element"),
+            ('{"a":tru}', "invalid character '}' in literal true (expecting 'e')"),
+            ("nul", "invalid character ' ' in literal null (expecting 'l')"),
+            ("\ufeff{}", "invalid character '\u00ef' looking for beginning of value"),
+        ]:
+            self.assertEqual(self.refused(text), "invalid filter: " + message, text)
 
     def test_deep_nesting(self):
         """JSON nested 1,000 (or 100,000) deep is a 400, not a recursion error."""
@@ -132,6 +158,11 @@ class ContainerChecksTests(SynchronousTestCase):
             ({"is-task": ["1"]}, "Invalid filter 'is-task=[1]'"),
             ({"is-task": {"true": False}}, "Invalid filter 'is-task=[true]'"),
             ({"status": ["x"]}, "Invalid filter 'status=x'"),
+            ({"exited": ["x"]}, 'strconv.Atoi: parsing "x": invalid syntax'),
+            ({"exited": [" 3"]}, 'strconv.Atoi: parsing " 3": invalid syntax'),
+            ({"exited": ["99999999999999999999"]},
+             'strconv.Atoi: parsing "99999999999999999999": value out of range'),
+            ({"is-task": ["", None]}, "Invalid filter 'is-task=[]'"),
             ({"publish": ["x/y/z"]},
              'error while looking up for publish x/y/z: strconv.ParseUint: parsing "x": '
              'invalid syntax'),
