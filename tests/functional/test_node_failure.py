@@ -218,3 +218,130 @@ class OrphanCreateTests(NodeFailureCase):
         # The engine agrees with the manager.
         on_n3 = n3.docker("ps", "-a", "--format", "{{.Names}}").stdout.split()
         self.assertEqual("orphan" in on_n3, "adopted it" in lines[0])
+
+
+class RescheduleTests(NodeFailureCase):
+    """
+    A container with the on-node-failure policy on n3 when n3's dockerd is
+    killed.
+    """
+
+    manager_args = FAST_REFRESH + ("--engine-failure-retry", "2",
+                                   "--cluster-opt", "swarm.reschedule-grace=4s")
+
+    def run_web(self):
+        """
+        Start C{web} on n3 (a soft constraint: it may go elsewhere later).
+
+        @return: its Swarm ID.
+        """
+        done = self.manager.docker("run", "-d", "--name", "web", "-e",
+                                   "reschedule:on-node-failure", "-e", "constraint:node==~n3",
+                                   "busybox", "sleep", "100000")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(self.node_of("web"), "n3")
+        return self.swarm_id("web")
+
+    def swarm_id(self, reference):
+        status, answer = call(self.manager.url + "/containers/%s/json" % (reference,))
+        self.assertEqual(status, 200, answer)
+        return answer["Config"]["Labels"]["com.docker.swarm.id"]
+
+    def kill_n3(self):
+        n3 = self.lab.engine("n3")
+        os.kill(n3.pid, signal.SIGKILL)
+        # Reaped, or its pid file names a live (zombie) process and the
+        # next dockerd refuses to start.
+        for process in self.lab._processes:
+            if process.pid == n3.pid:
+                process.wait(30)
+        wait_for(lambda: not n3.running(), 30, "n3's dockerd gone")
+
+    def web_lines(self):
+        """
+        @return: the C{docker ps -a} lines of C{web}: C{(names, state)}.
+        """
+        done = self.manager.docker("ps", "-a", "--filter", "name=web",
+                                   "--format", "{{.Names}} {{.State}}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return [tuple(line.split()) for line in done.stdout.splitlines() if line.strip()]
+
+    def rescheduled(self):
+        lines = self.web_lines()
+        return (len(lines) == 1 and not lines[0][0].startswith("n3/")
+                and lines[0][1] == "running" and lines[0])
+
+    def wait_rescheduled(self, swarm_id):
+        wait_for(self.rescheduled, 90, "web running elsewhere")
+        self.assertEqual(self.swarm_id("web"), swarm_id)
+        return self.node_of("web")
+
+    def restart_n3(self):
+        self.lab.start_engine("n3")
+        wait_for(lambda: self.status_of("n3") == "Healthy", 60, "n3 healthy again")
+
+    def copies_on_engines(self, swarm_id):
+        """
+        @return: C{{node: count}} of containers with this Swarm ID, asked of
+            each engine itself.
+        """
+        found = {}
+        for engine in self.lab.engines:
+            if not engine.running():
+                continue
+            done = engine.docker("ps", "-aq", "--filter",
+                                 "label=com.docker.swarm.id=" + swarm_id)
+            count = len(done.stdout.split())
+            if count:
+                found[engine.name] = count
+        return found
+
+    def test_rescheduled_and_stale_copy_removed(self):
+        """SIGKILL n3: web runs elsewhere, same name and Swarm ID; n3 back: its copy goes."""
+        swarm_id = self.run_web()
+        self.kill_n3()
+        node = self.wait_rescheduled(swarm_id)
+        self.assertIn(node, ("n1", "n2"))
+        self.assertIn("Rescheduled container", self.manager_log())
+        self.restart_n3()
+        wait_for(lambda: self.copies_on_engines(swarm_id) == {node: 1}, 60,
+                 "the stale copy removed from n3")
+        self.assertEqual(self.web_lines(), [(node + "/web", "running")])
+        # Engines and the manager agree: the name is taken.
+        done = self.manager.docker("run", "-d", "--name", "web", "busybox", "true")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("already in use", done.stderr)
+
+    def test_flapping_twice(self):
+        """n3 dies, returns, dies and returns again: one copy, running, at the end."""
+        swarm_id = self.run_web()
+        self.kill_n3()
+        node = self.wait_rescheduled(swarm_id)
+        self.restart_n3()
+        wait_for(lambda: self.copies_on_engines(swarm_id) == {node: 1}, 60, "one copy")
+        self.kill_n3()
+        time.sleep(8)
+        self.restart_n3()
+        time.sleep(3)
+        self.assertEqual(self.copies_on_engines(swarm_id), {node: 1})
+        self.assertEqual(self.web_lines(), [(node + "/web", "running")])
+
+    def test_manager_restarted_between_failure_and_reschedule(self):
+        """The manager restarts while n3 is down, before the grace ends: one copy at the end."""
+        swarm_id = self.run_web()
+        self.kill_n3()
+        self.manager.stop()
+        self.manager = self.start_manager_with(healthy=2)
+        time.sleep(8)
+        self.restart_n3()
+        time.sleep(6)
+        copies = self.copies_on_engines(swarm_id)
+        self.assertEqual(sum(copies.values()), 1, copies)
+        self.assertEqual(len(self.web_lines()), 1)
+
+    def start_manager_with(self, healthy):
+        manager = ManagerProcess(self.lab.discovery(), args=self.manager_args,
+                                 port=self.manager.port)
+        manager.start(healthy=healthy)
+        self.addCleanup(manager.cleanup)
+        return manager
