@@ -356,3 +356,56 @@ class OrphanCreateTests(SynchronousTestCase):
         self.lab.advance(3)
         self.assertIsNone(self.lab.cluster.name_owner("web"))
         self.assertEqual(self.lab.cluster._unknown, {})
+
+
+class OutcomeTests(SynchronousTestCase):
+    """
+    L{EngineClient} says whether a failed call may have reached the engine
+    (L{EngineUnreachable.outcome_unknown}) and keeps its calls under way.
+    """
+
+    def _client(self, answer):
+        class Agent:
+            def request(self, method, uri, headers=None, bodyProducer=None):
+                return answer()
+
+        clock = Clock()
+        return clock, EngineClient("127.0.0.1:2375", clock, agent=Agent(), timeout=10)
+
+    def test_refused_is_known(self):
+        """A refused connection never reached the engine."""
+        _, client = self._client(lambda: fail(ConnectionRefusedError("refused")))
+        error = self.failureResultOf(client.list_containers(), EngineUnreachable).value
+        self.assertFalse(error.outcome_unknown)
+
+    def test_timeout_is_unknown(self):
+        """A call that timed out may have been done."""
+        clock, client = self._client(Deferred)
+        d = client.create_container({"Image": "busybox"}, "web")
+        self.assertEqual(len(client.outstanding), 1)
+        clock.advance(60)
+        error = self.failureResultOf(d, EngineUnreachable).value
+        self.assertTrue(error.outcome_unknown)
+        self.assertEqual(error.reason, "timed out")
+        self.assertEqual(client.outstanding, {})
+
+    def test_lost_response_is_unknown(self):
+        """A connection lost before the answer came may have carried the request."""
+        from twisted.internet.error import ConnectionLost
+        from twisted.python.failure import Failure
+        from twisted.web._newclient import ResponseNeverReceived
+
+        _, client = self._client(lambda: fail(ResponseNeverReceived(
+            [Failure(ConnectionLost("lost"))])))
+        error = self.failureResultOf(client.list_containers(), EngineUnreachable).value
+        self.assertTrue(error.outcome_unknown)
+
+    def test_answers_noted(self):
+        """An error answer is an answer: the engine is alive."""
+        from swarmd.engine import EngineError
+
+        clock, client = self._client(lambda: fail(EngineError(404, "no such container")))
+        clock.advance(5)
+        self.failureResultOf(client.inspect_container("x"), EngineError)
+        self.assertEqual(client.answered_at, 5)
+        self.assertEqual(client.outstanding, {})
