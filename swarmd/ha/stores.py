@@ -6,6 +6,7 @@ C{<prefix>/docker/swarm/leader}; its value the primary's C{--advertise}.
 """
 
 import base64
+import math
 
 from twisted.internet.defer import inlineCallbacks, returnValue, succeed
 from zope.interface import implementer
@@ -85,7 +86,9 @@ class EtcdLeaderStore:
         holder = _unb64(kv.get("value")) if kv else None
         if holder is not None and holder != value:
             returnValue(holder)
-        lease, _ = yield self.client.lease_grant(ttl)
+        # Whole seconds, rounded up: the store must keep the key at least as
+        # long as the election counts on.
+        lease, _ = yield self.client.lease_grant(math.ceil(ttl))
         key = _b64(self.key)
         if holder is None:
             compare = {"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
