@@ -146,15 +146,16 @@ def make_manager_service(config, reactor=None):
     service.api = api
     service.election = None
     ClusterService(cluster).setServiceParent(service)
-    # Rescheduling is the scheduling manager's: a replicated manager's role
-    # change starts or stops this service (service.watchdog).
+    # Rescheduling is the scheduling manager's: a replicated manager runs
+    # it only while it is the primary (PrimaryOnly, below).
     grace = config.cluster_opts.reschedule_grace
     if grace is None:
         grace = default_grace(config.engine_refresh_max_interval)
     service.watchdog = RescheduleWatchdog(cluster, reactor, grace)
-    service.watchdog.setServiceParent(service)
+    if not config.replication:
+        service.watchdog.setServiceParent(service)
     if config.replication:
-        from swarmd.ha.service import replicate, role_of
+        from swarmd.ha.service import PrimaryOnly, replicate, role_of
         from swarmd.ha.stores import leader_store_for
 
         election, root, electing = replicate(
@@ -162,6 +163,7 @@ def make_manager_service(config, reactor=None):
             config.replication_ttl, reactor, cluster, root,
             tls=to_engines)
         api.role = role_of(election)
+        election.add_listener(PrimaryOnly(service.watchdog))
         service.election = election
         electing.setServiceParent(service)
     site = DockerSite(root, cors=config.cors)

@@ -394,8 +394,9 @@ class SettingsTests(SynchronousTestCase):
         from swarmd.tap import Options
 
         options = Options(environ={})
-        options.parseOptions(["manage", "-H", "tcp://127.0.0.1:0"] + list(args)
-                             + ["nodes://127.0.0.1:1"])
+        if not args or "://" not in args[-1]:
+            args = args + ("nodes://127.0.0.1:1",)
+        options.parseOptions(["manage", "-H", "tcp://127.0.0.1:0"] + list(args))
         return make_manager_service(options.subOptions.config, Clock())
 
     def test_grace_given(self):
@@ -417,3 +418,20 @@ class SettingsTests(SynchronousTestCase):
         for value in ("soon", "-5s"):
             self.assertRaises(UsageError, self._service, "--cluster-opt",
                               "swarm.reschedule-grace=" + value)
+
+    def test_primary_only_when_replicated(self):
+        """A replicated manager runs the watchdog only while it is the primary."""
+        from swarmd.ha.election import PRIMARY, REPLICA
+
+        service = self._service("--replication", "--advertise", "127.0.0.1:2375",
+                                "--cluster-opt", "swarm.reschedule-grace=45s",
+                                "etcd://127.0.0.1:1/swarm")
+        self.assertNotIn(service.watchdog, list(service))
+        self.assertFalse(service.watchdog.running)
+        listeners = [one for one in service.election._listeners
+                     if getattr(one, "service", None) is service.watchdog]
+        self.assertEqual(len(listeners), 1)
+        listeners[0].role_changed(PRIMARY, "127.0.0.1:2375")
+        self.assertTrue(service.watchdog.running)
+        listeners[0].role_changed(REPLICA, "127.0.0.1:2376")
+        self.assertFalse(service.watchdog.running)
