@@ -2,11 +2,12 @@
 Node discovery: where the manager learns its engines' addresses.
 
 Build a provider from the C{<discovery>} argument with L{discovery_for};
-C{nodes://} (or a bare C{host:port,...} list), C{file://}, C{etcd://} and
-C{zk://} are served; C{token://} and C{consul://} are recognised but not
+C{nodes://} (or a bare C{host:port,...} list), C{file://}, C{etcd://},
+C{zk://} and C{consul://} are served; C{token://} is recognised but not
 supported yet.  New providers plug in with L{register_backend}.
 """
 
+from swarmd.discovery._consul import ConsulDiscovery
 from swarmd.discovery._entries import (
     expand_range,
     normalize_address,
@@ -32,6 +33,7 @@ from swarmd.discovery._zk import ZKDiscovery
 
 __all__ = [
     "PLANNED",
+    "ConsulDiscovery",
     "DiscoveryError",
     "DiscoveryNotSupported",
     "EtcdDiscovery",

@@ -30,12 +30,14 @@ class StoreAnswerError(DiscoveryError):
 
     @ivar status: the HTTP status.
     @ivar body: the decoded JSON body, or the raw text.
+    @ivar headers: the answer's L{Headers}, or L{None}.
     """
 
-    def __init__(self, message, status, body):
+    def __init__(self, message, status, body, headers=None):
         super().__init__(message)
         self.status = status
         self.body = body
+        self.headers = headers
 
 
 class LineStream(Protocol):
@@ -202,7 +204,7 @@ class StoreHTTP:
                 detail = decoded.get("message") or decoded.get("error") or decoded
             raise StoreAnswerError(
                 f"{self.describe()} answered {response.code}: {detail}",
-                response.code, decoded)
+                response.code, decoded, response.headers)
         return decoded
 
     def close(self):

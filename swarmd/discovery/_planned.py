@@ -8,7 +8,7 @@ one of these schemes with L{register_backend} replaces the placeholder.
 from swarmd.discovery._registry import register_planned
 
 #: Classic Swarm's discovery schemes not served yet.
-PLANNED = ("token", "consul")
+PLANNED = ("token",)
 
 for _scheme in PLANNED:
     register_planned(_scheme)

@@ -90,7 +90,7 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
         nodes, file and classic Swarm's other four schemes are recognised.
         """
         self.assertEqual(schemes(), ["consul", "etcd", "file", "nodes", "token", "zk"])
-        self.assertEqual(PLANNED, ("token", "consul"))
+        self.assertEqual(PLANNED, ("token",))
 
     def test_served(self):
         """
