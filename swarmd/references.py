@@ -10,7 +10,7 @@ import re
 
 from swarmd.regex import RegexError, compile_regex, escape
 
-_HEX = re.compile(r"^(sha256:)?[0-9a-f]+$")
+_HEX = re.compile(r"(sha256:)?[0-9a-f]+\Z")
 
 #: The placeholders an engine lists for an image without tags or digests.
 NONE_TAG = "<none>:<none>"

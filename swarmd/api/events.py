@@ -34,7 +34,7 @@ MAX_QUEUED = 100000
 #: (about 1,000 events of a few hundred bytes); a few MB is as generous.
 MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
-_NUMBER = re.compile(r"^(\d+)(?:\.(\d{1,9}))?$")
+_NUMBER = re.compile(r"([0-9]+)(?:\.([0-9]{1,9}))?\Z")
 
 
 def parse_timestamp(text, now):

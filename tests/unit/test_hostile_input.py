@@ -20,7 +20,10 @@ from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from swarmd import references, versions
+from swarmd.api import events
 from swarmd.api._helpers import json_depth
+from swarmd.api.events import parse_timestamp
 from swarmd.api.site import DockerSite
 from swarmd.config import TLSOptions
 from swarmd.engine.client import _reason as client_reason
@@ -386,6 +389,18 @@ class PathTests(SynchronousTestCase):
                          (404, {"message": "page not found"}))
         self.assertEqual(self.request("GET", "/v1.41%0A/_ping"),
                          (404, {"message": "page not found"}))
+
+    def test_version_digits_ascii(self):
+        """An API version of other scripts' digits is not a version."""
+        self.assertEqual(self.request("GET", "/v%D9%A1.%D9%A4%D9%A1/info"),
+                         (404, {"message": "page not found"}))
+
+    def test_patterns_end_at_end(self):
+        """Validating patterns refuse a trailing newline."""
+        self.assertFalse(references._id_match("sha256:abc", "abc\n"))
+        self.assertFalse(versions._VERSION.match("1.41\n"))
+        self.assertEqual(parse_timestamp("1700000000.5", 0), 1700000000500000000)
+        self.assertIsNone(events._NUMBER.match("\u0661\u0667"))
 
     def test_not_utf8(self):
         """A path not UTF-8 once decoded gets a JSON 400 and one log line, no traceback."""
