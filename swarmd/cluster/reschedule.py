@@ -49,6 +49,9 @@ ON_NODE_FAILURE = "on-node-failure"
 #: The grace period, in refresh intervals (the longest), when none is given.
 GRACE_REFRESH_INTERVALS = 3
 
+#: Seconds at most between two tries of a rescheduling that keeps failing.
+MAX_RETRY_DELAY = 60.0
+
 
 def default_grace(refresh_max):
     """
@@ -123,6 +126,9 @@ class RescheduleWatchdog(Service):
         self._interval = interval if interval is not None else max(0.5, min(grace / 4, 5.0))
         self._down_since = {}
         self._busy = set()
+        # Swarm ID -> (clock time, delay) of the next try after a failed
+        # create: the delay doubles, up to MAX_RETRY_DELAY.
+        self._retry = {}
         self._loop = LoopingCall(self.check)
         self._loop.clock = clock
 
@@ -163,19 +169,29 @@ class RescheduleWatchdog(Service):
         for address in list(self._down_since):
             if address not in self.cluster.engines:
                 del self._down_since[address]
+        copies = self._scan()
         for engine in due:
             for container in list(engine.containers.values()):
                 if wants_rescheduling(container) and container.swarm_id:
-                    yield self._reschedule(container)
-        yield self.remove_stale()
+                    made = yield self._reschedule(
+                        container, copies.get(container.swarm_id, [container]))
+                    if made is not None:
+                        copies = self._scan()
+        yield self.remove_stale(copies)
 
-    def _copies(self, swarm_id):
+    def _scan(self):
         """
-        Every copy of a Swarm ID the engines cache (hidden ones included).
+        The copies the engines cache (hidden ones included) of every Swarm
+        ID with the policy, in one pass.
+
+        @return: a C{dict} of Swarm ID to a C{list} of L{Container}s.
         """
-        return [container for engine in list(self.cluster.engines.values())
-                for container in list(engine.containers.values())
-                if container.swarm_id == swarm_id]
+        copies = {}
+        for engine in list(self.cluster.engines.values()):
+            for container in list(engine.containers.values()):
+                if container.swarm_id and wants_rescheduling(container):
+                    copies.setdefault(container.swarm_id, []).append(container)
+        return copies
 
     @staticmethod
     def _usable(engine):
@@ -184,12 +200,18 @@ class RescheduleWatchdog(Service):
     # -- rescheduling -------------------------------------------------------------
 
     @inlineCallbacks
-    def _reschedule(self, container):
+    def _reschedule(self, container, copies):
+        """
+        Reschedule one container of a node that is down, unless a newer or
+        a live copy exists.
+
+        @param copies: every copy of its Swarm ID (itself included).
+        @return: a L{Deferred} firing with the new copy's ID, or L{None}.
+        """
         swarm_id = container.swarm_id
         if swarm_id in self._busy:
             return None
         failed = container.engine
-        copies = self._copies(swarm_id)
         if _newest(copies) is not container or any(
                 c.engine is not failed and self._usable(c.engine) for c in copies):
             # Rescheduled already (maybe by a manager before a restart): the
@@ -197,11 +219,20 @@ class RescheduleWatchdog(Service):
             if not self.cluster.superseded(container):
                 self.cluster.supersede(container)
             return None
+        now = self._clock.seconds()
+        retry = self._retry.get(swarm_id)
+        if retry is not None and now < retry[0]:
+            return None
         self._busy.add(swarm_id)
         try:
             result = yield self._create_copy(container, failed, copies)
         finally:
             self._busy.discard(swarm_id)
+        if result is None:
+            delay = min(MAX_RETRY_DELAY, retry[1] * 2 if retry else self._interval)
+            self._retry[swarm_id] = (self._clock.seconds() + delay, delay)
+        else:
+            self._retry.pop(swarm_id, None)
         return result
 
     @inlineCallbacks
@@ -263,7 +294,7 @@ class RescheduleWatchdog(Service):
 
     # -- stale copies ---------------------------------------------------------------
 
-    def remove_stale(self):
+    def remove_stale(self, scanned=None):
         """
         Where copies of one Swarm ID (with the policy) sit on several
         engines and the newest one (the last rescheduling's) is on a usable
@@ -271,15 +302,11 @@ class RescheduleWatchdog(Service):
         cannot stay out of the index until they can.  A newest copy on a
         node that is down is left to L{_reschedule}.
 
+        @param scanned: what L{_scan} found, if it was just called.
         @return: a L{Deferred} firing when done.
         """
-        by_swarm_id = {}
-        for engine in list(self.cluster.engines.values()):
-            for container in list(engine.containers.values()):
-                if container.swarm_id and wants_rescheduling(container):
-                    by_swarm_id.setdefault(container.swarm_id, []).append(container)
         work = []
-        for swarm_id, copies in by_swarm_id.items():
+        for swarm_id, copies in (self._scan() if scanned is None else scanned).items():
             if len(copies) < 2 or swarm_id in self._busy:
                 continue
             keeper = _newest(copies)

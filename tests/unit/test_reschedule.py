@@ -263,6 +263,19 @@ class RescheduleTests(SynchronousTestCase):
         self.assertEqual([c.engine.name for c in self.listed()], ["n3"])
         self.assertEqual(self.lab.cluster.name_owner("web").engine.name, "n3")
 
+    def test_failing_create_backs_off(self):
+        """A rescheduling that keeps failing is tried less and less often (up to a minute)."""
+        self.place()
+        for node in ("n1", "n2"):
+            self.lab.agents[node].refuse = b"/containers/create"
+        self.kill()
+        self.wait_unhealthy()
+        self.lab.advance(GRACE + 60, step=0.5)
+        tries = len(self.logs("Failed to reschedule container"))
+        # Every 0.5 s check would be 120 tries; doubling delays give 7.
+        self.assertGreaterEqual(tries, 5)
+        self.assertLessEqual(tries, 8)
+
     def test_manager_restarted_after_reschedule(self):
         """A new manager finds the new copy; when n3 returns its stale copy goes."""
         self.place()
