@@ -3,8 +3,7 @@ Node discovery: where the manager learns its engines' addresses.
 
 Build a provider from the C{<discovery>} argument with L{discovery_for};
 C{nodes://} (or a bare C{host:port,...} list), C{file://}, C{etcd://},
-C{zk://} and C{consul://} are served; C{token://} is recognised but not
-supported yet.  New providers plug in with L{register_backend}.
+C{zk://}, C{consul://} and C{token://} are served.  New providers plug in with L{register_backend}.
 """
 
 from swarmd.discovery._consul import ConsulDiscovery
@@ -29,6 +28,7 @@ from swarmd.discovery._registry import (
     register_planned,
     schemes,
 )
+from swarmd.discovery._token import TokenDiscovery, create_token
 from swarmd.discovery._zk import ZKDiscovery
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
     "IDiscovery",
     "IDiscoveryWatch",
     "NodesDiscovery",
+    "TokenDiscovery",
     "check_url",
+    "create_token",
     "discovery_for",
     "expand_range",
     "normalize_address",

@@ -87,10 +87,11 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
 
     def test_schemes(self):
         """
-        nodes, file and classic Swarm's other four schemes are recognised.
+        nodes, file and classic Swarm's other four schemes are recognised,
+        and none is a placeholder any more.
         """
         self.assertEqual(schemes(), ["consul", "etcd", "file", "nodes", "token", "zk"])
-        self.assertEqual(PLANNED, ("token",))
+        self.assertEqual(PLANNED, ())
 
     def test_served(self):
         """
@@ -115,10 +116,12 @@ class DiscoveryForTests(RegistryIsolation, SynchronousTestCase):
 
     def test_planned_not_supported(self):
         """
-        The schemes still planned answer DiscoveryNotSupported saying they
-        are not supported yet; check_url says the same.
+        A planned scheme answers DiscoveryNotSupported saying it is not
+        supported yet; check_url says the same.
         """
-        for scheme in PLANNED:
+        self.isolate_registry()
+        register_planned("mesos")
+        for scheme in ("mesos",):
             url = f"{scheme}://10.0.0.1:1234/swarm"
             message = (f"{scheme} discovery is not supported yet "
                        "(use nodes://host:port,... or file:///path)")

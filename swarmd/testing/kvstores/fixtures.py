@@ -44,7 +44,8 @@ class StoreState:
         return all(not w.failing and w.index >= self.target for w in watches)
 
 
-def real_source(testcase, target, entries, make_provider, write, can_register=True):
+def real_source(testcase, target, entries, make_provider, write, can_register=True,
+                key_order=True):
     """
     Build a L{DiscoverySource} over a real store.
 
@@ -54,6 +55,7 @@ def real_source(testcase, target, entries, make_provider, write, can_register=Tr
         L{Clock}, returns the provider.
     @param write: called with a list of entries, makes the store hold them
         (blocking) and returns the store's index after the write.
+    @param key_order: the store lists entries in key order.
     """
     proxy = CutProxy(target).start()
     clock = Clock()
@@ -76,4 +78,4 @@ def real_source(testcase, target, entries, make_provider, write, can_register=Tr
 
     return state, DiscoverySource(
         provider=provider, clock=clock, change=change, fail_reads=state.fail,
-        can_register=can_register, synced=state.synced, key_order=True)
+        can_register=can_register, synced=state.synced, key_order=key_order)
