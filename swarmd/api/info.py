@@ -94,6 +94,9 @@ def _table_head(cluster, strategy, filters, role):
         ["Filters", ", ".join(filters)],
         ["Nodes", str(len(cluster.engines))],
     ]
+    error = getattr(cluster, "discovery_error", None)
+    if error:
+        rows.append(["Discovery Error", error + " (serving the last known nodes)"])
     return rows
 
 

@@ -169,6 +169,7 @@ class Cluster(EngineListener):
         self._subscribers = []
         self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
         self._watch = None
+        self._discovery_failure = None
         self._views = {}
         # The views of the engines that have an ID, in engine order, and the
         # position of each engine's view (None: rebuild both); the engines
@@ -238,13 +239,29 @@ class Cluster(EngineListener):
                 self._log.failure("watching engine {address} failed", address=engine.address)
 
     def _discovery_failed(self, failure):
-        self._log.warn("discovery failed: {error}", error=failure.getErrorMessage())
+        self._discovery_failure = failure.getErrorMessage() or failure.type.__name__
+        self._log.warn(
+            "discovery failed: {error}; keeping the {count} known engines until it answers",
+            error=self._discovery_failure, count=len(self.engines))
+
+    @property
+    def discovery_error(self):
+        """
+        The message of the discovery's failure while its source cannot be
+        read (the cluster keeps its engines meanwhile), else L{None}.
+        """
+        if self._discovery_failure is None or self._watch is None:
+            return None
+        if not getattr(self._watch, "failing", True):
+            return None
+        return self._discovery_failure
 
     def set_addresses(self, addresses):
         """
         Make the engine set match C{addresses}: start new engines, stop gone
         ones.
         """
+        self._discovery_failure = None
         wanted = list(dict.fromkeys(addresses))
         for address in list(self.engines):
             if address not in wanted:

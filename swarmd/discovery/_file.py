@@ -60,6 +60,7 @@ class _FileWatch:
         self._callback = callback
         self._errback = errback
         self._last = None
+        self.failing = False
         self._loop = LoopingCall(self._poll)
         self._loop.clock = clock
         self._starting = clock.callLater(0, self._start)
@@ -73,8 +74,10 @@ class _FileWatch:
         try:
             entries = self._discovery.read()
         except Exception:  # noqa: BLE001 - unexpected errors go to the errback too
+            self.failing = True
             deliver(self._errback, Failure(), self._discovery.path)
             return
+        self.failing = False
         if entries != self._last:
             self._last = entries
             deliver(self._callback, list(entries), self._discovery.path)

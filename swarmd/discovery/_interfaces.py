@@ -10,6 +10,11 @@ class IDiscoveryWatch(Interface):
     A running watch started by L{IDiscovery.watch}.
     """
 
+    failing = Attribute(
+        "Whether the watch's last read of its source failed (true from an "
+        "errback until the source is read again, whether or not the list "
+        "changed): while it is, the watcher holds the last list it got.")
+
     def stop():
         """
         Stop watching: no more callbacks are made after this returns, and

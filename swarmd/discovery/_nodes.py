@@ -27,6 +27,9 @@ class _OnceWatch:
     Call back once, on the next reactor turn, unless stopped first.
     """
 
+    #: A static list never fails.
+    failing = False
+
     def __init__(self, clock, callback, entries, what):
         self._call = clock.callLater(0, self._fire, callback, entries, what)
 

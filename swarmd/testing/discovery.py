@@ -65,6 +65,7 @@ class _FakeWatch:
         self.errback = errback
         self.last = None
         self.stopped = False
+        self.failing = False
         self._first = None
 
     def _start(self, clock):
@@ -78,11 +79,14 @@ class _FakeWatch:
         discovery = self._discovery
         if discovery._failure is not None:
             self._fail(discovery._failure)
-        elif discovery.entries != self.last:
+            return
+        self.failing = False
+        if discovery.entries != self.last:
             self.last = list(discovery.entries)
             deliver(self.callback, list(discovery.entries), "fake")
 
     def _fail(self, failure):
+        self.failing = True
         deliver(self.errback, failure, "fake")
 
     def stop(self):
@@ -434,6 +438,7 @@ def make_idiscovery_tests(fixture, static=False, real=False):
             before = len(source.clock.getDelayedCalls())
             _, watch = self.watch(source)
             await self.settle(source)
+            self.assertFalse(watch.failing)
             watch.stop()
             self.assertEqual(len(source.clock.getDelayedCalls()), before)
 
@@ -561,10 +566,12 @@ def make_idiscovery_tests(fixture, static=False, real=False):
             for failure in recorder.failures:
                 self.assertTrue(failure.check(DiscoveryError), failure)
             self.assertEqual(recorder.lists, [ENTRIES])
+            self.assertTrue(watch.failing)
             if source.change is not None:
                 source.change(CHANGED)
                 await self.settle(source)
                 self.assertEqual(recorder.lists, [ENTRIES, self.expect(CHANGED)])
+                self.assertFalse(watch.failing)
 
         async def test_recovery_same_entries_no_callback(self):
             """
@@ -579,10 +586,12 @@ def make_idiscovery_tests(fixture, static=False, real=False):
             await self.settle(source)
             source.fail_reads()
             await self.settle(source)
+            self.assertTrue(watch.failing)
             source.change(ENTRIES)
             await self.settle(source, rounds=2)
             self.assertEqual(recorder.lists, [ENTRIES])
             self.assertTrue(recorder.failures)
+            self.assertFalse(watch.failing, "recovered with the same list, still failing")
 
         async def test_failure_first_then_entries(self):
             """
