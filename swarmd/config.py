@@ -82,6 +82,13 @@ class ManageConfig:
     discovery_opts: tuple[tuple[str, str], ...] = ()
     refresh_on_node_filter: bool = False
     container_name_refresh_filter: str = ""
+    #: Where C{/metrics} is also served alone (C{tcp://host:port}), or
+    #: L{None}.
+    metrics_addr: str | None = None
+    #: Seconds open requests and hijacked sessions get to finish on SIGTERM.
+    shutdown_timeout: float = 10.0
+    #: C{text} or C{json} (see L{swarmd._log}).
+    log_format: str = "text"
     debug: bool = False
     log_level: str = "info"
     experimental: bool = False
@@ -99,6 +106,8 @@ class JoinConfig:
     ttl: float = 180.0
     delay: float = 0.0
     discovery_opts: tuple[tuple[str, str], ...] = ()
+    #: C{text} or C{json} (see L{swarmd._log}).
+    log_format: str = "text"
     debug: bool = False
     log_level: str = "info"
 
@@ -122,5 +131,19 @@ class CreateConfig:
     Settings of C{swarm create}.
     """
 
+    #: The token service (C{SWARM_TOKEN_URL}), or L{None}.
+    token_url: str | None = None
+    debug: bool = False
+    log_level: str = "info"
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class TokenServiceConfig:
+    """
+    Settings of C{swarm token-service}.
+    """
+
+    listen: str = "tcp:8500:interface=127.0.0.1"
+    data: str = ""
     debug: bool = False
     log_level: str = "info"

@@ -35,7 +35,7 @@ from twisted.python import usage
 import swarmd
 from swarmd import config as _config
 from swarmd._duration import parse_duration
-from swarmd._log import LEVELS, observer, set_level
+from swarmd._log import LEVELS, LOG_FORMATS, observer, set_level, use_for_twistd
 
 __all__ = [
     "CLUSTER_OPTIONS",
@@ -69,6 +69,15 @@ _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 _INTEGER = re.compile(r"[-+]?\d+")
 _PORT = re.compile(r"\d{1,5}")
+
+#: The C{--log-format} flag of the commands that run as a service.
+LOG_FORMAT_PARAMETER = [
+    "log-format",
+    None,
+    "text",
+    "Log format: text, or json (one JSON object a line, written where twistd's --logfile "
+    "says: - for stdout).",
+]
 _HOSTNAME = re.compile(r"[0-9A-Za-z._-]+|\[[0-9A-Fa-f:.%a-zA-Z]+\]")
 
 
@@ -263,18 +272,18 @@ def _unreadable(path):
         return f"open {path}: {(e.strerror or str(e)).lower()}"
 
 
-def _default_check_url(url):
+def _default_check_url(url, options=()):
     """
-    Check a discovery URL with L{swarmd.discovery.check_url}, imported only
-    when needed.
+    Check a discovery URL (and its C{--discovery-opt} pairs) with
+    L{swarmd.discovery.check_url}, imported only when needed.
 
     @raise usage.UsageError: with the discovery's message if it refuses
-        C{url}.
+        C{url} or an option.
     """
     from swarmd.discovery import DiscoveryError, check_url
 
     try:
-        check_url(url)
+        check_url(url, options=options)
     except DiscoveryError as e:
         raise usage.UsageError(str(e)) from None
 
@@ -531,6 +540,18 @@ class _Command(usage.Options):
         except ValueError as e:
             raise usage.UsageError(f"invalid --{name}: {e}") from None
 
+    def _log_format(self):
+        """
+        @return: the C{--log-format} value, checked.
+        @raise usage.UsageError: for an unknown format.
+        """
+        value = self["log-format"]
+        if value not in LOG_FORMATS:
+            raise usage.UsageError(
+                f"invalid --log-format {value!r} (options: {', '.join(LOG_FORMATS)})"
+            )
+        return value
+
     def _integer(self, name):
         """
         @return: the integer flag C{name}.
@@ -574,7 +595,8 @@ class _DiscoveryCommand(_Command):
 
     def opt_discovery_opt(self, value):
         """
-        Discovery options, key=value (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile.
+        Discovery options, key=value (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile
+        (etcd, zk, consul), etcd.api=v2 (etcd), token.url (token; env SWARM_TOKEN_URL).
         """
         self["discovery-opt"].append(value)
 
@@ -596,11 +618,21 @@ class _DiscoveryCommand(_Command):
             raise usage.UsageError(
                 f"discovery required to {self._verb} a cluster. " + self._help_pointer()
             )
-        self._check_url(url)
+        if self._check_url is _default_check_url:
+            _default_check_url(url, self._discovery_opts())
+        else:
+            self._check_url(url)
         return url
 
     def _discovery_opts(self):
-        return _key_values("discovery-opt", self["discovery-opt"])
+        pairs = _key_values("discovery-opt", self["discovery-opt"])
+        url = self._url or self._environ.get("SWARM_DISCOVERY", "")
+        token_url = self._environ.get("SWARM_TOKEN_URL")
+        if (url.startswith("token://") and token_url
+                and not any(key == "token.url" for key, _ in pairs)):
+            # The environment's token service, for every command alike.
+            pairs = (*pairs, ("token.url", token_url))
+        return pairs
 
     def _advertise(self, given):
         """
@@ -659,6 +691,13 @@ class ManageOptions(_DiscoveryCommand):
             "Deprecated; replaced by --engine-failure-retry.",
         ],
         ["heartbeat", None, "60s", "Period between each heartbeat (discovery poll period)."],
+        [
+            "metrics-addr",
+            None,
+            None,
+            "Also serve /metrics (Prometheus) on this host:port, plain HTTP and nothing "
+            "else (it is always on the API listeners too).",
+        ],
         ["cluster-driver", "c", "swarm", "Cluster driver to use [swarm]."],
         [
             "container-name-refresh-filter",
@@ -667,6 +706,14 @@ class ManageOptions(_DiscoveryCommand):
             "If set, refresh the cache when a ContainerList call comes in with "
             "a name filter set to this value.",
         ],
+        [
+            "shutdown-timeout",
+            None,
+            "10s",
+            "On SIGTERM, how long open requests and hijacked sessions (attach, exec, logs -f, "
+            "events) get to finish before they are closed.",
+        ],
+        LOG_FORMAT_PARAMETER,
     ]
 
     def __init__(self, environ=None, check_url=None):
@@ -843,6 +890,20 @@ class ManageOptions(_DiscoveryCommand):
                     "Leader election needs etcd's v3 API: drop --discovery-opt etcd.api=v2"
                 )
         discovery_opts = self._discovery_opts()
+        metrics_addr = self["metrics-addr"]
+        if metrics_addr:
+            try:
+                metrics_addr = check_host(metrics_addr)
+            except usage.UsageError:
+                raise usage.UsageError(
+                    f"invalid --metrics-addr {metrics_addr!r}: use host:port "
+                    "(e.g. 127.0.0.1:9323)"
+                ) from None
+        shutdown_timeout = self._duration("shutdown-timeout")
+        if shutdown_timeout < 0:
+            raise usage.UsageError(
+                f"--shutdown-timeout can not be negative (got {self['shutdown-timeout']})"
+            )
 
         self.config = _config.ManageConfig(
             discovery=discovery,
@@ -863,6 +924,9 @@ class ManageOptions(_DiscoveryCommand):
             discovery_opts=discovery_opts,
             refresh_on_node_filter=self._flag("refresh-on-node-filter"),
             container_name_refresh_filter=self["container-name-refresh-filter"],
+            metrics_addr=metrics_addr or None,
+            shutdown_timeout=shutdown_timeout,
+            log_format=self._log_format(),
             **self._globals(),
         )
 
@@ -886,6 +950,7 @@ class JoinOptions(_DiscoveryCommand):
             "0s",
             "Add a random delay in [0s,delay] to avoid synchronized registration.",
         ],
+        LOG_FORMAT_PARAMETER,
     ]
 
     def __init__(self, environ=None, check_url=None):
@@ -931,6 +996,7 @@ class JoinOptions(_DiscoveryCommand):
             ttl=ttl,
             delay=delay,
             discovery_opts=self._discovery_opts(),
+            log_format=self._log_format(),
             debug=settings["debug"],
             log_level=settings["log_level"],
         )
@@ -971,17 +1037,10 @@ USAGE_STATUS = 2
 #: L{swarmd.cli.one_shot}), never as a twistd service.
 ONE_SHOT_CONFIGS = (_config.ListConfig, _config.CreateConfig)
 
-#: Why C{swarm create} cannot work here.
-CREATE_REFUSAL = (
-    "swarm create is not supported: it asks Docker Hub's token discovery "
-    "service (discovery.hub.docker.com) for a cluster token, and that service "
-    "is gone; use nodes://, file:// (or, later, consul/etcd/zk) discovery instead"
-)
-
-
 class CreateOptions(_Command):
     """
-    Create a cluster token (not supported: the token service is gone).
+    Create a cluster token with the token service named by SWARM_TOKEN_URL
+    (e.g. http://127.0.0.1:8500, a `swarm token-service`).
     """
 
     _name = "create"
@@ -996,6 +1055,45 @@ class CreateOptions(_Command):
     def postOptions(self):
         settings = self._globals()
         self.config = _config.CreateConfig(
+            token_url=self._environ.get("SWARM_TOKEN_URL") or None,
+            debug=settings["debug"], log_level=settings["log_level"]
+        )
+
+
+class TokenServiceOptions(_Command):
+    """
+    Run a token service: Docker Hub's token discovery API (POST /v1/clusters, POST/GET/DELETE
+    /v1/clusters/<token>) for token:// discovery, keeping its clusters in --data.
+    """
+
+    _name = "token-service"
+    _arguments = "[options]"
+
+    optParameters = [
+        ["listen", None, "tcp:8500:interface=127.0.0.1",
+         "Where to listen: a Twisted strports description (ssl:... for TLS)."],
+        ["data", None, None, "Folder the clusters are kept in (mandatory)."],
+    ]
+
+    def parseArgs(self, *args):
+        if args:
+            raise usage.UsageError(
+                "the `token-service` command takes no arguments. " + self._help_pointer()
+            )
+
+    def postOptions(self):
+        if not self["data"]:
+            raise usage.UsageError("missing mandatory --data flag (the folder clusters are "
+                                   "kept in)")
+        from twisted.application import strports
+
+        try:
+            strports.service(self["listen"], None)
+        except (ValueError, KeyError, TypeError) as e:
+            raise usage.UsageError(f"invalid --listen {self['listen']!r}: {e}") from None
+        settings = self._globals()
+        self.config = _config.TokenServiceConfig(
+            listen=self["listen"], data=self["data"],
             debug=settings["debug"], log_level=settings["log_level"]
         )
 
@@ -1061,7 +1159,9 @@ class Options(_Command):
             ("manage", "m", make(ManageOptions), "(m) Manage a docker cluster"),
             ("join", "j", make(JoinOptions), "(j) Join a docker cluster"),
             ("list", "l", make(ListOptions), "(l) List nodes in a cluster"),
-            ("create", "c", make(CreateOptions), "(c) Create a cluster (not supported)"),
+            ("create", "c", make(CreateOptions), "(c) Create a cluster token"),
+            ("token-service", None, make(TokenServiceOptions),
+             "Run a token service for token:// discovery"),
             ("help", "h", make(HelpOptions), "(h) Show the commands, or help for one"),
         ]
 
@@ -1122,6 +1222,7 @@ class Options(_Command):
             sys.stderr.flush()
             raise SystemExit(USAGE_STATUS) from None
         config = self.subOptions.config
+        use_for_twistd(self.parent, getattr(config, "log_format", "text"))
         if isinstance(config, ONE_SHOT_CONFIGS):
             from swarmd.cli import one_shot
 
@@ -1242,6 +1343,14 @@ def makeService(options, reactor=None, status=None, discovery_for=None):
         from swarmd.manager import make_manager_service
 
         return make_manager_service(config, reactor=reactor)
+    if isinstance(config, _config.TokenServiceConfig):
+        from swarmd.discovery import DiscoveryError
+        from swarmd.discovery.tokenservice import make_service
+
+        try:
+            return make_service(config.listen, config.data, reactor=reactor)
+        except DiscoveryError as e:
+            raise SystemExit(f"swarm: {e}") from None
     if isinstance(config, _config.JoinConfig):
         from swarmd.join import JoinService
 

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from swarmd import API_VERSION, MIN_API_VERSION
-from swarmd._log import observer
+from swarmd._log import API_ERROR, observer
 from swarmd.api.containers import ContainerRoutes
 from swarmd.api.errors import DockerError, bad_request, error_body, write_error
 from swarmd.api.events import EventRoutes
@@ -117,16 +117,34 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
             if failure.check(kind):
                 error = failure.value
                 if status is None:
-                    return write_error(request, error.status, error.message)
-                return write_error(request, status, str(error))
+                    return self._error_answer(request, error.status, error.message)
+                return self._error_answer(request, status, str(error))
         # Python's own text (an exception's message, a traceback) never
         # reaches a client: it gets an ID to quote, the log the traceback.
         incident = new_incident()
+        message = "internal error (incident %s)" % (incident,)
         self._log.failure("internal error (incident {incident}) serving {method} {uri}",
-                          failure, incident=incident,
-                          method=request.method.decode("ascii", "replace"),
-                          uri=request.uri.decode("ascii", "replace"))
-        return write_error(request, 500, "internal error (incident %s)" % (incident,))
+                          failure, incident=incident, status=500, error=message,
+                          swarmd_event=API_ERROR, **_request_fields(request))
+        return write_error(request, 500, message, incident=incident)
+
+    def _error_answer(self, request, status, message):
+        """
+        Answer an error the manager or an engine explained, and log it: a
+        5xx at C{warn} with an incident ID (also in the answer's body), a
+        4xx at C{debug} (a client's mistake is not the operator's).
+        """
+        fields = _request_fields(request)
+        if status < 500:
+            self._log.debug("{method} {uri}: {status} {error}", status=status,
+                            error=message, incident=None, swarmd_event=API_ERROR,
+                            **fields)
+            return write_error(request, status, message)
+        incident = new_incident()
+        self._log.warn("{method} {uri}: {status} {error} (incident {incident})",
+                       status=status, error=message, incident=incident,
+                       swarmd_event=API_ERROR, **fields)
+        return write_error(request, status, message, incident=incident)
 
     # -- dispatch -------------------------------------------------------------------
 
@@ -173,8 +191,32 @@ def _standalone():
     return ("primary", None)
 
 
-def _dispatcher(handler):
+def _request_fields(request):
+    """
+    @return: the log fields naming a request: C{method}, C{uri} (as
+        sent), C{path} and C{route} (the route template it matched, or
+        L{None}).
+    """
+    return {"method": request.method.decode("ascii", "replace"),
+            "uri": request.uri.decode("ascii", "replace"),
+            "path": request.path.decode("ascii", "replace"),
+            "route": getattr(request, "route_template", None)}
+
+
+def route_template(path):
+    """
+    @param path: a path of L{ROUTES} (C{/containers/<path:name>/json}).
+    @return: its template as metrics label it (C{/containers/{name}/json}).
+    """
+    return re.sub(r"<(?:[^:>]*:)?([^>]*)>", r"{\1}", path)
+
+
+def _dispatcher(handler, path):
+    template = route_template(path)
+
     def route(self, request, **kwargs):
+        # The route a request took, for the metrics (swarmd.metrics).
+        request.route_template = template
         return self.dispatch(handler, request, **kwargs)
 
     route.__name__ = handler
@@ -187,7 +229,8 @@ def _register_routes():
             setattr(DockerAPI, handler, DockerAPI.not_supported)
         for prefix in ("", "/v<version>"):
             DockerAPI.app.route(prefix + path, methods=[method],
-                                endpoint="%s %s%s" % (method, prefix, path))(_dispatcher(handler))
+                                endpoint="%s %s%s" % (method, prefix, path))(
+                                    _dispatcher(handler, path))
     # Anything else, on any method, is Docker's "page not found".
 
     @DockerAPI.app.route("/", branch=True,

@@ -38,16 +38,23 @@ def server_error(message):
     return DockerError(500, message)
 
 
-def error_body(message):
+def error_body(message, incident=None):
     """
+    @param incident: an incident ID (see L{swarmd.api.app.new_incident})
+        the log names too, added as C{"incident"} if given.
     @return: the C{bytes} of a Docker error body.
     """
-    return json.dumps({"message": message}).encode("utf-8") + b"\n"
+    body = {"message": message}
+    if incident is not None:
+        body["incident"] = incident
+    return json.dumps(body).encode("utf-8") + b"\n"
 
 
-def write_error(request, status, message):
+def write_error(request, status, message, incident=None):
     """
     Answer C{request} with a Docker error, unless the answer already began.
+
+    @param incident: as L{error_body}.
 
     @return: the body to return from a Klein handler (C{b""} when nothing more
         can be written).
@@ -57,4 +64,4 @@ def write_error(request, status, message):
     request.setResponseCode(status)
     request.setHeader(b"Content-Type", b"application/json")
     request.responseHeaders.removeHeader(b"Content-Length")
-    return error_body(message)
+    return error_body(message, incident)

@@ -13,11 +13,19 @@ from twisted.internet.defer import DeferredSemaphore, inlineCallbacks
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from swarmd._log import observer
+from swarmd._log import (
+    DISCOVERY_CHANGE,
+    DISCOVERY_ERROR,
+    ENGINE_STATE,
+    SCHEDULE,
+    SCHEDULE_FAILED,
+    observer,
+)
 from swarmd.cluster.containers import SWARM_ID_LABEL, Container
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.metrics import ClusterObserver
 from swarmd.references import image_matches
 from swarmd.scheduler import Node, SchedulerError
 
@@ -191,6 +199,9 @@ class Cluster(EngineListener):
         self._superseded = set()
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
+        #: Told of engine errors and refreshes, discovery errors and
+        #: events (L{swarmd.metrics.ManagerMetrics.attach} sets it).
+        self.metrics = ClusterObserver()
 
     # -- engines ------------------------------------------------------------------
 
@@ -239,10 +250,12 @@ class Cluster(EngineListener):
                 self._log.failure("watching engine {address} failed", address=engine.address)
 
     def _discovery_failed(self, failure):
+        self.metrics.discovery_failed(failure)
         self._discovery_failure = failure.getErrorMessage() or failure.type.__name__
         self._log.warn(
             "discovery failed: {error}; keeping the {count} known engines until it answers",
-            error=self._discovery_failure, count=len(self.engines))
+            error=self._discovery_failure, count=len(self.engines),
+            swarmd_event=DISCOVERY_ERROR)
 
     @property
     def discovery_error(self):
@@ -265,10 +278,13 @@ class Cluster(EngineListener):
         wanted = list(dict.fromkeys(addresses))
         for address in list(self.engines):
             if address not in wanted:
-                self._log.info("engine {address} left discovery", address=address)
+                self._log.info("engine {address} left discovery", address=address,
+                               change="left", swarmd_event=DISCOVERY_CHANGE)
                 self._remove_engine(address)
         for address in wanted:
             if address not in self.engines:
+                self._log.info("engine {address} joined discovery", address=address,
+                               change="joined", swarmd_event=DISCOVERY_CHANGE)
                 self._add_engine(address)
 
     def _add_engine(self, address):
@@ -332,10 +348,16 @@ class Cluster(EngineListener):
 
     def engine_state_changed(self, engine, old, new):
         self._log.info("engine {address} ({engine}) {old} -> {new}", address=engine.address,
-                       engine=engine.name, old=old, new=new)
+                       engine=engine.name, old=old, new=new, swarmd_event=ENGINE_STATE)
 
     def engine_event(self, engine, event):
         self.publish_event(self.decorate_event(engine, event))
+
+    def engine_failed(self, engine, error):
+        self.metrics.engine_failed(engine, error)
+
+    def engine_refreshed(self, engine, seconds, ok):
+        self.metrics.engine_refreshed(engine, seconds, ok)
 
     def publish_event(self, event):
         """
@@ -343,6 +365,7 @@ class Cluster(EngineListener):
         C{since} replays: an engine's (decorated) or the manager's own.
         """
         self.recent_events.append(event)
+        self.metrics.event_published(event)
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)
@@ -656,9 +679,17 @@ class Cluster(EngineListener):
             located = (placement or config).locate_volumes(nodes)
             if failed:
                 nodes = [n for n in nodes if n.addr not in failed]
-            node = self.scheduler.select(located, nodes)
+            decision = self.scheduler.decide(located, nodes)
         except SchedulerError as e:
+            self._log_refusal(name, swarm_id, e)
             raise ClusterError(str(e), 500) from None
+        node = decision.nodes[0]
+        self._log.info("scheduled {container} on {node}: {left} of {candidates} nodes fit "
+                       "({filters})", container=name or swarm_id, swarm_id=swarm_id,
+                       node=node.name, address=node.addr, candidates=decision.candidates,
+                       left=len(decision.nodes), filters=_removed_text(decision.removed),
+                       removed=[list(pair) for pair in decision.removed],
+                       soft_dropped=decision.soft_dropped, swarmd_event=SCHEDULE)
         engine = self.engines.get(node.addr)
         if engine is None:
             raise ClusterError("error creating container: node %s left" % (node.name,))
@@ -698,6 +729,21 @@ class Cluster(EngineListener):
             # Cached (container_changed dropped the entry), or already gone.
             self._drop_pending(swarm_id, engine)
         return engine, answer
+
+    def _log_refusal(self, name, swarm_id, error):
+        """
+        Log that no node could take a container, and which filter removed
+        how many nodes (when the scheduler said).
+        """
+        decision = error.decision
+        self._log.warn("cannot schedule {container}: {error} ({filters}, of {candidates} "
+                       "nodes)", container=name or swarm_id, swarm_id=swarm_id,
+                       error=str(error),
+                       candidates=decision.candidates if decision else None,
+                       filters=_removed_text(decision.removed) if decision else "",
+                       removed=[list(p) for p in decision.removed] if decision else [],
+                       soft_dropped=decision.soft_dropped if decision else False,
+                       swarmd_event=SCHEDULE_FAILED)
 
     def _drop_pending(self, swarm_id, engine):
         """
@@ -925,6 +971,17 @@ def local_volume_names(volumes):
         if isinstance(volume, dict) and isinstance(volume.get("Name"), str)
         and (volume.get("Scope") or ("local" if (volume.get("Driver") or "local") == "local"
                                      else "global")) == "local")
+
+
+def _removed_text(removed):
+    """
+    @param removed: C{(filter, count)} pairs of a
+        L{swarmd.scheduler.scheduler.Decision}.
+    @return: e.g. C{"health removed 1, constraint removed 2"}, or
+        C{"no filter removed any"}.
+    """
+    words = ["%s removed %d" % (name, count) for name, count in removed if count]
+    return ", ".join(words) or "no filter removed any"
 
 
 def _is_missing_image(error):

@@ -9,7 +9,13 @@ returns them with status 500); L{ExpressionError} is a bad request (400).
 class SchedulerError(Exception):
     """
     No node can take the container; C{str(error)} is the API's message.
+
+    @ivar decision: the L{swarmd.scheduler.scheduler.Decision} (no nodes)
+        saying which filter removed how many nodes, when the scheduler
+        raised it; else L{None}.
     """
+
+    decision = None
 
     def __init__(self, message):
         super().__init__(message)

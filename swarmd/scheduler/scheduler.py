@@ -4,12 +4,35 @@ L{Scheduler}: filters, then a strategy, with the soft-expression retry.
 
 from __future__ import annotations
 
+import attr
 from twisted.logger import Logger
 
 from swarmd._log import observer
 from swarmd.scheduler.errors import NoHealthyNode, NoMatchingNode, SchedulerError
 
-__all__ = ["Scheduler"]
+__all__ = ["Decision", "Scheduler"]
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Decision:
+    """
+    What the scheduler decided for one container, and how: the numbers its
+    caller logs (the scheduler itself stays pure).
+
+    @ivar nodes: the nodes that can take the container, best first
+        (empty when none can).
+    @ivar candidates: how many nodes were offered.
+    @ivar removed: C{(filter name, nodes it removed)} for each filter run,
+        in order (the last pass: without soft expressions if they were
+        dropped).
+    @ivar soft_dropped: C{True} when no node satisfied the soft (C{~})
+        expressions and they were ignored.
+    """
+
+    nodes: tuple
+    candidates: int
+    removed: tuple
+    soft_dropped: bool = False
 
 
 def _volume_notes(config):
@@ -43,10 +66,12 @@ class Scheduler:
         self.strategy = strategy
         self.filters = list(filters)
 
-    def _filter(self, config, nodes, soft):
+    def _filter(self, config, nodes, soft, removed):
         candidates = list(nodes)
         for index, node_filter in enumerate(self.filters):
+            before = len(candidates)
             candidates = node_filter.filter(config, candidates, soft)
+            removed.append((node_filter.name, before - len(candidates)))
             if not candidates:
                 if node_filter.name == "health":
                     raise NoHealthyNode()
@@ -57,8 +82,8 @@ class Scheduler:
                 raise NoMatchingNode(node_filter.name, conditions, notes)
         return candidates
 
-    def _rank(self, config, nodes, soft):
-        return self.strategy.rank(config, self._filter(config, nodes, soft))
+    def _rank(self, config, nodes, soft, removed):
+        return self.strategy.rank(config, self._filter(config, nodes, soft, removed))
 
     def rank(self, config, nodes):
         """
@@ -73,19 +98,39 @@ class Scheduler:
         @raise SchedulerError: L{NoHealthyNode}, L{NoMatchingNode} or
             L{NoResources} (their messages are classic Swarm's).
         """
+        return list(self.decide(config, nodes).nodes)
+
+    def decide(self, config, nodes):
+        """
+        Rank the nodes as L{rank} does, and say how.
+
+        @return: a L{Decision} with at least one node.
+        @raise SchedulerError: as L{rank}, with a C{decision} attribute: the
+            L{Decision} (no nodes) saying which filter removed how many.
+        """
         # Where its volumes are is judged over every node given, before any
         # filter (a volume on a node that is down still ties the container),
         # unless the caller looked over more nodes already.
         if config.volume_nodes is None:
             config = config.locate_volumes(nodes)
+        count = len(nodes)
+        removed = []
         try:
-            return self._rank(config, nodes, soft=True)
+            return Decision(tuple(self._rank(config, nodes, True, removed)), count,
+                            tuple(removed))
         except SchedulerError as e:
             if not config.has_soft:
+                e.decision = Decision((), count, tuple(removed))
                 raise
             self._log.debug("no node satisfies the soft expressions ({error}); "
                             "trying without them", error=str(e))
-        return self._rank(config, nodes, soft=False)
+        removed = []
+        try:
+            ranked = self._rank(config, nodes, False, removed)
+        except SchedulerError as e:
+            e.decision = Decision((), count, tuple(removed), soft_dropped=True)
+            raise
+        return Decision(tuple(ranked), count, tuple(removed), soft_dropped=True)
 
     def select(self, config, nodes):
         """
