@@ -79,13 +79,16 @@ class ZKClient:
 
     _log = Logger(observer=observer)
 
-    def __init__(self, hosts, reactor, session_timeout, options=None):
+    def __init__(self, hosts, reactor, session_timeout, options=None, logger=None):
         """
         @param hosts: C{host:port} strings.
         @param reactor: the reactor results are delivered on.
         @param session_timeout: seconds (ZooKeeper bounds it with its tick).
         @param options: the L{KVOptions} (TLS files).
+        @param logger: the standard library logger kazoo logs to (ours, at
+            debug level, by default).
         """
+        self._kazoo_logger = logger or _kazoo_log
         self.hosts = list(hosts)
         self._reactor = reactor
         self._session_timeout = session_timeout
@@ -120,7 +123,7 @@ class ZKClient:
             hosts=",".join(self.hosts), timeout=self._session_timeout,
             connection_retry={"max_tries": -1, "delay": 0.1, "backoff": 1.5,
                               "max_delay": 2.0},
-            command_retry=None, logger=_kazoo_log, **kwargs)
+            command_retry=None, logger=self._kazoo_logger, **kwargs)
         self._kazoo.add_listener(self._state_from_thread)
         self._kazoo.start_async()
 

@@ -6,15 +6,18 @@ C{<prefix>/docker/swarm/leader}; its value the primary's C{--advertise}.
 """
 
 import base64
+import logging
 import math
+import re
 
 from twisted.internet.defer import inlineCallbacks, returnValue, succeed
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from swarmd.ha._interfaces import ILeaderStore
 from swarmd.ha.errors import LeadershipLost
 
-__all__ = ["LEADER_PATH", "EtcdLeaderStore", "NoLeaderStore", "leader_store_for"]
+__all__ = ["LEADER_PATH", "EtcdLeaderStore", "NoLeaderStore", "ZKLeaderStore", "leader_store_for"]
 
 #: Classic Swarm's C{leaderElectionPath}, under the discovery's prefix.
 LEADER_PATH = "docker/swarm/leader"
@@ -133,6 +136,162 @@ class EtcdLeaderStore:
         return succeed(None)
 
 
+class _NegotiatedTimeout(logging.Handler):
+    """
+    Reads the session timeout a ZooKeeper server granted from kazoo's own
+    log line (kazoo keeps no other record of it; the server clamps a
+    requested timeout to its C{min/maxSessionTimeout}).
+    """
+
+    _LINE = re.compile(r"negotiated session timeout: (\d+)")
+
+    def __init__(self):
+        logging.Handler.__init__(self, level=1)
+        self.seconds = None
+
+    def emit(self, record):
+        try:
+            found = self._LINE.search(record.getMessage())
+        except Exception:  # noqa: BLE001 - a record we cannot format
+            return
+        if found:
+            self.seconds = int(found.group(1)) / 1000.0
+
+
+@implementer(ILeaderStore)
+class ZKLeaderStore:
+    """
+    The leader key in ZooKeeper: an ephemeral znode of this manager's own
+    session, whose timeout is the TTL.  ZooKeeper deletes it once the
+    session expires, C{ttl} after the last request the server got from
+    this manager; a renewal is a request (it proves the session alive when
+    the server answered) that also checks the node is still this session's.
+
+    A server that grants a shorter session than asked (C{ttl} above its
+    C{maxSessionTimeout}) would let the node go before the election expects:
+    the campaign then fails, saying so, and this manager never becomes
+    primary.
+    """
+
+    def __init__(self, endpoints, key, reactor, options=None):
+        from swarmd.discovery._zk import ZKClient
+
+        self.key = "/" + key.lstrip("/")
+        self._endpoints = endpoints
+        self._reactor = reactor
+        self._options = options
+        self._make = ZKClient
+        self.client = None
+        self._timeout = _NegotiatedTimeout()
+        self._owner = None
+
+    def _client(self, ttl):
+        if self.client is None:
+            # kazoo logs the granted timeout at its BLATHER level (5).
+            logger = logging.getLogger("swarmd.ha.zk.%x" % (id(self),))
+            logger.propagate = False
+            logger.setLevel(1)
+            logger.addHandler(self._timeout)
+            self.client = self._make(self._endpoints, self._reactor, ttl, self._options,
+                                     logger=logger)
+        return self.client
+
+    @staticmethod
+    def _is(failure, name):
+        error = getattr(failure.value, "zk_error", None)
+        return error is not None and type(error).__name__ == name
+
+    @inlineCallbacks
+    def acquire(self, value, ttl):
+        from swarmd.discovery._errors import DiscoveryError
+
+        client = self._client(ttl)
+        yield client.connect()
+        granted = self._timeout.seconds
+        if granted is not None and granted < ttl:
+            raise DiscoveryError(
+                "ZooKeeper granted a session of %g s, shorter than --replication-ttl %g s: "
+                "lower the TTL or raise the server's maxSessionTimeout" % (granted, ttl))
+        for _ in range(2):
+            try:
+                yield client.create(self.key, value.encode("utf-8"), ephemeral=True,
+                                    makepath=True)
+            except DiscoveryError:
+                failure = Failure()
+                if not self._is(failure, "NodeExistsError"):
+                    raise
+            else:
+                self._owner = client.session_id
+                returnValue(value)
+            try:
+                data, stat = yield client.get(self.key)
+            except DiscoveryError:
+                failure = Failure()
+                if self._is(failure, "NoNodeError"):
+                    continue
+                raise
+            holder = data.decode("utf-8", "replace")
+            if holder != value:
+                returnValue(holder)
+            if stat.ephemeralOwner == client.session_id:
+                self._owner = client.session_id
+                returnValue(value)
+            # Our own address from a session we lost: take it back.
+            try:
+                yield client.delete(self.key)
+            except DiscoveryError:
+                failure = Failure()
+                if not self._is(failure, "NoNodeError"):
+                    raise
+        returnValue(None)
+
+    @inlineCallbacks
+    def renew(self):
+        client = self.client
+        if client is None or self._owner is None:
+            raise LeadershipLost("no leader node held on %s" % (self.key,))
+        stat = yield client.exists(self.key)
+        if client.session_id != self._owner:
+            raise LeadershipLost("the ZooKeeper session holding %s expired" % (self.key,))
+        if stat is None or stat.ephemeralOwner != self._owner:
+            raise LeadershipLost("%s is no longer held by this manager's session" % (self.key,))
+
+    @inlineCallbacks
+    def resign(self):
+        from swarmd.discovery._errors import DiscoveryError
+
+        owner, self._owner = self._owner, None
+        client = self.client
+        if owner is None or client is None or client.session_id != owner:
+            return
+        try:
+            stat = yield client.exists(self.key)
+            if stat is not None and stat.ephemeralOwner == owner:
+                yield client.delete(self.key)
+        except DiscoveryError:
+            pass
+
+    @inlineCallbacks
+    def leader(self):
+        from swarmd.discovery._errors import DiscoveryError
+
+        client = self._client(20.0)
+        try:
+            data, _ = yield client.get(self.key)
+        except DiscoveryError:
+            failure = Failure()
+            if self._is(failure, "NoNodeError"):
+                returnValue(None)
+            raise
+        returnValue(data.decode("utf-8", "replace"))
+
+    def close(self):
+        client, self.client = self.client, None
+        if client is None:
+            return succeed(None)
+        return client.close()
+
+
 def leader_store_for(url, discovery):
     """
     The leader key in the store of a manager's discovery.
@@ -155,6 +314,10 @@ def leader_store_for(url, discovery):
         if getattr(discovery, "api", "v3") != "v3":
             raise NoLeaderStore("leader election needs etcd's v3 API, not etcd.api=v2")
         return EtcdLeaderStore(discovery.client, key)
+    if scheme == "zk":
+        from twisted.internet import reactor
+
+        return ZKLeaderStore(discovery.endpoints, key, reactor, discovery.options)
     factory = getattr(discovery, "leader_store", None)
     if factory is None:
         raise NoLeaderStore(NOT_SUPPORTED)

@@ -79,12 +79,7 @@ class ReplicationTests(TestCase):
     def setUp(self):
         self.lab = shared_lab(n=2, testcase=self)
         self.addCleanup(self.lab.clean)
-        self.etcd = start_etcd(self)
-        # The engines as `swarm join` registers them (without a lease).
-        for address in self.lab.discovery()[len("nodes://"):].split(","):
-            key = "/ha/docker/swarm/nodes/" + address
-            self.etcd.call("/v3/kv/put", {"key": base64.b64encode(key.encode()).decode(),
-                                          "value": base64.b64encode(address.encode()).decode()})
+        self.discovery = self.start_store(self.lab.discovery()[len("nodes://"):].split(","))
         self.managers = []
         for _ in range(3):
             self.managers.append(self._manager())
@@ -94,10 +89,24 @@ class ReplicationTests(TestCase):
         self.checker.start()
         self.addCleanup(self.checker.stop)
 
+    def start_store(self, addresses):
+        """
+        Start etcd with the engines registered as `swarm join` does (here
+        without a lease).
+
+        @return: the managers' discovery URL.
+        """
+        etcd = start_etcd(self)
+        for address in addresses:
+            key = "/ha/docker/swarm/nodes/" + address
+            etcd.call("/v3/kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                     "value": base64.b64encode(address.encode()).decode()})
+        return "etcd://%s/ha" % (etcd.address,)
+
     def _manager(self, port=None):
         port = port or free_port()
         manager = ManagerProcess(
-            "etcd://%s/ha" % (self.etcd.address,),
+            self.discovery,
             args=["--replication", "--replication-ttl", "%gs" % (TTL,),
                   "--advertise", "127.0.0.1:%d" % (port,),
                   "--engine-refresh-min-interval", "1s", "--engine-refresh-max-interval", "2s"],
@@ -209,3 +218,21 @@ class ReplicationTests(TestCase):
         self.wait_role(primary, "replica", "127.0.0.1:%d" % (new.port,))
         self.assertIs(self.primary(), new)
         self.assertNeverTwoPrimaries()
+
+
+class ZooKeeperReplicationTests(ReplicationTests):
+    """
+    The same three managers with the leader node in a real ZooKeeper.
+    """
+
+    def start_store(self, addresses):
+        from urllib.parse import quote
+
+        from swarmd.testing.kvstores.zookeeper import start_zookeeper
+
+        zk = start_zookeeper(self)
+        client = zk.client(self)
+        for address in addresses:
+            client.create("/ha/docker/swarm/nodes/" + quote(address, safe=":[]"),
+                          address.encode(), makepath=True)
+        return "zk://%s/ha" % (zk.address,)

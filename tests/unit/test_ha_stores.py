@@ -98,3 +98,64 @@ class LeaderStoreForTests(TestCase):
         self.assertEqual(store.key, "/swarm/docker/swarm/leader")
         store = leader_store_for("etcd://127.0.0.1:2379", V3())
         self.assertEqual(store.key, "/docker/swarm/leader")
+
+
+class _ZKFixture:
+    """
+    One real ZooKeeper; every store a manager with its own session.
+    """
+
+    ttl = 2.0
+
+    def __init__(self, testcase):
+        from swarmd.testing.kvstores.zookeeper import start_zookeeper
+
+        self.testcase = testcase
+        self.zk = start_zookeeper(testcase)
+
+    def make_store(self):
+        from swarmd.ha.stores import ZKLeaderStore
+        from swarmd.testing.kvstores.proxy import CutProxy
+
+        # Each manager reaches ZooKeeper through a proxy that can cut it off.
+        host, port = self.zk.address.split(":")
+        proxy = CutProxy((host, int(port))).start()
+        self.testcase.addCleanup(proxy.stop)
+        store = ZKLeaderStore([proxy.address], leader_key("ha-test"), reactor)
+        store.proxy = proxy
+        self.testcase.addCleanup(store.close)
+        return store
+
+    def silence(self, store):
+        store.proxy.cut()
+        return deferLater(reactor, 0, lambda: None)
+
+    def restore(self, store):
+        store.proxy.restore()
+        return deferLater(reactor, 0, lambda: None)
+
+    def advance(self, seconds):
+        return deferLater(reactor, seconds, lambda: None)
+
+
+class ZKLeaderStoreTests(make_ileaderstore_tests(_ZKFixture)):
+    """ZooKeeper's leader node passes the ILeaderStore suite against a real ZooKeeper."""
+
+    async def test_node_is_ephemeral_with_address(self):
+        """The key is an ephemeral znode at <prefix>/docker/swarm/leader holding the address."""
+        store = self.fixture.make_store()
+        await store.acquire("10.1.2.3:3376", self.fixture.ttl)
+        client = self.fixture.zk.client(self)
+        data, stat = client.get("/ha-test/docker/swarm/leader")
+        self.assertEqual(data, b"10.1.2.3:3376")
+        self.assertNotEqual(stat.ephemeralOwner, 0)
+
+    async def test_short_granted_session_refused(self):
+        """A server granting a shorter session than the TTL makes the campaign fail, saying so."""
+        from swarmd.discovery._errors import DiscoveryError
+
+        store = self.fixture.make_store()
+        # The test server caps sessions at 600 s: ask for more.
+        with self.assertRaises(DiscoveryError) as caught:
+            await store.acquire("a:1", 900.0)
+        self.assertIn("shorter than --replication-ttl", str(caught.exception))

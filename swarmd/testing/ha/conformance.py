@@ -9,6 +9,9 @@ A fixture is built with the test case; it has C{make_store()} (a new
 manager's store on the same leader key, closed by the fixture), C{ttl}
 (short, in seconds) and C{advance(seconds)} (a L{Deferred} firing once that
 much time passed for the store: a L{Clock} advanced, or real time slept).
+It may have C{silence(store)} and C{restore(store)}: cut that manager off
+the store and let it back (a store whose client keeps its lease alive by
+itself, as ZooKeeper's sessions do, lets the key go only then).
 """
 
 from twisted.trial.unittest import TestCase
@@ -29,6 +32,16 @@ def make_ileaderstore_tests(fixture_factory):
 
         def setUp(self):
             self.fixture = fixture_factory(self)
+
+        async def silence(self, store):
+            silence = getattr(self.fixture, "silence", None)
+            if silence is not None:
+                await silence(store)
+
+        async def restore(self, store):
+            restore = getattr(self.fixture, "restore", None)
+            if restore is not None:
+                await restore(store)
 
         def test_interface(self):
             """The store provides ILeaderStore."""
@@ -63,6 +76,7 @@ def make_ileaderstore_tests(fixture_factory):
             first, second = self.fixture.make_store(), self.fixture.make_store()
             ttl = self.fixture.ttl
             await first.acquire("a:1", ttl)
+            await self.silence(first)
             await self.fixture.advance(ttl * 2.5)
             self.assertEqual(await second.acquire("b:2", ttl), "b:2")
 
@@ -71,8 +85,10 @@ def make_ileaderstore_tests(fixture_factory):
             first, second = self.fixture.make_store(), self.fixture.make_store()
             ttl = self.fixture.ttl
             await first.acquire("a:1", ttl)
+            await self.silence(first)
             await self.fixture.advance(ttl * 2.5)
             await second.acquire("b:2", ttl)
+            await self.restore(first)
             with self.assertRaises(LeadershipLost):
                 await first.renew()
             self.assertEqual(await first.leader(), "b:2")
