@@ -82,9 +82,6 @@ class ManageConfig:
     discovery_opts: tuple[tuple[str, str], ...] = ()
     refresh_on_node_filter: bool = False
     container_name_refresh_filter: str = ""
-    #: Where C{/metrics} is also served alone (C{tcp://host:port}), or
-    #: L{None}.
-    metrics_addr: str | None = None
     #: Seconds open requests and hijacked sessions get to finish on SIGTERM.
     shutdown_timeout: float = 10.0
     #: C{text} or C{json} (see L{swarmd._log}).
@@ -131,19 +128,5 @@ class CreateConfig:
     Settings of C{swarm create}.
     """
 
-    #: The token service (C{SWARM_TOKEN_URL}), or L{None}.
-    token_url: str | None = None
-    debug: bool = False
-    log_level: str = "info"
-
-
-@attr.s(frozen=True, auto_attribs=True, kw_only=True)
-class TokenServiceConfig:
-    """
-    Settings of C{swarm token-service}.
-    """
-
-    listen: str = "tcp:8500:interface=127.0.0.1"
-    data: str = ""
     debug: bool = False
     log_level: str = "info"
