@@ -190,9 +190,35 @@ def one_shot(config, out=None, err=None, react=None, discovery_for=None):
     set_level("debug" if config.debug else config.log_level)
     if isinstance(config, ListConfig):
         return _list(config, out, err, react, discovery_for)
-    err.write(tap.CREATE_REFUSAL + "\n")
-    err.flush()
-    return 1
+    return _create(config, out, err, react)
+
+
+def _create(config, out, err, react):
+    """
+    Run C{swarm create}: ask the token service for a token and print it
+    alone on its line.
+
+    @return: the exit status.
+    """
+    from swarmd.discovery import DiscoveryError, create_token
+
+    def main(reactor):
+        d = create_token(config.token_url, reactor=reactor)
+
+        def printed(token):
+            out.write(f"{token}\n")
+            out.flush()
+            return 0
+
+        def failed(failure):
+            failure.trap(DiscoveryError)
+            err.write(f"swarm create: {failure.getErrorMessage()}\n")
+            err.flush()
+            return 1
+
+        return d.addCallbacks(printed, failed)
+
+    return react(main)
 
 
 def run(argv, environ=None, out=None, err=None, react=None, twistd=None, discovery_for=None):

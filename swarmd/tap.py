@@ -39,7 +39,6 @@ from swarmd._log import LEVELS, LOG_FORMATS, observer, set_level, use_for_twistd
 
 __all__ = [
     "CLUSTER_OPTIONS",
-    "CREATE_REFUSAL",
     "CreateOptions",
     "ExitStatus",
     "ONE_SHOT_CONFIGS",
@@ -272,18 +271,18 @@ def _unreadable(path):
         return f"open {path}: {(e.strerror or str(e)).lower()}"
 
 
-def _default_check_url(url):
+def _default_check_url(url, options=()):
     """
-    Check a discovery URL with L{swarmd.discovery.check_url}, imported only
-    when needed.
+    Check a discovery URL (and its C{--discovery-opt} pairs) with
+    L{swarmd.discovery.check_url}, imported only when needed.
 
     @raise usage.UsageError: with the discovery's message if it refuses
-        C{url}.
+        C{url} or an option.
     """
     from swarmd.discovery import DiscoveryError, check_url
 
     try:
-        check_url(url)
+        check_url(url, options=options)
     except DiscoveryError as e:
         raise usage.UsageError(str(e)) from None
 
@@ -595,7 +594,8 @@ class _DiscoveryCommand(_Command):
 
     def opt_discovery_opt(self, value):
         """
-        Discovery options, key=value (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile.
+        Discovery options, key=value (repeatable): kv.path, kv.cacertfile, kv.certfile, kv.keyfile
+        (etcd, zk, consul), etcd.api=v2 (etcd), token.url (token; env SWARM_TOKEN_URL).
         """
         self["discovery-opt"].append(value)
 
@@ -617,11 +617,21 @@ class _DiscoveryCommand(_Command):
             raise usage.UsageError(
                 f"discovery required to {self._verb} a cluster. " + self._help_pointer()
             )
-        self._check_url(url)
+        if self._check_url is _default_check_url:
+            _default_check_url(url, self._discovery_opts())
+        else:
+            self._check_url(url)
         return url
 
     def _discovery_opts(self):
-        return _key_values("discovery-opt", self["discovery-opt"])
+        pairs = _key_values("discovery-opt", self["discovery-opt"])
+        url = self._url or self._environ.get("SWARM_DISCOVERY", "")
+        token_url = self._environ.get("SWARM_TOKEN_URL")
+        if (url.startswith("token://") and token_url
+                and not any(key == "token.url" for key, _ in pairs)):
+            # The environment's token service, for every command alike.
+            pairs = (*pairs, ("token.url", token_url))
+        return pairs
 
     def _advertise(self, given):
         """
@@ -680,6 +690,13 @@ class ManageOptions(_DiscoveryCommand):
             "Deprecated; replaced by --engine-failure-retry.",
         ],
         ["heartbeat", None, "60s", "Period between each heartbeat (discovery poll period)."],
+        [
+            "metrics-addr",
+            None,
+            None,
+            "Also serve /metrics (Prometheus) on this host:port, plain HTTP and nothing "
+            "else (it is always on the API listeners too).",
+        ],
         ["cluster-driver", "c", "swarm", "Cluster driver to use [swarm]."],
         [
             "container-name-refresh-filter",
@@ -867,11 +884,25 @@ class ManageOptions(_DiscoveryCommand):
                     "Leader election is only supported with consul, etcd and "
                     "zookeeper discovery."
                 )
+            if discovery.startswith("consul://") and replication_ttl < 10:
+                raise usage.UsageError(
+                    "--replication-ttl should be at least 10s with consul discovery "
+                    "(consul refuses shorter sessions)"
+                )
             if discovery.startswith("etcd://") and ("etcd.api", "v2") in self._discovery_opts():
                 raise usage.UsageError(
                     "Leader election needs etcd's v3 API: drop --discovery-opt etcd.api=v2"
                 )
         discovery_opts = self._discovery_opts()
+        metrics_addr = self["metrics-addr"]
+        if metrics_addr:
+            try:
+                metrics_addr = check_host(metrics_addr)
+            except usage.UsageError:
+                raise usage.UsageError(
+                    f"invalid --metrics-addr {metrics_addr!r}: use host:port "
+                    "(e.g. 127.0.0.1:9323)"
+                ) from None
         shutdown_timeout = self._duration("shutdown-timeout")
         if shutdown_timeout < 0:
             raise usage.UsageError(
@@ -897,6 +928,7 @@ class ManageOptions(_DiscoveryCommand):
             discovery_opts=discovery_opts,
             refresh_on_node_filter=self._flag("refresh-on-node-filter"),
             container_name_refresh_filter=self["container-name-refresh-filter"],
+            metrics_addr=metrics_addr or None,
             shutdown_timeout=shutdown_timeout,
             log_format=self._log_format(),
             **self._globals(),
@@ -1009,17 +1041,10 @@ USAGE_STATUS = 2
 #: L{swarmd.cli.one_shot}), never as a twistd service.
 ONE_SHOT_CONFIGS = (_config.ListConfig, _config.CreateConfig)
 
-#: Why C{swarm create} cannot work here.
-CREATE_REFUSAL = (
-    "swarm create is not supported: it asks Docker Hub's token discovery "
-    "service (discovery.hub.docker.com) for a cluster token, and that service "
-    "is gone; use nodes://, file:// (or, later, consul/etcd/zk) discovery instead"
-)
-
-
 class CreateOptions(_Command):
     """
-    Create a cluster token (not supported: the token service is gone).
+    Create a cluster token with the token service named by SWARM_TOKEN_URL
+    (e.g. http://127.0.0.1:8500, a `swarm token-service`).
     """
 
     _name = "create"
@@ -1034,6 +1059,45 @@ class CreateOptions(_Command):
     def postOptions(self):
         settings = self._globals()
         self.config = _config.CreateConfig(
+            token_url=self._environ.get("SWARM_TOKEN_URL") or None,
+            debug=settings["debug"], log_level=settings["log_level"]
+        )
+
+
+class TokenServiceOptions(_Command):
+    """
+    Run a token service: Docker Hub's token discovery API (POST /v1/clusters, POST/GET/DELETE
+    /v1/clusters/<token>) for token:// discovery, keeping its clusters in --data.
+    """
+
+    _name = "token-service"
+    _arguments = "[options]"
+
+    optParameters = [
+        ["listen", None, "tcp:8500:interface=127.0.0.1",
+         "Where to listen: a Twisted strports description (ssl:... for TLS)."],
+        ["data", None, None, "Folder the clusters are kept in (mandatory)."],
+    ]
+
+    def parseArgs(self, *args):
+        if args:
+            raise usage.UsageError(
+                "the `token-service` command takes no arguments. " + self._help_pointer()
+            )
+
+    def postOptions(self):
+        if not self["data"]:
+            raise usage.UsageError("missing mandatory --data flag (the folder clusters are "
+                                   "kept in)")
+        from twisted.application import strports
+
+        try:
+            strports.service(self["listen"], None)
+        except (ValueError, KeyError, TypeError) as e:
+            raise usage.UsageError(f"invalid --listen {self['listen']!r}: {e}") from None
+        settings = self._globals()
+        self.config = _config.TokenServiceConfig(
+            listen=self["listen"], data=self["data"],
             debug=settings["debug"], log_level=settings["log_level"]
         )
 
@@ -1099,7 +1163,9 @@ class Options(_Command):
             ("manage", "m", make(ManageOptions), "(m) Manage a docker cluster"),
             ("join", "j", make(JoinOptions), "(j) Join a docker cluster"),
             ("list", "l", make(ListOptions), "(l) List nodes in a cluster"),
-            ("create", "c", make(CreateOptions), "(c) Create a cluster (not supported)"),
+            ("create", "c", make(CreateOptions), "(c) Create a cluster token"),
+            ("token-service", None, make(TokenServiceOptions),
+             "Run a token service for token:// discovery"),
             ("help", "h", make(HelpOptions), "(h) Show the commands, or help for one"),
         ]
 
@@ -1281,6 +1347,14 @@ def makeService(options, reactor=None, status=None, discovery_for=None):
         from swarmd.manager import make_manager_service
 
         return make_manager_service(config, reactor=reactor)
+    if isinstance(config, _config.TokenServiceConfig):
+        from swarmd.discovery import DiscoveryError
+        from swarmd.discovery.tokenservice import make_service
+
+        try:
+            return make_service(config.listen, config.data, reactor=reactor)
+        except DiscoveryError as e:
+            raise SystemExit(f"swarm: {e}") from None
     if isinstance(config, _config.JoinConfig):
         from swarmd.join import JoinService
 

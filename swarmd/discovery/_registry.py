@@ -144,14 +144,16 @@ def discovery_for(url: str, *, heartbeat: float = 60.0, ttl: float = 180.0,
                    options=_check_options(options), clock=clock)
 
 
-def check_url(url: str) -> None:
+def check_url(url: str, options: Iterable[tuple[str, str]] = ()) -> None:
     """
-    Refuse, as L{discovery_for} would, a discovery URL that cannot be used.
+    Refuse, as L{discovery_for} would, a discovery URL (or one of its
+    options) that cannot be used.
 
     @param url: the C{<discovery>} argument.
+    @param options: C{(key, value)} pairs from C{--discovery-opt}.
     @raise DiscoveryError: (or L{DiscoveryNotSupported}) with the message
         L{discovery_for} would raise.
     """
     from twisted.internet.task import Clock
 
-    discovery_for(url, clock=Clock())
+    discovery_for(url, options=options, clock=Clock())

@@ -27,7 +27,6 @@ from swarmd.config import (
     TLSOptions,
 )
 from swarmd.tap import (
-    CREATE_REFUSAL,
     USAGE_STATUS,
     ExitStatus,
     Options,
@@ -479,6 +478,12 @@ MANAGE_ERRORS = [
          "--discovery-opt", "etcd.api=v2"],
         {},
         "Leader election needs etcd's v3 API",
+    ),
+    (
+        ["consul://127.0.0.1:8500/swarm", "--replication", "--addr", "h:1",
+         "--replication-ttl", "5s"],
+        {},
+        "--replication-ttl should be at least 10s with consul discovery",
     ),
     ([URL, "--replication-ttl", "0"], {}, "--replication-ttl should be a positive"),
     ([URL, "--replication-ttl", "20"], {}, None),
@@ -1277,7 +1282,6 @@ class MakeServiceTests(SynchronousTestCase):
             self.assertEqual(caught.exception.code, 3)
             self.assertEqual(calls[-1], (options.subOptions.config, discovery_for))
             self.assertEqual(_log.get_level(), LogLevel.error)
-        self.assertIn("not supported", CREATE_REFUSAL)
 
     def test_debug_level(self):
         """
@@ -1475,13 +1479,15 @@ class TwistdTests(SynchronousTestCase):
 
     def test_create(self):
         """
-        twistd swarm create prints the refusal on stderr alone and exits 1,
-        without daemonizing.
+        twistd swarm create without a token service (no SWARM_TOKEN_URL)
+        says how to run one on stderr, in one line, and exits 1, without
+        daemonizing.
         """
         result = self._twistd("swarm", "create", flags=())
-        self.assertEqual(
-            (result.returncode, result.stdout, result.stderr), (1, "", CREATE_REFUSAL + "\n")
-        )
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertTrue(result.stderr.startswith(
+            "swarm create: token discovery needs a token service"), result.stderr)
+        self.assertEqual(len(result.stderr.splitlines()), 1)
         self.assertEqual(result.directory.listdir(), [])
 
     def test_list_failure_exit_status(self):
