@@ -19,6 +19,7 @@ setup(
         "swarmd.scheduler",
         "swarmd.testing",
         "swarmd.testing.ha",
+        "swarmd.testing.kvstores",
         # No __init__.py lives in twisted/plugins: list it explicitly or the
         # twistd plugin is not installed.
         "twisted.plugins",
