@@ -17,10 +17,14 @@ from zope.interface import implementer
 from swarmd.ha._interfaces import ILeaderStore
 from swarmd.ha.errors import LeadershipLost
 
-__all__ = ["LEADER_PATH", "EtcdLeaderStore", "NoLeaderStore", "ZKLeaderStore", "leader_store_for"]
+__all__ = ["LEADER_PATH", "ConsulLeaderStore", "EtcdLeaderStore", "NoLeaderStore", "ZKLeaderStore",
+           "leader_store_for"]
 
 #: Classic Swarm's C{leaderElectionPath}, under the discovery's prefix.
 LEADER_PATH = "docker/swarm/leader"
+
+#: Consul's shortest session TTL, seconds.
+CONSUL_MIN_TTL = 10.0
 
 #: Classic Swarm's refusal, word for word.
 NOT_SUPPORTED = "Leader election is only supported with consul, etcd and zookeeper discovery."
@@ -292,6 +296,89 @@ class ZKLeaderStore:
         return client.close()
 
 
+@implementer(ILeaderStore)
+class ConsulLeaderStore:
+    """
+    The leader key in Consul: acquired under a session of the TTL (behavior
+    C{delete}, no lock delay), renewed with the session; Consul ends a
+    session no sooner than its TTL after the last renewal, so counting the
+    TTL from a renewal's sending is on the safe side.  Consul refuses
+    sessions under 10 s.
+
+    Tested against a fake that follows Consul's documented HTTP API, not a
+    real Consul (none can be installed here).
+    """
+
+    def __init__(self, client, key):
+        """
+        @param client: the discovery's L{swarmd.discovery._consul.ConsulClient}
+            (shared: not closed here).
+        @param key: the leader key, without leading slash.
+        """
+        self.client = client
+        self.key = key.lstrip("/")
+        self.session = None
+
+    @inlineCallbacks
+    def _entry(self):
+        entries, _ = yield self.client.list(self.key)
+        for entry in entries:
+            if entry.get("Key") == self.key:
+                returnValue(entry)
+        returnValue(None)
+
+    @inlineCallbacks
+    def acquire(self, value, ttl):
+        from swarmd.discovery._errors import DiscoveryError
+
+        if ttl < CONSUL_MIN_TTL:
+            raise DiscoveryError("consul sessions last at least 10 s: "
+                                 "--replication-ttl must be 10s or more")
+        entry = yield self._entry()
+        held = entry is not None and entry.get("Session")
+        if held and entry.get("Value") != value:
+            returnValue(entry.get("Value"))
+        if held and held != self.session:
+            # Our own address under a session we lost track of.
+            yield self.client.destroy_session(held)
+        session = yield self.client.create_session(math.ceil(ttl), behavior="delete",
+                                                   lock_delay="0s")
+        acquired = yield self.client.put(self.key, value, acquire=session)
+        if acquired:
+            self.session = session
+            returnValue(value)
+        yield self.client.destroy_session(session)
+        entry = yield self._entry()
+        returnValue(entry.get("Value") if entry is not None and entry.get("Session") else None)
+
+    @inlineCallbacks
+    def renew(self):
+        session = self.session
+        if session is None:
+            raise LeadershipLost("no session holds %s" % (self.key,))
+        alive = yield self.client.renew_session(session)
+        if not alive:
+            raise LeadershipLost("the consul session holding %s ended" % (self.key,))
+        entry = yield self._entry()
+        if entry is None or entry.get("Session") != session:
+            raise LeadershipLost("%s is no longer held by this manager's session" % (self.key,))
+
+    @inlineCallbacks
+    def resign(self):
+        session, self.session = self.session, None
+        if session is not None:
+            # Behavior "delete": the key goes with the session.
+            yield self.client.destroy_session(session)
+
+    @inlineCallbacks
+    def leader(self):
+        entry = yield self._entry()
+        returnValue(entry.get("Value") if entry is not None and entry.get("Session") else None)
+
+    def close(self):
+        return succeed(None)
+
+
 def leader_store_for(url, discovery):
     """
     The leader key in the store of a manager's discovery.
@@ -318,7 +405,4 @@ def leader_store_for(url, discovery):
         from twisted.internet import reactor
 
         return ZKLeaderStore(discovery.endpoints, key, reactor, discovery.options)
-    factory = getattr(discovery, "leader_store", None)
-    if factory is None:
-        raise NoLeaderStore(NOT_SUPPORTED)
-    return factory(key)
+    return ConsulLeaderStore(discovery.client, key)

@@ -159,3 +159,54 @@ class ZKLeaderStoreTests(make_ileaderstore_tests(_ZKFixture)):
         with self.assertRaises(DiscoveryError) as caught:
             await store.acquire("a:1", 900.0)
         self.assertIn("shorter than --replication-ttl", str(caught.exception))
+
+
+class _ConsulFixture:
+    """
+    The fake Consul (Consul's documented HTTP API; no real Consul can be
+    installed here), its sessions on a Clock, served over loopback.
+    """
+
+    ttl = 10.0
+
+    def __init__(self, testcase):
+        from twisted.internet.task import Clock
+
+        from swarmd.testing.kvstores.consul import FakeConsul
+
+        self.testcase = testcase
+        self.clock = Clock()
+        self.consul = FakeConsul(self.clock)
+        self.port = self.consul.listen(reactor)
+        testcase.addCleanup(self.consul.stop)
+
+    def make_store(self):
+        from swarmd.discovery._consul import ConsulClient
+        from swarmd.ha.stores import ConsulLeaderStore
+
+        client = ConsulClient(["127.0.0.1:%d" % (self.port,)], reactor)
+        self.testcase.addCleanup(client.close)
+        return ConsulLeaderStore(client, leader_key("ha-test"))
+
+    def advance(self, seconds):
+        self.clock.advance(seconds)
+        return deferLater(reactor, 0, lambda: None)
+
+
+class ConsulLeaderStoreTests(make_ileaderstore_tests(_ConsulFixture)):
+    """Consul's leader key passes the ILeaderStore suite against the fake Consul."""
+
+    async def test_key_holds_address_under_session(self):
+        """The key is <prefix>/docker/swarm/leader, its value the address, locked by a session."""
+        store = self.fixture.make_store()
+        await store.acquire("10.1.2.3:3376", self.fixture.ttl)
+        entry = self.fixture.consul.kv["ha-test/docker/swarm/leader"]
+        self.assertEqual((entry["Value"], entry["Session"]), ("10.1.2.3:3376", store.session))
+
+    async def test_short_ttl_refused(self):
+        """A TTL under Consul's 10 s minimum is refused with a clear message."""
+        from swarmd.discovery._errors import DiscoveryError
+
+        with self.assertRaises(DiscoveryError) as caught:
+            await self.fixture.make_store().acquire("a:1", 5.0)
+        self.assertIn("at least 10 s", str(caught.exception))
