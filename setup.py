@@ -39,6 +39,9 @@ setup(
         # ZooKeeper discovery and leader election (threaded; kept off the
         # reactor thread): the maintained python-zk client.
         "kazoo>=2.10",
+        # /metrics in Prometheus's text format: the official client writes it
+        # (escaping, histograms, content type) instead of formatting by hand.
+        "prometheus-client>=0.20",
     ],
     entry_points={"console_scripts": ["swarm = swarmd.cli:main"]},
     extras_require={

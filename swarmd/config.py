@@ -82,6 +82,9 @@ class ManageConfig:
     discovery_opts: tuple[tuple[str, str], ...] = ()
     refresh_on_node_filter: bool = False
     container_name_refresh_filter: str = ""
+    #: Where C{/metrics} is also served alone (C{tcp://host:port}), or
+    #: L{None}.
+    metrics_addr: str | None = None
     #: Seconds open requests and hijacked sessions get to finish on SIGTERM.
     shutdown_timeout: float = 10.0
     #: C{text} or C{json} (see L{swarmd._log}).

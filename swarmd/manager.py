@@ -166,6 +166,17 @@ def make_manager_service(config, reactor=None):
         election.add_listener(PrimaryOnly(service.watchdog))
         service.election = election
         electing.setServiceParent(service)
+    # Metrics of this manager (a registry of its own), answered at /metrics
+    # before anything else (a replica's too), and on --metrics-addr alone.
+    from swarmd.metrics import InstrumentedRoot, ManagerMetrics, metrics_site
+
+    service.metrics = ManagerMetrics(cluster, election=service.election, api=api)
+    root = InstrumentedRoot(root, service.metrics)
+    if config.metrics_addr:
+        listener = StreamServerEndpointService(listen_endpoint(reactor, config.metrics_addr),
+                                               metrics_site(service.metrics))
+        listener._raiseSynchronously = True
+        listener.setServiceParent(service)
     site = DockerSite(root, cors=config.cors)
     factory = wrap_server_factory(config.tls, site) if config.tls.enabled else site
     for host in config.hosts:

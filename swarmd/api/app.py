@@ -203,8 +203,20 @@ def _request_fields(request):
             "route": getattr(request, "route_template", None)}
 
 
-def _dispatcher(handler):
+def route_template(path):
+    """
+    @param path: a path of L{ROUTES} (C{/containers/<path:name>/json}).
+    @return: its template as metrics label it (C{/containers/{name}/json}).
+    """
+    return re.sub(r"<(?:[^:>]*:)?([^>]*)>", r"{\1}", path)
+
+
+def _dispatcher(handler, path):
+    template = route_template(path)
+
     def route(self, request, **kwargs):
+        # The route a request took, for the metrics (swarmd.metrics).
+        request.route_template = template
         return self.dispatch(handler, request, **kwargs)
 
     route.__name__ = handler
@@ -217,7 +229,8 @@ def _register_routes():
             setattr(DockerAPI, handler, DockerAPI.not_supported)
         for prefix in ("", "/v<version>"):
             DockerAPI.app.route(prefix + path, methods=[method],
-                                endpoint="%s %s%s" % (method, prefix, path))(_dispatcher(handler))
+                                endpoint="%s %s%s" % (method, prefix, path))(
+                                    _dispatcher(handler, path))
     # Anything else, on any method, is Docker's "page not found".
 
     @DockerAPI.app.route("/", branch=True,

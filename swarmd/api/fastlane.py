@@ -61,6 +61,10 @@ class FastLane(Resource):
         self._api = api
         self._rest = rest
         self._table = _compile(routes)
+        # Each fast handler's route template, as metrics label requests
+        # (the same as Klein's lane: swarmd.api.app.route_template).
+        self._templates = {handler: re.sub(r"\(\?P<([^>]+)>[^)]*\)", r"{\1}", path)
+                           for _, path, handler in routes}
 
     def match(self, method, path):
         """
@@ -111,6 +115,7 @@ class FastLane(Resource):
                                                  "percent-decoded")
             return self._render_rest(request)
         handler, arguments = found
+        request.route_template = self._templates[handler]
         api = self._api
         try:
             result = api.dispatch(handler, request, **arguments)

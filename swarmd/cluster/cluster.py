@@ -25,6 +25,7 @@ from swarmd.cluster.containers import SWARM_ID_LABEL, Container
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.metrics import ClusterObserver
 from swarmd.references import image_matches
 from swarmd.scheduler import Node, SchedulerError
 
@@ -198,6 +199,9 @@ class Cluster(EngineListener):
         self._superseded = set()
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
+        #: Told of engine errors and refreshes, discovery errors and
+        #: events (L{swarmd.metrics.ManagerMetrics.attach} sets it).
+        self.metrics = ClusterObserver()
 
     # -- engines ------------------------------------------------------------------
 
@@ -246,6 +250,7 @@ class Cluster(EngineListener):
                 self._log.failure("watching engine {address} failed", address=engine.address)
 
     def _discovery_failed(self, failure):
+        self.metrics.discovery_failed(failure)
         self._discovery_failure = failure.getErrorMessage() or failure.type.__name__
         self._log.warn(
             "discovery failed: {error}; keeping the {count} known engines until it answers",
@@ -348,12 +353,19 @@ class Cluster(EngineListener):
     def engine_event(self, engine, event):
         self.publish_event(self.decorate_event(engine, event))
 
+    def engine_failed(self, engine, error):
+        self.metrics.engine_failed(engine, error)
+
+    def engine_refreshed(self, engine, seconds, ok):
+        self.metrics.engine_refreshed(engine, seconds, ok)
+
     def publish_event(self, event):
         """
         Send one event to every C{/events} subscriber and keep it for
         C{since} replays: an engine's (decorated) or the manager's own.
         """
         self.recent_events.append(event)
+        self.metrics.event_published(event)
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)

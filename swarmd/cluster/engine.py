@@ -106,6 +106,17 @@ class EngineListener:
         C{revision} (cached state), C{state} or C{failures}.
         """
 
+    def engine_failed(self, engine, error):
+        """
+        A call to C{engine} failed with C{error} (L{Engine.failed}).
+        """
+
+    def engine_refreshed(self, engine, seconds, ok):
+        """
+        One run of C{engine}'s refresh loop took C{seconds}; C{ok} says
+        whether it completed.
+        """
+
 
 def _event_since(event):
     """
@@ -391,6 +402,7 @@ class Engine:
         @param error: the exception.
         """
         self.error = str(error)
+        self._listener.engine_failed(self, error)
         if not isinstance(error, EngineUnreachable):
             return
         self.failures += 1
@@ -623,6 +635,8 @@ class Engine:
 
     @inlineCallbacks
     def _refresh(self):
+        started = self._clock.seconds()
+        ok = False
         try:
             stale = (self._specs_at is None
                      or self._clock.seconds() - self._specs_at > SPEC_UPDATE_INTERVAL)
@@ -638,9 +652,11 @@ class Engine:
             else:
                 yield self._refresh_all(full=False)
             self.updated_at = self._clock.seconds()
+            ok = True
         except (EngineUnreachable, EngineError) as e:
             self._log.debug("refresh of engine {address} failed: {error}",
                             address=self.address, error=str(e))
+        self._listener.engine_refreshed(self, self._clock.seconds() - started, ok)
 
     @inlineCallbacks
     def _refresh_all(self, full):

@@ -30,6 +30,10 @@ class ContainerIndex:
         self._by_id = {}
         self._by_name = {}
         self._by_swarm_id = {}
+        #: Called with C{(container, 1)} when a container joins the index
+        #: and C{(container, -1)} when it leaves (the manager's metrics
+        #: keep their counts with it), or L{None}.
+        self.on_change = None
 
     def __len__(self):
         return len(self._by_id)
@@ -47,7 +51,12 @@ class ContainerIndex:
             self._add(new)
 
     def _add(self, container):
+        previous = self._by_id.get(container.id)
         self._by_id[container.id] = container
+        if self.on_change is not None and previous is not container:
+            if previous is not None:
+                self.on_change(previous, -1)
+            self.on_change(container, 1)
         self._by_name.setdefault(container.name, set()).add(container)
         if container.swarm_id:
             self._by_swarm_id[container.swarm_id] = container
@@ -55,6 +64,8 @@ class ContainerIndex:
     def _remove(self, container):
         if self._by_id.get(container.id) is container:
             del self._by_id[container.id]
+            if self.on_change is not None:
+                self.on_change(container, -1)
         names = self._by_name.get(container.name)
         if names is not None:
             names.discard(container)

@@ -97,9 +97,12 @@ class MemoryManager:
 
     def __init__(self, addresses=("127.0.0.1:2376", "127.0.0.1:2377"), clock=None,
                  strategy="spread", filters=("health", "constraint"), registry=None,
-                 **api_options):
+                 metrics=False, **api_options):
         """
         @param addresses: one fake engine each, named C{n1}, C{n2}, ...
+        @param metrics: if true, the manager's metrics (C{self.metrics}, a
+            L{swarmd.metrics.ManagerMetrics} timed by the clock) are kept
+            and served at C{/metrics}, as C{swarm manage} does.
         @param api_options: more L{DockerAPI} arguments.
         """
         import random
@@ -129,7 +132,14 @@ class MemoryManager:
         self.engines.flush()
         clock.advance(0)
         self.api = DockerAPI(self.cluster, clock, **api_options)
-        self.stub = StubTreq(self.api.resource())
+        root = self.api.resource()
+        self.metrics = None
+        if metrics:
+            from swarmd.metrics import InstrumentedRoot, ManagerMetrics
+
+            self.metrics = ManagerMetrics(self.cluster, api=self.api, timer=clock.seconds)
+            root = InstrumentedRoot(root, self.metrics)
+        self.stub = StubTreq(root)
 
     def settle(self, deferred, step=0.1):
         """
