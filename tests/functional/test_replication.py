@@ -236,3 +236,51 @@ class ZooKeeperReplicationTests(ReplicationTests):
             client.create("/ha/docker/swarm/nodes/" + quote(address, safe=":[]"),
                           address.encode(), makepath=True)
         return "zk://%s/ha" % (zk.address,)
+
+
+class TLSReplicationTests(TestCase):
+    """
+    Two replicated managers with --tlsverify in front of TLS engines: the
+    replica reaches the primary over mutual TLS with its own certificate.
+    """
+
+    timeout = 300
+
+    def test_cli_through_replica_over_tls(self):
+        """The CLI with its certificate runs containers, stdin included, through a TLS replica."""
+        lab = shared_lab(n=2, testcase=self, tls=True)
+        self.addCleanup(lab.clean)
+        tls = lab.tls
+        etcd = start_etcd(self)
+        for engine in lab.engines:
+            key = "/ha/docker/swarm/nodes/" + engine.tcp
+            etcd.call("/v3/kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                     "value": base64.b64encode(engine.tcp.encode()).decode()})
+        managers = []
+        for _ in range(2):
+            port = free_port()
+            manager = ManagerProcess(
+                "etcd://%s/ha" % (etcd.address,),
+                args=["--replication", "--replication-ttl", "%gs" % (TTL,),
+                      "--advertise", "127.0.0.1:%d" % (port,),
+                      "--tlsverify", "--tlscacert", tls.ca, "--tlscert", tls.manager_cert,
+                      "--tlskey", tls.manager_key],
+                port=port, client_tls=(tls.ca, tls.cert, tls.key, tls.cert_path))
+            self.addCleanup(manager.cleanup)
+            manager.start(healthy=2, timeout=60)
+            managers.append(manager)
+        deadline = time.monotonic() + TTL * 4
+        while True:
+            roles = [manager.get("/info")["SystemStatus"][0][1] for manager in managers]
+            if sorted(roles) == ["primary", "replica"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(sorted(roles), ["primary", "replica"])
+        replica = managers[roles.index("replica")]
+        done = replica.docker("run", "--rm", "busybox", "echo", "replica-over-tls")
+        self.assertEqual((done.returncode, done.stdout.strip()), (0, "replica-over-tls"),
+                         done.stderr)
+        done = replica.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo after-eof",
+                              input="line one\n")
+        self.assertEqual((done.returncode, done.stdout.split("\n")[:2]),
+                         (0, ["line one", "after-eof"]), done.stderr)
