@@ -173,3 +173,14 @@ class JoinService(Service):
         if self._inflight is not None:
             inflight, self._inflight = self._inflight, None
             inflight.cancel()
+        self._log.info("stopped registering {addr} on {discovery}",
+                       addr=self.config.advertise, discovery=self.config.discovery)
+        # A store's client holds connections (and kazoo its threads and
+        # session: a ZooKeeper node leaves at once): let it go.
+        close = getattr(self._discovery, "close", None)
+        if close is not None:
+            d = maybeDeferred(close)
+            d.addErrback(lambda failure: self._log.warn(
+                "closing the discovery failed: {error}", error=failure.getErrorMessage()))
+            return d
+        return None

@@ -319,3 +319,28 @@ class SharedFakeDiscoveryTests(SynchronousTestCase):
         self.assertEqual(len(self.fatal), 1)
         self.assertTrue(self.fatal[0].check(DiscoveryNotSupported))
         service.stopService()
+
+
+class CloseOnStopTests(SynchronousTestCase):
+    """
+    Stopping join lets go of the discovery's client.
+    """
+
+    def test_close_on_stop(self):
+        """
+        stopService closes a discovery that has close() and returns its
+        Deferred.
+        """
+        from swarmd.join import JoinService
+        from swarmd.testing.discovery import FakeDiscovery
+
+        closing = Deferred()
+        discovery = FakeDiscovery(["127.0.0.1:2375"])
+        discovery.close = lambda: closing
+        service = JoinService(JoinConfig(discovery="etcd://127.0.0.1:2379/p",
+                                         advertise="127.0.0.1:2375"), discovery, Clock())
+        service.startService()
+        d = service.stopService()
+        self.assertNoResult(d)
+        closing.callback(None)
+        self.assertIsNone(self.successResultOf(d))
