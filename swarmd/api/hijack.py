@@ -359,30 +359,50 @@ async def _splice(request, engine, engine_side, path, body, clock):
                 cut.cancel()
         engine_side.transport.loseConnection()
         raise EngineError.from_body(status, body)
-    if getattr(request, "_disconnected", False) or request.channel is None \
-            or request.channel.transport is None:
+    if _client_gone(request):
         # The client left while the engine was answering.
         engine_side.transport.loseConnection()
         return HIJACKED
-    client_side = _ClientSide(engine_side)
-    counters.open += 1
-    counters.total += 1
-    leftover = take_over(request, client_side)
+    client_side, leftover = _take_client(request, engine_side)
     client = client_side.transport
-    allow_half_close(client)
-    allow_half_close(engine_side.transport)
-    keep_alive(client)
     client.write(head)
     pending = engine_side.take_buffer()
     if pending:
         client.write(pending)
     engine_side.peer = client_side
-    # Back-pressure both ways: a slow reader pauses the other side's reads.
-    client.registerProducer(engine_side.transport, True)
-    engine_side.transport.registerProducer(client, True)
-    if leftover:
-        engine_side.transport.write(leftover)
+    _splice_both(client, engine_side, leftover)
     return HIJACKED
+
+
+def _client_gone(request):
+    return getattr(request, "_disconnected", False) or request.channel is None \
+        or request.channel.transport is None
+
+
+def _take_client(request, other_side):
+    """
+    Take the client's connection over for a splice with C{other_side}.
+
+    @return: C{(the client's new protocol, pipelined bytes it already
+        sent)}.
+    """
+    client_side = _ClientSide(other_side)
+    counters.open += 1
+    counters.total += 1
+    leftover = take_over(request, client_side)
+    client = client_side.transport
+    allow_half_close(client)
+    allow_half_close(other_side.transport)
+    keep_alive(client)
+    return client_side, leftover
+
+
+def _splice_both(client, other_side, leftover):
+    # Back-pressure both ways: a slow reader pauses the other side's reads.
+    client.registerProducer(other_side.transport, True)
+    other_side.transport.registerProducer(client, True)
+    if leftover:
+        other_side.transport.write(leftover)
 
 
 def keep_alive(transport):
@@ -429,8 +449,7 @@ async def tunnel(request, endpoint, host):
     server_side = await connectProtocol(endpoint, _EngineSide())
     # Its answer is spliced, never parsed: nobody waits for its head.
     server_side.head.addErrback(lambda _: None)
-    if getattr(request, "_disconnected", False) or request.channel is None \
-            or request.channel.transport is None:
+    if _client_gone(request):
         server_side.transport.loseConnection()
         return HIJACKED
     content = request.content
@@ -440,27 +459,14 @@ async def tunnel(request, endpoint, host):
     head = build_request(request.method, request.uri, request.requestHeaders, host, b"")
     if size:
         head = head[:-2] + b"Content-Length: %d\r\n\r\n" % (size,)
-    client_side = _ClientSide(server_side)
-    counters.open += 1
-    counters.total += 1
-    leftover = take_over(request, client_side)
+    client_side, leftover = _take_client(request, server_side)
     client = client_side.transport
-    allow_half_close(client)
-    allow_half_close(server_side.transport)
-    keep_alive(client)
     server_side.peer = client_side
     server_side.transport.write(head)
-
-    def splice(_=None):
-        client.registerProducer(server_side.transport, True)
-        server_side.transport.registerProducer(client, True)
-        if leftover:
-            server_side.transport.write(leftover)
-
     if size:
         # The body (spooled by the web server) goes first, streamed.
         sent = FileSender().beginFileTransfer(content, server_side.transport)
-        sent.addBoth(splice)
+        sent.addBoth(lambda _: _splice_both(client, server_side, leftover))
     else:
-        splice()
+        _splice_both(client, server_side, leftover)
     return HIJACKED
