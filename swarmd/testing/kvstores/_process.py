@@ -51,7 +51,7 @@ class StoreProcess:
     @ivar log: the file its output goes to.
     """
 
-    def __init__(self, argv, log, healthy, name, cwd=None):
+    def __init__(self, argv, log, healthy, name, cwd=None, env=None):
         """
         @param argv: the command line.
         @param log: the file its output goes to (appended).
@@ -63,6 +63,7 @@ class StoreProcess:
         self._healthy = healthy
         self.name = name
         self._cwd = cwd
+        self._env = env
         self.process = None
 
     def start(self, timeout=30.0):
@@ -73,7 +74,8 @@ class StoreProcess:
         """
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, cwd=self._cwd)
+                                            stdin=subprocess.DEVNULL, cwd=self._cwd,
+                                            env=self._env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
