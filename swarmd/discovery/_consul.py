@@ -84,6 +84,11 @@ class ConsulClient:
                 "GET", self._kv(prefix), params=params, timeout=timeout)
         except StoreAnswerError as e:
             if e.status == 404:
+                if _index_of(e) is None:
+                    # Consul answers every KV read with its index.
+                    raise DiscoveryError(
+                        f"{self.http.describe()} answered 404 without X-Consul-Index: "
+                        "not a Consul agent?") from None
                 returnValue(([], self._answer_index(e)))
             raise
         found = _index_of(response)

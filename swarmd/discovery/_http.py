@@ -202,6 +202,11 @@ class StoreHTTP:
             detail = decoded
             if isinstance(decoded, dict):
                 detail = decoded.get("message") or decoded.get("error") or decoded
+            if isinstance(detail, str):
+                # One line, whatever the server sent (an HTML page...).
+                detail = " ".join(detail.split())
+                if len(detail) > 120:
+                    detail = detail[:117] + "..."
             raise StoreAnswerError(
                 f"{self.describe()} answered {response.code}: {detail}",
                 response.code, decoded, response.headers)

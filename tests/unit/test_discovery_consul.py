@@ -219,3 +219,28 @@ class FakeConsulTests(TestCase):
         response = await self.http.put(self.base + "/v1/session/renew/nope")
         self.assertEqual(response.code, 404)
         await response.content()
+
+
+class NotConsulTests(TestCase):
+    """
+    A server that is not Consul is one clear error, not an empty cluster.
+    """
+
+    async def test_404_without_index(self):
+        """
+        A 404 without X-Consul-Index (any web server) is not 'no nodes'.
+        """
+        from twisted.web.resource import NoResource
+        from twisted.web.server import Site
+
+        port = reactor.listenTCP(0, Site(NoResource()), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        provider = ConsulDiscovery([f"127.0.0.1:{port.getHost().port}"], "p", 1.0, 10.0, (),
+                                   Clock(), reactor=reactor)
+        self.addCleanup(provider.close)
+        try:
+            await provider.fetch()
+        except DiscoveryError as e:
+            self.assertIn("without X-Consul-Index", str(e))
+        else:
+            self.fail("fetch did not fail")

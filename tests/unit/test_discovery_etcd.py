@@ -272,3 +272,31 @@ class EtcdStoreTests(TestCase):
             self.assertIn("answered garbage", str(e))
         else:
             self.fail("fetch did not fail")
+
+
+class EtcdErrorPageTests(TestCase):
+    """
+    An error page from something that is not etcd is one line.
+    """
+
+    async def test_html_error_one_line(self):
+        """
+        A multi-line HTML error answer becomes one short line.
+        """
+        from twisted.web.resource import ErrorPage
+        from twisted.web.server import Site
+
+        page = ErrorPage(501, "Unsupported method", "line one\nline two\n" + "x" * 300)
+        port = reactor.listenTCP(0, Site(page), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        provider = EtcdDiscovery([f"127.0.0.1:{port.getHost().port}"], "p", 1.0, 3.0, (),
+                                 Clock(), reactor=reactor)
+        self.addCleanup(provider.close)
+        try:
+            await provider.fetch()
+        except DiscoveryError as e:
+            self.assertIn("answered 501", str(e))
+            self.assertNotIn("\n", str(e))
+            self.assertLess(len(str(e)), 200)
+        else:
+            self.fail("fetch did not fail")
