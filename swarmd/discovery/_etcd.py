@@ -226,8 +226,8 @@ class EtcdV3Client:
             a C{list} of L{WatchEvent}s of one or more revisions, and the
             store's revision when it was sent; with C{([], revision)} when
             the watch is created.
-        @param opened: called with the stream's protocol once it is open
-            (C{protocol.transport.stopProducing()} ends the stream).
+        @param opened: called with the stream's L{LineStream} once it is
+            open (its C{stop()} ends the stream).
         @return: a L{Deferred} that fires when the stream ends, fails when
             it breaks (L{WatchCompacted} if C{start_revision} is gone);
             cancel it to stop before the stream is open.
@@ -236,10 +236,24 @@ class EtcdV3Client:
         request = {"create_request": {"key": _b64(raw), "range_end": _b64(prefix_end(raw)),
                                       "start_revision": str(start_revision)}}
         broken = []
+        streams = []
+
+        def stream_opened(protocol):
+            streams.append(protocol)
+            if opened is not None:
+                opened(protocol)
 
         def message(body):
             if broken:
                 return
+            try:
+                check(body)
+            finally:
+                if broken and streams:
+                    # etcd keeps the stream open after cancelling a watch.
+                    streams[0].stop()
+
+        def check(body):
             result = body.get("result")
             if result is None:
                 broken.append(DiscoveryError(
@@ -265,8 +279,9 @@ class EtcdV3Client:
                 return Failure(broken[0])
             return result
 
-        d = self.http.request("POST", "/v3/watch", request, stream=message, opened=opened)
-        return d.addCallback(ended)
+        d = self.http.request("POST", "/v3/watch", request, stream=message,
+                              opened=stream_opened)
+        return d.addBoth(ended)
 
     def close(self):
         return self.http.close()
@@ -327,7 +342,8 @@ class EtcdV2Client:
         from urllib.parse import urlencode
 
         d = self.http.request("PUT", self._path(key), urlencode(data).encode("ascii"),
-                              statuses=(200, 201))
+                              statuses=(200, 201),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
         return d.addCallback(lambda result: None)
 
     def delete(self, key, recursive=False):
@@ -400,7 +416,7 @@ class _V3Watch(KVWatch):
     def _opened(self, stream):
         self._stream = stream
         if self.stopped:
-            stream.transport.stopProducing()
+            stream.stop()
 
     def _events(self, events, revision):
         if self.stopped:
@@ -431,8 +447,8 @@ class _V3Watch(KVWatch):
 
     def _halt(self):
         pending, self._pending = self._pending, None
-        if self._stream is not None and self._stream.transport is not None:
-            self._stream.transport.stopProducing()
+        if self._stream is not None:
+            self._stream.stop()
         self._stream = None
         if pending is not None:
             pending.addErrback(lambda failure: None)

@@ -54,8 +54,23 @@ class LineStream(Protocol):
         self.done = done
         self._what = what
         self._broken = None
+        self._stopping = False
+
+    def stop(self):
+        """
+        End the stream (now, or as soon as it is connected).
+        """
+        self._stopping = True
+        if self.transport is not None:
+            self.transport.stopProducing()
+
+    def connectionMade(self):
+        if self._stopping:
+            self.transport.stopProducing()
 
     def dataReceived(self, data):
+        if self._stopping:
+            return
         self._buffer += data
         while b"\n" in self._buffer and self._broken is None:
             line, self._buffer = self._buffer.split(b"\n", 1)
@@ -123,7 +138,7 @@ class StoreHTTP:
 
     @inlineCallbacks
     def request(self, method, path, body=None, params=None, stream=None,
-                timeout=None, statuses=(200,), opened=None):
+                timeout=None, statuses=(200,), opened=None, headers=None):
         """
         Send one request, failing over along the endpoints.
 
@@ -135,10 +150,11 @@ class StoreHTTP:
             newline-delimited stream; the request then fires only when the
             stream ends, with C{(response, None)}.
         @param opened: called with the L{LineStream} of a stream once it
-            is open (its C{transport.stopProducing()} ends it).
+            is open (its C{stop()} ends it).
         @param timeout: seconds, or L{None} for the default (no timeout
             for streams).
         @param statuses: the statuses that are answers, not errors.
+        @param headers: more request headers, C{{name: value}}.
         @return: a L{Deferred} firing with C{(response, decoded body)} (the
             body is L{None} when empty), failing with L{StoreAnswerError}
             for another status or L{DiscoveryError} when no endpoint
@@ -154,7 +170,7 @@ class StoreHTTP:
             agent = self._agent if stream is None else self._stream_agent
             try:
                 d = treq.request(method, url, data=body, params=params, agent=agent,
-                                 unbuffered=stream is not None)
+                                 unbuffered=stream is not None, headers=headers)
                 if stream is None:
                     d.addTimeout(self._timeout if timeout is None else timeout,
                                  self._reactor)
@@ -173,9 +189,9 @@ class StoreHTTP:
             if stream is not None and response.code in statuses:
                 done = Deferred()
                 protocol = LineStream(stream, done, self.describe())
-                response.deliverBody(protocol)
                 if opened is not None:
                     opened(protocol)
+                response.deliverBody(protocol)
                 yield done
                 returnValue((response, None))
             try:

@@ -300,3 +300,77 @@ class EtcdErrorPageTests(TestCase):
             self.assertLess(len(str(e)), 200)
         else:
             self.fail("fetch did not fail")
+
+
+class EtcdWatchRecoveryTests(TestCase):
+    """
+    The v3 watch after an outage: resumes from its revision, or reads again
+    when etcd compacted that revision away.
+    """
+
+    async def test_compacted_while_cut(self):
+        """
+        Changes made while the watch is cut off and then compacted away are
+        not lost: the watch reads the keys again and calls back once with
+        the final list.
+        """
+        from twisted.internet.task import deferLater
+
+        from swarmd.testing.kvstores.proxy import CutProxy
+
+        etcd = start_etcd(self)
+        proxy = CutProxy(("127.0.0.1", etcd.port)).start()
+        self.addCleanup(proxy.stop)
+        clock = Clock()
+        provider = EtcdDiscovery([proxy.address], "swarmtest", 1.0, 3.0, (), clock,
+                                 reactor=reactor)
+        self.addCleanup(provider.close)
+        write = _v3_write(etcd)
+        write(["127.0.0.1:2375"])
+        lists, failures = [], []
+        watch = provider.watch(lists.append, failures.append)
+        self.addCleanup(watch.stop)
+
+        async def until(condition):
+            for _ in range(3000):
+                if condition():
+                    return
+                await deferLater(reactor, 0.01, lambda: None)
+                if clock.getDelayedCalls():
+                    clock.advance(min(c.getTime() for c in clock.getDelayedCalls())
+                                  - clock.seconds())
+            self.fail(f"not reached: lists {lists}, failures {failures}")
+
+        await until(lambda: lists == [["127.0.0.1:2375"]])
+        proxy.cut()
+        await until(lambda: watch.failing)
+        write(["127.0.0.1:2376"])
+        revision = write(["127.0.0.1:2376", "127.0.0.1:2377"])
+        etcd.call("/v3/kv/compaction", {"revision": str(revision)})
+        proxy.restore()
+        await until(lambda: len(lists) == 2 and not watch.failing)
+        self.assertEqual(lists, [["127.0.0.1:2375"], ["127.0.0.1:2376", "127.0.0.1:2377"]])
+        self.assertTrue(failures)
+
+
+class EtcdV2LayoutTests(TestCase):
+    """
+    etcd.api=v2 writes what classic Swarm's join writes, and reads it.
+    """
+
+    async def test_classic_layout(self):
+        """
+        register puts /v2/keys/<prefix>/docker/swarm/nodes/<addr> = <addr>
+        with the TTL, and a key written as classic join does is listed.
+        """
+        etcd = start_etcd(self, v2=True)
+        provider = EtcdDiscovery([etcd.address], "swarmtest", 1.0, 7.0, (("etcd.api", "v2"),),
+                                 Clock(), reactor=reactor)
+        self.addCleanup(provider.close)
+        await provider.register("10.0.0.1:2375")
+        node = etcd.v2("GET", "/swarmtest/docker/swarm/nodes/10.0.0.1:2375")["node"]
+        self.assertEqual((node["value"], node["ttl"] <= 7, node["ttl"] > 0),
+                         ("10.0.0.1:2375", True, True))
+        etcd.v2("PUT", "/swarmtest/docker/swarm/nodes/10.0.0.2:2375",
+                {"value": "10.0.0.2:2375", "ttl": "30"})
+        self.assertEqual(await provider.fetch(), ["10.0.0.1:2375", "10.0.0.2:2375"])
