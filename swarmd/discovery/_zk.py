@@ -42,20 +42,31 @@ OPERATION_TIMEOUT = 10.0
 
 class _ToTwistedLog(logging.Handler):
     """
-    kazoo's log records (it logs through the standard library) into ours,
-    at debug level: the discovery reports connection trouble itself, once.
+    One client's kazoo log records (kazoo logs through the standard
+    library) into ours, at debug level: the discovery reports connection
+    trouble itself, once.  The last warning is kept as the reason the
+    client cannot connect.
     """
 
     _log = Logger(observer=observer, namespace="swarmd.discovery.zk")
 
+    def __init__(self, client):
+        super().__init__()
+        self._client = client
+
     def emit(self, record):
-        self._log.debug("kazoo: {message}", message=self.format(record))
+        message = self.format(record)
+        if record.levelno >= logging.WARNING:
+            self._client.last_error = message
+        self._log.debug("kazoo: {message}", message=message)
 
 
-_kazoo_log = logging.getLogger("swarmd.discovery.kazoo")
-_kazoo_log.propagate = False
-_kazoo_log.addHandler(_ToTwistedLog())
-_kazoo_log.setLevel(logging.DEBUG)
+def _kazoo_logger(client):
+    logger = logging.getLogger(f"swarmd.discovery.kazoo.{id(client):x}")
+    logger.propagate = False
+    logger.handlers[:] = [_ToTwistedLog(client)]
+    logger.setLevel(logging.DEBUG)
+    return logger
 
 
 def _reason(exception):
@@ -88,7 +99,7 @@ class ZKClient:
         @param logger: the standard library logger kazoo logs to (ours, at
             debug level, by default).
         """
-        self._kazoo_logger = logger or _kazoo_log
+        self._kazoo_logger = logger or _kazoo_logger(self)
         self.hosts = list(hosts)
         self._reactor = reactor
         self._session_timeout = session_timeout
@@ -98,6 +109,7 @@ class ZKClient:
         self._connecting = []
         self.connected = False
         self.session_id = None
+        self.last_error = None
 
     def describe(self):
         return f"zookeeper at {','.join(self.hosts)}"
@@ -137,6 +149,7 @@ class ZKClient:
         if state == "connected":
             session = self._kazoo.client_id[0] if self._kazoo.client_id else None
             self.connected = True
+            self.last_error = None
             self.session_id = session
             waiting, self._connecting = self._connecting, []
             for d in waiting:
@@ -160,6 +173,9 @@ class ZKClient:
             from twisted.internet.defer import succeed
 
             return succeed(None)
+        if self.last_error is not None:
+            # kazoo keeps trying; say why it has not connected yet.
+            return _failed(DiscoveryError(f"cannot reach {self.describe()}: {self.last_error}"))
         d = Deferred(lambda d: self._connecting.remove(d) if d in self._connecting else None)
         self._connecting.append(d)
         d.addTimeout(timeout, self._reactor)
