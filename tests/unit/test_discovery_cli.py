@@ -104,7 +104,8 @@ class TokenServiceProcessTests(SynchronousTestCase):
 
     def start_service(self, port, data):
         process = subprocess.Popen(
-            [sys.executable, "-m", "twisted", "swarm", "token-service",
+            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n",
+             "--pidfile=", "--logfile=" + data + ".log", "swarm", "token-service",
              "--listen", f"tcp:{port}:interface=127.0.0.1", "--data", data],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": ROOT.path})
