@@ -3,6 +3,10 @@ C{token://<token>}: engines registered with a token service speaking
 Docker Hub's token discovery API (Hub's own is gone: run swarmd's, see
 L{swarmd.discovery.tokenservice}).
 
+Over HTTPS, C{--discovery-opt kv.cacertfile=} (and C{kv.certfile=},
+C{kv.keyfile=}) trust a private CA and show a client certificate, as for
+the stores.
+
 The service is found, first match wins, in C{--discovery-opt token.url=},
 the environment variable C{SWARM_TOKEN_URL} (e.g. C{http://127.0.0.1:8500}),
 or a C{token://host[:port]/<token>} URL (HTTPS, as classic Swarm did).
@@ -22,13 +26,16 @@ from zope.interface import implementer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._http import StoreAnswerError, StoreHTTP
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVWatch
+from swarmd.discovery._kv import KVOptions, KVWatch
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["TokenDiscovery", "create_token", "token_service_url"]
 
 #: The environment variable naming the token service.
 ENVIRONMENT = "SWARM_TOKEN_URL"
+
+#: Options for a service over HTTPS with a private CA or client certificates.
+TLS_OPTIONS = ("kv.cacertfile", "kv.certfile", "kv.keyfile")
 
 _NO_SERVICE = (
     "token discovery needs a token service: Docker Hub's is gone; run "
@@ -61,27 +68,38 @@ def token_service_url(url=None, environ=None):
     return parts.scheme, f"{host}:{port}", parts.path.rstrip("/")
 
 
-def _http(scheme, endpoint, reactor):
+def _http(scheme, endpoint, reactor, tls=None):
+    """
+    @param tls: a L{KVOptions} whose C{kv.*file} options name the CA (and
+        client certificate) of an HTTPS service, or L{None} for the
+        platform's CAs.
+    """
     policy = None
     if scheme == "https":
-        from twisted.web.client import BrowserLikePolicyForHTTPS
+        if tls is not None and tls.tls:
+            policy = tls.https_policy()
+        else:
+            from twisted.web.client import BrowserLikePolicyForHTTPS
 
-        policy = BrowserLikePolicyForHTTPS()
+            policy = BrowserLikePolicyForHTTPS()
     return StoreHTTP("the token service", [endpoint], reactor, policy)
 
 
 @inlineCallbacks
-def create_token(url=None, reactor=None, environ=None):
+def create_token(url=None, reactor=None, environ=None, tls_options=()):
     """
     Ask the token service for a new cluster token.
 
+    @param tls_options: C{kv.cacertfile}, C{kv.certfile}, C{kv.keyfile}
+        pairs for an HTTPS service with a private CA.
     @return: the token.
     @raise DiscoveryError: if there is no service or it fails.
     """
     if reactor is None:
         from twisted.internet import reactor
     scheme, endpoint, path = token_service_url(url, environ)
-    http = _http(scheme, endpoint, reactor)
+    tls = KVOptions("token", "", tls_options, extra=()) if tls_options else None
+    http = _http(scheme, endpoint, reactor, tls)
     try:
         response, body = yield _raw(http, "POST", path + "/v1/clusters")
     finally:
@@ -165,10 +183,13 @@ class TokenDiscovery:
 
     scheme = "token"
 
-    def __init__(self, token, heartbeat, ttl, clock, url=None, environ=None, reactor=None):
+    def __init__(self, token, heartbeat, ttl, clock, url=None, environ=None, reactor=None,
+                 tls=None):
         """
         @param token: the cluster token.
         @param url: the service's URL (see L{token_service_url}).
+        @param tls: a L{KVOptions} naming the CA (C{kv.cacertfile}) and
+            client certificate of an HTTPS service, or L{None}.
         @raise DiscoveryError: for a bad token, or no service.
         """
         from swarmd.discovery.tokenservice import TOKEN
@@ -191,7 +212,7 @@ class TokenDiscovery:
                 reactor = clock
             else:
                 from twisted.internet import reactor
-        self.http = _http(scheme, endpoint, reactor)
+        self.http = _http(scheme, endpoint, reactor, tls)
         self._watches = []
 
     @classmethod
@@ -200,15 +221,21 @@ class TokenDiscovery:
         The registry's factory: C{rest} is C{<token>} or C{host[:port]/<token>}.
         """
         url = None
+        tls = []
         for key, value in options:
-            if key != "token.url":
+            if key == "token.url":
+                url = value
+            elif key in TLS_OPTIONS:
+                tls.append((key, value))
+            else:
                 raise DiscoveryError(
-                    f"unknown discovery option {key!r} for token discovery (known: token.url)")
-            url = value
+                    f"unknown discovery option {key!r} for token discovery "
+                    f"(known: token.url, {', '.join(TLS_OPTIONS)})")
         host, _, token = rest.rpartition("/")
         if host and url is None and not os.environ.get(ENVIRONMENT):
             url = "https://" + host
-        return cls(token, heartbeat, ttl, clock, url=url)
+        return cls(token, heartbeat, ttl, clock, url=url,
+                   tls=KVOptions("token", "", tls) if tls else None)
 
     def describe(self):
         return f"the token service at {self.url}"
