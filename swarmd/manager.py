@@ -7,7 +7,7 @@ import os
 import stat
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import MultiService, Service
+from twisted.application.service import Service
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint, UNIXServerEndpoint
 from twisted.logger import Logger
 
@@ -18,6 +18,7 @@ from swarmd.cluster.cluster import Cluster
 from swarmd.cluster.engine import EngineOptions
 from swarmd.cluster.reschedule import RescheduleWatchdog, default_grace
 from swarmd.engine import EngineClient
+from swarmd.shutdown import DrainFirst, GracefulService
 from swarmd.tls import engine_tls, wrap_server_factory
 
 #: Where Linux keeps the kernel's cap on a listen backlog.
@@ -109,12 +110,16 @@ class ClusterService(Service):
         return self.cluster.stop()
 
 
-def make_manager_service(config, reactor=None):
+def make_manager_service(config, reactor=None, status=None):
     """
     Build the manager from C{swarm manage}'s settings.
 
     @param config: a L{swarmd.config.ManageConfig}.
-    @return: an L{IService} (a L{MultiService}) with C{.cluster} and C{.api}.
+    @param status: the L{swarmd.tap.ExitStatus} told when stopping was not
+        clean (a request cut at the end of C{--shutdown-timeout}).
+    @return: an L{IService} (a L{swarmd.shutdown.DrainFirst}) with
+        C{.cluster}, C{.api} and C{.graceful} (the API listeners, drained
+        first when stopping).
     """
     if reactor is None:
         from twisted.internet import reactor
@@ -141,7 +146,7 @@ def make_manager_service(config, reactor=None):
                     refresh_on_node_filter=config.refresh_on_node_filter,
                     container_name_refresh_filter=config.container_name_refresh_filter)
     root = api.resource()
-    service = MultiService()
+    service = DrainFirst()
     service.cluster = cluster
     service.api = api
     service.election = None
@@ -179,8 +184,15 @@ def make_manager_service(config, reactor=None):
         listener.setServiceParent(service)
     site = DockerSite(root, cors=config.cors)
     factory = wrap_server_factory(config.tls, site) if config.tls.enabled else site
+    # Stopping (SIGTERM) stops accepting, then lets open requests and
+    # hijacked sessions finish for up to --shutdown-timeout (swarmd.shutdown).
+    service.graceful = GracefulService(
+        reactor, config.shutdown_timeout,
+        on_unclean=None if status is None else (lambda: status.fail(1)))
+    service.graceful.setServiceParent(service)
+    factory = service.graceful.track(factory)
     for host in config.hosts:
         listener = StreamServerEndpointService(listen_endpoint(reactor, host), factory)
         listener._raiseSynchronously = True
-        listener.setServiceParent(service)
+        listener.setServiceParent(service.graceful)
     return service

@@ -1346,7 +1346,7 @@ def makeService(options, reactor=None, status=None, discovery_for=None):
     if isinstance(config, _config.ManageConfig):
         from swarmd.manager import make_manager_service
 
-        return make_manager_service(config, reactor=reactor)
+        return make_manager_service(config, reactor=reactor, status=status)
     if isinstance(config, _config.TokenServiceConfig):
         from swarmd.discovery import DiscoveryError
         from swarmd.discovery.tokenservice import make_service

@@ -67,7 +67,7 @@ class MakeManagerServiceTests(TestCase):
         self.addCleanup(self.service.stopService)
 
     def _tcp_port(self):
-        for child in self.service:
+        for child in self.service.graceful:
             waiting = getattr(child, "_waitingForPort", None)
             if waiting is not None and "TCP" in type(child.endpoint).__name__:
                 number = Deferred()

@@ -1307,14 +1307,14 @@ class MakeServiceTests(SynchronousTestCase):
         calls = []
         sentinel = object()
 
-        def make(config, reactor=None):
-            calls.append((config, reactor))
+        def make(config, reactor=None, status=None):
+            calls.append((config, reactor, status))
             return sentinel
 
         self.patch(swarmd.manager, "make_manager_service", make)
         options = parse(["manage", "--strategy", "binpack", URL])
         self.assertIs(makeService(options, reactor=self.reactor, status=self.status), sentinel)
-        self.assertEqual(calls, [(options.subOptions.config, self.reactor)])
+        self.assertEqual(calls, [(options.subOptions.config, self.reactor, self.status)])
 
     def test_join(self):
         """

@@ -1,0 +1,106 @@
+"""
+Operating a real manager (issue 16): SIGTERM ends open streams in order
+and exits 0 within the grace period, and C{--log-format json} writes one
+JSON object a line to twistd's C{--logfile}.
+"""
+
+import json
+import signal
+import subprocess
+
+from twisted.trial.unittest import TestCase
+
+from swarmd import _log
+from swarmd.testing.functional import FAST_REFRESH, shared_lab
+from swarmd.testing.manager import ManagerProcess
+
+#: The grace period of the manager under test, in seconds.
+GRACE = 3
+
+
+def read_line(process, timeout=30):
+    """
+    @return: the next line C{process} prints, or fail after C{timeout}.
+    """
+    import select
+
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError("no output in %ss" % (timeout,))
+    return process.stdout.readline()
+
+
+class ShutdownTests(TestCase):
+    """
+    SIGTERM with clients attached to a container and following its logs.
+    """
+
+    def setUp(self):
+        self.lab = shared_lab(n=2, testcase=self)
+        self.addCleanup(self.lab.clean)
+        self.manager = ManagerProcess(
+            self.lab.discovery(),
+            args=FAST_REFRESH + ("--shutdown-timeout", "%ds" % GRACE, "--log-format", "json"))
+        self.manager.start(healthy=2)
+        self.addCleanup(self.manager.cleanup)
+
+    def client(self, *args):
+        env = {"DOCKER_HOST": self.manager.docker_host, "PATH": "/usr/bin:/bin"}
+        process = subprocess.Popen(["docker", *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        return process
+
+    def test_sigterm_ends_attach_and_logs_follow(self):
+        """Both clients get their stream's end; the manager exits 0 within the grace."""
+        done = self.manager.docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                                   "while true; do echo tick; sleep 0.2; done")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        attach = self.client("attach", "--no-stdin", "--sig-proxy=false", "ticker")
+        follow = self.client("logs", "-f", "ticker")
+        self.assertEqual(read_line(attach), b"tick\n")
+        self.assertEqual(read_line(follow), b"tick\n")
+
+        self.manager.process.send_signal(signal.SIGTERM)
+        status = self.manager.process.wait(GRACE + 20)
+        # Both streams ended: each client read to the end and exited.
+        attach_out, attach_err = attach.communicate(timeout=20)
+        follow_out, follow_err = follow.communicate(timeout=20)
+        self.assertEqual(status, 0, self.manager.log())
+        # logs -f read its stream to its end: a clean exit.
+        self.assertEqual((follow.returncode, follow_err), (0, b""))
+        self.assertIn(b"tick\n", follow_out)
+        # attach read the container's output to its end; the container
+        # still runs, so the wait it also made is answered as dockerd
+        # answers a wait that failed, and the CLI says why.
+        self.assertIn(b"tick\n", attach_out)
+        self.assertEqual(attach_err, b"the swarm manager stopped before the container exited\n")
+        self.assertNotEqual(attach.returncode, 0)
+
+        # The log: one JSON object a line, the shutdown told in its events.
+        with open(self.manager.log_path) as f:
+            events = [json.loads(line) for line in f]
+        names = [e.get(_log.EVENT_FIELD) for e in events]
+        [begun] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN]
+        [forced] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN_FORCED]
+        # logs -f and attach's wait are requests, the attach a session.
+        self.assertEqual((begun["requests"], begun["sessions"], begun["timeout"]),
+                         (2, 1, GRACE))
+        self.assertEqual((forced["ended"], forced["cut"]), (3, 0))
+        self.assertIn(_log.ENGINE_STATE, names)
+        self.assertIn(_log.SCHEDULE, names)
+        self.assertTrue(all("text" in e and "level" in e for e in events))
+        [placed] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SCHEDULE]
+        self.assertEqual((placed["container"], placed["candidates"]), ("ticker", 2))
+
+    def test_idle_manager_stops_at_once(self):
+        """With nothing open, SIGTERM ends the manager without waiting for the grace."""
+        self.manager.get("/info")
+        self.manager.process.send_signal(signal.SIGTERM)
+        self.assertEqual(self.manager.process.wait(GRACE + 20), 0, self.manager.log())
+        with open(self.manager.log_path) as f:
+            events = [json.loads(line) for line in f]
+        [begun] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN]
+        self.assertEqual((begun["requests"], begun["sessions"]), (0, 0))
+        self.assertEqual([e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN_FORCED],
+                         [])
