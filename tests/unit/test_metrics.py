@@ -456,6 +456,51 @@ class MetricsListenerTests(SynchronousTestCase):
                           ["--metrics-addr", "ftp://x", "nodes://127.0.0.1:2375"])
 
 
+class InThreadTests(SynchronousTestCase):
+    """
+    With C{in_thread} set (as C{swarm manage} sets it), a scrape is read in
+    the reactor's thread and formatted by C{in_thread}.
+    """
+
+    def setUp(self):
+        self.manager = MemoryManager(ADDRESSES, metrics=True)
+        self.addCleanup(self.manager.stop)
+        self.calls = []
+        self.manager.metrics.in_thread = self.in_thread
+
+    def in_thread(self, function, *args):
+        from twisted.internet.defer import Deferred
+
+        d = Deferred()
+        self.calls.append((function, args, d))
+        return d
+
+    def test_formatted_by_in_thread(self):
+        """The answer waits for in_thread's result, computed from a reading taken first."""
+        answer = self.manager.stub.request("GET", "http://swarm/metrics")
+        self.assertNoResult(answer)
+        [(function, args, d)] = self.calls
+        # What changes after the reading is not in this scrape.
+        self.manager.cluster.set_addresses([ADDRESSES[0]])
+        d.callback(function(*args))
+        self.manager.stub.flush()
+        response = self.successResultOf(answer)
+        self.assertEqual(response.code, 200)
+        families = parse(self.successResultOf(response.content()).decode())
+        self.assertEqual(value(families, "swarm_engines", state="Healthy"), 2)
+
+    def test_failure(self):
+        """A formatting failure is a Docker-style 500, logged."""
+        answer = self.manager.stub.request("GET", "http://swarm/metrics")
+        [(_, _, d)] = self.calls
+        d.errback(RuntimeError("no"))
+        self.manager.stub.flush()
+        response = self.successResultOf(answer)
+        self.assertEqual(response.code, 500)
+        self.assertIn("message", json.loads(self.successResultOf(response.content())))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
 class ReferenceTests(SynchronousTestCase):
     """
     L{METRICS} (and so docs/metrics.md) says exactly what the registry holds.
