@@ -131,5 +131,19 @@ class CreateConfig:
     Settings of C{swarm create}.
     """
 
+    #: The token service (C{SWARM_TOKEN_URL}), or L{None}.
+    token_url: str | None = None
+    debug: bool = False
+    log_level: str = "info"
+
+
+@attr.s(frozen=True, auto_attribs=True, kw_only=True)
+class TokenServiceConfig:
+    """
+    Settings of C{swarm token-service}.
+    """
+
+    listen: str = "tcp:8500:interface=127.0.0.1"
+    data: str = ""
     debug: bool = False
     log_level: str = "info"
