@@ -40,6 +40,7 @@ from swarmd._log import LEVELS, LOG_FORMATS, observer, set_level, use_for_twistd
 __all__ = [
     "CLUSTER_OPTIONS",
     "CreateOptions",
+    "TokenServiceOptions",
     "ExitStatus",
     "ONE_SHOT_CONFIGS",
     "HelpOptions",
@@ -1066,8 +1067,7 @@ class CreateOptions(_Command):
 
 class TokenServiceOptions(_Command):
     """
-    Run a token service: Docker Hub's token discovery API (POST /v1/clusters, POST/GET/DELETE
-    /v1/clusters/<token>) for token:// discovery, keeping its clusters in --data.
+    Run a token service for token:// discovery: Docker Hub's API, its clusters kept in --data.
     """
 
     _name = "token-service"
