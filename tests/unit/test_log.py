@@ -17,7 +17,7 @@ from swarmd import _log
 from swarmd.api.app import DockerAPI
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.errors import NoMatchingNode
-from swarmd.testing.scheduler import sample_nodes
+from swarmd.testing.nodes import sample_nodes
 from tests.unit.test_cluster import ALL_FILTERS, config, make_cluster
 
 
@@ -160,8 +160,8 @@ class APIErrorTests(LoggedTestCase):
         [event] = named(self.events, _log.API_ERROR)
         self.assertEqual(body["incident"], event["incident"])
         self.assertEqual(len(body["incident"]), 12)
-        self.assertEqual((event["status"], event["method"], event["path"]),
-                         (500, "POST", "/v1.41/containers/create"))
+        self.assertEqual((event["status"], event["method"], event["path"], event["route"]),
+                         (500, "POST", "/v1.41/containers/create", "/containers/create"))
         self.assertEqual(event["error"], body["message"])
         self.assertEqual(event["log_level"].name, "warn")
 
@@ -173,8 +173,8 @@ class APIErrorTests(LoggedTestCase):
         _log.set_level("debug")
         self.request("GET", "/containers/nope/json")
         [event] = named(self.events, _log.API_ERROR)
-        self.assertEqual((event["status"], event["path"], event["incident"]),
-                         (404, "/containers/nope/json", None))
+        self.assertEqual((event["status"], event["path"], event["route"], event["incident"]),
+                         (404, "/containers/nope/json", "/containers/{name}/json", None))
         self.assertEqual(event["log_level"].name, "debug")
 
     def test_internal_error_incident(self):
