@@ -18,8 +18,12 @@ setup(
         "swarmd.ha",
         "swarmd.scheduler",
         "swarmd.testing",
+        "swarmd.testing.conformance",
+        "swarmd.testing.conformance.engine",
+        "swarmd.testing.fakeengine",
         "swarmd.testing.ha",
         "swarmd.testing.kvstores",
+        "swarmd.testing.lab",
         # No __init__.py lives in twisted/plugins: list it explicitly or the
         # twistd plugin is not installed.
         "twisted.plugins",

@@ -50,8 +50,8 @@ from swarmd.cluster import Cluster, EngineOptions
 from swarmd.config import DEFAULT_FILTERS
 from swarmd.engine import EngineError
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
-from swarmd.testing.discovery import FakeDiscovery
-from swarmd.testing.scheduler import GIB, image_summary, inspect_container
+from swarmd.testing.fakediscovery import FakeDiscovery
+from swarmd.testing.nodes import GIB, image_summary, inspect_container
 
 CONTAINERS_PER_NODE = 30
 IMAGES = ["busybox", "redis:7", "nginx:1.25", "postgres:16", "team/api:2.3", "team/worker:2.3"]

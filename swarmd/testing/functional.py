@@ -29,9 +29,9 @@ import unittest
 
 from twisted.trial.unittest import TestCase
 
-from swarmd.testing import _lab_host as host
-from swarmd.testing._lab_image import BUSYBOX, is_static
 from swarmd.testing.lab import Lab, LabError
+from swarmd.testing.lab import _host as host
+from swarmd.testing.lab._image import BUSYBOX, is_static
 
 __all__ = ["FAST_REFRESH", "ManagerTestCase", "docker_unavailable", "require_docker",
            "shared_lab", "stop_shared_labs"]

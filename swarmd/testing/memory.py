@@ -113,7 +113,7 @@ class MemoryManager:
         from swarmd.api.app import DockerAPI
         from swarmd.cluster import Cluster, EngineOptions
         from swarmd.scheduler import Scheduler, filters_for, strategy_for
-        from swarmd.testing.discovery import FakeDiscovery
+        from swarmd.testing.fakediscovery import FakeDiscovery
 
         if clock is None:
             clock = Clock()
@@ -247,7 +247,7 @@ class LoopbackManager:
         from swarmd.api.app import DockerAPI
         from swarmd.cluster import Cluster, EngineOptions
         from swarmd.scheduler import Scheduler, filters_for, strategy_for
-        from swarmd.testing.discovery import FakeDiscovery
+        from swarmd.testing.fakediscovery import FakeDiscovery
         from swarmd.testing.fakeengine import serve
 
         reactor = self.reactor
@@ -285,13 +285,13 @@ class LoopbackManager:
         Open a raw connection to the manager's API.
 
         @param protocol: the client protocol (by default a new
-            L{swarmd.testing.engine_conformance.HijackedStream}).
+            L{swarmd.testing.conformance.engine.HijackedStream}).
         @return: a L{Deferred} firing with it once connected (closed by
             L{stop} if still open).
         """
         from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
-        from swarmd.testing.engine_conformance import HijackedStream
+        from swarmd.testing.conformance.engine import HijackedStream
 
         host, _, port = self.address.rpartition(":")
         protocol = protocol if protocol is not None else HijackedStream()

@@ -8,9 +8,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import succeed
 
 from swarmd.engine import EngineClient
-from swarmd.testing.engine_conformance import make_iengine_tests
+from swarmd.testing.conformance.engine import make_iengine_tests
 from swarmd.testing.functional import shared_lab
-from swarmd.testing.registry import Registry
+from swarmd.testing.lab.registry import Registry
 
 
 def real_fixture(testcase):

@@ -1,7 +1,7 @@
 """
 Image commands of the real docker CLI through a real manager over a lab of
 two real engines (issue 4: images, pull/import/load, build, search, login),
-with a loopback registry (L{swarmd.testing.registry}) for pull and push.
+with a loopback registry (L{swarmd.testing.lab.registry}) for pull and push.
 """
 
 import os
@@ -11,8 +11,8 @@ import tempfile
 import time
 
 from swarmd.testing.functional import FAST_REFRESH, ManagerTestCase
+from swarmd.testing.lab.registry import Registry, write_saved_image
 from swarmd.testing.manager import ManagerProcess, free_port
-from swarmd.testing.registry import Registry, write_saved_image
 
 
 def _hwm_kb(pid):
@@ -126,7 +126,7 @@ class ImageListTests(ImageTestCase):
         out = self.docker("image", "inspect", "-f", "{{.Id}}", "seen2:1").stdout.strip()
         self.assertEqual(out, only)
         history = self.docker("history", "--no-trunc", "seen2:1").stdout
-        self.assertIn("swarmd.testing.registry", history)
+        self.assertIn("swarmd.testing.lab.registry", history)
         missing = self.docker("image", "inspect", "ghost:404", ok=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("No such image", missing.stderr)

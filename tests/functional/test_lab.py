@@ -24,12 +24,12 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from swarmd.testing import _lab_host as host
 from swarmd.testing import functional, lab
-from swarmd.testing._lab_image import is_static, rootfs_tar
-from swarmd.testing._lab_tls import make_certificates
 from swarmd.testing.functional import require_docker, shared_lab
 from swarmd.testing.lab import Lab, LabError
+from swarmd.testing.lab import _host as host
+from swarmd.testing.lab._image import is_static, rootfs_tar
+from swarmd.testing.lab._tls import make_certificates
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

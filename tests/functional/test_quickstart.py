@@ -12,7 +12,7 @@ import tempfile
 from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd.testing.functional import require_docker
-from swarmd.testing.lab import _docker_cli
+from swarmd.testing.lab._engine import _docker_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -7,7 +7,7 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd.testing.engine_conformance import demux
+from swarmd.testing.conformance.engine import demux
 from swarmd.testing.memory import MemoryManager
 
 ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]

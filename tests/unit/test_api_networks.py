@@ -41,7 +41,7 @@ from swarmd.cluster import Cluster, EngineOptions
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.engine.client import BytesProducer
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
-from swarmd.testing.discovery import FakeDiscovery
+from swarmd.testing.fakediscovery import FakeDiscovery
 from tests.unit.stubengine import StubClient, inspect
 
 ALL_FILTERS = ["health", "port", "containerslots", "dependency", "affinity", "constraint",

@@ -22,7 +22,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from swarmd.testing.engine_conformance import demux, frame, http_request, parse_head
+from swarmd.testing.conformance.engine import demux, frame, http_request, parse_head
 from swarmd.testing.memory import LoopbackManager, MemoryManager
 
 N1, N2 = "127.0.0.1:2376", "127.0.0.1:2377"
@@ -479,7 +479,7 @@ class LoopbackRouteTests(TestCase):
         Send one request on a raw connection to the manager.
 
         @return: a L{Deferred} firing with the
-            L{swarmd.testing.engine_conformance.HijackedStream}.
+            L{swarmd.testing.conformance.engine.HijackedStream}.
         """
         stream = yield self.manager.connect()
         self.addCleanup(stream.close)

@@ -301,14 +301,14 @@ class ListNodesTests(SynchronousTestCase):
 class ListWithSharedFakeTests(SynchronousTestCase):
     """
     L{cli.list_nodes} against the project's
-    L{swarmd.testing.discovery.FakeDiscovery}.
+    L{swarmd.testing.fakediscovery.FakeDiscovery}.
     """
 
     def test_lists_entries(self):
         """
         The fake's entries are printed one a line.
         """
-        from swarmd.testing.discovery import FakeDiscovery as SharedFake
+        from swarmd.testing.fakediscovery import FakeDiscovery as SharedFake
 
         clock = Clock()
         out, err = io.StringIO(), io.StringIO()

@@ -16,7 +16,7 @@ from swarmd.cluster.engine import Engine
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.node import apply_overcommit
-from swarmd.testing.discovery import FakeDiscovery
+from swarmd.testing.fakediscovery import FakeDiscovery
 from tests.unit.stubengine import StubClient, inspect
 
 GIB = 1024 ** 3

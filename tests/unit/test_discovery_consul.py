@@ -17,7 +17,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from swarmd.discovery import DiscoveryError, discovery_for
 from swarmd.discovery._consul import ConsulDiscovery
-from swarmd.testing.discovery import make_idiscovery_tests
+from swarmd.testing.conformance.discovery import make_idiscovery_tests
 from swarmd.testing.kvstores.consul import FakeConsul
 from swarmd.testing.kvstores.fixtures import real_source
 

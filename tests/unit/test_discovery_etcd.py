@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.discovery import DiscoveryError, discovery_for
 from swarmd.discovery._etcd import EtcdDiscovery
-from swarmd.testing.discovery import make_idiscovery_tests
+from swarmd.testing.conformance.discovery import make_idiscovery_tests
 from swarmd.testing.kvstores.etcd import start_etcd
 from swarmd.testing.kvstores.fixtures import real_source
 
@@ -237,7 +237,7 @@ class EtcdStoreTests(TestCase):
         An etcd demanding client certificates is reached with kv.cacertfile,
         kv.certfile and kv.keyfile; without them it is refused.
         """
-        from swarmd.testing._lab_tls import make_certificates
+        from swarmd.testing.lab._tls import make_certificates
 
         tls = make_certificates(self.mktemp(), [])
         etcd = start_etcd(self, tls=tls)

@@ -1,5 +1,5 @@
 """
-Tests for L{swarmd.testing.discovery.FakeDiscovery}: it passes the same
+Tests for L{swarmd.testing.fakediscovery.FakeDiscovery}: it passes the same
 suite as the real providers, and its test handles work.
 """
 
@@ -8,11 +8,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd.discovery import DiscoveryError, DiscoveryNotSupported
-from swarmd.testing.discovery import (
-    DiscoverySource,
-    FakeDiscovery,
-    make_idiscovery_tests,
-)
+from swarmd.testing.conformance.discovery import DiscoverySource, make_idiscovery_tests
+from swarmd.testing.fakediscovery import FakeDiscovery
 
 
 def fake_fixture(testcase, entries):

@@ -15,7 +15,7 @@ from swarmd.discovery import (
     discovery_for,
     parse_file_content,
 )
-from swarmd.testing.discovery import DiscoverySource, make_idiscovery_tests
+from swarmd.testing.conformance.discovery import DiscoverySource, make_idiscovery_tests
 
 HEARTBEAT = 10.0
 

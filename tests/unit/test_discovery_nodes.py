@@ -11,7 +11,7 @@ from swarmd.discovery import (
     NodesDiscovery,
     discovery_for,
 )
-from swarmd.testing.discovery import DiscoverySource, make_idiscovery_tests
+from swarmd.testing.conformance.discovery import DiscoverySource, make_idiscovery_tests
 
 
 def nodes_fixture(testcase, entries):

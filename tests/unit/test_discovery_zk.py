@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.discovery import DiscoveryError, discovery_for
 from swarmd.discovery._zk import ZKDiscovery
-from swarmd.testing.discovery import make_idiscovery_tests
+from swarmd.testing.conformance.discovery import make_idiscovery_tests
 from swarmd.testing.kvstores.fixtures import real_source
 from swarmd.testing.kvstores.zookeeper import start_zookeeper
 

@@ -20,8 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web._newclient import ResponseNeverReceived
 
 from swarmd.engine import EngineClient, EngineError, EngineUnreachable
-from swarmd.testing._fake_images import BUSYBOX_SIZE
-from swarmd.testing.engine_conformance import demux, make_iengine_tests
+from swarmd.testing.conformance.engine import demux, make_iengine_tests
 from swarmd.testing.fakeengine import (
     BUSYBOX_ID,
     FakeAPIError,
@@ -31,6 +30,7 @@ from swarmd.testing.fakeengine import (
     Filters,
     serve,
 )
+from swarmd.testing.fakeengine._images import BUSYBOX_SIZE
 
 #: A start time for the test clocks (2026-11-28T12:00:00Z).
 T0 = 1795867200
@@ -989,7 +989,7 @@ class ExecAndFileTests(SynchronousTestCase):
 
     def test_exec_resize_unstarted_waits(self):
         """A resize of an exec never started fails after dockerd's 10 seconds, with its 500."""
-        from swarmd.testing._fake_exec import RESIZE_WAIT
+        from swarmd.testing.fakeengine._exec import RESIZE_WAIT
 
         self.running()
         exec_id = self.engine.create_exec("c1", {"Cmd": ["true"]})
@@ -1051,7 +1051,7 @@ class ExecAndFileTests(SynchronousTestCase):
 
     def test_commit_layer_and_sharing(self):
         """A commit's layer holds the written files; df counts the layer they share once."""
-        from swarmd.testing._fake_layers import get_layer
+        from swarmd.testing.fakeengine._layers import get_layer
 
         self.running(("sh", "-c", "echo data > /tmp/f"))
         image = self.engine.commit("c1", repo="snap")

@@ -15,13 +15,8 @@ from swarmd.scheduler import (
     SlotsFilter,
     WhitelistFilter,
 )
-from swarmd.testing.scheduler import (
-    FakeFilter,
-    image_summary,
-    inspect_container,
-    make_ifilter_tests,
-    make_node,
-)
+from swarmd.testing.conformance.scheduler import make_ifilter_tests
+from swarmd.testing.nodes import FakeFilter, image_summary, inspect_container, make_node
 
 # -- conformance ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from twisted.web.client import ResponseDone
 from swarmd.scheduler import ContainerConfig, NoResources, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.registry import filter_names
 from swarmd.testing.memory import MemoryManager
-from swarmd.testing.scheduler import GIB, inspect_container, make_node
+from swarmd.testing.nodes import GIB, inspect_container, make_node
 from tests.unit.test_api_networks import N1, N2, ObjectsAPITestCase
 
 

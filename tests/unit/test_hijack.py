@@ -31,7 +31,7 @@ from zope.interface import implementer
 from swarmd.api.errors import write_error
 from swarmd.api.hijack import counters, hijack
 from swarmd.engine import EngineError, EngineUnreachable
-from swarmd.testing.engine_conformance import HijackedStream, http_request
+from swarmd.testing.conformance.engine import HijackedStream, http_request
 from swarmd.testing.memory import TrackingSite
 
 #: The path the front asks the engine for.

@@ -28,7 +28,7 @@ from swarmd.api.site import DockerSite
 from swarmd.config import TLSOptions
 from swarmd.engine.client import _reason as client_reason
 from swarmd.testing import fuzz, lab
-from swarmd.testing._lab_tls import LabTLS, make_certificates
+from swarmd.testing.lab._tls import LabTLS, make_certificates
 from swarmd.testing.memory import MemoryManager
 from swarmd.tls import tls_error_text, wrap_server_factory
 
@@ -64,7 +64,7 @@ class LabFlagsTests(SynchronousTestCase):
 
     def test_manager_flags(self):
         """The manager's flags name its own certificate (IP SAN), not the client's."""
-        self.patch(lab, "Lab", _StartedLab)
+        self.patch(lab._command, "Lab", _StartedLab)
         out = io.StringIO()
         self.assertEqual(lab.main(["start", "--tls", "-n", "1"], out=out), 0)
         lines = out.getvalue().splitlines()

@@ -26,7 +26,7 @@ from swarmd.cluster import (
 )
 from swarmd.engine import EngineClient, EngineUnreachable
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
-from swarmd.testing.discovery import FakeDiscovery
+from swarmd.testing.fakediscovery import FakeDiscovery
 from swarmd.testing.fakeengine import FakeEngine, FakeEngineAPI
 
 

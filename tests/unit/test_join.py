@@ -272,11 +272,11 @@ class JoinServiceTests(SynchronousTestCase):
 
 class SharedFakeDiscoveryTests(SynchronousTestCase):
     """
-    JoinService against the project's L{swarmd.testing.discovery.FakeDiscovery}.
+    JoinService against the project's L{swarmd.testing.fakediscovery.FakeDiscovery}.
     """
 
     def setUp(self):
-        from swarmd.testing.discovery import FakeDiscovery
+        from swarmd.testing.fakediscovery import FakeDiscovery
 
         self.clock = Clock()
         self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
@@ -332,7 +332,7 @@ class CloseOnStopTests(SynchronousTestCase):
         Deferred.
         """
         from swarmd.join import JoinService
-        from swarmd.testing.discovery import FakeDiscovery
+        from swarmd.testing.fakediscovery import FakeDiscovery
 
         closing = Deferred()
         discovery = FakeDiscovery(["127.0.0.1:2375"])

@@ -1,5 +1,5 @@
 """
-Tests for L{swarmd.testing.registry}: the loopback Docker registry (over a
+Tests for L{swarmd.testing.lab.registry}: the loopback Docker registry (over a
 real loopback socket, served from its thread) and the C{docker save}
 archive helpers.
 """
@@ -16,7 +16,7 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd.testing.registry import (
+from swarmd.testing.lab.registry import (
     CONFIG_V1,
     LAYER_GZIP,
     MANIFEST_V2,

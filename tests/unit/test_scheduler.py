@@ -22,7 +22,7 @@ from swarmd.scheduler import (
     registry,
     strategy_for,
 )
-from swarmd.testing.scheduler import (
+from swarmd.testing.nodes import (
     GIB,
     FakeFilter,
     FakeStrategy,

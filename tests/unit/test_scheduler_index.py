@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from swarmd.scheduler import AffinityFilter, ConstraintFilter, ContainerConfig, PortFilter
 from swarmd.scheduler._index import ViewIndex, keep
 from swarmd.scheduler.container_filters import port_requests
-from swarmd.testing.scheduler import image_summary, inspect_container, make_node
+from swarmd.testing.nodes import image_summary, inspect_container, make_node
 
 
 class ViewIndexTests(SynchronousTestCase):

@@ -6,7 +6,7 @@ resources in use, container and image references, held ports.
 from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd.scheduler import Node, apply_overcommit, host_ip
-from swarmd.testing.scheduler import image_summary, inspect_container, make_node
+from swarmd.testing.nodes import image_summary, inspect_container, make_node
 
 
 def derived(node):

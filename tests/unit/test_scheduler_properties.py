@@ -16,7 +16,7 @@ from swarmd.scheduler import (
     filters_for,
     strategy_for,
 )
-from swarmd.testing.scheduler import inspect_container, make_node
+from swarmd.testing.nodes import inspect_container, make_node
 
 MIB = 1024 ** 2
 

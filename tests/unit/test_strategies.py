@@ -19,13 +19,8 @@ from swarmd.scheduler import (
     strategy_names,
 )
 from swarmd.scheduler.strategies import weigh
-from swarmd.testing.scheduler import (
-    GIB,
-    FakeStrategy,
-    inspect_container,
-    make_istrategy_tests,
-    make_node,
-)
+from swarmd.testing.conformance.scheduler import make_istrategy_tests
+from swarmd.testing.nodes import GIB, FakeStrategy, inspect_container, make_node
 
 
 class SpreadInterfaceTests(make_istrategy_tests(lambda case: SpreadStrategy())):

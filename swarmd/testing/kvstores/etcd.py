@@ -27,7 +27,7 @@ class EtcdServer(StoreProcess):
 
     @ivar port: its client port.
     @ivar address: C{127.0.0.1:port}.
-    @ivar tls: the L{swarmd.testing._lab_tls.LabTLS} it demands client
+    @ivar tls: the L{swarmd.testing.lab._tls.LabTLS} it demands client
         certificates of, or L{None}.
     """
 

@@ -1,5 +1,5 @@
 """
-Fixtures of L{swarmd.testing.discovery.make_idiscovery_tests} over real
+Fixtures of L{swarmd.testing.conformance.discovery.make_idiscovery_tests} over real
 stores: the provider talks to the store through a L{CutProxy} (cut by
 C{fail_reads}, restored by C{change}); timers run on a L{Clock}, I/O on the
 reactor.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from twisted.internet import reactor
 from twisted.internet.task import Clock, deferLater
 
-from swarmd.testing.discovery import DiscoverySource
+from swarmd.testing.conformance.discovery import DiscoverySource
 from swarmd.testing.kvstores.proxy import CutProxy
 
 __all__ = ["StoreState", "real_source"]
