@@ -744,7 +744,8 @@ class ManageOptions(_DiscoveryCommand):
 
     def opt_cluster_opt(self, value):
         """
-        Cluster driver options, key=value (repeatable): swarm.overcommit, swarm.createretry.
+        Cluster driver options, key=value (repeatable): swarm.overcommit, swarm.createretry,
+        swarm.reschedule-grace.
         """
         self["cluster-opt"].append(value)
 
