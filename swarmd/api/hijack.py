@@ -14,9 +14,8 @@ import socket
 from OpenSSL.SSL import Error as TLSError
 from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import connectProtocol
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
@@ -109,6 +108,31 @@ def parse_head(head):
         if sep:
             headers[name.strip().lower()] = value.strip()
     return status, headers
+
+
+class _OneShot(Factory):
+    """
+    The factory of one connection to an engine (Twisted's C{connectProtocol}
+    logs "Starting factory" and "Stopping factory" at info for each: two
+    lines per attach or exec).
+    """
+
+    noisy = False
+
+    def __init__(self, protocol):
+        self._protocol = protocol
+
+    def buildProtocol(self, addr):
+        return self._protocol
+
+
+def connect_protocol(endpoint, protocol):
+    """
+    Connect C{protocol} through C{endpoint}, quietly.
+
+    @return: a L{Deferred} firing with C{protocol} once connected.
+    """
+    return endpoint.connect(_OneShot(protocol))
 
 
 @implementer(IHalfCloseableProtocol)
@@ -317,7 +341,7 @@ async def hijack(request, engine, path, body=b""):
     from twisted.internet import reactor
 
     try:
-        engine_side = await connectProtocol(engine.client.endpoint, _EngineSide())
+        engine_side = await connect_protocol(engine.client.endpoint, _EngineSide())
     except CancelledError:
         raise
     except Exception as e:
@@ -446,7 +470,7 @@ async def tunnel(request, endpoint, host):
     """
     from twisted.protocols.basic import FileSender
 
-    server_side = await connectProtocol(endpoint, _EngineSide())
+    server_side = await connect_protocol(endpoint, _EngineSide())
     # Its answer is spliced, never parsed: nobody waits for its head.
     server_side.head.addErrback(lambda _: None)
     if _client_gone(request):

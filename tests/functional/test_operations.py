@@ -93,6 +93,20 @@ class ShutdownTests(TestCase):
         [placed] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SCHEDULE]
         self.assertEqual((placed["container"], placed["candidates"]), ("ticker", 2))
 
+    def test_no_line_per_healthy_request(self):
+        """At info, healthy requests log nothing but the scheduling decision."""
+        with open(self.manager.log_path) as f:
+            before = len(f.readlines())
+        for args in (("ps",), ("info",), ("ps", "-a"), ("run", "--rm", "busybox", "echo", "hi"),
+                     ("run", "-d", "--name", "sleeper", "busybox", "sleep", "60"),
+                     ("exec", "sleeper", "true"), ("logs", "sleeper"), ("rm", "-f", "sleeper")):
+            done = self.manager.docker(*args)
+            self.assertEqual(done.returncode, 0, done.stderr)
+        with open(self.manager.log_path) as f:
+            events = [json.loads(line) for line in f.readlines()[before:]]
+        self.assertEqual([(e.get(_log.EVENT_FIELD), e["level"]) for e in events],
+                         [(_log.SCHEDULE, "info")] * 2, [e["text"] for e in events])
+
     def test_idle_manager_stops_at_once(self):
         """With nothing open, SIGTERM ends the manager without waiting for the grace."""
         self.manager.get("/info")
