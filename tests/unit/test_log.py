@@ -268,3 +268,35 @@ class TwistdTests(SynchronousTestCase):
         self.assertEqual(_log._twistd_target["logfile"], "/tmp/x.log")
         config = options.subOptions.subOptions.config
         self.assertEqual((config.log_format, config.shutdown_timeout), ("json", 3.0))
+
+    def test_bad_values_refused(self):
+        """An unknown --log-format or a negative --shutdown-timeout is a usage error."""
+        from twisted.python.usage import UsageError
+
+        from swarmd.tap import Options
+
+        for args, words in ((["manage", "--log-format", "xml"], "invalid --log-format 'xml'"),
+                            (["join", "--advertise", "10.0.0.1:2375", "--log-format=yaml"],
+                             "invalid --log-format 'yaml'"),
+                            (["manage", "--shutdown-timeout", "-1s"],
+                             "--shutdown-timeout can not be negative"),
+                            (["manage", "--shutdown-timeout", "soon"],
+                             "invalid --shutdown-timeout")):
+            error = self.assertRaises(UsageError, Options(
+                environ={}, check_url=lambda url: None).parseOptions,
+                args + ["nodes://127.0.0.1:2375"])
+            self.assertIn(words, str(error))
+
+    def test_defaults(self):
+        """Text logs and a 10 s grace by default; join takes --log-format too."""
+        from swarmd.tap import Options
+
+        options = Options(environ={}, check_url=lambda url: None)
+        options.parseOptions(["manage", "nodes://127.0.0.1:2375"])
+        config = options.subOptions.config
+        self.assertEqual((config.log_format, config.shutdown_timeout), ("text", 10.0))
+        options = Options(environ={}, check_url=lambda url: None)
+        options.parseOptions(["join", "--advertise", "10.0.0.1:2375", "--log-format", "json",
+                              "etcd://127.0.0.1:2379"])
+        self.assertEqual(options.subOptions.config.log_format, "json")
+
