@@ -132,7 +132,8 @@ class ManagerCLITests(ManagerTestCase):
             ("GET", "/v1.41/nope", None, 404, "page not found"),
             ("GET", "/containers/nosuch/json", None, 404, "No such container: nosuch"),
             ("POST", "/containers/create", b"{not json", 400, "invalid JSON"),
-            ("POST", "/containers/create", b"[]", 400, "expected an object"),
+            # dockerd's own words for a body that is not an object.
+            ("POST", "/containers/create", b"[]", 400, "cannot unmarshal array into Go value"),
             ("GET", "/v9.99/info", None, 400, "too new"),
             ("GET", "/containers/json?filters=%7Bbad", None, 400, "invalid filter"),
         ]
