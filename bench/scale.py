@@ -30,22 +30,41 @@ sys.path.insert(0, os.path.dirname(HERE))
 from _common import ProcessMeter, creates, percentiles, timed_gets  # noqa: E402
 
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
-from swarmd.testing.simulator import discovery_entries  # noqa: E402
+from swarmd.testing.simulator import PER_SUBNET, discovery_entries  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results", "scale.jsonl")
 
 
-def start_simulator(engines, containers):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "swarmd.testing.simulator", "--engines", str(engines),
-         "--containers", str(containers)],
-        stdout=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
-    line = process.stdout.readline()
-    if not line.startswith("READY "):
-        process.kill()
-        raise RuntimeError("simulator did not start: %r" % (line,))
-    return process, line.split()[1]
+def start_simulators(engines, containers, processes=1, port=2375):
+    """
+    Serve C{engines} simulated engines from C{processes} simulator
+    processes, each a run of whole subnets (250 engines), together the same
+    addresses and names one process would serve.
+
+    @return: C{(processes, nodes:// discovery URL)}
+    """
+    per = -(-engines // processes)
+    per = -(-per // PER_SUBNET) * PER_SUBNET
+    started = []
+    try:
+        for first in range(0, engines, per):
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "swarmd.testing.simulator",
+                 "--engines", str(min(per, engines - first)), "--containers", str(containers),
+                 "--subnet-base", str(1 + first // PER_SUBNET), "--port", str(port)],
+                stdout=subprocess.PIPE, text=True,
+                env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE))))
+        urls = []
+        for process in started:
+            line = process.stdout.readline()
+            if not line.startswith("READY "):
+                raise RuntimeError("simulator did not start: %r" % (line,))
+            urls.append(line.split()[1][len("nodes://"):])
+    except BaseException:
+        for process in started:
+            process.kill()
+        raise
+    return started, "nodes://" + ",".join(urls)
 
 
 def main(argv=None):
@@ -55,13 +74,19 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--creates", type=int, default=1000)
     parser.add_argument("--discovery", choices=("nodes", "file"), default="nodes")
+    parser.add_argument("--port", type=int, default=2375,
+                        help="port of the simulated engines (another port lets two runs "
+                             "share the machine)")
+    parser.add_argument("--simulators", type=int, default=1,
+                        help="simulator processes serving the engines (whole subnets of 250)")
     parser.add_argument("--idle", type=float, default=30.0,
                         help="seconds of idle CPU measurement")
     parser.add_argument("--plot", action="store_true",
                         help="after the run, draw latency against N into bench/scale.png")
     options = parser.parse_args(argv)
 
-    simulator, discovery = start_simulator(options.engines, options.containers)
+    simulators, discovery = start_simulators(options.engines, options.containers,
+                                             options.simulators, options.port)
     manager = None
     folder = tempfile.mkdtemp(prefix="swarmd-scale-")
     try:
@@ -69,7 +94,7 @@ def main(argv=None):
             path = os.path.join(folder, "cluster")
             with open(path, "w") as f:
                 f.write("# %d simulated engines\n" % (options.engines,))
-                f.write("\n".join(discovery_entries(options.engines)) + "\n")
+                f.write("\n".join(discovery_entries(options.engines, options.port)) + "\n")
             discovery = "file://" + path
         started = time.monotonic()
         manager = ManagerProcess(discovery, args=("--heartbeat", "5s")).start(healthy=0,
@@ -98,7 +123,7 @@ def main(argv=None):
                                                                       - load_start)
         load_rss = meter.rss_mb()
         # The simulator's own time for the same work, straight to one engine.
-        direct = creates("127.0.1.1", 2375, options.creates, "direct")
+        direct = creates("127.0.1.1", options.port, options.creates, "direct")
 
         rows = [("info", percentiles(info)), ("ps -a", percentiles(ps)),
                 ("create+start", percentiles(create)),
@@ -139,8 +164,9 @@ def main(argv=None):
     finally:
         if manager is not None:
             manager.cleanup()
-        simulator.kill()
-        simulator.wait()
+        for simulator in simulators:
+            simulator.kill()
+            simulator.wait()
 
 
 def plot(results, target):

@@ -98,6 +98,42 @@ def state_string(state, now, times=None):
     return "Exited (%d) %s ago" % (state.get("ExitCode", 0), human_duration(now - finished))
 
 
+def stable_until(elapsed):
+    """
+    How long L{human_duration} keeps its answer: the first whole number of
+    elapsed seconds, after C{elapsed}, at which it may change (it never
+    changes before).
+
+    @param elapsed: whole seconds, as L{human_duration} truncates them.
+    """
+    if elapsed < 60:
+        return elapsed + 1
+    if elapsed < 3600:
+        return (elapsed // 60 + 1) * 60
+    # Hours and longer derive from round(seconds / 3600), which moves at
+    # half hours (one second later at an exact half hour: round(2.5) is 2).
+    if elapsed % 1800 == 0:
+        return elapsed + 1
+    return (elapsed // 1800 + 1) * 1800
+
+
+def state_reference(state, times):
+    """
+    The time L{state_string}'s duration counts from, or L{None} when its
+    answer does not depend on the current time.
+    """
+    started, finished = times
+    if state.get("Running"):
+        if state.get("Restarting") and not state.get("Paused") and finished is not None:
+            return finished
+        return started
+    if state.get("Status") == "removing" or state.get("Dead") or state.get("Status") == "dead":
+        return None
+    if started is None:
+        return None
+    return finished
+
+
 def _command(info):
     path = info.get("Path") or ""
     args = info.get("Args") or []
@@ -177,14 +213,23 @@ class Container:
         (L{slim}); the whole answer is kept compressed for L{inspect_bytes}.
     """
 
-    __slots__ = ("_created", "_listing", "_packed", "_summary", "_times", "engine", "info")
+    __slots__ = ("_created", "_listing", "_packed", "_times", "engine", "info")
 
-    def __init__(self, engine, info):
+    def __init__(self, engine, info, raw=None):
+        """
+        @param raw: the engine's answer as it sent it, when at hand: kept
+            as is (not encoded again) if it is a compact JSON object.
+        """
         self.engine = engine
         self.info = slim(info)
+        if raw is not None:
+            raw = raw.strip()
+            if not raw.startswith(b"{") or b'"HostIp" ' in raw or b'"HostIp": ' in raw:
+                raw = None
+        if raw is None:
+            raw = json.dumps(info, separators=(",", ":")).encode("utf-8")
         # Compact JSON, so the byte-level edits of inspect_bytes match.
-        self._packed = zlib.compress(json.dumps(info, separators=(",", ":")).encode("utf-8"), 1)
-        self._summary = None
+        self._packed = zlib.compress(raw, 1)
         self._times = None
         self._created = None
         self._listing = None
@@ -261,28 +306,24 @@ class Container:
 
         @return: a new C{dict} the caller may change.
         """
-        if self._summary is None:
-            info = self.info
-            config = info.get("Config") or {}
-            host_config = info.get("HostConfig") or {}
-            network = info.get("NetworkSettings") or {}
-            self._summary = {
-                "Id": info["Id"],
-                "Names": ["/" + self.name],
-                "Image": config.get("Image") or info.get("Image", ""),
-                "ImageID": info.get("Image", ""),
-                "Command": _command(info),
-                "Created": int(self.created),
-                "Ports": _ports(info),
-                "Labels": self.labels,
-                "State": self.status,
-                "HostConfig": {"NetworkMode": host_config.get("NetworkMode", "default")},
-                "NetworkSettings": {"Networks": network.get("Networks") or {}},
-                "Mounts": info.get("Mounts") or [],
-            }
-        summary = dict(self._summary)
-        summary["Ports"] = [dict(p) for p in summary["Ports"]]
-        summary["Names"] = list(summary["Names"])
+        info = self.info
+        config = info.get("Config") or {}
+        host_config = info.get("HostConfig") or {}
+        network = info.get("NetworkSettings") or {}
+        summary = {
+            "Id": info["Id"],
+            "Names": ["/" + self.name],
+            "Image": config.get("Image") or info.get("Image", ""),
+            "ImageID": info.get("Image", ""),
+            "Command": _command(info),
+            "Created": int(self.created),
+            "Ports": _ports(info),
+            "Labels": self.labels,
+            "State": self.status,
+            "HostConfig": {"NetworkMode": host_config.get("NetworkMode", "default")},
+            "NetworkSettings": {"Networks": network.get("Networks") or {}},
+            "Mounts": info.get("Mounts") or [],
+        }
         summary["Status"] = self.status_text(now)
         return summary
 
@@ -296,25 +337,51 @@ class Container:
                            parse_time(state.get("FinishedAt")))
         return state_string(self.state, now, self._times)
 
+    def _status_until(self, now):
+        """
+        When the status text at C{now} may change next (clock seconds;
+        infinity for a text that depends on no time).
+        """
+        reference = state_reference(self.state, self._times)
+        if reference is None:
+            return float("inf")
+        return reference + stable_until(int(now - reference))
+
     def listing_bytes(self, now):
         """
         The encoded entry of this container in the manager's
         C{GET /containers/json}: named C{/node/name}, ports bound on all
         interfaces shown on the node's IP, C{"Host Down"} when its node is
-        not healthy.  Encoded once per distinct status text.
+        not healthy.  Encoded once per distinct status text, and kept with
+        the time that text may change next, so a list does not work the
+        status of every container out again.
         """
         engine = self.engine
-        status = self.status_text(now) if engine.healthy else "Host Down"
-        key = (status, engine.specs_revision)
+        healthy = engine.healthy
         cached = self._listing
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        summary = self.summary(now)
-        summary["Status"] = status
-        summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
-        for port in summary["Ports"]:
-            if port.get("IP") == "0.0.0.0":
-                port["IP"] = engine.ip
-        data = json.dumps(summary, separators=(",", ":")).encode("utf-8")
-        self._listing = (key, data)
+        if (cached is not None and now < cached[0] and cached[1] is healthy
+                and cached[2] == engine.specs_revision):
+            return cached[4]
+        if healthy:
+            status = self.status_text(now)
+            until = self._status_until(now)
+        else:
+            status, until = "Host Down", float("inf")
+        if cached is not None and cached[2] == engine.specs_revision:
+            if cached[3] == status and cached[1] is healthy:
+                self._listing = (until,) + cached[1:]
+                return cached[4]
+            # Only the status moved: the rest of the entry is kept encoded
+            # (Status is its last key).
+            head = cached[5]
+        else:
+            summary = self.summary(now)
+            del summary["Status"]
+            summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
+            for port in summary["Ports"]:
+                if port.get("IP") == "0.0.0.0":
+                    port["IP"] = engine.ip
+            head = json.dumps(summary, separators=(",", ":")).encode("utf-8")[:-1]
+        data = head + b',"Status":' + json.dumps(status).encode("utf-8") + b"}"
+        self._listing = (until, healthy, engine.specs_revision, status, data, head)
         return data

@@ -51,6 +51,10 @@ LISTS_EVERY = 5
 #: Inspect calls one engine refresh runs at once.
 INSPECT_CONCURRENCY = 8
 
+#: Containers inspected with one pipelined call when a refresh finds many
+#: new or changed ones.
+INSPECT_BATCH = 50
+
 #: Container event actions that change nothing the manager caches.
 _IGNORED_ACTIONS = frozenset(["attach", "detach", "resize", "top", "export", "commit", "copy",
                               "archive-path", "extract-to-dir"])
@@ -726,12 +730,54 @@ class Engine:
             # since, can be judged by it.
             if cid not in seen and self.containers.get(cid) is snapshot.get(cid, False):
                 self._drop(cid)
-        results = yield DeferredList(
-            [self._inspect_limit.run(self.refresh_container, cid) for cid in wanted],
-            consumeErrors=True)
+        if len(wanted) > 1 and hasattr(self.client, "inspect_containers"):
+            # Pipelined on one connection per batch: a first read of an
+            # engine is then one round trip, not one request per container.
+            batches = [wanted[i:i + INSPECT_BATCH] for i in range(0, len(wanted), INSPECT_BATCH)]
+            calls = [self._inspect_limit.run(self.refresh_containers_batch, batch)
+                     for batch in batches]
+        else:
+            calls = [self._inspect_limit.run(self.refresh_container, cid) for cid in wanted]
+        results = yield DeferredList(calls, consumeErrors=True)
         for ok, result in results:
             if not ok:
                 result.raiseException()
+
+    @inlineCallbacks
+    def refresh_containers_batch(self, container_ids):
+        """
+        L{refresh_container} for several containers, inspected with one
+        pipelined call (C{client.inspect_containers}); the same ordering
+        rules apply to each answer.
+        """
+        sequences = []
+        for cid in container_ids:
+            self._sent[cid] = sequence = self._sent.get(cid, 0) + 1
+            sequences.append(sequence)
+            self._refreshing[cid] += 1
+        try:
+            answers = yield self._guard(self.client.inspect_containers(container_ids,
+                                                                       raw=True))
+        finally:
+            for cid in container_ids:
+                self._refreshing[cid] -= 1
+                if not self._refreshing[cid]:
+                    del self._refreshing[cid]
+        first_error = None
+        for cid, sequence, answer in zip(container_ids, sequences, answers, strict=True):
+            if isinstance(answer, EngineError):
+                if answer.status == 404:
+                    if self._newest(cid, sequence):
+                        self._drop(cid)
+                elif first_error is None:
+                    first_error = answer
+                continue
+            if self._stopped or not self._newest(cid, sequence):
+                continue
+            self._store(*answer)
+        if first_error is not None:
+            self.failed(first_error)
+            raise first_error
 
     @staticmethod
     def _differs(container, summary):
@@ -781,9 +827,9 @@ class Engine:
         self._applied[container_id] = sequence
         return True
 
-    def _store(self, info):
+    def _store(self, info, raw=None):
         old = self.containers.get(info["Id"])
-        new = Container(self, info)
+        new = Container(self, info, raw)
         self.containers[info["Id"]] = new
         self._bump()
         self._listener.container_changed(self, old, new)

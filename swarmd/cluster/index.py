@@ -20,6 +20,10 @@ class AmbiguousContainer(Exception):
                                              for c in self.matches)))
 
 
+def _created(container):
+    return container.created
+
+
 class ContainerIndex:
     """
     Containers by ID, by name and by Swarm ID, kept up to date by the
@@ -34,6 +38,20 @@ class ContainerIndex:
         #: and C{(container, -1)} when it leaves (the manager's metrics
         #: keep their counts with it), or L{None}.
         self.on_change = None
+        self._ordered = None
+
+    def newest_first(self):
+        """
+        Every container, the most recently created first (the order of
+        C{GET /containers/json}; ties in the order they joined the index).
+        Kept between calls until the index changes.
+
+        @return: a C{list} the caller must not change.
+        """
+        ordered = self._ordered
+        if ordered is None:
+            ordered = self._ordered = sorted(self._by_id.values(), key=_created, reverse=True)
+        return ordered
 
     def __len__(self):
         return len(self._by_id)
@@ -51,6 +69,7 @@ class ContainerIndex:
             self._add(new)
 
     def _add(self, container):
+        self._ordered = None
         previous = self._by_id.get(container.id)
         self._by_id[container.id] = container
         if self.on_change is not None and previous is not container:
@@ -62,6 +81,7 @@ class ContainerIndex:
             self._by_swarm_id[container.swarm_id] = container
 
     def _remove(self, container):
+        self._ordered = None
         if self._by_id.get(container.id) is container:
             del self._by_id[container.id]
             if self.on_change is not None:

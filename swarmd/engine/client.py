@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 import treq
 from twisted.internet import error as ierror
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone, _HTTP11ClientFactory
 from twisted.web.http_headers import Headers
@@ -254,6 +254,133 @@ class _EventStream:
             transport.stopProducing()
 
 
+class _PipelinedGets(Protocol):
+    """
+    Send several C{GET}s at once on one connection (HTTP/1.1 pipelining,
+    which dockerd's Go server and Twisted's both answer in order) and read
+    the answers back to back: no connection, no request object and no
+    L{Deferred} per call, which at 30,000 inspects is most of the
+    manager's CPU when it first reads a big cluster.
+
+    @ivar done: fires with a C{list} of C{(status, body bytes)}, in the
+        order of the paths, once every answer is in; fails when the
+        connection ends first.
+    """
+
+    def __init__(self, host, paths, answered=None):
+        self._requests = b"".join(
+            b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n" for path in paths)
+        self._wanted = len(paths)
+        self._answered = answered
+        self._buffer = b""
+        self._results = []
+        self.done = Deferred(self._cancel)
+
+    def _cancel(self, done):
+        self.done = None
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+    def connectionMade(self):
+        self.transport.write(self._requests)
+
+    def dataReceived(self, data):
+        if self._answered is not None:
+            self._answered()
+        self._buffer += data
+        try:
+            while self._parse_one():
+                pass
+        except ValueError as e:
+            self._finish(Failure(EngineError(502, "unreadable answer: %s" % (e,))))
+            return
+        if len(self._results) == self._wanted:
+            self._finish(self._results)
+
+    def _parse_one(self):
+        """
+        Take one complete answer off the buffer.
+
+        @return: whether one was taken.
+        @raise ValueError: on an answer that is not HTTP.
+        """
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buffer) > 65536:
+                raise ValueError("answer head too long")
+            return False
+        lines = buffer[:end].split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+            raise ValueError("bad status line %r" % (lines[0][:80],))
+        status = int(parts[1])
+        length = None
+        chunked = False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value.strip())
+            elif name == b"transfer-encoding":
+                chunked = value.strip().lower() == b"chunked"
+        start = end + 4
+        if chunked:
+            body = []
+            position = start
+            while True:
+                eol = buffer.find(b"\r\n", position)
+                if eol < 0:
+                    return False
+                size = int(buffer[position:eol].split(b";", 1)[0], 16)
+                chunk_start = eol + 2
+                if len(buffer) < chunk_start + size + 2:
+                    return False
+                if size == 0:
+                    # No trailers: dockerd sends none.
+                    position = chunk_start + 2
+                    break
+                body.append(buffer[chunk_start:chunk_start + size])
+                position = chunk_start + size + 2
+            self._buffer = buffer[position:]
+            body = b"".join(body)
+        else:
+            if length is None:
+                if status not in (204, 304) and status >= 200:
+                    raise ValueError("answer without a length")
+                length = 0
+            if len(buffer) < start + length:
+                return False
+            body = buffer[start:start + length]
+            self._buffer = buffer[start + length:]
+        self._results.append((status, body))
+        return True
+
+    def _finish(self, result):
+        done, self.done = self.done, None
+        if done is None:
+            return
+        self.transport.loseConnection()
+        if isinstance(result, Failure):
+            done.errback(result)
+        else:
+            done.callback(result)
+
+    def connectionLost(self, reason):
+        if self.done is not None:
+            self._finish(reason)
+
+
+class _PipelineFactory(ClientFactory):
+    noisy = False
+
+    def __init__(self, protocol):
+        self._protocol = protocol
+
+    def buildProtocol(self, addr):
+        return self._protocol
+
+
 def _query(params):
     items = [(k, v) for k, v in params.items() if v is not None]
     if not items:
@@ -310,6 +437,8 @@ class EngineClient:
         self._pool._factory = _QuietFactory
         #: The endpoint reaching the engine (also used for hijacked streams).
         self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
+        #: Whether calls go straight to C{endpoint} (not an injected agent).
+        self._direct = agent is None
         if agent is None:
             agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(self.endpoint),
                                                pool=self._pool)
@@ -447,6 +576,61 @@ class EngineClient:
 
     def inspect_container(self, container):
         return self._json("GET", "/containers/%s/json" % (_quote(container),))
+
+    def inspect_containers(self, containers, raw=False):
+        """
+        Inspect several containers at once: one connection, the requests
+        pipelined (see L{_PipelinedGets}).  Falls back to one
+        L{inspect_container} each when the client goes through an injected
+        agent (in-memory tests).
+
+        @param raw: answer C{(inspect dict, body bytes)} pairs instead of
+            the C{dict}s (the bytes are L{None} when not at hand).
+        @return: fires with a C{list}, in the order of C{containers}, of the
+            inspect C{dict} or the L{EngineError} the engine answered for
+            that container (a 404 for one that is gone).
+        """
+        if self._direct is False:
+            return self._inspect_each(containers, raw)
+        host = host_header(self.address).encode("ascii")
+        paths = [self._path("/containers/%s/json" % (_quote(c),)).encode("ascii")
+                 for c in containers]
+        protocol = _PipelinedGets(host, paths, self._answered)
+        connected = self.endpoint.connect(_PipelineFactory(protocol))
+        d = connected.addCallback(lambda _: protocol.done)
+
+        def decode(answers):
+            results = []
+            for status, body in answers:
+                if status == 200:
+                    try:
+                        info = decode_json(body, self.address, "inspect")
+                        results.append((info, body) if raw else info)
+                    except EngineError as e:
+                        results.append(e)
+                else:
+                    results.append(EngineError.from_body(status, body))
+            return results
+
+        d.addCallback(decode)
+        return self._guard(d, self._timeout)
+
+    def _inspect_each(self, containers, raw):
+        from twisted.internet.defer import DeferredList
+
+        def collect(results):
+            out = []
+            for ok, value in results:
+                if ok:
+                    out.append((value, None) if raw else value)
+                elif value.check(EngineError):
+                    out.append(value.value)
+                else:
+                    value.raiseException()
+            return out
+
+        return DeferredList([self.inspect_container(c) for c in containers],
+                            consumeErrors=True).addCallback(collect)
 
     def create_container(self, body, name=None, auth=None):
         headers = None

@@ -77,16 +77,19 @@ def populate(engine, containers, rng):
             engine.start(container_id)
 
 
-def build_engines(clock, engines, containers, seed=0):
+def build_engines(clock, engines, containers, seed=0, first=0):
     """
     Make the simulated engines (not yet listening).
 
+    @param first: the index of the first engine in the whole simulated
+        cluster (several simulator processes share one): names and seeds
+        follow it.
     @return: a C{list} of L{FakeEngine}.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed * 7919 + first)
     registry = FakeRegistry()
     made = []
-    for index in range(engines):
+    for index in range(first, first + engines):
         name = "sim%04d" % (index + 1,)
         engine = FakeEngine(
             clock, name=name, registry=registry, seed=seed * 100003 + index,
@@ -121,7 +124,11 @@ def main(argv=None, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
     raise_file_limit()
-    engines = build_engines(reactor, options.engines, options.containers, options.seed)
+    # Engines of a simulator serving from 127.0.X.1 on are numbered as if
+    # every subnet below X were served too (several simulator processes
+    # then make one cluster of uniquely named engines).
+    first = (options.subnet_base - 1) * PER_SUBNET
+    engines = build_engines(reactor, options.engines, options.containers, options.seed, first)
 
     def listening(ports):
         print("READY " + discovery_url(options.engines, options.port, options.subnet_base),

@@ -157,3 +157,135 @@ class IndexTests(SynchronousTestCase):
         self.assertIsNone(self.index.lookup("aaaa1111bbbb2222"))
         self.assertIsNone(self.index.lookup("s" * 64))
         self.assertEqual(len(self.index), 2)
+
+
+class _ListedEngine(FakeEngine):
+    def __init__(self, name):
+        FakeEngine.__init__(self, name)
+        self.ip = "10.0.0.1"
+        self.healthy = True
+        self.specs_revision = 1
+        self.cpus, self.memory, self.labels = 2, 1024, {}
+
+
+class ListingCacheTests(SynchronousTestCase):
+    """
+    A container's list entry is kept until its status text can change: the
+    kept bytes are always the ones a fresh encoding gives.
+    """
+
+    def check_times(self, data, times):
+        engine = _ListedEngine("n1")
+        kept = Container(engine, data)
+        for now in times:
+            fresh = Container(engine, data)
+            self.assertEqual(kept.listing_bytes(now), fresh.listing_bytes(now), now)
+
+    def test_stable_until(self):
+        """
+        L{stable_until} never passes a change of L{human_duration} (checked
+        second by second over three days, and around the years).
+        """
+        from swarmd.cluster.containers import stable_until
+
+        elapsed = -3
+        while elapsed < 3 * 86400:
+            until = stable_until(elapsed)
+            self.assertGreater(until, elapsed)
+            text = human_duration(elapsed)
+            for second in range(elapsed, until):
+                self.assertEqual(human_duration(second), text, second)
+            elapsed = until
+        for elapsed in (2 * 365 * 86400 - 7200, 730 * 86400 + 1800, 10 ** 9):
+            self.assertGreater(stable_until(elapsed), elapsed)
+
+    def test_running(self):
+        """
+        Up for seconds, minutes, hours, days: the kept entry follows.
+        """
+        started = NOW - 5
+        times = [started + s / 4.0 for s in range(0, 4 * 200)]
+        times += [started + 3000 + s for s in range(0, 4 * 3600, 7)]
+        times += [started + 86400 * 3 + s for s in range(0, 7200, 13)]
+        self.check_times(info("abc", "web"), [t for t in times if t >= NOW - 300])
+
+    def test_exited_restarting_paused(self):
+        """
+        The other time-dependent statuses and the constant ones.
+        """
+        base = info("abc", "web")
+        exited = dict(base, State={"Status": "exited", "Running": False, "ExitCode": 3,
+                                   "StartedAt": "2026-11-28T09:00:00Z",
+                                   "FinishedAt": "2026-11-28T09:59:00Z"})
+        restarting = dict(base, State={"Status": "restarting", "Running": True,
+                                       "Restarting": True, "ExitCode": 1,
+                                       "StartedAt": "2026-11-28T08:00:00Z",
+                                       "FinishedAt": "2026-11-28T09:59:50Z"})
+        paused = info("abc", "web", status="paused")
+        created = dict(base, State={"Status": "created", "Running": False, "ExitCode": 0,
+                                    "StartedAt": "0001-01-01T00:00:00Z",
+                                    "FinishedAt": "0001-01-01T00:00:00Z"})
+        times = [NOW + s * 0.7 for s in range(0, 6000)]
+        for data in (exited, restarting, paused, created):
+            self.check_times(data, times)
+
+    def test_host_down_and_specs(self):
+        """
+        A node going down or renamed changes the entry at once.
+        """
+        engine = _ListedEngine("n1")
+        c = Container(engine, info("abc", "web"))
+        self.assertIn(b'"Status":"Up 5 minutes"', c.listing_bytes(NOW))
+        engine.healthy = False
+        self.assertIn(b'"Status":"Host Down"', c.listing_bytes(NOW + 1))
+        engine.healthy = True
+        engine.name = "n2"
+        engine.specs_revision += 1
+        entry = c.listing_bytes(NOW + 2)
+        self.assertIn(b'"Names":["/n2/web"]', entry)
+        self.assertIn(b'"Status":"Up 5 minutes"', entry)
+
+    def test_newest_first(self):
+        """
+        The index keeps its containers newest first, ties in the order they
+        joined, and sorts again when one joins or leaves.
+        """
+        engine = FakeEngine("n1")
+        index = ContainerIndex()
+        old = Container(engine, info("a", "old", Created="2026-11-28T08:00:00Z"))
+        new = Container(engine, info("b", "new", Created="2026-11-28T09:00:00Z"))
+        tie = Container(engine, info("c", "tie", Created="2026-11-28T09:00:00Z"))
+        for c in (old, new, tie):
+            index.replace(None, c)
+        self.assertEqual(index.newest_first(), [new, tie, old])
+        newest = Container(engine, info("d", "newest", Created="2026-11-28T09:30:00Z"))
+        index.replace(None, newest)
+        self.assertEqual(index.newest_first(), [newest, new, tie, old])
+        index.replace(new, None)
+        self.assertEqual(index.newest_first(), [newest, tie, old])
+
+
+class RawInspectTests(SynchronousTestCase):
+    """
+    The engine's own bytes are kept when they are compact JSON.
+    """
+
+    def test_raw_kept(self):
+        """
+        Compact bytes are served as the engine sent them (its escapes kept).
+        """
+        data = info("abc", "web")
+        raw = b'{"Id":"abc","Name":"/web","X":"\\u003c"}\n'
+        c = Container(_ListedEngine("n1"), data, raw)
+        self.assertTrue(c.inspect_bytes().endswith(b',"Id":"abc","Name":"/web","X":"\\u003c"}\n'))
+
+    def test_raw_spaced(self):
+        """
+        Bytes with spaces around HostIp are encoded again, so the HostIp
+        rewrite still finds them.
+        """
+        data = info("abc", "web")
+        raw = b'{"Id": "abc", "NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0"}]}}}'
+        c = Container(_ListedEngine("n1"), data, raw)
+        self.assertIn(b'"HostIp":"10.0.0.1"', c.inspect_bytes())
+        self.assertEqual(c.full_info(), data)

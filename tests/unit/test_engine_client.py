@@ -76,3 +76,130 @@ class IdleConnectionTests(TestCase):
         yield deferLater(reactor, 0.4, lambda: None)
         yield self.ping()
         self.assertEqual(self.site.accepted, 2)
+
+
+class _Raw(Resource):
+    """
+    Answers C{/containers/<id>/json} with a chunked body (no length), 404
+    for C{gone}.
+    """
+
+    isLeaf = True
+
+    def render(self, request):
+        name = request.path.split(b"/")[-2]
+        if name == b"gone":
+            request.setResponseCode(404)
+            return b'{"message":"No such container: gone"}\n'
+        request.write(b'{"Id":"')
+        request.write(name + b'",')
+        request.write(b'"Name":"/x"}\n')
+        request.finish()
+        from twisted.web.server import NOT_DONE_YET
+
+        return NOT_DONE_YET
+
+
+class PipelinedInspectTests(TestCase):
+    """
+    L{EngineClient.inspect_containers} sends every inspect on one
+    connection and answers each container in order.
+    """
+
+    @inlineCallbacks
+    def serve(self, resource):
+        site = _CountingSite()
+        site.resource = resource
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(site)
+        self.addCleanup(port.stopListening)
+        client = EngineClient("127.0.0.1:%d" % (port.getHost().port,), reactor)
+        self.addCleanup(client.close)
+        return site, client
+
+    @inlineCallbacks
+    def test_fake_engine(self):
+        """
+        The answers are the ones single inspects give, in the order asked,
+        a gone container's 404 in its place, all over one connection.
+        """
+        from swarmd.engine import EngineError
+        from swarmd.testing.fakeengine import FakeEngine, serve
+
+        engine = FakeEngine(reactor, name="n1")
+        ids = []
+        for index in range(5):
+            cid, _ = engine.create({"Image": "busybox", "Cmd": ["true"]}, "c%d" % (index,))
+            ids.append(cid)
+        front = yield serve(engine, "127.0.0.1:0", reactor)
+        self.addCleanup(front.stopListening)
+        client = EngineClient(front.address, reactor)
+        self.addCleanup(client.close)
+        yield client.version()
+        asked = ids[3:] + ["nosuch"] + ids[:3]
+        answers = yield client.inspect_containers(asked)
+        self.assertEqual(len(answers), 6)
+        self.assertIsInstance(answers[2], EngineError)
+        self.assertEqual(answers[2].status, 404)
+        for cid, answer in zip(asked, answers, strict=True):
+            if cid == "nosuch":
+                continue
+            single = yield client.inspect_container(cid)
+            self.assertEqual(answer, single)
+
+    @inlineCallbacks
+    def test_chunked(self):
+        """
+        Chunked answers (dockerd's for bodies over 2 KB) are read whole.
+        """
+        from swarmd.engine import EngineError
+
+        site, client = yield self.serve(_Raw())
+        answers = yield client.inspect_containers(["a", "gone", "b"])
+        self.assertEqual(answers[0], {"Id": "a", "Name": "/x"})
+        self.assertIsInstance(answers[1], EngineError)
+        self.assertEqual(answers[1].status, 404)
+        self.assertEqual(answers[2], {"Id": "b", "Name": "/x"})
+        self.assertEqual(site.accepted, 1)
+
+    @inlineCallbacks
+    def test_closed_early(self):
+        """
+        A connection that ends before every answer came fails the call as
+        an unreachable engine.
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        from swarmd.engine import EngineUnreachable
+
+        class Closer(Protocol):
+            def dataReceived(self, data):
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                self.transport.loseConnection()
+
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            Factory.forProtocol(Closer))
+        self.addCleanup(port.stopListening)
+        client = EngineClient("127.0.0.1:%d" % (port.getHost().port,), reactor)
+        self.addCleanup(client.close)
+        yield self.assertFailure(client.inspect_containers(["a", "b"]), EngineUnreachable)
+
+    @inlineCallbacks
+    def test_garbage(self):
+        """
+        An answer that is not HTTP fails the call with a 502.
+        """
+        from twisted.internet.protocol import Factory, Protocol
+
+        from swarmd.engine import EngineError
+
+        class Garbage(Protocol):
+            def dataReceived(self, data):
+                self.transport.write(b"SSH-2.0-OpenSSH\r\n\r\n")
+
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+            Factory.forProtocol(Garbage))
+        self.addCleanup(port.stopListening)
+        client = EngineClient("127.0.0.1:%d" % (port.getHost().port,), reactor)
+        self.addCleanup(client.close)
+        failure = yield self.assertFailure(client.inspect_containers(["a"]), EngineError)
+        self.assertEqual(failure.status, 502)
