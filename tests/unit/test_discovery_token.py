@@ -17,7 +17,7 @@ from twisted.web.server import Site
 from swarmd.discovery import DiscoveryError, discovery_for
 from swarmd.discovery._token import TokenDiscovery, create_token, token_service_url
 from swarmd.discovery.tokenservice import TokenAPI, TokenStore
-from swarmd.testing.discovery import make_idiscovery_tests
+from swarmd.testing.conformance.discovery import make_idiscovery_tests
 from swarmd.testing.kvstores.fixtures import real_source
 
 
@@ -238,3 +238,40 @@ class TokenClientTests(TestCase):
             self.assertIn("cannot reach the token service", str(e))
         else:
             self.fail("create_token did not fail")
+
+
+class TokenServiceTLSTests(TestCase):
+    """
+    The token service behind an ssl: description, reached over HTTPS.
+    """
+
+    async def test_https(self):
+        """
+        make_service serves TLS from an ssl: strports description; token
+        discovery reaches it with kv.cacertfile trusting its CA, and
+        registers and lists over it.
+        """
+        from twisted.internet.task import deferLater
+
+        from swarmd.discovery.tokenservice import make_service
+        from swarmd.testing.kvstores._process import free_port
+        from swarmd.testing.lab._tls import make_certificates
+
+        tls = make_certificates(self.mktemp(), [])
+        port = free_port()
+        listen = (f"ssl:{port}:interface=127.0.0.1:privateKey={tls.manager_key}:"
+                  f"certKey={tls.manager_cert}")
+        service = make_service(listen, self.mktemp(), reactor=reactor)
+        service.startService()
+        self.addCleanup(service.stopService)
+        token = await create_token(f"https://127.0.0.1:{port}",
+                                   tls_options=[("kv.cacertfile", tls.ca)])
+        provider = discovery_for(f"token://{token}", options=[
+            ("token.url", f"https://127.0.0.1:{port}"), ("kv.cacertfile", tls.ca)],
+            heartbeat=1.0, ttl=9.0, clock=Clock())
+        self.addCleanup(provider.close)
+        await provider.register("127.0.0.1:2375")
+        self.assertEqual(await provider.fetch(), ["127.0.0.1:2375"])
+        # Let the TLS connections close before the reactor is checked.
+        await provider.close()
+        await deferLater(reactor, 0.05, lambda: None)
