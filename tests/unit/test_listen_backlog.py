@@ -83,7 +83,9 @@ class BurstTests(TestCase):
         self.addCleanup(self.service.stopService)
 
     def _port(self):
-        for child in self.service:
+        # The API listeners live in the manager's graceful part (they are
+        # drained first when it stops: swarmd.shutdown).
+        for child in self.service.graceful:
             waiting = getattr(child, "_waitingForPort", None)
             if waiting is not None:
                 number = Deferred()
