@@ -97,13 +97,14 @@ class ManagerProcess:
 
     def stop(self):
         """
-        Stop the manager (TERM, then KILL after 10 s).
+        Stop the manager (TERM, then KILL after 20 s: a manager with streams
+        still open drains them for its --shutdown-timeout, 10 s by default).
         """
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(10)
+            self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
