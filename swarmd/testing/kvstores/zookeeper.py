@@ -54,12 +54,20 @@ class ZooKeeperServer(StoreProcess):
                          "zookeeper")
 
     def _answers(self):
+        # "ruok" answers imok before the server serves sessions; "stat"
+        # says "not currently serving requests" until it does.
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"ruok")
-                return s.recv(4) == b"imok"
+                s.sendall(b"stat")
+                answer = b""
+                while True:
+                    data = s.recv(4096)
+                    if not data:
+                        break
+                    answer += data
         except OSError:
             return False
+        return b"Mode: standalone" in answer
 
     def client(self, testcase=None):
         """
@@ -69,7 +77,7 @@ class ZooKeeperServer(StoreProcess):
         from kazoo.client import KazooClient
 
         client = KazooClient(hosts=self.address, timeout=10)
-        client.start(10)
+        client.start(30)
         if testcase is not None:
             testcase.addCleanup(lambda: (client.stop(), client.close()))
         return client
