@@ -173,13 +173,10 @@ def make_manager_service(config, reactor=None, status=None):
         electing.setServiceParent(service)
     # Metrics of this manager (a registry of its own), answered at /metrics
     # before anything else (a replica's too), and on --metrics-addr alone.
-    from twisted.internet.threads import deferToThreadPool
+    from swarmd.metrics import InstrumentedRoot, ManagerMetrics, cooperator, metrics_site
 
-    from swarmd.metrics import InstrumentedRoot, ManagerMetrics, metrics_site
-
-    service.metrics = ManagerMetrics(
-        cluster, election=service.election, api=api,
-        in_thread=lambda f, *args: deferToThreadPool(reactor, reactor.getThreadPool(), f, *args))
+    service.metrics = ManagerMetrics(cluster, election=service.election, api=api,
+                                     cooperator=cooperator(reactor))
     root = InstrumentedRoot(root, service.metrics)
     if config.metrics_addr:
         listener = StreamServerEndpointService(listen_endpoint(reactor, config.metrics_addr),

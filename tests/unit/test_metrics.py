@@ -456,44 +456,63 @@ class MetricsListenerTests(SynchronousTestCase):
                           ["--metrics-addr", "ftp://x", "nodes://127.0.0.1:2375"])
 
 
-class InThreadTests(SynchronousTestCase):
+class CooperatorTests(SynchronousTestCase):
     """
-    With C{in_thread} set (as C{swarm manage} sets it), a scrape is read in
-    the reactor's thread and formatted by C{in_thread}.
+    With a cooperator (as C{swarm manage} has), a scrape is read at once
+    and formatted piece by piece, one piece per reactor turn.
     """
 
     def setUp(self):
         self.manager = MemoryManager(ADDRESSES, metrics=True)
         self.addCleanup(self.manager.stop)
-        self.calls = []
-        self.manager.metrics.in_thread = self.in_thread
+        self.clock = self.manager.clock
+        self.manager.metrics.cooperator = _metrics.cooperator(self.clock)
+        self.patch(_metrics, "CHUNK", 3)
 
-    def in_thread(self, function, *args):
-        from twisted.internet.defer import Deferred
-
-        d = Deferred()
-        self.calls.append((function, args, d))
-        return d
-
-    def test_formatted_by_in_thread(self):
-        """The answer waits for in_thread's result, computed from a reading taken first."""
+    def test_pieces_between_requests(self):
+        """Other requests are answered between pieces; the whole equals a scrape at once."""
+        metrics = self.manager.metrics
+        reading = metrics.read()
+        whole = metrics.render(reading)
+        self.assertEqual(b"".join(metrics.render_pieces(reading, size=3)), whole)
+        self.assertGreater(len(list(metrics.render_pieces(reading, size=3))),
+                           len(list(metrics.render_pieces(reading, size=1000))))
         answer = self.manager.stub.request("GET", "http://swarm/metrics")
         self.assertNoResult(answer)
-        [(function, args, d)] = self.calls
+        self.clock.advance(0)
+        self.clock.advance(0)
+        self.assertNoResult(answer)
+        # A request while the scrape is being formatted is answered at once.
+        ping = self.manager.stub.request("GET", "http://swarm/_ping")
+        self.assertEqual(self.successResultOf(ping).code, 200)
+        self.assertNoResult(answer)
         # What changes after the reading is not in this scrape.
         self.manager.cluster.set_addresses([ADDRESSES[0]])
-        d.callback(function(*args))
+        for _ in range(1000):
+            self.clock.advance(0)
         self.manager.stub.flush()
         response = self.successResultOf(answer)
         self.assertEqual(response.code, 200)
         families = parse(self.successResultOf(response.content()).decode())
         self.assertEqual(value(families, "swarm_engines", state="Healthy"), 2)
 
+    def test_pieces_parse_as_one(self):
+        """Pieces of one family carry its HELP and TYPE lines once."""
+        text = self.manager.metrics.render(self.manager.metrics.read()).decode()
+        for name, _, _, _ in METRICS:
+            self.assertLessEqual(text.count("# TYPE %s " % (name,)), 1, name)
+        parse(text)
+
     def test_failure(self):
         """A formatting failure is a Docker-style 500, logged."""
+        def broken(reading, size=3):
+            yield b"# partial\n"
+            raise RuntimeError("no")
+
+        self.patch(self.manager.metrics, "render_pieces", broken)
         answer = self.manager.stub.request("GET", "http://swarm/metrics")
-        [(_, _, d)] = self.calls
-        d.errback(RuntimeError("no"))
+        for _ in range(10):
+            self.clock.advance(0)
         self.manager.stub.flush()
         response = self.successResultOf(answer)
         self.assertEqual(response.code, 500)
