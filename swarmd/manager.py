@@ -12,6 +12,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint, U
 from twisted.logger import Logger
 
 from swarmd._log import observer
+from swarmd.address import UNIX_PREFIX, split_host_port
 from swarmd.api.app import DockerAPI
 from swarmd.api.site import DockerSite
 from swarmd.cluster.cluster import Cluster
@@ -64,21 +65,21 @@ def listen_endpoint(reactor, host, backlog=None):
     """
     if backlog is None:
         backlog = listen_backlog()
-    if host.startswith("unix://"):
-        path = host[len("unix://"):]
+    if host.startswith(UNIX_PREFIX):
+        path = host[len(UNIX_PREFIX):]
         _remove_stale_socket(path)
         return UNIXServerEndpoint(reactor, path, backlog=backlog, mode=0o660)
     if host.startswith("tcp://"):
-        address, _, port = host[len("tcp://"):].rpartition(":")
+        rest = host[len("tcp://"):]
         try:
+            address, port = split_host_port(rest)
             number = int(port)
         except ValueError:
             raise ListenError("invalid port in --host %s" % (host,)) from None
-        address = address or "0.0.0.0"
-        if address.startswith("[") and address.endswith("]"):
-            return TCP6ServerEndpoint(reactor, number, backlog=backlog,
-                                      interface=address[1:-1])
-        return TCP4ServerEndpoint(reactor, number, backlog=backlog, interface=address)
+        if rest.startswith("["):
+            return TCP6ServerEndpoint(reactor, number, backlog=backlog, interface=address)
+        return TCP4ServerEndpoint(reactor, number, backlog=backlog,
+                                  interface=address or "0.0.0.0")
     raise ListenError("invalid --host %s: use tcp://host:port or unix:///path" % (host,))
 
 
@@ -171,6 +172,9 @@ def make_manager_service(config, reactor=None, status=None):
         election.add_listener(PrimaryOnly(service.watchdog))
         service.election = election
         electing.setServiceParent(service)
+        # Stopping gives the leader key up at once: a replica takes the new
+        # connections while this manager drains its open ones.
+        service.early = (electing,)
     # Metrics of this manager (a registry of its own), answered at /metrics
     # before anything else (a replica's too), and on --metrics-addr alone.
     from swarmd.metrics import InstrumentedRoot, ManagerMetrics, cooperator, metrics_site

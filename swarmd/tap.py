@@ -36,6 +36,7 @@ import swarmd
 from swarmd import config as _config
 from swarmd._duration import parse_duration
 from swarmd._log import LEVELS, LOG_FORMATS, observer, set_level, use_for_twistd
+from swarmd.address import AddressError, parse_port, split_host_port
 
 __all__ = [
     "CLUSTER_OPTIONS",
@@ -97,31 +98,25 @@ def parse_bool(text):
 
 def _port(text):
     """
-    @return: the port number in C{text} if it is one of 1..65535, else
-        L{None}.
+    @return: the port number in C{text} (at most five digits) if it is one
+        of 1..65535, else L{None}.
     """
-    if not _PORT.fullmatch(text):
-        return None
-    port = int(text)
-    return port if 0 < port <= 65535 else None
+    return parse_port(text) if len(text) <= 5 else None
 
 
 def _split_host_port(address):
     """
-    Split C{host:port} or C{[v6]:port}.
+    Split C{host:port} or C{[v6]:port} (L{swarmd.address.split_host_port}),
+    keeping the brackets of an IPv6 host.
 
-    @return: C{(host, port)} strings, or L{None} when C{address} has no
-        port or too many colons.
+    @return: C{(host, port)} strings, or L{None} when C{address} does not
+        split (no port, too many colons, stray brackets).
     """
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0 or address[end + 1 : end + 2] != ":":
-            return None
-        return address[: end + 1], address[end + 2 :]
-    host, colon, port = address.rpartition(":")
-    if not colon or ":" in host:
+    try:
+        host, port = split_host_port(address)
+    except AddressError:
         return None
-    return host, port
+    return ("[%s]" % (host,) if address.startswith("[") else host), port
 
 
 def check_address(address):

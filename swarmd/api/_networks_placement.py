@@ -15,7 +15,8 @@ Where objects that belong to a node go.
 import copy
 import re
 
-from swarmd.api._networks_view import PREDEFINED, split_node
+from swarmd.api._networks_view import PREDEFINED
+from swarmd.api._scoped_view import split_node
 from swarmd.api._volumes_placement import pin_volumes
 from swarmd.api.errors import DockerError, bad_request, not_found
 

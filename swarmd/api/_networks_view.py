@@ -6,13 +6,20 @@ the lookup of a network reference.
 
 Pure functions over engines (anything with C{name}, C{id}, C{address},
 C{healthy}, C{networks} and C{containers}), so they can be table-tested
-with plain data.
+with plain data.  What they share with the volume list is in
+L{swarmd.api._scoped_view}.
 """
 
-import attr
 
+from swarmd.api._scoped_view import (
+    ScopedEntry,
+    cluster_entries,
+    on_node,
+    split_node,
+    unique_entries,
+)
 from swarmd.api.errors import bad_request, not_found
-from swarmd.api.listfilters import labels_match, regex_match
+from swarmd.api.listfilters import regex_match
 
 #: The filters C{GET /networks} accepts (Docker's, plus C{node}).
 NETWORK_FILTERS = frozenset(["dangling", "driver", "id", "label", "name", "scope", "type",
@@ -22,28 +29,22 @@ NETWORK_FILTERS = frozenset(["dangling", "driver", "id", "label", "name", "scope
 PREDEFINED = frozenset(["bridge", "host", "none", "default"])
 
 
-@attr.s(frozen=True, eq=False, repr=False)
-class NetworkEntry:
+class NetworkEntry(ScopedEntry):
     """
-    One network of one engine.
-
-    @ivar engine: the L{swarmd.cluster.Engine} holding it.
-    @ivar network: the network C{dict} as the engine lists it.
+    One network of one engine: C{NetworkEntry(engine, network)}, the
+    network C{dict} as the engine lists it.
     """
-
-    engine = attr.ib()
-    network = attr.ib()
 
     def __repr__(self):
         return "<NetworkEntry %s %s>" % (self.shown_name, self.id[:12])
 
     @property
-    def id(self):
-        return self.network.get("Id") or ""
+    def network(self):
+        return self.item
 
     @property
-    def name(self):
-        return self.network.get("Name") or ""
+    def id(self):
+        return self.network.get("Id") or ""
 
     @property
     def local(self):
@@ -53,27 +54,11 @@ class NetworkEntry:
         """
         return (self.network.get("Scope") or "local") == "local"
 
-    @property
-    def shown_name(self):
+    def shared_key(self):
         """
-        C{<node>/<name>} for a local network, the bare name otherwise.
+        A non-local network is one network wherever its ID is listed.
         """
-        return node_name(self.engine, self.name) if self.local else self.name
-
-    def summary(self):
-        """
-        @return: a copy of the engine's C{dict} with L{shown_name} as C{Name}.
-        """
-        shown = dict(self.network)
-        shown["Name"] = self.shown_name
-        return shown
-
-
-def node_name(engine, name):
-    """
-    @return: C{<node>/<name>}.
-    """
-    return "%s/%s" % (engine.name, name)
+        return self.id
 
 
 def cluster_networks(engines):
@@ -83,9 +68,7 @@ def cluster_networks(engines):
     @param engines: the engines, in the order to keep.
     @return: a C{list} of L{NetworkEntry}.
     """
-    return [NetworkEntry(engine, network)
-            for engine in engines for network in (engine.networks or ())
-            if isinstance(network, dict)]
+    return cluster_entries(engines, NetworkEntry, "networks")
 
 
 def unique_networks(entries):
@@ -95,16 +78,7 @@ def unique_networks(entries):
 
     @return: a C{list} of L{NetworkEntry}, sorted by shown name.
     """
-    seen = set()
-    kept = []
-    for entry in entries:
-        if not entry.local:
-            if entry.id in seen:
-                continue
-            seen.add(entry.id)
-        kept.append(entry)
-    kept.sort(key=lambda e: (e.shown_name, e.engine.name))
-    return kept
+    return unique_entries(entries)
 
 
 def holders(entries, entry):
@@ -177,25 +151,21 @@ def network_filter(filters, in_use):
         return any(network_id == entry.id for _, network_id in in_use)
 
     def matches(entry):
-        network = entry.network
-        if filters.get("name") and not (regex_match(filters["name"], entry.name)
-                                        or regex_match(filters["name"], entry.shown_name)):
+        if not entry.matches_name(filters):
             return False
         if not regex_match(filters.get("id"), entry.id, "id"):
             return False
-        if filters.get("driver") and network.get("Driver") not in filters["driver"]:
+        if not entry.matches_driver(filters):
             return False
-        if filters.get("scope") and network.get("Scope") not in filters["scope"]:
+        if filters.get("scope") and entry.network.get("Scope") not in filters["scope"]:
             return False
-        if filters.get("label") and not labels_match(filters["label"],
-                                                     network.get("Labels") or {}):
+        if not entry.matches_label(filters):
             return False
         if filters.get("type"):
             builtin = entry.name in PREDEFINED
             if not any((kind == "builtin") == builtin for kind in filters["type"]):
                 return False
-        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name, "node")
-                                        or regex_match(filters["node"], entry.engine.id, "node")):
+        if not entry.matches_node(filters):
             return False
         if dangling is not None:
             if dangling != (entry.name not in PREDEFINED and not used(entry)):
@@ -226,22 +196,6 @@ def _ambiguous(reference, found, how):
             ", ".join(sorted(e.shown_name for e in found))))
 
 
-def split_node(reference):
-    """
-    Split C{<node>/<name>}.
-
-    @return: C{(node, name)}; C{node} is L{None} for a bare name.
-    """
-    node, sep, name = reference.partition("/")
-    if sep and node and name:
-        return node, name
-    return None, reference
-
-
-def _on_node(entry, node):
-    return node in (entry.engine.name, entry.engine.id)
-
-
 def find_network(entries, reference):
     """
     Resolve a network reference the way users write them through the
@@ -260,7 +214,7 @@ def find_network(entries, reference):
         return exact[0]
     node, name = split_node(reference)
     if node is not None:
-        pinned = [e for e in entries if e.name == name and _on_node(e, node)]
+        pinned = [e for e in entries if e.name == name and on_node(e, node)]
         if pinned:
             return pinned[0]
     named = _distinct(e for e in entries if e.name == reference)

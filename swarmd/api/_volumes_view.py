@@ -4,38 +4,33 @@ local ones shown as C{<node>/<name>}, others (a driver with a wider scope)
 once; list filters and the lookup of a volume reference.
 
 Pure functions over engines (anything with C{name}, C{id}, C{address},
-C{volumes} and C{containers}).
+C{volumes} and C{containers}).  What they share with the network list is
+in L{swarmd.api._scoped_view}.
 """
 
 import json
 
-import attr
-
+from swarmd.api._scoped_view import (
+    ScopedEntry,
+    cluster_entries,
+    split_node,
+    unique_entries,
+)
 from swarmd.api.errors import bad_request, not_found
-from swarmd.api.listfilters import labels_match, regex_match
 
 #: The filters C{GET /volumes} accepts (Docker's, plus C{node}).
 VOLUME_FILTERS = frozenset(["name", "driver", "label", "dangling", "node"])
 
 
-@attr.s(frozen=True, eq=False, repr=False)
-class VolumeEntry:
+class VolumeEntry(ScopedEntry):
     """
-    One volume of one engine.
-
-    @ivar engine: the L{swarmd.cluster.Engine} holding it.
-    @ivar volume: the volume C{dict} as the engine lists it.
+    One volume of one engine: C{VolumeEntry(engine, volume)}, the volume
+    C{dict} as the engine lists it.
     """
-
-    engine = attr.ib()
-    volume = attr.ib()
-
-    def __repr__(self):
-        return "<VolumeEntry %s>" % (self.shown_name,)
 
     @property
-    def name(self):
-        return self.volume.get("Name") or ""
+    def volume(self):
+        return self.item
 
     @property
     def local(self):
@@ -48,24 +43,11 @@ class VolumeEntry:
             return scope == "local"
         return (self.volume.get("Driver") or "local") == "local"
 
-    @property
-    def shown_name(self):
-        return volume_name(self.engine, self.name) if self.local else self.name
-
-    def summary(self):
+    def shared_key(self):
         """
-        @return: a copy of the engine's C{dict} with L{shown_name} as C{Name}.
+        A non-local volume is one volume per driver and name.
         """
-        shown = dict(self.volume)
-        shown["Name"] = self.shown_name
-        return shown
-
-
-def volume_name(engine, name):
-    """
-    @return: C{<node>/<name>}.
-    """
-    return "%s/%s" % (engine.name, name)
+        return (self.volume.get("Driver"), self.name)
 
 
 def cluster_volumes(engines):
@@ -74,9 +56,7 @@ def cluster_volumes(engines):
 
     @return: a C{list} of L{VolumeEntry}.
     """
-    return [VolumeEntry(engine, volume)
-            for engine in engines for volume in (engine.volumes or ())
-            if isinstance(volume, dict)]
+    return cluster_entries(engines, VolumeEntry, "volumes")
 
 
 def unique_volumes(entries):
@@ -85,17 +65,7 @@ def unique_volumes(entries):
 
     @return: a C{list} of L{VolumeEntry}, sorted by shown name.
     """
-    seen = set()
-    kept = []
-    for entry in entries:
-        if not entry.local:
-            key = (entry.volume.get("Driver"), entry.name)
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(entry)
-    kept.sort(key=lambda e: (e.shown_name, e.engine.name))
-    return kept
+    return unique_entries(entries)
 
 
 def volumes_in_use(engines):
@@ -141,17 +111,8 @@ def volume_filter(filters, in_use):
         return any(name == entry.name for _, name in in_use)
 
     def matches(entry):
-        volume = entry.volume
-        if filters.get("name") and not (regex_match(filters["name"], entry.name)
-                                        or regex_match(filters["name"], entry.shown_name)):
-            return False
-        if filters.get("driver") and volume.get("Driver") not in filters["driver"]:
-            return False
-        if filters.get("label") and not labels_match(filters["label"],
-                                                     volume.get("Labels") or {}):
-            return False
-        if filters.get("node") and not (regex_match(filters["node"], entry.engine.name, "node")
-                                        or regex_match(filters["node"], entry.engine.id, "node")):
+        if not (entry.matches_name(filters) and entry.matches_driver(filters)
+                and entry.matches_label(filters) and entry.matches_node(filters)):
             return False
         if dangling is not None and dangling == used(entry):
             return False
@@ -192,8 +153,8 @@ def find_volume(entries, reference, nodes):
     @raise DockerError: 404 for an unknown volume, 400 when a bare name is
         held by several nodes whose volumes differ.
     """
-    node, sep, name = reference.partition("/")
-    if sep and node and name:
+    node, name = split_node(reference)
+    if node is not None:
         engine = nodes(node)
         for entry in entries:
             if entry.engine is engine and entry.name == name:

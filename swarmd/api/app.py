@@ -26,9 +26,9 @@ from swarmd.api.networks import NetworkRoutes
 from swarmd.api.routes import ROUTES
 from swarmd.api.system import SystemRoutes
 from swarmd.api.volumes import VolumeRoutes
-from swarmd.cluster.cluster import ClusterError
 from swarmd.cluster.index import AmbiguousContainer
-from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.engine import EngineUnreachable
+from swarmd.errors import StatusError
 from swarmd.versions import version_less
 
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\Z")
@@ -94,12 +94,11 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         return self.error_answer(request, failure)
 
     #: The status of each kind of error the manager answers as Docker does
-    #: (L{None}: the error's own C{status} and C{message}; else its text);
+    #: (L{None}: the error's own C{status} and C{message}, for a
+    #: L{StatusError}: the API's, the cluster's and an engine's; else its text);
     #: anything else is a 500 and logged.
     _ERROR_STATUS = (
-        (DockerError, None),
-        (ClusterError, None),
-        (EngineError, None),
+        (StatusError, None),
         (EngineUnreachable, 500),
         (AmbiguousContainer, 400),
     )

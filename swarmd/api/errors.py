@@ -4,22 +4,16 @@ Docker-style API errors: C{{"message": "..."}} with the right status.
 
 import json
 
+from swarmd.errors import StatusError
 
-class DockerError(Exception):
+
+class DockerError(StatusError):
     """
     An error the manager answers itself.
 
     @ivar status: the HTTP status code.
     @ivar message: the text of the C{message} field.
     """
-
-    def __init__(self, status, message):
-        Exception.__init__(self, status, message)
-        self.status = status
-        self.message = message
-
-    def __str__(self):
-        return self.message
 
 
 def not_found(message):

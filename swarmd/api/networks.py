@@ -35,11 +35,10 @@ from swarmd.api._networks_view import (
     merge_inspects,
     network_filter,
     networks_in_use,
-    node_name,
-    split_node,
     unique_networks,
 )
 from swarmd.api._routing import EngineRouting
+from swarmd.api._scoped_view import node_name, split_node
 from swarmd.api.errors import DockerError, bad_request, conflict, not_found
 from swarmd.api.listfilters import parse_filters
 from swarmd.engine import EngineError, EngineUnreachable

@@ -26,8 +26,8 @@ from swarmd.api._fanout import (
 )
 from swarmd.api._helpers import arg, json_answer, read_json
 from swarmd.api._networks_placement import eligible_engines, node_engine, scheduled_engine
-from swarmd.api._networks_view import split_node
 from swarmd.api._routing import EngineRouting
+from swarmd.api._scoped_view import node_name, split_node
 from swarmd.api._volumes_view import (
     VOLUME_FILTERS,
     VolumeEntry,
@@ -36,7 +36,6 @@ from swarmd.api._volumes_view import (
     no_such_volume,
     unique_volumes,
     volume_filter,
-    volume_name,
     volumes_in_use,
 )
 from swarmd.api.errors import DockerError, bad_request
@@ -205,7 +204,7 @@ class VolumeRoutes(EngineRouting):
                 failures.append((engine, value))
                 continue
             value = value or {}
-            deleted.extend(volume_name(engine, v) for v in value.get("VolumesDeleted") or [])
+            deleted.extend(node_name(engine, v) for v in value.get("VolumesDeleted") or [])
             reclaimed += int(value.get("SpaceReclaimed") or 0)
         if failures:
             error = combine_failures(failures)

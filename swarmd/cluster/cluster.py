@@ -25,6 +25,7 @@ from swarmd.cluster.containers import SWARM_ID_LABEL, Container
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
+from swarmd.errors import StatusError
 from swarmd.metrics import ClusterObserver
 from swarmd.references import image_matches
 from swarmd.scheduler import Node, SchedulerError
@@ -45,23 +46,17 @@ MAX_EXECS = 10000
 WATCHES_PER_PING_TIMEOUT = 5
 
 
-class ClusterError(Exception):
+class ClusterError(StatusError):
     """
     An error the API turns into a Docker-style answer.
 
-    @ivar status: the HTTP status.
+    @cvar status: the HTTP status when none is given (subclasses set theirs).
     """
 
     status = 500
 
     def __init__(self, message, status=None):
-        Exception.__init__(self, message)
-        self.message = message
-        if status is not None:
-            self.status = status
-
-    def __str__(self):
-        return self.message
+        StatusError.__init__(self, type(self).status if status is None else status, message)
 
 
 class CreateOutcomeUnknown(EngineUnreachable):

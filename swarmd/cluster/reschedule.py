@@ -37,7 +37,7 @@ from twisted.logger import Logger
 from swarmd._log import observer
 from swarmd.cluster.engine import UNHEALTHY
 from swarmd.engine import EngineError, EngineUnreachable
-from swarmd.scheduler import ContainerConfig
+from swarmd.scheduler import SWARM_ID_LABEL, ContainerConfig
 from swarmd.scheduler.config import LABELS
 
 #: The label holding a container's reschedule policies.
@@ -281,7 +281,7 @@ class RescheduleWatchdog(Service):
         attributes = {
             "name": old.name,
             "image": (old.info.get("Config") or {}).get("Image") or "",
-            "com.docker.swarm.id": old.swarm_id,
+            SWARM_ID_LABEL: old.swarm_id,
             "rescheduled.from.node": failed.name,
             "rescheduled.from.id": old.id,
         }

@@ -18,6 +18,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from swarmd.address import UNIX_PREFIX, AddressError, parse_port
+from swarmd.address import split_host_port as address_split_host_port
 from swarmd.discovery._errors import DiscoveryError
 
 __all__ = [
@@ -29,9 +31,6 @@ __all__ = [
     "parse_entry",
     "split_host_port",
 ]
-
-#: The prefix of a unix socket entry.
-UNIX_PREFIX = "unix://"
 
 #: The most addresses one range may expand to.
 MAX_RANGE = 65536
@@ -47,8 +46,8 @@ def _error(address, why):
 
 def split_host_port(address: str) -> tuple[str, str]:
     """
-    Split C{host:port} or C{[host]:port} the way Go's C{net.SplitHostPort}
-    does, with its error messages.
+    Split C{host:port} or C{[host]:port} as L{swarmd.address.split_host_port}
+    does (Go's C{net.SplitHostPort}, with its error messages).
 
     @param address: the text to split.
     @return: C{(host, port)}, brackets removed from the host.
@@ -56,31 +55,10 @@ def split_host_port(address: str) -> tuple[str, str]:
         many colons}, C{missing ']'}, C{unexpected '['} or C{unexpected
         ']'}.
     """
-    colon = address.rfind(":")
-    if colon < 0:
-        raise _error(address, "missing port in address")
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0:
-            raise _error(address, "missing ']' in address")
-        if end + 1 == len(address):
-            raise _error(address, "missing port in address")
-        if end + 1 != colon:
-            if address[end + 1] == ":":
-                raise _error(address, "too many colons in address")
-            raise _error(address, "missing port in address")
-        host = address[1:end]
-        rest_host, rest_port = 1, end + 1
-    else:
-        host = address[:colon]
-        if ":" in host:
-            raise _error(address, "too many colons in address")
-        rest_host, rest_port = 0, 0
-    if "[" in address[rest_host:]:
-        raise _error(address, "unexpected '[' in address")
-    if "]" in address[rest_port:]:
-        raise _error(address, "unexpected ']' in address")
-    return host, address[colon + 1:]
+    try:
+        return address_split_host_port(address)
+    except AddressError as e:
+        raise DiscoveryError(str(e)) from None
 
 
 def _is_ipv6(text):
@@ -116,7 +94,7 @@ def normalize_address(entry: str) -> str:
     host, port = split_host_port(entry)
     if not port:
         raise _error(entry, "missing port in address")
-    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if parse_port(port) is None:
         raise _error(entry, f"invalid port {port!r} (want 1-65535)")
     if not host:
         raise _error(entry, "missing host in address")

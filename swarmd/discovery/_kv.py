@@ -18,6 +18,7 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 from zope.interface import implementer
 
 from swarmd._log import observer
+from swarmd.address import parse_port
 from swarmd.discovery._deliver import deliver
 from swarmd.discovery._entries import split_host_port
 from swarmd.discovery._errors import DiscoveryError
@@ -91,7 +92,7 @@ def parse_endpoints(scheme: str, rest: str) -> tuple[list[str], str]:
             raise DiscoveryError(f"{usage}: {e}") from None
         if not name:
             raise DiscoveryError(f"{usage}: missing host in {host!r}")
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
+        if parse_port(port) is None:
             raise DiscoveryError(f"{usage}: invalid port {port!r} in {host!r}")
         endpoints.append(host)
     return endpoints, prefix.strip("/")

@@ -2,7 +2,7 @@
 Engine addresses and the client endpoints that reach them.
 
 An engine address is C{host:port} (TCP, optionally wrapped in TLS) or
-C{unix:///path/to/docker.sock}.
+C{unix:///path/to/docker.sock}; it is split by L{swarmd.address}.
 """
 
 from twisted.internet.abstract import isIPAddress, isIPv6Address
@@ -14,34 +14,9 @@ from twisted.internet.endpoints import (
     wrapClientTLS,
 )
 
-UNIX_PREFIX = "unix://"
+from swarmd.address import UNIX_PREFIX, split_address
 
-
-def split_address(address):
-    """
-    Split an engine address.
-
-    @param address: C{"host:port"}, C{"[v6]:port"} or C{"unix:///path"}.
-    @return: C{("unix", path, None)} or C{("tcp", host, port)}.
-    @raise ValueError: when the address has neither form.
-    """
-    if address.startswith(UNIX_PREFIX):
-        path = address[len(UNIX_PREFIX):]
-        if not path.startswith("/"):
-            raise ValueError("unix address needs an absolute path: %r" % (address,))
-        return ("unix", path, None)
-    host, sep, port = address.rpartition(":")
-    if not sep or not host:
-        raise ValueError("missing port in address %r" % (address,))
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError("invalid port in address %r" % (address,)) from None
-    if not 0 < number < 65536:
-        raise ValueError("invalid port in address %r" % (address,))
-    return ("tcp", host, number)
+__all__ = ["UNIX_PREFIX", "address_ip", "engine_endpoint", "host_header", "split_address"]
 
 
 def address_ip(address):

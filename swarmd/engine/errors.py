@@ -4,22 +4,16 @@ Errors of engine calls.
 
 import json
 
+from swarmd.errors import StatusError
 
-class EngineError(Exception):
+
+class EngineError(StatusError):
     """
     The engine answered with an error status.
 
     @ivar status: the HTTP status code.
     @ivar message: the engine's message (from its JSON body, or the raw text).
     """
-
-    def __init__(self, status, message):
-        Exception.__init__(self, status, message)
-        self.status = status
-        self.message = message
-
-    def __str__(self):
-        return self.message
 
     @classmethod
     def from_body(cls, status, body):

@@ -22,7 +22,7 @@ from swarmd.scheduler.errors import (
     UnknownStrategy,
 )
 from swarmd.scheduler.expressions import Expression, parse_expression, parse_expressions
-from swarmd.scheduler.node import Node, apply_overcommit, host_ip
+from swarmd.scheduler.node import SWARM_ID_LABEL, Node, apply_overcommit, host_ip
 from swarmd.scheduler.node_filters import (
     ConstraintFilter,
     HealthFilter,
@@ -43,6 +43,7 @@ from swarmd.scheduler.strategies import BinpackStrategy, RandomStrategy, SpreadS
 __all__ = [
     "LABELS",
     "RESCHEDULE_POLICIES",
+    "SWARM_ID_LABEL",
     "AffinityFilter",
     "BinpackStrategy",
     "ConstraintFilter",

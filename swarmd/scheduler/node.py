@@ -14,10 +14,20 @@ from functools import cached_property
 
 import attr
 
+from swarmd.address import address_host as host_ip
 from swarmd.scheduler.config import named_volumes
 
-__all__ = ["ALL_INTERFACES", "Node", "apply_overcommit", "host_ip", "parse_port_key"]
+__all__ = [
+    "ALL_INTERFACES",
+    "SWARM_ID_LABEL",
+    "Node",
+    "apply_overcommit",
+    "host_ip",
+    "parse_port_key",
+]
 
+#: The label holding the swarm ID the manager gives every container it
+#: creates (kept by a rescheduled copy); the one place it is spelt.
 SWARM_ID_LABEL = "com.docker.swarm.id"
 
 #: How a binding on every interface (C{""}, C{"0.0.0.0"}, C{"::"}) is
@@ -39,27 +49,6 @@ def apply_overcommit(value, overcommit):
     ratio = int(overcommit * 100)
     extra = abs(value * ratio) // 100
     return value + (extra if value * ratio >= 0 else -extra)
-
-
-def host_ip(addr):
-    """
-    The host part of an engine address, C{"127.0.0.1"} for unix sockets.
-
-    @param addr: C{"host:port"}, C{"[v6]:port"}, C{"tcp://host:port"} or
-        C{"unix:///path"}.
-    @return: the host as a C{str} (C{"localhost"} is given as
-        C{"127.0.0.1"}; other names are not resolved).
-    """
-    if addr.startswith("unix://") or addr.startswith("/"):
-        return "127.0.0.1"
-    if "://" in addr:
-        addr = addr.split("://", 1)[1]
-    addr = addr.split("/", 1)[0]
-    if addr.startswith("["):
-        host = addr[1:].split("]", 1)[0]
-    else:
-        host = addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
-    return "127.0.0.1" if host == "localhost" else host
 
 
 _PORT_KEYS: dict[str, tuple[str, int] | None] = {}

@@ -11,7 +11,8 @@ import tempfile
 import time
 
 from swarmd.testing.functional import FAST_REFRESH, ManagerTestCase
-from swarmd.testing.lab.registry import Registry, write_saved_image
+from swarmd.testing.lab.registry import Registry
+from swarmd.testing.lab.saved_images import write_saved_image
 from swarmd.testing.manager import ManagerProcess, free_port
 
 

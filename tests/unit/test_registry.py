@@ -23,9 +23,8 @@ from swarmd.testing.lab.registry import (
     Registry,
     RegistryError,
     digest_of,
-    read_saved_image,
-    write_saved_image,
 )
+from swarmd.testing.lab.saved_images import read_saved_image, write_saved_image
 
 
 def _layer(name, content):
