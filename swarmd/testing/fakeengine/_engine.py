@@ -36,6 +36,7 @@ from swarmd.testing.fakeengine._events import EVENTS_KEPT, EventLog
 from swarmd.testing.fakeengine._exec import ExecOps
 from swarmd.testing.fakeengine._filters import Filters, container_included
 from swarmd.testing.fakeengine._image_ops import ImageOps
+from swarmd.testing.fakeengine._image_transfer import ImageTransferOps
 from swarmd.testing.fakeengine._images import FakeRegistry, busybox, familiar
 from swarmd.testing.fakeengine._lifecycle import LifecycleOps
 from swarmd.testing.fakeengine._network import PREDEFINED, Addresses, default_networks
@@ -59,8 +60,8 @@ _SURNAMES = ("albattani", "babbage", "curie", "darwin", "euclid", "fermi", "gali
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
-class FakeEngine(LifecycleOps, NetworkOps, VolumeOps, ImageOps, BuildOps, ExecOps,
-                 ContainerOps):
+class FakeEngine(LifecycleOps, NetworkOps, VolumeOps, ImageOps, ImageTransferOps, BuildOps,
+                 ExecOps, ContainerOps):
     """
     One Docker engine in memory.
 
