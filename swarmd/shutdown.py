@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred, succeed
 from twisted.internet.error import ConnectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
@@ -376,18 +376,29 @@ def _chain(deferred):
 class DrainFirst(MultiService):
     """
     A L{MultiService} that stops its L{GracefulService} (the listeners)
-    first and the rest (the cluster, its engines' connections) only once
-    the listeners' connections are drained: a stream being relayed keeps
-    its engine until it ends.
+    first, together with its C{early} services (a replicated primary's
+    election: it gives the leader key up at once, so a replica takes the
+    new connections while this manager drains), and the rest (the cluster,
+    its engines' connections) only once the listeners' connections are
+    drained: a stream being relayed keeps its engine until it ends.
 
     @ivar graceful: the L{GracefulService} child, or L{None}.
+    @ivar early: children to stop when stopping begins.
     """
 
     graceful = None
+    early: tuple = ()
 
     def stopService(self):
-        if self.graceful is None:
+        first = [s for s in (self.graceful, *self.early) if s is not None]
+        if not first:
             return MultiService.stopService(self)
-        d = maybeDeferred(self.graceful.stopService)
-        d.addCallback(lambda _: MultiService.stopService(self))
+        d = gatherResults([maybeDeferred(s.stopService) for s in first], consumeErrors=True)
+        d.addErrback(lambda f: Drain._log.failure("stopping failed", f))
+        d.addCallback(lambda _: self._stop_rest(first))
         return d
+
+    def _stop_rest(self, stopped):
+        Service.stopService(self)
+        rest = [s for s in reversed(list(self)) if s not in stopped]
+        return gatherResults([maybeDeferred(s.stopService) for s in rest], consumeErrors=True)

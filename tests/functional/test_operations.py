@@ -4,15 +4,18 @@ and exits 0 within the grace period, and C{--log-format json} writes one
 JSON object a line to twistd's C{--logfile}.
 """
 
+import base64
 import json
 import signal
 import subprocess
+import time
+import urllib.request
 
 from twisted.trial.unittest import TestCase
 
 from swarmd import _log
 from swarmd.testing.functional import FAST_REFRESH, shared_lab
-from swarmd.testing.manager import ManagerProcess
+from swarmd.testing.manager import ManagerProcess, free_port
 
 #: The grace period of the manager under test, in seconds.
 GRACE = 3
@@ -118,3 +121,77 @@ class ShutdownTests(TestCase):
         self.assertEqual((begun["requests"], begun["sessions"]), (0, 0))
         self.assertEqual([e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN_FORCED],
                          [])
+
+
+def role_of(manager):
+    """
+    @return: the C{Role} row of a manager's C{/info}, or L{None}.
+    """
+    try:
+        with urllib.request.urlopen(manager.url + "/info", timeout=2) as answer:
+            rows = json.load(answer)["SystemStatus"]
+    except (OSError, ValueError):
+        return None
+    return dict((key, value) for key, value in rows[:2]).get("Role")
+
+
+class ReplicatedShutdownTests(TestCase):
+    """
+    SIGTERM of a replicated primary.
+    """
+
+    timeout = 180
+
+    def test_primary_resigns_then_drains(self):
+        """A stopping primary gives the key up at once: a replica leads while it drains."""
+        from swarmd.testing.kvstores.etcd import start_etcd
+
+        lab = shared_lab(n=2, testcase=self)
+        self.addCleanup(lab.clean)
+        etcd = start_etcd(self)
+        for address in lab.discovery()[len("nodes://"):].split(","):
+            key = "/stop/docker/swarm/nodes/" + address
+            etcd.call("/v3/kv/put", {"key": base64.b64encode(key.encode()).decode(),
+                                     "value": base64.b64encode(address.encode()).decode()})
+        managers = []
+        for _ in range(2):
+            port = free_port()
+            manager = ManagerProcess(
+                "etcd://%s/stop" % (etcd.address,), port=port,
+                args=FAST_REFRESH + ("--replication", "--replication-ttl", "3s",
+                                     "--advertise", "127.0.0.1:%d" % (port,),
+                                     "--shutdown-timeout", "8s"))
+            self.addCleanup(manager.cleanup)
+            managers.append(manager.start(healthy=2, timeout=60))
+        deadline = time.monotonic() + 20
+        while True:
+            roles = [role_of(m) for m in managers]
+            if sorted(roles) == ["primary", "replica"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(sorted(roles), ["primary", "replica"])
+        primary = managers[roles.index("primary")]
+        replica = managers[roles.index("replica")]
+        done = primary.docker("run", "-d", "--name", "stopper", "busybox", "sh", "-c",
+                              "while true; do echo tick; sleep 0.2; done")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.addCleanup(replica.docker, "rm", "-f", "stopper")
+        env = {"DOCKER_HOST": primary.docker_host, "PATH": "/usr/bin:/bin"}
+        follow = subprocess.Popen(["docker", "logs", "-f", "stopper"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env)
+        self.addCleanup(lambda: follow.poll() is None and follow.kill())
+        self.assertEqual(read_line(follow), b"tick\n")
+
+        primary.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while role_of(replica) != "primary" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # The replica leads while the old primary still drains its stream.
+        self.assertEqual(role_of(replica), "primary")
+        self.assertIsNone(primary.process.poll())
+        self.assertIsNone(follow.poll())
+        self.assertEqual(primary.process.wait(30), 0, primary.log())
+        out, err = follow.communicate(timeout=20)
+        self.assertEqual((follow.returncode, err), (0, b""))
+        done = replica.docker("run", "--rm", "busybox", "echo", "after")
+        self.assertEqual((done.returncode, done.stdout), (0, "after\n"), done.stderr)

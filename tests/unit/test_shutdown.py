@@ -266,6 +266,27 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(log, ["listener stopped", "cluster stopped"])
         self.assertIs(root.graceful.clean, True)
 
+    def test_early_services_stop_at_once(self):
+        """An early service (the election) stops with the listeners, before the drain ends."""
+        clock = Clock()
+        log = []
+        root = DrainFirst()
+        Cluster(log).setServiceParent(root)
+        election = Listener(log)
+        election.setServiceParent(root)
+        root.early = (election,)
+        busy = Built(channel(FakeRequest()))
+        root.graceful = self.graceful(clock, 5, busy)
+        root.graceful.setServiceParent(root)
+        root.startService()
+        stopped = root.stopService()
+        self.assertEqual(log, ["listener stopped"])
+        self.assertFalse(election.running)
+        gone(busy)
+        clock.advance(0.05)
+        self.successResultOf(stopped)
+        self.assertEqual(log, ["listener stopped", "cluster stopped"])
+
     def test_unclean_reported(self):
         """A cut request tells the exit status."""
         clock = Clock()
