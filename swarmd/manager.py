@@ -175,9 +175,6 @@ def make_manager_service(config, reactor=None, status=None):
         # Stopping gives the leader key up at once: a replica takes the new
         # connections while this manager drains its open ones.
         service.early = (electing,)
-        # Stopping gives the leader key up at once: a replica takes the new
-        # connections while this manager drains its open ones.
-        service.early = (electing,)
     # Metrics of this manager (a registry of its own), answered at /metrics
     # before anything else (a replica's too), and on --metrics-addr alone.
     from swarmd.metrics import InstrumentedRoot, ManagerMetrics, cooperator, metrics_site
