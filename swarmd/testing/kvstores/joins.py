@@ -164,6 +164,9 @@ class JoinScenario:
     #: Seconds an entry may take to appear or leave (TTL + heartbeat +
     #: the manager's refresh, with room for a busy machine).
     WAIT = 60
+    #: The issue's outage: the store down this long at least.
+    OUTAGE = 30.0
+    timeout = 300
 
     def start_store(self):
         """
@@ -215,6 +218,7 @@ class JoinScenario:
                    f"{b} left after its join stopped", details)
 
         stop_store()
+        down_since = time.monotonic()
         wait_until(lambda: node_table(manager)[1] is not None, self.WAIT,
                    "the discovery error in docker info", details)
         addresses, error = node_table(manager)
@@ -232,6 +236,12 @@ class JoinScenario:
         self.addCleanup(joins[b].stop)
         wait_until(lambda: "failed" in joins[b].log(), self.WAIT,
                    "the new join retrying while the store is down", details)
+        self.assertIsNone(joins[b].process.poll(), "join died while the store was down")
+        # Still serving at the end of a long outage.
+        time.sleep(max(0.0, self.OUTAGE - (time.monotonic() - down_since)))
+        ps = manager.docker("ps", "-a")
+        self.assertEqual(ps.returncode, 0, ps.stderr)
+        self.assertEqual(node_table(manager)[0], [a])
         self.assertIsNone(joins[b].process.poll(), "join died while the store was down")
 
         start_store()
