@@ -29,9 +29,11 @@ import sys
 
 from twisted.logger import (
     FilteringLogObserver,
+    ILogFilterPredicate,
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    PredicateResult,
     formatEvent,
     globalLogPublisher,
     jsonFileLogObserver,
@@ -136,12 +138,14 @@ def get_level():
     return _predicate.logLevelForNamespace(None)
 
 
-def _log_file(filename, nodaemon, install_signal=signal.signal):
+def _log_file(filename, nodaemon, install_signal=None):
     """
     The file twistd itself would log to for C{--logfile}: stdout for C{-}
     (or nothing, in the foreground), else a L{logfile.LogFile} rotated on
     C{SIGUSR1} as twistd does.
     """
+    if install_signal is None:
+        install_signal = signal.signal
     if filename == "-" and not nodaemon:
         sys.exit("Daemons cannot log to stdout, exiting!")
     if filename == "-" or (not filename and nodaemon):
@@ -157,7 +161,7 @@ def _log_file(filename, nodaemon, install_signal=signal.signal):
     return log_file
 
 
-def json_observer_for(filename, nodaemon=True, install_signal=signal.signal):
+def json_observer_for(filename, nodaemon=True, install_signal=None):
     """
     A JSON observer writing where twistd's C{--logfile} says.
 
@@ -190,7 +194,7 @@ def json_lines_observer(out):
     return observe
 
 
-def observer_for(log_format, filename, nodaemon=True, install_signal=signal.signal):
+def observer_for(log_format, filename, nodaemon=True, install_signal=None):
     """
     @param log_format: one of L{LOG_FORMATS}.
     @return: the L{ILogObserver} of that format writing to C{filename} (as
@@ -219,20 +223,23 @@ _twistd_target = {"format": "json", "logfile": "-", "nodaemon": True}
 
 def use_for_twistd(twistd_options, log_format):
     """
-    Make twistd log in C{log_format}, where its own C{--logfile} says.
+    Make twistd log in C{log_format}, where its own C{--logfile} says, at
+    the level of C{--log-level} (twistd's and Twisted's own events too).
 
     twistd builds its log observer from its options before it runs the
     service, and its C{--logger} option (a factory's qualified name) takes
-    precedence over C{--logfile}; so a C{--log-format} other than C{text}
-    names L{twistd_observer} there, unless C{--logger} was given.  Called
-    while twistd parses its command line (before its C{postOptions} imports
-    the factory).
+    precedence over C{--logfile}; so this names L{twistd_observer} there,
+    unless C{--logger} was given (or C{--syslog}, for text).  Called while
+    twistd parses its command line (before its C{postOptions} imports the
+    factory).
 
     @param twistd_options: twistd's L{ServerOptions} (a mapping with
         C{logger}, C{logfile}, C{nodaemon}).
     @param log_format: one of L{LOG_FORMATS}.
     """
-    if log_format == "text" or twistd_options.get("logger"):
+    if twistd_options.get("logger"):
+        return
+    if log_format == "text" and twistd_options.get("syslog"):
         return
     _twistd_target.update(format=log_format, logfile=twistd_options.get("logfile") or "",
                           nodaemon=bool(twistd_options.get("nodaemon")))
@@ -246,4 +253,18 @@ def twistd_observer():
     @return: the observer of L{observer_for} for twistd's settings.
     """
     target = _twistd_target
-    return observer_for(target["format"], target["logfile"], target["nodaemon"])
+    return FilteringLogObserver(
+        observer_for(target["format"], target["logfile"], target["nodaemon"]), [_at_level])
+
+
+@provider(ILogFilterPredicate)
+def _at_level(event):
+    """
+    Drop events below the level set with L{set_level}, whatever their
+    namespace (swarmd's own loggers already filter; this catches twistd's
+    and Twisted's).
+    """
+    level = event.get("log_level")
+    if level is not None and level < get_level():
+        return PredicateResult.no
+    return PredicateResult.maybe

@@ -7,6 +7,8 @@ errors, the JSON format, and how C{--log-format} reaches twistd.
 import io
 import json
 import os
+import shutil
+import signal
 import tempfile
 
 from twisted.internet.testing import EventLoggingObserver
@@ -247,13 +249,44 @@ class TwistdTests(SynchronousTestCase):
         self.assertEqual(_log._twistd_target,
                          {"format": "json", "logfile": "-", "nodaemon": True})
 
-    def test_text_and_explicit_logger_untouched(self):
-        """text leaves twistd alone, and so does an explicit --logger."""
-        for options, log_format in (({"logger": None}, "text"),
-                                    ({"logger": "my.factory"}, "json")):
+    def test_text_too(self):
+        """text also names swarmd's factory (so --log-level reaches twistd's events)."""
+        self.patch(_log, "_twistd_target", dict(_log._twistd_target))
+        options = {"logger": None, "logfile": "/tmp/x.log", "nodaemon": False}
+        _log.use_for_twistd(options, "text")
+        self.assertEqual(options["logger"], "swarmd._log.twistd_observer")
+        self.assertEqual(_log._twistd_target,
+                         {"format": "text", "logfile": "/tmp/x.log", "nodaemon": False})
+
+    def test_explicit_logger_and_syslog_untouched(self):
+        """An explicit --logger is kept, and so is --syslog for text."""
+        for options, log_format in (({"logger": "my.factory"}, "json"),
+                                    ({"logger": "my.factory"}, "text"),
+                                    ({"logger": None, "syslog": True}, "text")):
             before = dict(options)
             _log.use_for_twistd(options, log_format)
             self.assertEqual(options, before)
+
+    def test_level_applies_to_every_namespace(self):
+        """twistd's observer drops events below --log-level, Twisted's own included."""
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "manager.log")
+        self.patch(_log, "_twistd_target", {"format": "json", "logfile": path,
+                                            "nodaemon": True})
+        self.patch(signal, "signal", lambda *args: None)
+        level = _log.get_level()
+        self.addCleanup(_log._predicate.setLogLevelForNamespace, None, level)
+        _log.set_level("warn")
+        observer = _log.twistd_observer()
+        for namespace in ("twisted.scripts._twistd_unix.UnixAppLogger", "swarmd.x"):
+            log = Logger(observer=observer, namespace=namespace)
+            log.info("quiet {n}", n=namespace)
+            log.warn("loud {n}", n=namespace)
+        with open(path) as f:
+            texts = [json.loads(line)["text"] for line in f]
+        self.assertEqual(texts, ["loud twisted.scripts._twistd_unix.UnixAppLogger",
+                                 "loud swarmd.x"])
 
     def test_parsed_under_twistd(self):
         """twistd ... swarm manage --log-format json sets twistd's logger."""
