@@ -11,6 +11,7 @@ from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.logger import Logger
 
 from swarmd._log import observer
+from swarmd.api._scoped_view import node_name
 from swarmd.api.errors import DockerError, bad_request
 from swarmd.api.listfilters import load_filters_json, regex_match
 from swarmd.engine import EngineError, EngineUnreachable
@@ -72,6 +73,38 @@ def combine_failures(failures):
     status = statuses.pop() if len(statuses) == 1 else 500
     message = "\n".join("%s: %s" % (engine.name, error) for engine, error in failures)
     return DockerError(status, message)
+
+
+def pruned(results, deleted_key):
+    """
+    What a prune fanned out to engines did, as one answer.
+
+    @param results: what L{fan_out} fired with for the engines' prune.
+    @param deleted_key: the answers' list of names deleted
+        (C{"NetworksDeleted"}, C{"VolumesDeleted"}).
+    @return: C{(deleted, reclaimed)}: every name deleted, as
+        C{<node>/<name>}, and the C{SpaceReclaimed} the engines answered,
+        summed.
+    @raise DockerError: when some engines failed (L{combine_failures}),
+        naming what the others deleted.
+    """
+    deleted = []
+    reclaimed = 0
+    failures = []
+    for engine, ok, value in results:
+        if not ok:
+            failures.append((engine, value))
+            continue
+        value = value or {}
+        deleted.extend(node_name(engine, name) for name in value.get(deleted_key) or [])
+        if "SpaceReclaimed" in value:
+            reclaimed += int(value.get("SpaceReclaimed") or 0)
+    if failures:
+        error = combine_failures(failures)
+        if deleted:
+            error.message += "\n(deleted: %s)" % (", ".join(deleted),)
+        raise error
+    return deleted, reclaimed
 
 
 def _filter_values(value):

@@ -22,6 +22,7 @@ from swarmd.api._fanout import (
     combine_failures,
     fan_out,
     prune_targets,
+    pruned,
     refresh_lists,
 )
 from swarmd.api._helpers import arg, json_answer, read_json
@@ -38,7 +39,7 @@ from swarmd.api._networks_view import (
     unique_networks,
 )
 from swarmd.api._routing import EngineRouting
-from swarmd.api._scoped_view import node_name, split_node
+from swarmd.api._scoped_view import split_node
 from swarmd.api.errors import DockerError, bad_request, conflict, not_found
 from swarmd.api.listfilters import parse_filters
 from swarmd.engine import EngineError, EngineUnreachable
@@ -269,17 +270,5 @@ class NetworkRoutes(EngineRouting):
         results = yield fan_out(engines, lambda engine: self._engine_json(
             engine, "POST", "/networks/prune", version, query=query))
         yield refresh_lists(engines, "networks")
-        deleted = []
-        failures = []
-        for engine, ok, value in results:
-            if not ok:
-                failures.append((engine, value))
-                continue
-            for name in (value or {}).get("NetworksDeleted") or []:
-                deleted.append(node_name(engine, name))
-        if failures:
-            error = combine_failures(failures)
-            if deleted:
-                error.message += "\n(deleted: %s)" % (", ".join(deleted),)
-            raise error
+        deleted, _ = pruned(results, "NetworksDeleted")
         return json_answer(request, {"NetworksDeleted": deleted})

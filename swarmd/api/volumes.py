@@ -21,13 +21,14 @@ from swarmd.api._fanout import (
     combine_failures,
     fan_out,
     prune_targets,
+    pruned,
     refresh_lists,
     status_of,
 )
 from swarmd.api._helpers import arg, json_answer, read_json
 from swarmd.api._networks_placement import eligible_engines, node_engine, scheduled_engine
 from swarmd.api._routing import EngineRouting
-from swarmd.api._scoped_view import node_name, split_node
+from swarmd.api._scoped_view import split_node
 from swarmd.api._volumes_view import (
     VOLUME_FILTERS,
     VolumeEntry,
@@ -196,19 +197,5 @@ class VolumeRoutes(EngineRouting):
         results = yield fan_out(engines, lambda engine: self._engine_json(
             engine, "POST", "/volumes/prune", version, query=query))
         yield refresh_lists(engines, "volumes")
-        deleted = []
-        reclaimed = 0
-        failures = []
-        for engine, ok, value in results:
-            if not ok:
-                failures.append((engine, value))
-                continue
-            value = value or {}
-            deleted.extend(node_name(engine, v) for v in value.get("VolumesDeleted") or [])
-            reclaimed += int(value.get("SpaceReclaimed") or 0)
-        if failures:
-            error = combine_failures(failures)
-            if deleted:
-                error.message += "\n(deleted: %s)" % (", ".join(deleted),)
-            raise error
+        deleted, reclaimed = pruned(results, "VolumesDeleted")
         return json_answer(request, {"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
