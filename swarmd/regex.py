@@ -162,7 +162,7 @@ def glob_source(pattern):
 
     @return: the RE2 source, anchored at both ends.
     """
-    res = []
+    res: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]

@@ -100,7 +100,7 @@ def merge_images(entries):
     @param entries: C{(node name, entry)} pairs, already filtered.
     @return: a C{list} of entries.
     """
-    groups = {}
+    groups: dict = {}
     for _, image in entries:
         image_id = image.get("Id") or ""
         merged = groups.get(image_id)
@@ -141,7 +141,7 @@ def missing_images(references, lacking):
     @return: the text.
     """
     lines = ["%s: [%s]" % (NO_ENGINE_WITH_ALL, " ".join(references))]
-    groups = {}
+    groups: dict = {}
     for node, missing in sorted(lacking):
         groups.setdefault(tuple(missing), []).append(node)
     for missing, nodes in groups.items():

@@ -267,7 +267,7 @@ def merge_inspects(answers):
     @return: a new C{dict}.
     """
     merged = dict(answers[0])
-    containers = {}
+    containers: dict = {}
     peers = []
     for answer in answers:
         containers.update(answer.get("Containers") or {})

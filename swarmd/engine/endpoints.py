@@ -13,6 +13,7 @@ from twisted.internet.endpoints import (
     UNIXClientEndpoint,
     wrapClientTLS,
 )
+from twisted.internet.interfaces import IStreamClientEndpoint
 
 from swarmd.address import UNIX_PREFIX, split_address
 
@@ -55,6 +56,7 @@ def engine_endpoint(reactor, address, tls=None, timeout=5.0):
     # IP literals need no name resolution: plain TCP endpoints are much
     # cheaper to connect with than HostnameEndpoint (it matters at 1,000
     # engines).
+    endpoint: IStreamClientEndpoint
     if isIPAddress(host):
         endpoint = TCP4ClientEndpoint(reactor, host, port, timeout=timeout)
     elif isIPv6Address(host):

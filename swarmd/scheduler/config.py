@@ -82,9 +82,9 @@ def named_volumes(body):
             driver = options.get("DriverConfig") if isinstance(options, dict) else None
             if isinstance(driver, dict) and not _local_driver(driver.get("Name")):
                 continue
-            source = mount.get("Source")
-            if isinstance(source, str) and _VOLUME_NAME.match(source):
-                names.append(source)
+            mounted = mount.get("Source")
+            if isinstance(mounted, str) and _VOLUME_NAME.match(mounted):
+                names.append(mounted)
     return list(dict.fromkeys(names))
 
 
@@ -233,7 +233,7 @@ class ContainerConfig:
         if env:
             if not isinstance(env, list):
                 raise ExpressionError("invalid Env: expected a JSON array")
-            found = {kind: [] for kind in LABELS}
+            found: dict[str, list[str]] = {kind: [] for kind in LABELS}
             kept = []
             for entry in env:
                 if not isinstance(entry, str):

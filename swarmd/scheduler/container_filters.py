@@ -178,7 +178,7 @@ def _port_keys(node):
     What the port filter looks up: C{("port", protocol, port)} for each
     host port the node holds, and C{("ip", its IP)}.
     """
-    keys = [("port", protocol, port) for protocol, port in node.host_ports]
+    keys: list[tuple] = [("port", protocol, port) for protocol, port in node.host_ports]
     keys.append(("ip", node.ip))
     return keys
 

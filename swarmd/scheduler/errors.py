@@ -5,6 +5,8 @@ L{SchedulerError} messages are the texts classic Swarm answers with (the API
 returns them with status 500); L{ExpressionError} is a bad request (400).
 """
 
+from typing import Any
+
 
 class SchedulerError(Exception):
     """
@@ -15,7 +17,7 @@ class SchedulerError(Exception):
         raised it; else L{None}.
     """
 
-    decision = None
+    decision: Any = None
 
     def __init__(self, message):
         super().__init__(message)

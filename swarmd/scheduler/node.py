@@ -123,7 +123,7 @@ def _ports_of(containers):
     """
     @return: the L{Node.host_ports} index of C{containers}.
     """
-    held = {}
+    held: dict = {}
     for container in containers:
         host_config = container.get("HostConfig")
         if host_config:

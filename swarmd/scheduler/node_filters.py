@@ -60,7 +60,7 @@ def _constraint_keys(node):
     What a plain constraint looks up: C{("node", ID or name)} and
     C{("label", key, value)} for each engine label.
     """
-    keys = [("node", node.id), ("node", node.name)]
+    keys: list[tuple] = [("node", node.id), ("node", node.name)]
     keys.extend(("label", key, value) for key, value in node.labels.items()
                 if isinstance(value, str))
     return keys

@@ -114,7 +114,7 @@ class Scheduler:
         if config.volume_nodes is None:
             config = config.locate_volumes(nodes)
         count = len(nodes)
-        removed = []
+        removed: list = []
         try:
             return Decision(tuple(self._rank(config, nodes, True, removed)), count,
                             tuple(removed))

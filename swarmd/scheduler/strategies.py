@@ -18,6 +18,8 @@ ties going to more containers.  Remaining ties keep the nodes' order.
 from __future__ import annotations
 
 import random as _random
+from collections.abc import Callable
+from typing import Any
 
 from zope.interface import implementer
 
@@ -79,7 +81,7 @@ def shortages(config, nodes):
     if not nodes:
         return []
     lines = []
-    resources = [
+    resources: list[tuple[Any, Callable, Callable, Callable, str, str]] = [
         (config.cpus, lambda n: n.total_cpus, lambda n: n.used_cpus, str,
          "--cpu-shares %d asks for %d CPU%s (classic Swarm reads CpuShares as a CPU "
          "count)" % (config.cpus, config.cpus, "" if config.cpus == 1 else "s"),
@@ -121,7 +123,7 @@ def _weighed(config, nodes, health_factor, sign):
     """
     cpus = config.cpus
     memory = config.memory
-    weighed = []
+    weighed: list[tuple] = []
     append = weighed.append
     for index, node in enumerate(nodes):
         if cpus > 0:
