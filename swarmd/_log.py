@@ -128,14 +128,14 @@ def set_level(name):
         raise ValueError(
             "invalid log level %r (options: debug, info, warn, error, fatal, panic)" % (name,)
         ) from None
-    _predicate.setLogLevelForNamespace(None, level)
+    _predicate.setLogLevelForNamespace("", level)
 
 
 def get_level():
     """
     @return: the current lowest L{LogLevel} logged.
     """
-    return _predicate.logLevelForNamespace(None)
+    return _predicate.logLevelForNamespace("")
 
 
 def _log_file(filename, nodaemon, install_signal=None):

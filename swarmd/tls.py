@@ -7,10 +7,12 @@ certificate the manager shows its clients is also the client certificate it
 shows engines, and the CA verifies both.
 """
 
+from typing import Any
+
 from OpenSSL import SSL
 from twisted.internet import ssl
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
 
@@ -63,7 +65,7 @@ def server_options(tls):
     ca = _ca(tls)
     if tls.verify and ca is None:
         raise TLSConfigError("--tlsverify needs --tlscacert")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if tls.verify:
         kwargs = {"verify": True, "caCerts": [ca.original], "requireCertificate": True}
     return ssl.CertificateOptions(
@@ -94,8 +96,11 @@ class _PlainHTTPSniffer(Protocol):
         self._addr = addr
         self._buffer = b""
         self._tls = None
+        self._refused = False
 
     def dataReceived(self, data):
+        if self._refused:
+            return
         if self._tls is not None:
             self._tls.dataReceived(data)
             return
@@ -106,7 +111,7 @@ class _PlainHTTPSniffer(Protocol):
         if buffered[:5] in _HTTP_STARTS:
             self.transport.write(PLAIN_HTTP_ANSWER)
             self.transport.loseConnection()
-            self.dataReceived = lambda data: None
+            self._refused = True
             return
         self._hand_over(buffered)
 
@@ -123,7 +128,7 @@ class _PlainHTTPSniffer(Protocol):
         tls.makeConnection(self.transport)
         tls.dataReceived(buffered)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason=connectionDone):
         if self._tls is not None:
             self._tls.connectionLost(reason)
 
