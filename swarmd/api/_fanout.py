@@ -88,7 +88,7 @@ def pruned(results, deleted_key):
     @raise DockerError: when some engines failed (L{combine_failures}),
         naming what the others deleted.
     """
-    deleted = []
+    deleted: list[str] = []
     reclaimed = 0
     failures = []
     for engine, ok, value in results:

@@ -247,7 +247,7 @@ def _legacy_form(raw):
     """
     C{raw} as Go's C{map[string][]string} (C{{"k": ["v"]}}), or L{None}.
     """
-    values = {}
+    values: dict = {}
     for key, value in raw.items():
         if value is None:
             values[key] = []

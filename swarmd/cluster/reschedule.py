@@ -186,7 +186,7 @@ class RescheduleWatchdog(Service):
 
         @return: a C{dict} of Swarm ID to a C{list} of L{Container}s.
         """
-        copies = {}
+        copies: dict = {}
         for engine in list(self.cluster.engines.values()):
             for container in list(engine.containers.values()):
                 if container.swarm_id and wants_rescheduling(container):

@@ -143,7 +143,7 @@ class Election:
         known = self.known_primary()
         if known is not None:
             return succeed(known)
-        d = Deferred()
+        d: Deferred = Deferred()
         self._waiters.append(d)
 
         def expired():
