@@ -135,7 +135,27 @@ def _channel(protocol):
         (a hijacked session).
     """
     channel = getattr(protocol, "_channel", protocol)
-    return channel if isinstance(channel, HTTPChannel) else None
+    if isinstance(channel, HTTPChannel):
+        return channel
+    from swarmd.tls import _PlainHTTPSniffer
+
+    if isinstance(protocol, _PlainHTTPSniffer):
+        # A TLS listener's connection before its first bytes: no request
+        # yet, as idle as an HTTP channel without one.
+        return _NOTHING_YET
+    return None
+
+
+class _NothingYet:
+    """
+    Stands for the HTTP channel of a connection that sent nothing yet.
+    """
+
+    requests: list = []
+    persistent = False
+
+
+_NOTHING_YET = _NothingYet()
 
 
 class Drain:

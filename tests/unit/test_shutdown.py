@@ -134,6 +134,19 @@ class DrainTests(SynchronousTestCase):
         [event] = self.named(_log.SHUTDOWN)
         self.assertEqual((event["requests"], event["sessions"], event["timeout"]), (0, 0, 10))
 
+    def test_silent_tls_connection_closed_at_once(self):
+        """A TLS listener's connection that sent nothing yet is idle: closed at once."""
+        from swarmd.tls import _PlainHTTPSniffer
+
+        silent = Built(_PlainHTTPSniffer(Factory(), None))
+        done = Drain(self.clock, [tracker(silent)], 10).run()
+        self.assertTrue(silent.transport.closed)
+        gone(silent)
+        self.clock.advance(0.05)
+        self.assertIs(self.successResultOf(done), True)
+        [event] = self.named(_log.SHUTDOWN)
+        self.assertEqual((event["requests"], event["sessions"]), (0, 0))
+
     def test_request_finishes_in_time(self):
         """A request under way is waited for; its connection takes no new request."""
         busy_channel = channel(FakeRequest())
