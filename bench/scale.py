@@ -9,8 +9,12 @@ Measures the time until every engine is healthy, C{GET /info} and
 C{GET /containers/json?all=1} latency (p50/p90/p99 over --calls calls on one
 keep-alive connection), create+start through the manager (p50/p90/p99 over
 --creates creates) next to the same create+start sent straight to one
-simulated engine (the simulator's own time), and the manager's RSS and CPU
-at idle and under load.  Prints a table; the last line is one JSON object.
+simulated engine (the simulator's own time), C{GET /metrics} latency (a
+Prometheus scrape, p50/p90/p99 over --scrapes scrapes, after the creates),
+C{GET /info} again while another connection scrapes C{/metrics} non-stop
+(what a scrape costs the API)
+and the manager's RSS and CPU at idle and under load.  Prints a table; the
+last line is one JSON object.
 Each run is also appended to bench/results/scale.jsonl; --plot draws latency
 against N from that file into bench/scale.png.
 """
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -73,6 +78,8 @@ def main(argv=None):
     parser.add_argument("--containers", type=int, default=30)
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--creates", type=int, default=1000)
+    parser.add_argument("--scrapes", type=int, default=200,
+                        help="GET /metrics calls (after the creates)")
     parser.add_argument("--discovery", choices=("nodes", "file"), default="nodes")
     parser.add_argument("--port", type=int, default=2375,
                         help="port of the simulated engines (another port lets two runs "
@@ -119,6 +126,12 @@ def main(argv=None):
         info = timed_gets(host, port, "/v1.41/info", options.calls)
         ps = timed_gets(host, port, "/v1.41/containers/json?all=1", options.calls)
         create = creates(host, port, options.creates, "bench")
+        scrape = timed_gets(host, port, "/metrics", options.scrapes)
+        info_scraped = while_scraping(host, port, lambda: timed_gets(
+            host, port, "/v1.41/info", options.calls))
+        with urllib.request.urlopen("http://%s:%d/metrics" % (host, port), timeout=60) as r:
+            exposition = r.read()
+        series = sum(1 for line in exposition.splitlines() if line and line[:1] != b"#")
         load_cpu = 100.0 * (meter.cpu_seconds() - load_cpu_start) / (time.monotonic()
                                                                       - load_start)
         load_rss = meter.rss_mb()
@@ -128,9 +141,13 @@ def main(argv=None):
         rows = [("info", percentiles(info)), ("ps -a", percentiles(ps)),
                 ("create+start", percentiles(create)),
                 ("  simulator alone", percentiles(direct))]
+        scrape_row = ("/metrics scrape", percentiles(scrape))
+        scraped_row = ("info while scraped", percentiles(info_scraped))
         net = tuple(max(0.0, a - b) for a, b in zip(percentiles(create), percentiles(direct),
                                                     strict=True))
         rows.append(("  minus simulator", net))
+        rows.append(scrape_row)
+        rows.append(scraped_row)
         containers = options.engines * options.containers
         print("engines %d, containers %d, discovery %s" % (options.engines, containers,
                                                              options.discovery))
@@ -138,6 +155,7 @@ def main(argv=None):
         print("%-20s %10s %10s %10s" % ("latency ms", "p50", "p90", "p99"))
         for name, (p50, p90, p99) in rows:
             print("%-20s %10.2f %10.2f %10.2f" % (name, p50, p90, p99))
+        print("/metrics: %d series, %d bytes" % (series, len(exposition)))
         print("manager RSS: %.0f MB idle, %.0f MB after load" % (idle_rss, load_rss))
         print("manager CPU: %.1f %% idle, %.1f %% under load" % (idle_cpu, load_cpu))
         summary = {
@@ -148,6 +166,10 @@ def main(argv=None):
             "ps_p99_ms": round(percentiles(ps)[2], 2),
             "create_p99_ms": round(percentiles(create)[2], 2),
             "create_minus_sim_p99_ms": round(net[2], 2),
+            "metrics_p50_ms": round(percentiles(scrape)[0], 2),
+            "metrics_p99_ms": round(percentiles(scrape)[2], 2),
+            "metrics_series": series,
+            "info_scraped_p99_ms": round(percentiles(info_scraped)[2], 2),
             "rss_mb": round(max(idle_rss, load_rss), 1),
             "idle_cpu_pct": round(idle_cpu, 2),
         }
@@ -167,6 +189,29 @@ def main(argv=None):
         for simulator in simulators:
             simulator.kill()
             simulator.wait()
+
+
+def while_scraping(host, port, measure):
+    """
+    Run C{measure()} while a thread scrapes C{/metrics} over and over.
+
+    @return: what C{measure} returned.
+    """
+    import threading
+
+    done = threading.Event()
+
+    def scrape():
+        while not done.is_set():
+            timed_gets(host, port, "/metrics", 1)
+
+    scraper = threading.Thread(target=scrape, daemon=True)
+    scraper.start()
+    try:
+        return measure()
+    finally:
+        done.set()
+        scraper.join()
 
 
 def plot(results, target):
