@@ -316,8 +316,11 @@ class _Connection:
         Close in order now: a producer still registered on the transport
         (an HTTP channel, a relay, a paused splice) would keep it open.
         """
-        if getattr(self.transport, "producer", None) is not None:
-            self.transport.unregisterProducer()
+        # TLS waits for its own producer to go before it sends close_notify.
+        for layer in (self._closer, self.transport):
+            registered = getattr(layer, "producer", None) or getattr(layer, "_producer", None)
+            if registered is not None:
+                layer.unregisterProducer()
         self._closer.loseConnection()
 
 

@@ -38,17 +38,27 @@ class ShutdownTests(TestCase):
     SIGTERM with clients attached to a container and following its logs.
     """
 
+    #: Mutual TLS between the clients, the manager and the engines.
+    tls = False
+
     def setUp(self):
-        self.lab = shared_lab(n=2, testcase=self)
+        self.lab = shared_lab(n=2, testcase=self, tls=self.tls)
         self.addCleanup(self.lab.clean)
-        self.manager = ManagerProcess(
-            self.lab.discovery(),
-            args=FAST_REFRESH + ("--shutdown-timeout", "%ds" % GRACE, "--log-format", "json"))
+        args = FAST_REFRESH + ("--shutdown-timeout", "%ds" % GRACE, "--log-format", "json")
+        client_tls = None
+        if self.tls:
+            tls = self.lab.tls
+            args += ("--tlsverify", "--tlscacert", tls.ca, "--tlscert", tls.manager_cert,
+                     "--tlskey", tls.manager_key)
+            client_tls = (tls.ca, tls.cert, tls.key, tls.cert_path)
+        self.manager = ManagerProcess(self.lab.discovery(), args=args, client_tls=client_tls)
         self.manager.start(healthy=2)
         self.addCleanup(self.manager.cleanup)
 
     def client(self, *args):
         env = {"DOCKER_HOST": self.manager.docker_host, "PATH": "/usr/bin:/bin"}
+        if self.tls:
+            env.update(DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=self.lab.tls.cert_path)
         process = subprocess.Popen(["docker", *args], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
         self.addCleanup(lambda: process.poll() is None and process.kill())
@@ -121,6 +131,14 @@ class ShutdownTests(TestCase):
         self.assertEqual((begun["requests"], begun["sessions"]), (0, 0))
         self.assertEqual([e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN_FORCED],
                          [])
+
+
+class TLSShutdownTests(ShutdownTests):
+    """
+    The same over mutual TLS: streams end with TLS's own close.
+    """
+
+    tls = True
 
 
 def role_of(manager):

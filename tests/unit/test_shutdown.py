@@ -195,6 +195,15 @@ class DrainTests(SynchronousTestCase):
                                                "container exited"}, "StatusCode": -1})
         self.assertEqual(body[2:], [b"0", b"", b""])
 
+    def test_producers_let_go_before_closing(self):
+        """A producer still registered (TLS waits for it before close_notify) is let go."""
+        session = Built(object())
+        session.transport.registerProducer(object(), True)
+        Drain(self.clock, [tracker(session)], 1).run()
+        self.clock.advance(1.0)
+        self.assertIsNone(session.transport.producer)
+        self.assertTrue(session.transport.closed)
+
     def test_unanswered_request_cut(self):
         """A request whose answer never began is cut at the deadline: not clean."""
         waiting = Built(channel(FakeRequest()))
