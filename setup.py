@@ -16,6 +16,7 @@ setup(
         "swarmd.discovery",
         "swarmd.engine",
         "swarmd.ha",
+        "swarmd.options",
         "swarmd.scheduler",
         "swarmd.testing",
         "swarmd.testing.conformance",

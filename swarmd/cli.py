@@ -19,6 +19,7 @@ from twisted.python import usage
 
 from swarmd import tap
 from swarmd._duration import format_duration
+from swarmd._exit import USAGE_STATUS
 from swarmd._log import set_level
 from swarmd.config import ListConfig
 
@@ -56,14 +57,12 @@ def _react(main):
 def _server_options():
     """
     @return: twistd's L{ServerOptions} that knows the C{swarm} command
-        without scanning for plugins.
+        without scanning for plugins: the plugin module's one
+        L{ServiceMaker}, imported directly.
     """
-    from twisted.application.service import ServiceMaker
     from twisted.scripts.twistd import ServerOptions
 
-    maker = ServiceMaker(
-        "swarmd", "swarmd.tap", "Classic Docker Swarm manager and node agent.", "swarm"
-    )
+    from twisted.plugins.swarm_plugin import swarm as maker
 
     class SwarmServerOptions(ServerOptions):
         @property
@@ -81,7 +80,7 @@ def _twistd(args):
     @param args: twistd's arguments, e.g. C{["--nodaemon", "swarm", ...]}.
     @return: 2 for a usage error of twistd's own options, else 0 once the
         reactor has stopped (a failed service makes the process exit
-        non-zero at exit, see L{swarmd.tap.ExitStatus}).
+        non-zero at exit, see L{swarmd._exit.ExitStatus}).
     """
     from twisted.scripts.twistd import runApp
 
@@ -90,7 +89,7 @@ def _twistd(args):
         config.parseOptions(list(args))
     except usage.UsageError as e:
         sys.stderr.write(f"swarm: {e}\n")
-        return tap.USAGE_STATUS
+        return USAGE_STATUS
     runApp(config)
     return 0
 
@@ -236,7 +235,7 @@ def run(argv, environ=None, out=None, err=None, react=None, twistd=None, discove
     @param discovery_for: builds an L{IDiscovery} like
         L{swarmd.discovery.discovery_for}.
     @return: the exit status: 0 on success, 1 on a failure, 2
-        (L{tap.USAGE_STATUS}) on a usage error.
+        (L{swarmd._exit.USAGE_STATUS}) on a usage error.
     @raise SystemExit: for C{--help} and C{--version} (status 0).
     """
     err = sys.stderr if err is None else err
@@ -248,7 +247,7 @@ def run(argv, environ=None, out=None, err=None, react=None, twistd=None, discove
     except usage.UsageError as e:
         err.write(options.error_line(e) + "\n")
         err.flush()
-        return tap.USAGE_STATUS
+        return USAGE_STATUS
 
     config = options.subOptions.config
     if isinstance(config, tap.ONE_SHOT_CONFIGS):

@@ -1,6 +1,6 @@
 """
 The flag reference of C{twistd swarm}, generated from the L{usage.Options}
-classes of L{swarmd.tap} (their flags, short letters, aliases, defaults and
+classes of L{swarmd.tap} and L{swarmd.options} (their flags, short letters, aliases, defaults and
 help texts), as Markdown::
 
     python -m swarmd.docs_flags > docs/flags.md
@@ -35,7 +35,7 @@ def flag_rows(options):
     """
     The flags of one command.
 
-    @param options: a L{tap._Command} instance.
+    @param options: a L{swarmd.options.Command} instance.
     @return: a C{list} of C{(flag, short, aliases, default, text)} strings,
         sorted by flag.
     """
@@ -86,7 +86,8 @@ def render():
     parts = [
         "# Flag reference",
         "",
-        "<!-- Generated from swarmd/tap.py by `%s`; do not edit by hand. -->" % (COMMAND,),
+        "<!-- Generated from swarmd/tap.py and swarmd/options/ by `%s`; "
+        "do not edit by hand. -->" % (COMMAND,),
         "",
         "    twistd [twistd options] swarm [global flags] COMMAND [flags] [<discovery>]",
         "",

@@ -116,7 +116,7 @@ def make_manager_service(config, reactor=None, status=None):
     Build the manager from C{swarm manage}'s settings.
 
     @param config: a L{swarmd.config.ManageConfig}.
-    @param status: the L{swarmd.tap.ExitStatus} told when stopping was not
+    @param status: the L{swarmd._exit.ExitStatus} told when stopping was not
         clean (a request cut at the end of C{--shutdown-timeout}).
     @return: an L{IService} (a L{swarmd.shutdown.DrainFirst}) with
         C{.cluster}, C{.api} and C{.graceful} (the API listeners, drained

@@ -16,7 +16,7 @@ stops, and waits for the L{Deferred} they return):
      answer is cut.
 
 The shutdown was I{clean} unless a request had to be cut before its answer
-began; twistd's exit status says so (see L{swarmd.tap.exit_status}).
+began; twistd's exit status says so (see L{swarmd._exit.exit_status}).
 """
 
 from __future__ import annotations
@@ -382,7 +382,7 @@ class GracefulService(MultiService):
         # twistd (Twisted >= 20) ends a process stopped by a signal with that
         # signal again, so it dies of SIGTERM whatever happened; a manager
         # that drained exits with a status instead, which says whether the
-        # stop was clean (0) or cut requests (1: see swarmd.tap.exit_status).
+        # stop was clean (0) or cut requests (1: see swarmd._exit.exit_status).
         if getattr(self._clock, "_exitSignal", None) is not None:
             self._clock._exitSignal = None
 

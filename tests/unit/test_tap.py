@@ -17,6 +17,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import swarmd
 from swarmd import _log
+from swarmd._checks import check_address, check_host
+from swarmd._exit import USAGE_STATUS, ExitStatus
+from swarmd._goflags import parse_bool
 from swarmd.config import (
     DEFAULT_FILTERS,
     ClusterOptions,
@@ -26,15 +29,7 @@ from swarmd.config import (
     ManageConfig,
     TLSOptions,
 )
-from swarmd.tap import (
-    USAGE_STATUS,
-    ExitStatus,
-    Options,
-    check_address,
-    check_host,
-    makeService,
-    parse_bool,
-)
+from swarmd.tap import Options, makeService
 
 ROOT = FilePath(__file__).parent().parent().parent()
 URL = "nodes://127.0.0.1:2375,127.0.0.1:2376"
@@ -1196,7 +1191,7 @@ class ExitStatusTests(SynchronousTestCase):
         """
         code = (
             "import sys\n"
-            "from swarmd.tap import ExitStatus\n"
+            "from swarmd._exit import ExitStatus\n"
             "ExitStatus().fail(3)\n"
             "sys.stdout.write('written')\n"
             "sys.exit(0)\n"
