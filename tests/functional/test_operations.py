@@ -65,24 +65,32 @@ class ShutdownTests(TestCase):
         return process
 
     def test_sigterm_ends_attach_and_logs_follow(self):
-        """Both clients get their stream's end; the manager exits 0 within the grace."""
+        """attach, logs -f and events get their stream's end; the manager exits 0."""
         done = self.manager.docker("run", "-d", "--name", "ticker", "busybox", "sh", "-c",
                                    "while true; do echo tick; sleep 0.2; done")
         self.assertEqual(done.returncode, 0, done.stderr)
         attach = self.client("attach", "--no-stdin", "--sig-proxy=false", "ticker")
         follow = self.client("logs", "-f", "ticker")
+        watcher = self.client("events", "--format", "{{.Action}}", "--filter", "event=pause",
+                              "--filter", "event=unpause")
         self.assertEqual(read_line(attach), b"tick\n")
         self.assertEqual(read_line(follow), b"tick\n")
+        # The events stream is open once it relays something.
+        self.assertEqual(self.manager.docker("pause", "ticker").returncode, 0)
+        self.assertEqual(read_line(watcher), b"pause\n")
+        self.assertEqual(self.manager.docker("unpause", "ticker").returncode, 0)
 
         self.manager.process.send_signal(signal.SIGTERM)
         status = self.manager.process.wait(GRACE + 20)
         # Both streams ended: each client read to the end and exited.
         attach_out, attach_err = attach.communicate(timeout=20)
         follow_out, follow_err = follow.communicate(timeout=20)
+        watched, watcher_err = watcher.communicate(timeout=20)
         self.assertEqual(status, 0, self.manager.log())
         # logs -f read its stream to its end: a clean exit.
         self.assertEqual((follow.returncode, follow_err), (0, b""))
         self.assertIn(b"tick\n", follow_out)
+        self.assertEqual((watcher.returncode, watched, watcher_err), (0, b"unpause\n", b""))
         # attach read the container's output to its end; the container
         # still runs, so the wait it also made is answered as dockerd
         # answers a wait that failed, and the CLI says why.
@@ -96,15 +104,16 @@ class ShutdownTests(TestCase):
         names = [e.get(_log.EVENT_FIELD) for e in events]
         [begun] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN]
         [forced] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SHUTDOWN_FORCED]
-        # logs -f and attach's wait are requests, the attach a session.
+        # logs -f, events and attach's wait are requests, the attach a session.
         self.assertEqual((begun["requests"], begun["sessions"], begun["timeout"]),
-                         (2, 1, GRACE))
-        self.assertEqual((forced["ended"], forced["cut"]), (3, 0))
+                         (3, 1, GRACE))
+        self.assertEqual((forced["ended"], forced["cut"]), (4, 0))
         self.assertIn(_log.ENGINE_STATE, names)
         self.assertIn(_log.SCHEDULE, names)
         self.assertTrue(all("text" in e and "level" in e for e in events))
         [placed] = [e for e in events if e.get(_log.EVENT_FIELD) == _log.SCHEDULE]
         self.assertEqual((placed["container"], placed["candidates"]), ("ticker", 2))
+        self.assertEqual([e["text"] for e in events if e["level"] in ("error", "critical")], [])
 
     def test_no_line_per_healthy_request(self):
         """At info, healthy requests log nothing but the scheduling decision."""
