@@ -360,6 +360,10 @@ class _PipelinedGets(Protocol):
         done, self.done = self.done, None
         if done is None:
             return
+        # Nothing big stays with the connection once it is over (a
+        # protocol and its transport are a cycle only a collection frees).
+        self._buffer = self._requests = b""
+        self._results = []
         self.transport.loseConnection()
         if isinstance(result, Failure):
             done.errback(result)
@@ -610,6 +614,50 @@ class EngineClient:
                         results.append(e)
                 else:
                     results.append(EngineError.from_body(status, body))
+            return results
+
+        d.addCallback(decode)
+        return self._guard(d, self._timeout)
+
+    def get_many(self, paths):
+        """
+        Several C{GET}s of JSON (API paths without the version), pipelined
+        on one connection that is closed after (see L{_PipelinedGets}).
+
+        @return: fires with a C{list}, in the order of C{paths}, of the
+            decoded answer or the L{EngineError} the engine answered.
+        """
+        if self._direct is False:
+            from twisted.internet.defer import DeferredList
+
+            def collect(results):
+                out = []
+                for ok, value in results:
+                    if ok:
+                        out.append(value)
+                    elif value.check(EngineError):
+                        out.append(value.value)
+                    else:
+                        value.raiseException()
+                return out
+
+            return DeferredList([self._json("GET", path) for path in paths],
+                                consumeErrors=True).addCallback(collect)
+        host = host_header(self.address).encode("ascii")
+        protocol = _PipelinedGets(host, [self._path(p).encode("ascii") for p in paths],
+                                  self._answered)
+        d = self.endpoint.connect(_PipelineFactory(protocol))
+        d.addCallback(lambda _: protocol.done)
+
+        def decode(answers):
+            results = []
+            for path, (status, body) in zip(paths, answers, strict=True):
+                try:
+                    if status != 200:
+                        raise EngineError.from_body(status, body)
+                    results.append(decode_json(body, self.address, path))
+                except EngineError as e:
+                    results.append(e)
             return results
 
         d.addCallback(decode)

@@ -203,3 +203,26 @@ class PipelinedInspectTests(TestCase):
         self.addCleanup(client.close)
         failure = yield self.assertFailure(client.inspect_containers(["a"]), EngineError)
         self.assertEqual(failure.status, 502)
+
+    @inlineCallbacks
+    def test_get_many(self):
+        """
+        L{EngineClient.get_many} answers what the single calls answer, an
+        error answer in its slot.
+        """
+        from swarmd.engine import EngineError
+        from swarmd.testing.fakeengine import FakeEngine, serve
+
+        engine = FakeEngine(reactor, name="n1")
+        front = yield serve(engine, "127.0.0.1:0", reactor)
+        self.addCleanup(front.stopListening)
+        client = EngineClient(front.address, reactor)
+        self.addCleanup(client.close)
+        yield client.version()
+        images, missing, networks, volumes = yield client.get_many(
+            ["/images/json", "/images/nosuch/json", "/networks", "/volumes"])
+        self.assertEqual(images, (yield client.list_images()))
+        self.assertEqual(networks, (yield client.list_networks()))
+        self.assertEqual(volumes["Volumes"] or [], (yield client.list_volumes()))
+        self.assertIsInstance(missing, EngineError)
+        self.assertEqual(missing.status, 404)
