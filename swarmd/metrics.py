@@ -11,10 +11,15 @@ containers:
     loses (L{ManagerMetrics.container_indexed}); counts by node and state
     and the CPUs and memory containers reserve on each node follow it;
   - the cluster reports engine errors, refresh runs, discovery errors and
-    relayed events (L{ClusterObserver}), the scheduler each decision;
+    relayed events (L{ClusterObserver}); L{TimedScheduler} counts and
+    times each scheduling decision;
   - L{InstrumentedRoot} in front of the API counts requests by the route
     template the handler was found by (C{request.route_template}, set by
     both of the API's lanes), never by the raw path.
+
+A scrape is read at once (L{ManagerMetrics.read}: the kept counts and one
+walk over the engines) and formatted piece by piece between other requests
+(L{ManagerMetrics.render_pieces}, run by a L{cooperator}).
 
 L{METRICS} documents every metric; C{docs/metrics.md} is written from it
 (L{reference}) and a test checks both against the registry.
