@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from twisted.logger import Logger
 from twisted.python import usage
@@ -148,7 +149,7 @@ def cluster_options(values):
     @return: a L{swarmd.config.ClusterOptions}.
     @raise usage.UsageError: for an unknown key or a bad value.
     """
-    settings = {}
+    settings: dict[str, Any] = {}
     for key, value in key_values("cluster-opt", values):
         if key == "swarm.overcommit":
             try:

@@ -62,7 +62,8 @@ class ExitStatus:
             sys.modules["logging"].shutdown()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             with contextlib.suppress(Exception):
-                stream.flush()
+                if stream is not None:
+                    stream.flush()
         self._exit(self.code)
 
 

@@ -26,6 +26,7 @@ that do not know twisted.logger's format.
 
 import signal
 import sys
+from typing import cast
 
 from twisted.logger import (
     FilteringLogObserver,
@@ -154,8 +155,9 @@ def _log_file(filename, nodaemon, install_signal=None):
 
     def rotate(signum, frame):
         from twisted.internet import reactor
+        from twisted.internet.interfaces import IReactorThreads
 
-        reactor.callFromThread(log_file.rotate)
+        cast(IReactorThreads, reactor).callFromThread(log_file.rotate)
 
     install_signal(signal.SIGUSR1, rotate)
     return log_file

@@ -39,7 +39,7 @@ def flag_rows(options):
     @return: a C{list} of C{(flag, short, aliases, default, text)} strings,
         sorted by flag.
     """
-    aliases = {}
+    aliases: dict[str, list[str]] = {}
     for alias, name in getattr(options, "_aliases", {}).items():
         aliases.setdefault(name, []).append(alias)
     shorts = {}

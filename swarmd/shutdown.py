@@ -26,6 +26,7 @@ import re
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred, succeed
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
@@ -68,7 +69,7 @@ class ConnectionTracker:
             C{buildProtocol} is watched.
         """
         self.factory = factory
-        self.protocols = set()
+        self.protocols: set[IProtocol] = set()
         self._built = 0
         build = factory.buildProtocol
 
@@ -236,7 +237,7 @@ class Drain:
         self._log.info("shutting down: {requests} requests and {sessions} sessions open, "
                        "waiting up to {timeout}s for them", requests=requests,
                        sessions=sessions, timeout=self.timeout, swarmd_event=SHUTDOWN)
-        done = Deferred()
+        done: Deferred[bool] = Deferred()
         deadline = self._clock.seconds() + self.timeout
 
         def look():
@@ -391,8 +392,13 @@ def _chain(deferred):
     """
     @return: a new L{Deferred} firing with L{None} when C{deferred} does.
     """
-    d = Deferred()
-    deferred.addBoth(lambda result: (d.callback(None), result)[1])
+    d: Deferred[None] = Deferred()
+
+    def fire(result):
+        d.callback(None)
+        return result
+
+    deferred.addBoth(fire)
     return d
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from OpenSSL import SSL
 from twisted.internet import ssl
-from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, ITransport
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from zope.interface import implementer
@@ -90,6 +90,9 @@ class _PlainHTTPSniffer(Protocol):
 
     @ivar _inner: the factory building the TLS protocol.
     """
+
+    # Set by makeConnection before any byte arrives.
+    transport: ITransport
 
     def __init__(self, inner, addr):
         self._inner = inner

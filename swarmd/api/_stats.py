@@ -12,7 +12,8 @@ them.
 import json
 
 from twisted.internet.defer import inlineCallbacks
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
 from twisted.web.iweb import UNKNOWN_LENGTH
 
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
@@ -58,7 +59,7 @@ class _Renaming(Protocol):
         self._buffer = buffer[end + 1:]
         self._inner.dataReceived(buffer[:end + 1].replace(self._old, self._new))
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._buffer:
             self._inner.dataReceived(self._buffer.replace(self._old, self._new))
             self._buffer = b""

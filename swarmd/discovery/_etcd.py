@@ -21,6 +21,7 @@ on: leases, puts under a lease, transactions and watches.
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import quote
 
 from twisted.internet.defer import inlineCallbacks, returnValue
@@ -235,7 +236,7 @@ class EtcdV3Client:
         raw = prefix.encode("utf-8")
         request = {"create_request": {"key": _b64(raw), "range_end": _b64(prefix_end(raw)),
                                       "start_revision": str(start_revision)}}
-        broken = []
+        broken: list[DiscoveryError] = []
         streams = []
 
         def stream_opened(protocol):
@@ -384,7 +385,8 @@ class _V3Watch(KVWatch):
 
     def __init__(self, discovery, clock, callback, errback):
         self._discovery = discovery
-        self._keys = None
+        # key -> value once the first range has answered.
+        self._keys: Any = None
         self._pending = None
         self._stream = None
         super().__init__(clock, callback, errback, discovery.describe())
@@ -553,6 +555,8 @@ class EtcdDiscovery:
             else:
                 from twisted.internet import reactor
         policy = self.options.https_policy() if self.options.tls else None
+        # An EtcdV3Client or an EtcdV2Client: callers check self.api.
+        self.client: Any
         if api == "v3":
             self.client = EtcdV3Client(endpoints, reactor, policy)
             self.key_prefix = "/" + self.options.path + "/"

@@ -34,7 +34,7 @@ def parse_file_content(text, source="file"):
     @return: the canonical, de-duplicated addresses, in file order.
     @raise DiscoveryError: naming the line of the first bad entry.
     """
-    seen = {}
+    seen: dict[str, None] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:

@@ -8,10 +8,12 @@ is reported as such.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import treq
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, returnValue
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
 from twisted.web.http import PotentialDataLoss
 
@@ -47,6 +49,9 @@ class LineStream(Protocol):
     @ivar done: fires with L{None} when the body ends, fails with the reason
         it broke (or L{DiscoveryError} for a line that is not JSON).
     """
+
+    # The response body's transport: it also provides IPushProducer.
+    transport: Any
 
     def __init__(self, on_message, done, what):
         self._on_message = on_message
@@ -87,7 +92,7 @@ class LineStream(Protocol):
             return
         self._on_message(message)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._buffer.strip() and self._broken is None:
             self._line(self._buffer)
         if self._broken is not None:
@@ -187,7 +192,7 @@ class StoreHTTP:
                 continue
             self.current = index
             if stream is not None and response.code in statuses:
-                done = Deferred()
+                done: Deferred[None] = Deferred()
                 protocol = LineStream(stream, done, self.describe())
                 if opened is not None:
                     opened(protocol)

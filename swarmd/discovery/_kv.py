@@ -11,6 +11,8 @@ back in key order (the order the stores list keys in).
 
 from __future__ import annotations
 
+from typing import cast
+
 from twisted.internet import error as _net_error
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -66,7 +68,7 @@ def connection_reason(failure: Failure) -> str:
     if failure.check(_net_error.ConnectionDone, _net_error.ConnectionLost):
         return "connection closed"
     message = failure.getErrorMessage()
-    return message or failure.type.__name__
+    return message or cast(type, failure.type).__name__
 
 
 def parse_endpoints(scheme: str, rest: str) -> tuple[list[str], str]:

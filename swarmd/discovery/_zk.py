@@ -21,6 +21,7 @@ Znode names cannot hold C{/}: an address is percent-encoded in its name
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote, unquote
 
 from twisted.internet.defer import Deferred, inlineCallbacks, returnValue
@@ -104,7 +105,7 @@ class ZKClient:
         self._reactor = reactor
         self._session_timeout = session_timeout
         self._options = options
-        self._kazoo = None
+        self._kazoo: Any = None  # a KazooClient once connecting
         self._listeners = []
         self._connecting = []
         self.connected = False
@@ -176,7 +177,9 @@ class ZKClient:
         if self.last_error is not None:
             # kazoo keeps trying; say why it has not connected yet.
             return _failed(DiscoveryError(f"cannot reach {self.describe()}: {self.last_error}"))
-        d = Deferred(lambda d: self._connecting.remove(d) if d in self._connecting else None)
+        d: Deferred[Any] = Deferred(
+            lambda d: self._connecting.remove(d) if d in self._connecting else None
+        )
         self._connecting.append(d)
         d.addTimeout(timeout, self._reactor)
         return d.addErrback(self._not_reached)
@@ -196,7 +199,7 @@ class ZKClient:
         """
         if self._kazoo is None or not self.connected:
             return self.connect().addCallback(lambda ignored: self._bridge(start))
-        d = Deferred()
+        d: Deferred[Any] = Deferred()
 
         def done_in_thread(result):
             self._reactor.callFromThread(fire, result)
@@ -208,7 +211,7 @@ class ZKClient:
                 value = result.get_nowait()
             except Exception as e:  # noqa: BLE001 - kazoo's errors, mapped
                 error = DiscoveryError(f"{self.describe()}: {_reason(e)}")
-                error.zk_error = e
+                error.zk_error = e  # type: ignore[attr-defined]
                 d.errback(Failure(error))
             else:
                 d.callback(value)
@@ -217,7 +220,7 @@ class ZKClient:
             start().rawlink(done_in_thread)
         except Exception as e:  # noqa: BLE001 - e.g. the connection closing
             error = DiscoveryError(f"{self.describe()}: {_reason(e)}")
-            error.zk_error = e
+            error.zk_error = e  # type: ignore[attr-defined]
             return _failed(error)
         d.addTimeout(OPERATION_TIMEOUT, self._reactor)
         return d
@@ -457,7 +460,7 @@ class ZKDiscovery:
         if state == "connected" and self._registered:
             for address in sorted(self._registered):
                 d = self.register(address)
-                d.addErrback(lambda failure, address=address: self._log.warn(
+                d.addErrback(lambda failure, address=address: self._log.warn(  # type: ignore[call-overload]
                     "registering {address} again on {zk} failed: {error}",
                     address=address, zk=self.describe(), error=failure.getErrorMessage()))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import cast
 
 from twisted.python import usage
 
@@ -128,7 +129,7 @@ class Command(usage.Options):
             words = ["swarm"]
         else:
             # twistd's ServerOptions: "Usage: twistd [options]" + "swarm".
-            words = parent.getSynopsis().split()[1:] + [parent.subCommand]
+            words = parent.getSynopsis().split()[1:] + [cast(str, parent.subCommand)]
             if not placeholders:
                 words = [w for w in words if not w.startswith("[")]
         if self._name is not None:

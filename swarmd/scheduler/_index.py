@@ -90,7 +90,9 @@ class ViewIndex:
         ask = self._ask
         yes = [question for question in self._answers if ask(node, question)]
         key = id(node)
-        self._refs[key] = weakref.ref(node, lambda _, key=key: self._forget(key))
+        self._refs[key] = weakref.ref(
+            node, lambda _, key=key: self._forget(key)  # type: ignore[misc]
+        )
         for question in yes:
             self._answers[question].add(key)
         if keys:
