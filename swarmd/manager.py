@@ -5,6 +5,7 @@ every C{--host}.
 
 import os
 import stat
+from typing import Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import Service
@@ -111,6 +112,26 @@ class ClusterService(Service):
         return self.cluster.stop()
 
 
+class ManagerService(DrainFirst):
+    """
+    The manager's root service: a L{DrainFirst} that also keeps its parts.
+
+    @ivar cluster: the L{Cluster}.
+    @ivar api: the L{DockerAPI}.
+    @ivar election: the replication's election, or L{None} without
+        C{--replication}.
+    @ivar watchdog: the L{RescheduleWatchdog}.
+    @ivar metrics: the L{swarmd.metrics.ManagerMetrics}.
+    """
+
+    cluster: Cluster
+    api: DockerAPI
+    election: Any
+    watchdog: RescheduleWatchdog
+    metrics: Any
+    graceful: GracefulService
+
+
 def make_manager_service(config, reactor=None, status=None):
     """
     Build the manager from C{swarm manage}'s settings.
@@ -118,7 +139,7 @@ def make_manager_service(config, reactor=None, status=None):
     @param config: a L{swarmd.config.ManageConfig}.
     @param status: the L{swarmd._exit.ExitStatus} told when stopping was not
         clean (a request cut at the end of C{--shutdown-timeout}).
-    @return: an L{IService} (a L{swarmd.shutdown.DrainFirst}) with
+    @return: an L{IService} (a L{ManagerService}) with
         C{.cluster}, C{.api} and C{.graceful} (the API listeners, drained
         first when stopping).
     """
@@ -147,7 +168,7 @@ def make_manager_service(config, reactor=None, status=None):
                     refresh_on_node_filter=config.refresh_on_node_filter,
                     container_name_refresh_filter=config.container_name_refresh_filter)
     root = api.resource()
-    service = DrainFirst()
+    service = ManagerService()
     service.cluster = cluster
     service.api = api
     service.election = None

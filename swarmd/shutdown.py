@@ -415,7 +415,7 @@ class DrainFirst(MultiService):
     @ivar early: children to stop when stopping begins.
     """
 
-    graceful = None
+    graceful: GracefulService | None = None
     early: tuple = ()
 
     def stopService(self):

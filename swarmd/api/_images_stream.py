@@ -4,9 +4,12 @@ Streams of the image fan-outs: one request body sent to several engines
 (L{FanIn}).
 """
 
+from typing import Any
+
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone, readBody
 from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import IBodyProducer
@@ -128,6 +131,9 @@ class _NodeStream(Protocol):
     One engine's progress stream, message by message.
     """
 
+    # The response body's transport: it also provides IPushProducer.
+    transport: Any
+
     def __init__(self, fan, node):
         self._fan = fan
         self._node = node
@@ -147,7 +153,7 @@ class _NodeStream(Protocol):
             self.broken = "invalid progress stream: %s" % (e,)
             self.transport.stopProducing()
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._fan._ended(self._node, reason, self.broken)
 
 
@@ -185,7 +191,7 @@ class FanIn:
         self._failed_in_stream = set()
         self._paused = False
         self._registered = False
-        self.done = Deferred(self._cancel)
+        self.done: Deferred[None] = Deferred(self._cancel)
 
     def add(self, node, answer):
         """
@@ -210,7 +216,7 @@ class FanIn:
 
     def _answered(self, response, node):
         if response.code >= 300:
-            d = readBody(response)
+            d: Deferred[Any] = readBody(response)
             d.addCallback(lambda body: EngineError.from_body(response.code, body))
             d.addErrback(lambda f: EngineError(response.code, f.getErrorMessage()))
             d.addCallback(lambda error: self._fail(node, error.status, error.message))

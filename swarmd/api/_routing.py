@@ -4,6 +4,8 @@ request: container lookup, API version towards the engine, proxying.
 """
 
 
+from typing import Any
+
 from twisted.internet import task
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.task import Cooperator
@@ -92,6 +94,10 @@ class EngineRouting:
     """
     Mixin of the route classes; needs C{self.cluster}.
     """
+
+    # Set by the class the route groups are mixed into (DockerAPI).
+    cluster: Any  # a swarmd.cluster.cluster.Cluster
+    clock: Any  # the reactor
 
     _log = Logger(observer=observer)
 

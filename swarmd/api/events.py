@@ -6,7 +6,9 @@ C{engine_disconnect} and C{engine_reconnect}.
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
@@ -222,8 +224,8 @@ class _Gate:
 
     def __init__(self, feed):
         self._feed = feed
-        self._held = []
-        self._sent = frozenset()
+        self._held: list | None = []
+        self._sent: frozenset = frozenset()
         self._until = -1
 
     def __call__(self, event):
@@ -241,7 +243,8 @@ class _Gate:
         @param until: the end of the replayed window (nanoseconds): a live
             event after it cannot be among them.
         """
-        held, self._held = self._held, None
+        # Opened once: the held list is still there.
+        held, self._held = cast(list, self._held), None
         self._sent, self._until = sent, until
         for event in held:
             self(event)
@@ -261,6 +264,13 @@ class EventRoutes:
     #: Seconds an engine has to replay its past events.
     replay_timeout = 10.0
 
+    # Set by DockerAPI, which mixes this group in with EngineRouting's.
+    cluster: Any  # a swarmd.cluster.cluster.Cluster
+    clock: Any  # the reactor
+    event_listeners: int
+    _log: Logger
+    _engine_path: Callable[..., Any]
+
     def events(self, request, version=None):
         now = self.clock.seconds()
         now_ns = int(now * 10 ** 9)
@@ -274,7 +284,7 @@ class EventRoutes:
         filters = parse_filters(arg(request, "filters"), EVENT_FILTERS)
         request.setResponseCode(200)
         request.setHeader(b"Content-Type", b"application/json")
-        done = Deferred(lambda d: feed.close())
+        done: Deferred[None] = Deferred(lambda d: feed.close())
         feed = _EventFeed(request, filters, until, done)
         request.registerProducer(feed, True)
         request.write(b"")
@@ -315,7 +325,8 @@ class EventRoutes:
 
         replay.addCallback(replayed)
         replay.addErrback(lambda failure: (
-            self._log.failure("events replay failed", failure), feed.close()))
+            self._log.failure("events replay failed", failure),  # type: ignore[func-returns-value]
+            feed.close()))
         return done
 
     def _replay(self, window, version):

@@ -10,12 +10,13 @@ registration) and keeps them in this one module.
 """
 
 import socket
+from typing import Any
 
 from OpenSSL.SSL import Error as TLSError
 from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
@@ -142,9 +143,12 @@ class _EngineSide(Protocol):
     error answer, its body), then hands bytes straight to its peer.
     """
 
+    # A TCP (or TLS) transport: write, abortConnection, loseConnection.
+    transport: Any
+
     def __init__(self):
-        self.head = Deferred()
-        self.peer = None
+        self.head: Deferred[bytes] = Deferred()
+        self.peer: _ClientSide | None = None
         self._buffer = b""
         self._want = None
 
@@ -175,7 +179,7 @@ class _EngineSide(Protocol):
         @return: a L{Deferred} firing with up to C{length} body bytes, once
             they arrived or the engine closed the connection.
         """
-        d = Deferred()
+        d: Deferred[bytes] = Deferred()
         self._want = (length, d)
         self._check_want(False)
         return d
@@ -198,7 +202,7 @@ class _EngineSide(Protocol):
     def writeConnectionLost(self):
         pass
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if not self.head.called:
             self.head.errback(reason)
         if self.peer is not None:
@@ -211,6 +215,9 @@ class _ClientSide(Protocol):
     """
     The client's connection once taken over.
     """
+
+    # The client's TCP (or TLS) transport, taken over from the web server.
+    transport: Any
 
     def __init__(self, engine_side):
         self.engine = engine_side
@@ -225,7 +232,7 @@ class _ClientSide(Protocol):
     def writeConnectionLost(self):
         pass
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         counters.open -= 1
         self.engine.transport.loseConnection()
 
@@ -295,7 +302,7 @@ def allow_half_close(transport):
                     ProtocolWrapper.dataReceived(tls, data)
         tls._flushSendBIO()
 
-    tls._flushReceiveBIO = flush_receive
+    tls._flushReceiveBIO = flush_receive  # type: ignore[method-assign]
 
 
 def _sent_close(tls):

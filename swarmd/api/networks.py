@@ -243,7 +243,8 @@ class NetworkRoutes(EngineRouting):
         entries = self._networks()
         entry = find_network(entries, networkid)
         copies = [e for e in holders(entries, entry) if e is entry or e.engine.healthy]
-        error = None
+        # Set before the loop ends: copies always holds the entry itself.
+        error: Exception | None = None
         for copy in copies:
             try:
                 yield self._engine_json(copy.engine, "DELETE",
@@ -257,7 +258,7 @@ class NetworkRoutes(EngineRouting):
             yield refresh_lists([copy.engine], "networks")
             request.setResponseCode(204)
             return b""
-        raise error
+        raise error  # type: ignore[misc]
 
     @inlineCallbacks
     def networks_prune(self, request, version=None):

@@ -7,8 +7,13 @@ request line or header), where Twisted closes the connection without an
 answer or with a bare C{400 Bad Request}.
 """
 
+from typing import Any
+
+from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
+from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
 from twisted.web.server import Request, Site
 
@@ -95,7 +100,9 @@ class DockerChannel(HTTPChannel):
     maxHeaders = MAX_HEADER_BYTES
     _docker_log = Logger(observer=observer)
     _refused = False
-    _linger = None
+    _linger: IDelayedCall | None = None
+    # A TCP (or TLS) transport: getPeer, write, abortConnection.
+    transport: Any
 
     def lineLengthExceeded(self, line):
         # No line ended within MAX_LENGTH: the request line when no header
@@ -142,7 +149,7 @@ class DockerChannel(HTTPChannel):
         self.setTimeout(None)
         # Read and drop the rest: closing with unread data would reset the
         # connection, and the client might never see the answer.
-        self.dataReceived = self.lineReceived = self.rawDataReceived = _discard
+        self.dataReceived = self.lineReceived = self.rawDataReceived = _discard  # type: ignore[method-assign]
         self.persistent = False
         # Half-close plain TCP only: a TLS wrapper would hand the call to
         # the TCP transport under it, skipping TLS's own close.
@@ -155,7 +162,7 @@ class DockerChannel(HTTPChannel):
         loseWrite()
         self._linger = self.callLater(REFUSED_LINGER, self.transport.abortConnection)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
         HTTPChannel.connectionLost(self, reason)
@@ -165,7 +172,7 @@ class DockerChannel(HTTPChannel):
         # line per keep-alive connection a client forgot.
         self._docker_log.debug("timing out idle client {peer}",
                                peer=str(self.transport.getPeer()))
-        self._log = _QUIET
+        self._log = _QUIET  # type: ignore[assignment]
         try:
             HTTPChannel.timeoutConnection(self)
         finally:

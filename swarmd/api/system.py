@@ -2,6 +2,9 @@
 System routes: C{/_ping}, C{/version}, C{/info}, C{/system/df}.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from twisted.internet.defer import inlineCallbacks
 
 from swarmd.api import info as _info
@@ -18,7 +21,7 @@ def merge_disk_usage(answers):
         images, containers (named C{/node/name}), volumes (named
         C{node/name}) and build cache listed.
     """
-    merged = {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [],
+    merged: dict[str, Any] = {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [],
               "BuildCache": []}
     for engine, answer in answers:
         answer = answer or {}
@@ -40,6 +43,13 @@ class SystemRoutes(EngineRouting):
     """
     Answered by the manager itself, or summed over every engine.
     """
+
+    # Set by DockerAPI, with the cluster.
+    strategy: str
+    filters: tuple[str, ...]
+    debug: bool
+    event_listeners: int
+    role: Callable[[], Any]
 
     def ping(self, request, version=None):
         request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
