@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import time
+from typing import Any
 
 import attr
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -256,9 +257,9 @@ class ManagerMetrics(ClusterObserver):
                                          registry=registry)
         # (engine, state) -> containers; engine -> Counter of CPU shares
         # values; engine -> memory bytes reserved.
-        self._containers = collections.Counter()
-        self._shares = {}
-        self._memory = collections.Counter()
+        self._containers: collections.Counter[tuple[Any, str]] = collections.Counter()
+        self._shares: dict[Any, collections.Counter[int]] = {}
+        self._memory: collections.Counter[Any] = collections.Counter()
         self.attach(cluster)
 
     # -- wiring ----------------------------------------------------------------------
@@ -356,10 +357,10 @@ class ManagerMetrics(ClusterObserver):
         states = collections.Counter(e.state for e in self.cluster.engines.values())
         # Nodes are labelled by name; two engines of one name add up (a
         # scrape with two series of one label set would be refused).
-        containers = collections.Counter()
+        containers: collections.Counter[tuple[str, str]] = collections.Counter()
         for (engine, state), count in self._containers.items():
             containers[_node(engine), state] += count
-        resources = collections.defaultdict(lambda: [0, 0, 0, 0])
+        resources: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
         for engine in self.cluster.engines.values():
             if not engine.id:
                 # Never connected: no specs yet.
