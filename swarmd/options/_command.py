@@ -323,6 +323,18 @@ class DiscoveryCommand(Command):
             pairs = (*pairs, ("token.url", token_url))
         return pairs
 
+    def _heartbeat(self):
+        """
+        @return: C{--heartbeat} in seconds.
+        @raise usage.UsageError: if it is not a duration of a second or more.
+        """
+        heartbeat = self._duration("heartbeat")
+        if heartbeat < 1:
+            raise usage.UsageError(
+                f"--heartbeat should be at least one second (got {self['heartbeat']})"
+            )
+        return heartbeat
+
     def _advertise(self, given):
         """
         @return: C{--advertise} (or C{SWARM_ADVERTISE}), checked if set, or

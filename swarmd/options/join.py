@@ -58,11 +58,7 @@ class JoinOptions(DiscoveryCommand):
             raise usage.UsageError(
                 f"--delay should not be a negative number (got {self['delay']})"
             )
-        heartbeat = self._duration("heartbeat")
-        if heartbeat < 1:
-            raise usage.UsageError(
-                f"--heartbeat should be at least one second (got {self['heartbeat']})"
-            )
+        heartbeat = self._heartbeat()
         ttl = self._duration("ttl")
         if ttl <= heartbeat:
             raise usage.UsageError(

@@ -203,11 +203,7 @@ class ManageOptions(DiscoveryCommand):
             )
 
         discovery = self._discovery()
-        heartbeat = self._duration("heartbeat")
-        if heartbeat < 1:
-            raise usage.UsageError(
-                f"--heartbeat should be at least one second (got {self['heartbeat']})"
-            )
+        heartbeat = self._heartbeat()
 
         # Any strategy and filter the scheduler's registry knows, registered
         # ones included.
