@@ -11,11 +11,7 @@ from swarmd import config as _config
 from swarmd._checks import check_host, cluster_options, unreadable
 from swarmd.options._command import LOG_FORMAT_PARAMETER, DiscoveryCommand
 
-__all__ = ["STRATEGY_ALIASES", "ManageOptions"]
-
-#: Old spellings C{--strategy} accepts, and the strategy each means (the
-#: names themselves are the scheduler registry's).
-STRATEGY_ALIASES = {"binpacking": "binpack"}
+__all__ = ["ManageOptions"]
 
 
 class ManageOptions(DiscoveryCommand):
@@ -208,6 +204,7 @@ class ManageOptions(DiscoveryCommand):
         # Any strategy and filter the scheduler's registry knows, registered
         # ones included.
         from swarmd.scheduler import filter_names, strategy_names
+        from swarmd.scheduler.registry import STRATEGY_ALIASES
 
         strategies = strategy_names()
         strategy = STRATEGY_ALIASES.get(self["strategy"], self["strategy"])

@@ -15,6 +15,7 @@ from swarmd.scheduler.node_filters import (
 from swarmd.scheduler.strategies import BinpackStrategy, RandomStrategy, SpreadStrategy
 
 __all__ = [
+    "STRATEGY_ALIASES",
     "filter_names",
     "filters_for",
     "register_filter",
@@ -29,8 +30,9 @@ _STRATEGIES = {
     "random": RandomStrategy,
 }
 
-#: Other names a strategy answers to.
-_STRATEGY_ALIASES = {"binpacking": "binpack"}
+#: Other names a strategy answers to (old spellings, which C{--strategy}
+#: accepts too).
+STRATEGY_ALIASES = {"binpacking": "binpack"}
 
 # In classic Swarm's default order.
 _FILTERS = {
@@ -84,7 +86,7 @@ def strategy_for(name, random=None):
     @return: a new L{IStrategy} provider.
     @raise UnknownStrategy: naming C{name} when there is no such strategy.
     """
-    canonical = _STRATEGY_ALIASES.get(name, name)
+    canonical = STRATEGY_ALIASES.get(name, name)
     factory = _STRATEGIES.get(canonical)
     if factory is None:
         raise UnknownStrategy("unknown strategy %r (choose from %s)"
