@@ -90,7 +90,7 @@ class ContainerRoutes(EngineRouting):
         request.setHeader(b"Content-Type", b"application/json")
         return self._list_body([c.listing_bytes(now) for c in chosen])
 
-    _last_list = ([], b"[]\n")
+    _last_list: tuple[list[bytes], bytes] = ([], b"[]\n")
 
     def _list_body(self, entries):
         """
