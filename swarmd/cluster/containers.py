@@ -8,7 +8,7 @@ import json
 import zlib
 from datetime import datetime
 
-SWARM_ID_LABEL = "com.docker.swarm.id"
+from swarmd.scheduler.node import SWARM_ID_LABEL
 
 _ZERO_YEAR = 1
 
