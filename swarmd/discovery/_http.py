@@ -14,9 +14,10 @@ import treq
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, returnValue
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone
+from twisted.web.client import Agent, ResponseDone
 from twisted.web.http import PotentialDataLoss
 
+from swarmd._pool import quiet_pool
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._kv import CONNECTION_ERRORS, connection_reason
 
@@ -124,14 +125,14 @@ class StoreHTTP:
         self.current = 0
         self._reactor = reactor
         self._scheme = "https" if policy is not None else "http"
-        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool = quiet_pool(reactor, persistent=True)
         self._pool.maxPersistentPerHost = 4
         self._pool.cachedConnectionTimeout = 30
         kwargs = {} if policy is None else {"contextFactory": policy}
         self._agent = Agent(reactor, pool=self._pool, connectTimeout=5, **kwargs)
         # Streams get their own connections, never pooled.
         self._stream_agent = Agent(
-            reactor, pool=HTTPConnectionPool(reactor, persistent=False),
+            reactor, pool=quiet_pool(reactor, persistent=False),
             connectTimeout=5, **kwargs)
         self._timeout = timeout
 

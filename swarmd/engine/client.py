@@ -11,12 +11,13 @@ from twisted.internet import error as ierror
 from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseDone, _HTTP11ClientFactory
+from twisted.web.client import Agent, ResponseDone
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
 
 from swarmd import API_VERSION
+from swarmd._pool import quiet_pool
 from swarmd.engine._interfaces import IEngineClient, IEventStream
 from swarmd.engine.endpoints import engine_endpoint, host_header
 from swarmd.engine.errors import EngineError, EngineUnreachable
@@ -94,15 +95,6 @@ def _reason(failure):
         return words
     text = str(value).strip()
     return text or value.__class__.__name__
-
-
-class _QuietFactory(_HTTP11ClientFactory):
-    """
-    The pool's connection factory, without a log line per new connection
-    (at 1,000 engines that is most of the log).
-    """
-
-    noisy = False
 
 
 @implementer(IAgentEndpointFactory)
@@ -434,11 +426,10 @@ class EngineClient:
         self.api_version = None
         self._reactor = reactor
         self._timeout = timeout
-        self._pool = HTTPConnectionPool(reactor, persistent=True)
+        self._pool = quiet_pool(reactor, persistent=True)
         self._pool.maxPersistentPerHost = max_connections
         self._pool.retryAutomatically = True
         self._pool.cachedConnectionTimeout = IDLE_TIMEOUT
-        self._pool._factory = _QuietFactory
         #: The endpoint reaching the engine (also used for hijacked streams).
         self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
         #: Whether calls go straight to C{endpoint} (not an injected agent).
