@@ -4,6 +4,7 @@ scheduler, everything else on the container's engine.
 """
 
 import json
+from typing import Any
 
 from twisted.internet.defer import DeferredList, ensureDeferred, inlineCallbacks
 
@@ -295,7 +296,8 @@ class ContainerRoutes(EngineRouting):
         query = request.uri.partition(b"?")[2]
         engines = self.cluster.healthy_engines()
         answers = yield self._fan_out(engines, "POST", "/containers/prune", version, query)
-        deleted, reclaimed = [], 0
+        deleted: list[Any] = []
+        reclaimed = 0
         for engine, answer in answers:
             deleted.extend((answer or {}).get("ContainersDeleted") or [])
             reclaimed += (answer or {}).get("SpaceReclaimed") or 0

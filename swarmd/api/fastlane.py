@@ -13,6 +13,7 @@ so both lanes answer the same: same handlers, same error mapping
 """
 
 import re
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from twisted.logger import Logger
@@ -36,7 +37,7 @@ FAST_ROUTES = (
 
 
 def _compile(routes):
-    table = {}
+    table: dict[Any, Any] = {}
     for method, path, handler in routes:
         pattern = re.compile(r"(?:/v(?P<version>[^/%]+))?" + path + r"\Z")
         table.setdefault(method, []).append((pattern, handler))

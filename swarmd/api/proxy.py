@@ -3,6 +3,8 @@ Relaying a client's request to one engine and the engine's answer back,
 streamed both ways with back-pressure.
 """
 
+from typing import Any
+
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
@@ -106,7 +108,7 @@ class _Relay(Protocol):
         if not getattr(self._request, "_disconnected", False):
             self._request.write(data)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
         self._flush()
         if self._request.channel is not None:
             self._request.unregisterProducer()
@@ -121,15 +123,16 @@ class _Relay(Protocol):
     # IPushProducer, towards the client's connection.
     def pauseProducing(self):
         if self.transport is not None:
-            self.transport.pauseProducing()
+            # The HTTP client's transport is a push producer too.
+            self.transport.pauseProducing()  # type: ignore[attr-defined]
 
     def resumeProducing(self):
         if self.transport is not None:
-            self.transport.resumeProducing()
+            self.transport.resumeProducing()  # type: ignore[attr-defined]
 
     def stopProducing(self):
         if self.transport is not None:
-            self.transport.stopProducing()
+            self.transport.stopProducing()  # type: ignore[attr-defined]
 
 
 def relay_body(request, response, clock=None):
@@ -145,14 +148,14 @@ def relay_body(request, response, clock=None):
         Deferred fires with L{None}.  Cancelling it drops the engine's
         connection.
     """
-    relay = []
+    relay: list[_Relay] = []
 
     def cancel(d):
         if relay and relay[0].transport is not None:
             relay[0].stopProducing()
 
-    done = Deferred(canceller=cancel)
-    inner = Deferred()
+    done: Deferred[Any] = Deferred(canceller=cancel)
+    inner: Deferred[Any] = Deferred()
     protocol = _Relay(request, inner, clock)
     relay.append(protocol)
 
@@ -185,9 +188,9 @@ def discard_body(response):
 
     class _Drop(Protocol):
         def __init__(self):
-            self.ended = Deferred()
+            self.ended: Deferred[None] = Deferred()
 
-        def connectionLost(self, reason):
+        def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
             self.ended.callback(None)
 
     drop = _Drop()

@@ -7,6 +7,7 @@ import collections
 import os
 import random as _random
 import re
+from typing import Any
 
 import attr
 from twisted.internet.defer import DeferredSemaphore, inlineCallbacks
@@ -170,7 +171,7 @@ class Cluster(EngineListener):
         self.containers = ContainerIndex()
         self.pending = {}
         self._subscribers = []
-        self.recent_events = collections.deque(maxlen=EVENT_BUFFER)
+        self.recent_events: collections.deque[Any] = collections.deque(maxlen=EVENT_BUFFER)
         self._watch = None
         self._discovery_failure = None
         self._views = {}
@@ -180,7 +181,7 @@ class Cluster(EngineListener):
         self._node_list = None
         self._positions = {}
         self._changed = set()
-        self._reserved_names = collections.Counter()
+        self._reserved_names: collections.Counter[Any] = collections.Counter()
         self._bookkeeping = DeferredSemaphore(BOOKKEEPING_CONCURRENCY)
         self._execs = collections.OrderedDict()
         # Swarm ID -> the DelayedCall of the follow-up that settles a
@@ -188,7 +189,7 @@ class Cluster(EngineListener):
         self._settling = {}
         # Swarm ID -> (engine, name, DelayedCall or None) of the creates
         # whose outcome is unknown, until reconciled.
-        self._unknown = {}
+        self._unknown: dict[Any, tuple[Engine, Any, Any]] = {}
         # IDs of cached containers kept out of the index: stale copies of
         # rescheduled containers (see supersede).
         self._superseded = set()
@@ -765,7 +766,7 @@ class Cluster(EngineListener):
         self._settling[swarm_id] = self._clock.callLater(
             self.options.refresh_min, self._settle, swarm_id, engine)
 
-    def _settle(self, swarm_id, engine):
+    def _settle(self, swarm_id: Any, engine: Engine) -> Any:
         del self._settling[swarm_id]
         entry = self.pending.get(swarm_id)
         if entry is None or entry.engine is not engine:

@@ -16,6 +16,7 @@ import gc
 import random as _random
 import re
 from datetime import datetime
+from typing import Any
 
 import attr
 from twisted.internet.defer import (
@@ -244,7 +245,7 @@ class Engine:
         self.revision = 0
         #: Bumped when the engine's own specs (name, labels, CPUs...) change.
         self.specs_revision = 0
-        self._refreshing = collections.Counter()
+        self._refreshing: collections.Counter[Any] = collections.Counter()
         self._stopped = False
         self._runs = 0
         self._connecting = None
@@ -254,7 +255,7 @@ class Engine:
         self._events = None
         self._events_opening = False
         self._events_since = None
-        self._events_seen = (None, set())
+        self._events_seen: tuple[Any, set[Any]] = (None, set())
         self._events_retry = None
         self._lists_busy = {}
         self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
@@ -581,7 +582,7 @@ class Engine:
         """
         if self._connecting is not None:
             # One attempt at a time; later callers wait for its outcome.
-            waiter = Deferred()
+            waiter: Deferred[Any] = Deferred()
             self._connecting.append(waiter)
             return waiter
         waiters = self._connecting = []
@@ -745,7 +746,7 @@ class Engine:
         busy = self._lists_busy.get(kind)
         if busy is not None:
             waiters = busy.setdefault("again", [])
-            d = Deferred()
+            d: Deferred[Any] = Deferred()
             waiters.append(d)
             return d
         self._lists_busy[kind] = {}

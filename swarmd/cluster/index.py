@@ -3,6 +3,11 @@ L{ContainerIndex}: every cached container of the cluster, found by ID, name
 or Swarm ID the way classic Swarm looks them up.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from swarmd.cluster.containers import Container
+
 
 class AmbiguousContainer(Exception):
     """
@@ -31,7 +36,7 @@ class ContainerIndex:
     """
 
     def __init__(self):
-        self._by_id = {}
+        self._by_id: dict[str, Container] = {}
         self._by_name = {}
         self._by_swarm_id = {}
         #: Called with C{(container, 1)} when a container joins the index
@@ -80,7 +85,7 @@ class ContainerIndex:
         if container.swarm_id:
             self._by_swarm_id[container.swarm_id] = container
 
-    def _remove(self, container):
+    def _remove(self, container: "Container") -> None:
         self._ordered = None
         if self._by_id.get(container.id) is container:
             del self._by_id[container.id]

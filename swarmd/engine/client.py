@@ -4,6 +4,7 @@ TLS and unix-socket engines alike.
 """
 
 import json
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import treq
@@ -214,9 +215,10 @@ class _EventsProtocol(Protocol):
         try:
             self._parser.feed(data)
         except ValueError:
-            self.transport.stopProducing()
+            # Connected while data arrives; an HTTP body's transport is a producer.
+            self.transport.stopProducing()  # type: ignore[union-attr]
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
         ended, self._ended = self._ended, None
         if ended is not None:
             ended(reason)
@@ -227,7 +229,7 @@ class _EventStream:
     def __init__(self, address, response, callback, answered=None):
         self._stopped = False
         self._address = address
-        self.done = Deferred()
+        self.done: Deferred[None] = Deferred()
         self._protocol = _EventsProtocol(callback, self._ended, answered)
         response.deliverBody(self._protocol)
 
@@ -243,7 +245,7 @@ class _EventStream:
         self._stopped = True
         transport = self._protocol.transport
         if transport is not None:
-            transport.stopProducing()
+            transport.stopProducing()  # type: ignore[attr-defined]  # a body transport produces
 
 
 class _PipelinedGets(Protocol):
@@ -266,15 +268,15 @@ class _PipelinedGets(Protocol):
         self._answered = answered
         self._buffer = b""
         self._results = []
-        self.done = Deferred(self._cancel)
+        self.done: Deferred[Any] | None = Deferred(self._cancel)
 
     def _cancel(self, done):
         self.done = None
         if self.transport is not None:
-            self.transport.abortConnection()
+            self.transport.abortConnection()  # type: ignore[attr-defined]  # a TCP/UNIX transport
 
     def connectionMade(self):
-        self.transport.write(self._requests)
+        self.transport.write(self._requests)  # type: ignore[union-attr]  # connected
 
     def dataReceived(self, data):
         if self._answered is not None:
@@ -318,7 +320,7 @@ class _PipelinedGets(Protocol):
                 chunked = value.strip().lower() == b"chunked"
         start = end + 4
         if chunked:
-            body = []
+            body: Any = []
             position = start
             while True:
                 eol = buffer.find(b"\r\n", position)
@@ -356,13 +358,13 @@ class _PipelinedGets(Protocol):
         # protocol and its transport are a cycle only a collection frees).
         self._buffer = self._requests = b""
         self._results = []
-        self.transport.loseConnection()
+        self.transport.loseConnection()  # type: ignore[union-attr]  # still connected
         if isinstance(result, Failure):
             done.errback(result)
         else:
             done.callback(result)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
         if self.done is not None:
             self._finish(reason)
 
@@ -732,7 +734,7 @@ class EngineClient:
         _, data = yield self._call("POST", "/images/create",
                                    params={"fromImage": name, "tag": tag},
                                    headers=headers, timeout=max(self._timeout, 600.0))
-        messages = []
+        messages: list[Any] = []
         JSONStreamParser(messages.append).feed(data)
         for message in messages:
             if isinstance(message, dict) and message.get("error"):
