@@ -27,7 +27,7 @@ from swarmd._log import observer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._http import StoreAnswerError, StoreHTTP
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints
+from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["ConsulClient", "ConsulDiscovery"]
@@ -214,13 +214,7 @@ class ConsulDiscovery:
         self.heartbeat = heartbeat
         self.ttl = ttl
         self._clock = clock
-        if reactor is None:
-            from twisted.internet.interfaces import IReactorTCP
-
-            if IReactorTCP.providedBy(clock):
-                reactor = clock
-            else:
-                from twisted.internet import reactor
+        reactor = reactor_for(clock, reactor)
         policy = self.options.https_policy() if self.options.tls else None
         self.client = ConsulClient(endpoints, reactor, policy)
         self.prefix = self.options.path + "/"

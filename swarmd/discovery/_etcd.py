@@ -31,7 +31,7 @@ from zope.interface import implementer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._http import StoreAnswerError, StoreHTTP
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints
+from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["EtcdDiscovery", "EtcdV2Client", "EtcdV3Client", "WatchEvent", "prefix_end"]
@@ -547,13 +547,7 @@ class EtcdDiscovery:
         self.heartbeat = heartbeat
         self.ttl = ttl
         self._clock = clock
-        if reactor is None:
-            from twisted.internet.interfaces import IReactorTCP
-
-            if IReactorTCP.providedBy(clock):
-                reactor = clock
-            else:
-                from twisted.internet import reactor
+        reactor = reactor_for(clock, reactor)
         policy = self.options.https_policy() if self.options.tls else None
         # An EtcdV3Client or an EtcdV2Client: callers check self.api.
         self.client: Any

@@ -32,6 +32,7 @@ __all__ = [
     "KVWatch",
     "connection_reason",
     "parse_endpoints",
+    "reactor_for",
 ]
 
 #: Classic Swarm's C{discoveryPath}.
@@ -69,6 +70,24 @@ def connection_reason(failure: Failure) -> str:
         return "connection closed"
     message = failure.getErrorMessage()
     return message or cast(type, failure.type).__name__
+
+
+def reactor_for(clock, reactor=None, needs=None):
+    """
+    The reactor a store client connects with: C{reactor} if given, else
+    C{clock} when it is a reactor (provides C{needs}, L{IReactorTCP} by
+    default), else the global reactor (tests drive timers with a L{Clock}
+    and still make real connections).
+    """
+    if reactor is not None:
+        return reactor
+    if needs is None:
+        from twisted.internet.interfaces import IReactorTCP as needs
+    if needs.providedBy(clock):
+        return clock
+    from twisted.internet import reactor as global_reactor
+
+    return global_reactor
 
 
 def parse_endpoints(scheme: str, rest: str) -> tuple[list[str], str]:

@@ -26,7 +26,7 @@ from zope.interface import implementer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._http import StoreAnswerError, StoreHTTP
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch
+from swarmd.discovery._kv import KVOptions, KVWatch, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["TokenDiscovery", "create_token", "token_service_url"]
@@ -205,13 +205,7 @@ class TokenDiscovery:
         self.heartbeat = heartbeat
         self.ttl = ttl
         self._clock = clock
-        if reactor is None:
-            from twisted.internet.interfaces import IReactorTCP
-
-            if IReactorTCP.providedBy(clock):
-                reactor = clock
-            else:
-                from twisted.internet import reactor
+        reactor = reactor_for(clock, reactor)
         self.http = _http(scheme, endpoint, reactor, tls)
         self._watches = []
 

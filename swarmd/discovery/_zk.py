@@ -32,7 +32,7 @@ from zope.interface import implementer
 from swarmd._log import observer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints
+from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["ZKClient", "ZKDiscovery"]
@@ -389,13 +389,9 @@ class ZKDiscovery:
         self.heartbeat = heartbeat
         self.ttl = ttl
         self._clock = clock
-        if reactor is None:
-            from twisted.internet.interfaces import IReactorThreads
+        from twisted.internet.interfaces import IReactorThreads
 
-            if IReactorThreads.providedBy(clock):
-                reactor = clock
-            else:
-                from twisted.internet import reactor
+        reactor = reactor_for(clock, reactor, needs=IReactorThreads)
         self.client = ZKClient(endpoints, reactor, ttl, self.options)
         self.path = "/" + self.options.path
         self._registered = set()
