@@ -5,7 +5,6 @@ and C{consul://}.  The key is classic Swarm's
 C{<prefix>/docker/swarm/leader}; its value the primary's C{--advertise}.
 """
 
-import base64
 import logging
 import math
 import re
@@ -14,6 +13,8 @@ from twisted.internet.defer import inlineCallbacks, returnValue, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from swarmd.discovery._etcd import _b64, _unb64
+from swarmd.discovery._zk import _is as zk_error_is
 from swarmd.ha._interfaces import ILeaderStore
 from swarmd.ha.errors import LeadershipLost
 
@@ -34,14 +35,6 @@ class NoLeaderStore(ValueError):
     """
     The discovery cannot hold a leader key.
     """
-
-
-def _b64(text):
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def _unb64(text):
-    return base64.b64decode(text or "").decode("utf-8", "replace")
 
 
 def leader_key(prefix):
@@ -200,11 +193,6 @@ class ZKLeaderStore:
                                      logger=logger)
         return self.client
 
-    @staticmethod
-    def _is(failure, name):
-        error = getattr(failure.value, "zk_error", None)
-        return error is not None and type(error).__name__ == name
-
     @inlineCallbacks
     def acquire(self, value, ttl):
         from swarmd.discovery._errors import DiscoveryError
@@ -222,7 +210,7 @@ class ZKLeaderStore:
                                     makepath=True)
             except DiscoveryError:
                 failure = Failure()
-                if not self._is(failure, "NodeExistsError"):
+                if not zk_error_is(failure, "NodeExistsError"):
                     raise
             else:
                 self._owner = client.session_id
@@ -231,7 +219,7 @@ class ZKLeaderStore:
                 data, stat = yield client.get(self.key)
             except DiscoveryError:
                 failure = Failure()
-                if self._is(failure, "NoNodeError"):
+                if zk_error_is(failure, "NoNodeError"):
                     continue
                 raise
             holder = data.decode("utf-8", "replace")
@@ -245,7 +233,7 @@ class ZKLeaderStore:
                 yield client.delete(self.key)
             except DiscoveryError:
                 failure = Failure()
-                if not self._is(failure, "NoNodeError"):
+                if not zk_error_is(failure, "NoNodeError"):
                     raise
         returnValue(None)
 
@@ -284,7 +272,7 @@ class ZKLeaderStore:
             data, _ = yield client.get(self.key)
         except DiscoveryError:
             failure = Failure()
-            if self._is(failure, "NoNodeError"):
+            if zk_error_is(failure, "NoNodeError"):
                 returnValue(None)
             raise
         returnValue(data.decode("utf-8", "replace"))
