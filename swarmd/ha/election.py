@@ -103,7 +103,7 @@ class Election:
         if self._loop.running:
             self._loop.stop()
         was_primary = self.role == PRIMARY
-        self._step_down("manager stopping", notify=was_primary)
+        self._step_down("manager stopping")
         d = self.store.resign() if was_primary else succeed(None)
         d.addErrback(lambda f: self._log.warn("could not give the leader key up: {error}",
                                               error=f.getErrorMessage()))
@@ -260,7 +260,7 @@ class Election:
                        address=self.address, term=self.term)
         self._set_primary(self.address, force=True)
 
-    def _step_down(self, why, notify=True):
+    def _step_down(self, why):
         if self.role != PRIMARY:
             return
         self.role = REPLICA
@@ -271,8 +271,7 @@ class Election:
         self._log.warn("this manager ({address}) stepped down as primary: {why}",
                        address=self.address, why=why)
         self.primary = None
-        if notify:
-            self._notify()
+        self._notify()
 
     def _set_primary(self, primary, force=False):
         if primary == self.primary and not force:
