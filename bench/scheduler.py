@@ -127,6 +127,9 @@ class BenchClient:
         self.waiting = waiting
         self._ids = 0
 
+    def close(self):
+        return succeed(None)
+
     def version(self):
         return succeed({"ApiVersion": "1.41", "Version": "24.0"})
 

@@ -113,7 +113,7 @@ class EngineRouting:
         The API version to use towards C{engine} for a client speaking
         C{version} (L{None}: unversioned).
         """
-        theirs = engine.client.api_version
+        theirs = engine.api.api_version
         if version is None:
             return theirs
         if theirs is not None and parse_version(theirs) < parse_version(version):
@@ -148,8 +148,8 @@ class EngineRouting:
         @param body: C{bytes}, a body producer, or L{None}.
         """
         target = self._engine_path(engine, version, path, query=query or b"")
-        response = yield engine.track(engine.client.request(
-            method, target, headers, body, timeout=timeout))
+        response = yield engine.api.request(
+            method, target, headers, body, timeout=timeout)
         data = yield readBody(response)
         if response.code >= 400:
             raise EngineError.from_body(response.code, data)
@@ -171,8 +171,8 @@ class EngineRouting:
         if timeout is not None and not isinstance(body, (bytes, type(None))):
             timeout = UPLOAD_TIMEOUT
         target = self._engine_path(engine, version, path, request)
-        response = yield engine.track(engine.client.request(
-            request.method, target, forward_headers(request), body, timeout=timeout))
+        response = yield engine.api.request(
+            request.method, target, forward_headers(request), body, timeout=timeout)
         copy_response_head(request, response)
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)

@@ -110,8 +110,8 @@ def forward_stats(routing, request, container, version):
     engine = container.engine
     target = routing._engine_path(engine, version, "/containers/%s/stats" % (container.id,),
                                   request)
-    response = yield engine.track(engine.client.request(
-        request.method, target, forward_headers(request), None, timeout=ANSWER_TIMEOUT))
+    response = yield engine.api.request(
+        request.method, target, forward_headers(request), None, timeout=ANSWER_TIMEOUT)
     response = renamed_stats(response, container)
     copy_response_head(request, response)
     if request.method == b"HEAD" or response.code in (204, 304):

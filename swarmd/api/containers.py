@@ -178,7 +178,7 @@ class ContainerRoutes(EngineRouting):
     def container_start(self, request, name, version=None):
         container = self._container(name)
         engine = container.engine
-        yield engine.track(engine.client.start_container(container.id))
+        yield engine.api.start_container(container.id)
         yield self._refresh(engine, container.id)
         request.setResponseCode(204)
         return b""
@@ -187,8 +187,8 @@ class ContainerRoutes(EngineRouting):
     def container_delete(self, request, name, version=None):
         container = self._container(name)
         engine = container.engine
-        yield engine.track(engine.client.remove_container(
-            container.id, force=bool_arg(request, "force"), volumes=bool_arg(request, "v")))
+        yield engine.api.remove_container(
+            container.id, force=bool_arg(request, "force"), volumes=bool_arg(request, "v"))
         engine.forget_container(container.id)
         request.setResponseCode(204)
         return b""
@@ -282,9 +282,9 @@ class ContainerRoutes(EngineRouting):
         query += "&container=" + container.id
         engine = container.engine
         target = self._engine_path(engine, version, "/commit", query=query.encode("latin-1"))
-        response = yield engine.track(engine.client.request(
+        response = yield engine.api.request(
             b"POST", target, forward_headers(request), request_body(request, self.clock),
-            timeout=600.0))
+            timeout=600.0)
         copy_response_head(request, response)
         yield relay_body(request, response, self.clock)
         if response.code < 300:

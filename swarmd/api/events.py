@@ -342,7 +342,7 @@ class EventRoutes:
 
         def ask(engine):
             target = self._engine_path(engine, version, "/events", query=query)
-            d = engine.client.request("GET", target, timeout=self.replay_timeout)
+            d = engine.api.request("GET", target, timeout=self.replay_timeout)
 
             def answered(response):
                 body = readBody(response)

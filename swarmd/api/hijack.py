@@ -348,7 +348,7 @@ async def hijack(request, engine, path, body=b""):
     from twisted.internet import reactor
 
     try:
-        engine_side = await connect_protocol(engine.client.endpoint, _EngineSide())
+        engine_side = await connect_protocol(engine.api.endpoint, _EngineSide())
     except CancelledError:
         raise
     except Exception as e:

@@ -134,9 +134,9 @@ class ImageRoutes(EngineRouting):
         @return: a L{Deferred} firing with the engine's status code.
         """
         target = self._engine_path(engine, version, path, request, query=query)
-        response = yield engine.track(engine.client.request(
+        response = yield engine.api.request(
             request.method, target, forward_headers(request),
-            request_body(request, self.clock), timeout=timeout))
+            request_body(request, self.clock), timeout=timeout)
         copy_response_head(request, response)
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)
@@ -189,8 +189,8 @@ class ImageRoutes(EngineRouting):
         for index, engine in enumerate(engines):
             target = self._engine_path(engine, version, path, request)
             body = tee.branches[index] if tee is not None else None
-            answer = engine.track(engine.client.request(
-                request.method, target, headers, body, timeout=STREAM_TIMEOUT))
+            answer = engine.api.request(
+                request.method, target, headers, body, timeout=STREAM_TIMEOUT)
             if tee is not None:
                 answer.addErrback(lambda f, i=index: (tee.abandon(i), f)[1])
             fan.add(_node(engine), answer)

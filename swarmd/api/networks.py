@@ -71,8 +71,7 @@ def engine_raw(routing, engine, path, version, query=None):
     @raise EngineError: the engine's refusal, with its status and message.
     """
     target = routing._engine_path(engine, version, path, query=query or b"")
-    response = yield engine.track(engine.client.request("GET", target, None, None,
-                                                        timeout=60.0))
+    response = yield engine.api.request("GET", target, None, None, timeout=60.0)
     data = yield readBody(response)
     if response.code >= 400:
         raise EngineError.from_body(response.code, data)

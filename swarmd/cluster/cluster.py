@@ -309,8 +309,7 @@ class Cluster(EngineListener):
         for swarm_id, pending in list(self.pending.items()):
             if pending.engine is engine:
                 self._drop_pending(swarm_id, engine)
-        close = getattr(engine.client, "close", None)
-        return close() if close is not None else None
+        return engine.api.close()
 
     def engine(self, reference):
         """
@@ -811,7 +810,7 @@ class Cluster(EngineListener):
             image = body.get("Image") or ""
             self._log.info("pulling {image} on {engine}", image=image, engine=engine.name)
             try:
-                yield engine.track(engine.client.pull_image(image, auth))
+                yield engine.api.pull_image(image, auth)
             except EngineError as pull:
                 # Still a missing image: the caller may place it next to
                 # the image instead.
@@ -828,7 +827,7 @@ class Cluster(EngineListener):
                 raise CreateOutcomeUnknown(failure.value, engine.name, name)
             return failure
 
-        return engine.track(engine.client.create_container(body, name, auth)).addErrback(unknown)
+        return engine.api.create_container(body, name, auth).addErrback(unknown)
 
     # -- creates whose outcome is unknown ---------------------------------------------
 
@@ -883,8 +882,8 @@ class Cluster(EngineListener):
             self._reconcile_later(swarm_id)
             return None
         try:
-            found = yield engine.track(engine.client.list_containers(
-                all=True, filters={"label": ["%s=%s" % (SWARM_ID_LABEL, swarm_id)]}))
+            found = yield engine.api.list_containers(
+                all=True, filters={"label": ["%s=%s" % (SWARM_ID_LABEL, swarm_id)]})
         except (EngineError, EngineUnreachable) as e:
             self._log.info("cannot reconcile create of {name} on {engine} yet: {error}",
                            name=label, engine=engine.name, error=str(e))
@@ -904,7 +903,7 @@ class Cluster(EngineListener):
         rival = self._rival(swarm_id, name, engine, container_id)
         if rival is not None:
             try:
-                yield engine.track(engine.client.remove_container(container_id, force=True))
+                yield engine.api.remove_container(container_id, force=True)
             except EngineError as e:
                 if e.status != 404:
                     self._log.info("cannot remove orphan {id} on {engine} yet: {error}",

@@ -33,6 +33,7 @@ from swarmd._log import observer
 from swarmd._loop import JitteredLoop
 from swarmd.cluster.containers import Container
 from swarmd.engine import EngineError, EngineUnreachable, address_ip
+from swarmd.engine.tracked import TrackedClient
 from swarmd.scheduler.node import apply_overcommit
 
 PENDING = "Pending"
@@ -191,7 +192,10 @@ class Engine:
     One Docker engine of the cluster.
 
     @ivar address: the discovery address.
-    @ivar client: its L{swarmd.engine.IEngineClient}.
+    @ivar client: its L{swarmd.engine.IEngineClient}, for the engine's own
+        bookkeeping.
+    @ivar api: the same client with health tracking applied to every call
+        (L{swarmd.engine.tracked.TrackedClient}), for everyone else.
     @ivar state: L{PENDING}, L{HEALTHY}, L{UNHEALTHY} or L{DISCONNECTED}.
     @ivar failures: connection failures in a row.
     @ivar error: the last error, C{""} when the last call succeeded.
@@ -214,6 +218,9 @@ class Engine:
         """
         self.address = client.address
         self.client = client
+        #: The client for calls made on behalf of Docker clients: every
+        #: call's outcome counts toward this engine's health (L{track}).
+        self.api = TrackedClient(client, self.track)
         self.ip = address_ip(self.address)
         self.options = options
         self._clock = clock

@@ -262,7 +262,7 @@ class RescheduleWatchdog(Service):
             self._log.info("Container {id} was running, starting container {new_id}",
                            id=container.id, new_id=new_id)
             try:
-                yield engine.track(engine.client.start_container(new_id))
+                yield engine.api.start_container(new_id)
             except (EngineError, EngineUnreachable) as e:
                 self._log.error("Failed to start rescheduled container {new_id}: {error}",
                                 new_id=new_id, error=str(e))
@@ -330,7 +330,7 @@ class RescheduleWatchdog(Service):
         engine = stale.engine
         self._busy.add(stale.swarm_id)
         try:
-            yield engine.track(engine.client.remove_container(stale.id, force=True))
+            yield engine.api.remove_container(stale.id, force=True)
         except EngineError as e:
             if e.status != 404:
                 self._log.error("Failed to remove duplicate container {id} on node {node}: "

@@ -35,6 +35,24 @@ class IEngineClient(Interface):
 
     address = Attribute("The engine's address: C{host:port} or C{unix:///path}.")
 
+    api_version = Attribute(
+        "The Docker API version (C{str}, e.g. C{\"1.41\"}) used in request "
+        "paths: the lower of the engine's and ours once L{version} answered, "
+        "L{None} before (paths are then unversioned)."
+    )
+
+    endpoint = Attribute(
+        "The C{IStreamClientEndpoint} reaching the engine, dialled directly "
+        "for hijacked streams (attach, exec start)."
+    )
+
+    def close():
+        """
+        Drop the idle connections kept for this engine.
+
+        @return: a L{Deferred} that fires once they are closed.
+        """
+
     def ping():
         """
         C{GET /_ping}.

@@ -74,6 +74,9 @@ class StubClient:
             "SystemTime": "2026-11-28T10:00:00.5Z",
         }
 
+    def close(self):
+        return succeed(None)
+
     def _answer(self, name, value):
         self.calls.append(name)
         if self.down:

@@ -182,6 +182,7 @@ class StubEngine:
         self.address = "127.0.0.1:%d" % (port,)
         self.client = type("Client", (), {})()
         self.client.endpoint = RecordingEndpoint(port)
+        self.api = self.client
         self.failures = []
         self.successes = 0
 
