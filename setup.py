@@ -16,6 +16,7 @@ setup(
         "swarmd.discovery",
         "swarmd.engine",
         "swarmd.ha",
+        "swarmd.metrics",
         "swarmd.options",
         "swarmd.scheduler",
         "swarmd.testing",

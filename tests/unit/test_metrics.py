@@ -18,7 +18,7 @@ from swarmd import metrics as _metrics
 from swarmd.cluster.engine import Engine
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
-from swarmd.metrics import METRICS, ManagerMetrics, metrics_site, reference
+from swarmd.metrics import METRICS, ManagerMetrics, _exposition, metrics_site, reference
 from swarmd.testing.memory import MemoryManager
 
 ADDRESSES = ["127.0.0.1:2376", "127.0.0.1:2377"]
@@ -467,7 +467,7 @@ class CooperatorTests(SynchronousTestCase):
         self.addCleanup(self.manager.stop)
         self.clock = self.manager.clock
         self.manager.metrics.cooperator = _metrics.cooperator(self.clock)
-        self.patch(_metrics, "CHUNK", 3)
+        self.patch(_exposition, "CHUNK", 3)
 
     def test_pieces_between_requests(self):
         """Other requests are answered between pieces; the whole equals a scrape at once."""
