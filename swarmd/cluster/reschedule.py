@@ -129,6 +129,9 @@ class RescheduleWatchdog(Service):
         # Swarm ID -> (clock time, delay) of the next try after a failed
         # create: the delay doubles, up to MAX_RETRY_DELAY.
         self._retry = {}
+        # Address -> (engine, its revision, its containers with the
+        # policy): see _with_policy.
+        self._policy_cache: dict = {}
         self._loop = LoopingCall(self.check)
         self._loop.clock = clock
 
@@ -169,28 +172,51 @@ class RescheduleWatchdog(Service):
         for address in list(self._down_since):
             if address not in self.cluster.engines:
                 del self._down_since[address]
+        for address in list(self._policy_cache):
+            if address not in self.cluster.engines:
+                del self._policy_cache[address]
         copies = self._scan()
         for engine in due:
-            for container in list(engine.containers.values()):
-                if wants_rescheduling(container) and container.swarm_id:
-                    made = yield self._reschedule(
-                        container, copies.get(container.swarm_id, [container]))
-                    if made is not None:
-                        copies = self._scan()
+            for container in self._with_policy(engine):
+                made = yield self._reschedule(
+                    container, copies.get(container.swarm_id, [container]))
+                if made is not None:
+                    copies = self._scan()
         yield self.remove_stale(copies)
+
+    def _with_policy(self, engine):
+        """
+        The containers C{engine} caches that have a Swarm ID and the policy.
+
+        Kept per engine with the engine's C{revision} (bumped by every
+        change of its containers): a check reads again only the engines
+        that changed since the last one, so an idle cluster costs one
+        comparison per engine, not a look at each of its containers'
+        labels (at 150,000 containers that walk took 8 % of an idle
+        manager's CPU and blocked the reactor for each check).
+
+        @return: a C{list} the caller must not change.
+        """
+        cached = self._policy_cache.get(engine.address)
+        if cached is not None and cached[0] is engine and cached[1] == engine.revision:
+            return cached[2]
+        found = [c for c in list(engine.containers.values())
+                 if c.swarm_id and wants_rescheduling(c)]
+        self._policy_cache[engine.address] = (engine, engine.revision, found)
+        return found
 
     def _scan(self):
         """
         The copies the engines cache (hidden ones included) of every Swarm
-        ID with the policy, in one pass.
+        ID with the policy, in one pass over the engines (see
+        L{_with_policy}).
 
         @return: a C{dict} of Swarm ID to a C{list} of L{Container}s.
         """
         copies: dict = {}
         for engine in list(self.cluster.engines.values()):
-            for container in list(engine.containers.values()):
-                if container.swarm_id and wants_rescheduling(container):
-                    copies.setdefault(container.swarm_id, []).append(container)
+            for container in self._with_policy(engine):
+                copies.setdefault(container.swarm_id, []).append(container)
         return copies
 
     @staticmethod

@@ -356,6 +356,68 @@ class RescheduleTests(SynchronousTestCase):
         self.assertEqual(new.labels[LABELS["constraint"]], '["node==~n3"]')
 
 
+    def read_labels(self):
+        """
+        Count the containers whose policy label the watchdog reads from now
+        on.
+
+        @return: a C{list} that gets each container's ID.
+        """
+        from swarmd.cluster import reschedule
+
+        read = []
+        real = reschedule.wants_rescheduling
+
+        def counting(container):
+            read.append(container.id)
+            return real(container)
+
+        self.patch(reschedule, "wants_rescheduling", counting)
+        return read
+
+    def test_idle_check_reads_no_labels(self):
+        """A check with no container changed since the last reads no container's labels."""
+        self.place()
+        self.place("plain", labels={"com.docker.swarm.id": "1" * 64})
+        self.watchdog.check()
+        read = self.read_labels()
+        self.watchdog.check()
+        self.watchdog.check()
+        self.assertEqual(read, [])
+
+    def test_check_reads_changed_engine_only(self):
+        """After a change, the next check reads the labels of that engine's containers only."""
+        self.place()
+        self.watchdog.check()
+        read = self.read_labels()
+        other = self.place("other", node="n1", labels=policy_labels(swarm_id="6" * 64))
+        self.watchdog.check()
+        self.assertEqual(read, [other])
+        self.assertEqual(
+            {sid: [c.id for c in copies] for sid, copies in self.watchdog._scan().items()},
+            {SWARM_ID: [self.lab.cluster.container("web").id], "6" * 64: [other]})
+
+    def test_removed_container_leaves_index(self):
+        """A container gone from its engine's cache is not a copy any more."""
+        container_id = self.place()
+        self.watchdog.check()
+        self.lab.engine("n3").forget_container(container_id)
+        self.assertEqual(self.watchdog._scan(), {})
+
+    def test_policy_index_after_reschedule(self):
+        """Both copies are found (the hidden stale one too), then the stale one is removed."""
+        self.place()
+        self.kill()
+        self.wait_unhealthy()
+        self.lab.advance(GRACE + 2)
+        self.assertEqual(sorted(c.engine.name != "n3" for c in self.watchdog._scan()[SWARM_ID]),
+                         [False, True])
+        self.revive()
+        self.wait_healthy()
+        self.lab.advance(2)
+        self.assertEqual([c.engine.name != "n3" for c in self.watchdog._scan()[SWARM_ID]],
+                         [True])
+
 class HelpersTests(SynchronousTestCase):
     """
     The watchdog's helpers.
