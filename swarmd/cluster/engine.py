@@ -32,7 +32,13 @@ from twisted.python.failure import Failure
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
 from swarmd.cluster.containers import Container
-from swarmd.engine import EngineError, EngineUnreachable, address_ip
+from swarmd.engine import (
+    EngineError,
+    EngineUnreachable,
+    IBatchEngineClient,
+    ICallRecord,
+    address_ip,
+)
 from swarmd.engine.tracked import TrackedClient
 from swarmd.scheduler.node import apply_overcommit
 
@@ -513,11 +519,10 @@ class Engine:
                 self.failed(EngineUnreachable(
                     self.address, "no answer to a ping for %.1fs" % (now - self._probe_sent,)))
             return
-        outstanding = getattr(self.client, "outstanding", None)
-        if not outstanding:
+        if not ICallRecord.providedBy(self.client) or not self.client.outstanding:
             return
-        oldest = next(iter(outstanding.values()))
-        silent_since = max(oldest, getattr(self.client, "answered_at", None) or oldest)
+        oldest = next(iter(self.client.outstanding.values()))
+        silent_since = max(oldest, self.client.answered_at or oldest)
         if now - silent_since < self.stall_after:
             return
         if not self.stalled:
@@ -699,7 +704,8 @@ class Engine:
     def _refresh_all(self, full):
         yield self.refresh_containers(full=full)
         kinds = ("images", "networks", "volumes")
-        if hasattr(self.client, "get_many") and not any(k in self._lists_busy for k in kinds):
+        batch = IBatchEngineClient.providedBy(self.client)
+        if batch and not any(k in self._lists_busy for k in kinds):
             # One pipelined connection for the three lists (closed after:
             # at 5,000 engines pooled connections would be 15,000 files).
             yield self._refresh_lists(kinds)
@@ -799,7 +805,7 @@ class Engine:
             # since, can be judged by it.
             if cid not in seen and self.containers.get(cid) is snapshot.get(cid, False):
                 self._drop(cid)
-        if len(wanted) > 1 and hasattr(self.client, "inspect_containers"):
+        if len(wanted) > 1 and IBatchEngineClient.providedBy(self.client):
             # Pipelined on one connection per batch: a first read of an
             # engine is then one round trip, not one request per container.
             batches = [wanted[i:i + INSPECT_BATCH] for i in range(0, len(wanted), INSPECT_BATCH)]

@@ -227,3 +227,45 @@ class IEngineClient(Interface):
         @return: fires with the L{twisted.web.iweb.IResponse} as soon as its
             head arrived; the body is left to the caller.
         """
+
+
+class IBatchEngineClient(IEngineClient):
+    """
+    An L{IEngineClient} that can send several reads in one go (pipelined on
+    one connection by L{swarmd.engine.EngineClient}).  The engine's refresh
+    uses these when its client provides them, one call per item otherwise.
+    """
+
+    def get_many(paths):
+        """
+        Several C{GET}s of JSON, API paths without the version prefix.
+
+        @return: fires with a C{list}, in the order of C{paths}, of the
+            decoded answer or the L{EngineError} the engine answered.
+        """
+
+    def inspect_containers(containers, raw=False):
+        """
+        C{GET /containers/{id}/json} for several containers.
+
+        @param raw: answer C{(inspect dict, body bytes or None)} pairs.
+        @return: fires with a C{list}, in the order of C{containers}, of the
+            inspect C{dict} (or pair) or the L{EngineError} answered for it.
+        """
+
+
+class ICallRecord(Interface):
+    """
+    What a client knows of its calls under way: how the engine tells a hung
+    engine from a quiet one (L{swarmd.cluster.engine.Engine.watch}).
+    Clients that do not provide it are never seen as hung.
+    """
+
+    outstanding = Attribute(
+        "A C{dict} of the time-bound calls under way (a token each) to when "
+        "they were sent (clock seconds), oldest first."
+    )
+
+    answered_at = Attribute(
+        "When the engine last answered anything (clock seconds), or L{None}."
+    )

@@ -19,7 +19,7 @@ from zope.interface import implementer
 
 from swarmd import API_VERSION
 from swarmd._pool import quiet_pool
-from swarmd.engine._interfaces import IEngineClient, IEventStream
+from swarmd.engine._interfaces import IBatchEngineClient, ICallRecord, IEventStream
 from swarmd.engine.endpoints import engine_endpoint, host_header
 from swarmd.engine.errors import EngineError, EngineUnreachable
 from swarmd.tls import tls_error_text
@@ -392,7 +392,7 @@ def _quote(name):
     return quote(name, safe="")
 
 
-@implementer(IEngineClient)
+@implementer(IBatchEngineClient, ICallRecord)
 class EngineClient:
     """
     Talk to one Docker engine.
