@@ -3,7 +3,7 @@ The cluster: engines named by discovery, their cached state and health,
 pending creations and the event hub.
 """
 
-from swarmd.cluster.cluster import Cluster, ClusterError, CreateOutcomeUnknown, PendingContainer
+from swarmd.cluster.cluster import Cluster, PendingContainer
 from swarmd.cluster.containers import Container
 from swarmd.cluster.engine import (
     DISCONNECTED,
@@ -14,6 +14,7 @@ from swarmd.cluster.engine import (
     EngineListener,
     EngineOptions,
 )
+from swarmd.cluster.errors import ClusterError, CreateOutcomeUnknown
 from swarmd.cluster.index import AmbiguousContainer, ContainerIndex
 
 __all__ = [

@@ -24,9 +24,9 @@ from swarmd._log import (
 )
 from swarmd.cluster.containers import SWARM_ID_LABEL, Container
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
+from swarmd.cluster.errors import ClusterError, CreateOutcomeUnknown, is_missing_image
 from swarmd.cluster.index import ContainerIndex
 from swarmd.engine import EngineError, EngineUnreachable
-from swarmd.errors import StatusError
 from swarmd.metrics import ClusterObserver
 from swarmd.references import image_matches
 from swarmd.scheduler import Node, SchedulerError
@@ -45,43 +45,6 @@ MAX_EXECS = 10000
 
 #: Engines are watched for hangs this many times per ping timeout.
 WATCHES_PER_PING_TIMEOUT = 5
-
-
-class ClusterError(StatusError):
-    """
-    An error the API turns into a Docker-style answer.
-
-    @cvar status: the HTTP status when none is given (subclasses set theirs).
-    """
-
-    status = 500
-
-    def __init__(self, message, status=None):
-        StatusError.__init__(self, type(self).status if status is None else status, message)
-
-
-class CreateOutcomeUnknown(EngineUnreachable):
-    """
-    A create sent to an engine got no answer (it timed out, or the
-    connection broke after the request went out): the container may exist
-    there.  The manager keeps its name and resources held and reconciles
-    once the engine answers again (L{Cluster.reconcile_unknown}).
-
-    @ivar node: the name of the engine's node.
-    @ivar name: the requested container name, or L{None}.
-    """
-
-    def __init__(self, error, node, name):
-        EngineUnreachable.__init__(self, error.address, error.reason, outcome_unknown=True)
-        self.node = node
-        self.name = name
-
-    def __str__(self):
-        held = ('its name "%s" may be held' % (self.name,)) if self.name else "it may exist"
-        return ("cannot reach engine %s: %s; the outcome of the create is unknown: the "
-                "container may have been created on node %s and %s until %s answers again "
-                "(the manager then adopts or removes it)"
-                % (self.address, self.reason, self.node, held, self.node))
 
 
 @attr.s(eq=False)
@@ -627,7 +590,7 @@ class Cluster(EngineListener):
             error = first
         retries = 0
         image = config.body.get("Image") or ""
-        if (_is_missing_image(error) and not config.has_node_constraint
+        if (is_missing_image(error) and not config.has_node_constraint
                 and image and self.has_image(image)):
             self._log.info("image {image} missing where scheduled; placing it where it is",
                            image=image)
@@ -692,7 +655,7 @@ class Cluster(EngineListener):
         entry = self.pending[swarm_id] = PendingContainer(
             swarm_id, name, engine, _pending_info(swarm_id, name, body))
         try:
-            answer = yield self._create_on(engine, body, name, auth)
+            answer = yield engine.create_container(body, name, auth)
         except CreateOutcomeUnknown:
             # The entry keeps holding the name and resources until the
             # engine says whether the container exists.
@@ -706,7 +669,7 @@ class Cluster(EngineListener):
             if isinstance(e, EngineUnreachable) and failed is not None:
                 failed.add(engine.address)
             elif (isinstance(e, EngineError) and failed is not None and e.status >= 500
-                  and not _is_missing_image(e)):
+                  and not is_missing_image(e)):
                 failed.add(engine.address)
             raise
         # The container exists on the engine: its entry keeps holding the
@@ -793,41 +756,6 @@ class Cluster(EngineListener):
         d.addCallbacks(refreshed, failed)
         d.addErrback(lambda f: self._log.failure("settling a pending container failed", f))
         return d
-
-    @inlineCallbacks
-    def _create_on(self, engine, body, name, auth):
-        """
-        Create on one engine, pulling the image there first if it is missing.
-
-        @raise CreateOutcomeUnknown: when a create got no answer but may
-            have reached the engine.
-        """
-        try:
-            answer = yield self._create_call(engine, body, name, auth)
-        except EngineError as e:
-            if not _is_missing_image(e):
-                raise
-            image = body.get("Image") or ""
-            self._log.info("pulling {image} on {engine}", image=image, engine=engine.name)
-            try:
-                yield engine.api.pull_image(image, auth)
-            except EngineError as pull:
-                # Still a missing image: the caller may place it next to
-                # the image instead.
-                raise EngineError(404, "No such image: %s (pull on %s failed: %s)" % (
-                    image, engine.name, pull.message)) from None
-            engine.refresh_list("images")
-            answer = yield self._create_call(engine, body, name, auth)
-        return answer
-
-    def _create_call(self, engine, body, name, auth):
-        def unknown(failure):
-            failure.trap(EngineUnreachable)
-            if failure.value.outcome_unknown:
-                raise CreateOutcomeUnknown(failure.value, engine.name, name)
-            return failure
-
-        return engine.api.create_container(body, name, auth).addErrback(unknown)
 
     # -- creates whose outcome is unknown ---------------------------------------------
 
@@ -977,14 +905,6 @@ def _removed_text(removed):
     """
     words = ["%s removed %d" % (name, count) for name, count in removed if count]
     return ", ".join(words) or "no filter removed any"
-
-
-def _is_missing_image(error):
-    message = str(error)
-    return isinstance(error, EngineError) and (
-        error.status == 404 and "image" in message.lower()
-        or "No such image" in message
-        or re.search(r"image \S* not found", message) is not None)
 
 
 def _retryable(error):

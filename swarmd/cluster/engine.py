@@ -32,6 +32,7 @@ from twisted.python.failure import Failure
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
 from swarmd.cluster.containers import Container
+from swarmd.cluster.errors import CreateOutcomeUnknown, is_missing_image
 from swarmd.engine import (
     EngineError,
     EngineUnreachable,
@@ -933,6 +934,50 @@ class Engine:
         Drop a container from the cache now (after a successful remove).
         """
         self._drop(container_id)
+
+    # -- creating ---------------------------------------------------------------------
+
+    @inlineCallbacks
+    def create_container(self, body, name=None, auth=None, pull=True):
+        """
+        Create a container here, pulling its image first when this engine
+        does not have it (and C{pull}).  Calls count toward health as
+        L{api}'s do.
+
+        @param body: the create request as the engine takes it.
+        @param auth: the client's C{X-Registry-Auth} header, or L{None}.
+        @return: a L{Deferred} firing with the engine's create answer.
+        @raise CreateOutcomeUnknown: a create got no answer but may have
+            reached the engine.
+        @raise EngineError: the engine's refusal; a missing image whose pull
+            failed is a 404 saying why.
+        """
+        try:
+            answer = yield self._create(body, name, auth)
+        except EngineError as e:
+            if not pull or not is_missing_image(e):
+                raise
+            image = body.get("Image") or ""
+            self._log.info("pulling {image} on {engine}", image=image, engine=self.name)
+            try:
+                yield self.api.pull_image(image, auth)
+            except EngineError as failed:
+                # Still a missing image: the cluster may place the container
+                # next to the image instead.
+                raise EngineError(404, "No such image: %s (pull on %s failed: %s)" % (
+                    image, self.name, failed.message)) from None
+            self.refresh_list("images")
+            answer = yield self._create(body, name, auth)
+        return answer
+
+    def _create(self, body, name, auth):
+        def unknown(failure):
+            failure.trap(EngineUnreachable)
+            if failure.value.outcome_unknown:
+                raise CreateOutcomeUnknown(failure.value, self.name, name)
+            return failure
+
+        return self.api.create_container(body, name, auth).addErrback(unknown)
 
     # -- events -------------------------------------------------------------------
 
