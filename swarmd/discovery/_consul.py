@@ -25,9 +25,9 @@ from zope.interface import implementer
 
 from swarmd._log import observer
 from swarmd.discovery._errors import DiscoveryError
-from swarmd.discovery._http import StoreAnswerError, StoreHTTP
+from swarmd.discovery._http import StoreAnswerError, StoreClient
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints, reactor_for
+from swarmd.discovery._kv import KVDiscovery, KVWatch, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["ConsulClient", "ConsulDiscovery"]
@@ -53,13 +53,12 @@ def _index_of(response):
         return None
 
 
-class ConsulClient:
+class ConsulClient(StoreClient):
     """
     The KV and session endpoints of Consul's HTTP API.
     """
 
-    def __init__(self, endpoints, reactor, policy=None):
-        self.http = StoreHTTP("consul", endpoints, reactor, policy)
+    store = "consul"
 
     @staticmethod
     def _kv(key):
@@ -93,11 +92,11 @@ class ConsulClient:
             raise
         found = _index_of(response)
         if not isinstance(body, list) or found is None:
-            raise DiscoveryError(f"{self.http.describe()} answered garbage: {body!r:.80}")
+            raise self.garbage(body)
         entries = []
         for entry in body:
             if not isinstance(entry, dict) or "Key" not in entry:
-                raise DiscoveryError(f"{self.http.describe()} answered garbage: {entry!r:.80}")
+                raise self.garbage(entry)
             entry = dict(entry)
             value = entry.get("Value")
             entry["Value"] = "" if value is None else base64.b64decode(value).decode(
@@ -131,7 +130,7 @@ class ConsulClient:
         _, body = yield self.http.request("PUT", "/v1/session/create", {
             "TTL": f"{int(ttl)}s", "Behavior": behavior, "LockDelay": lock_delay})
         if not isinstance(body, dict) or "ID" not in body:
-            raise DiscoveryError(f"{self.http.describe()} answered garbage: {body!r:.80}")
+            raise self.garbage(body)
         returnValue(body["ID"])
 
     @inlineCallbacks
@@ -151,9 +150,6 @@ class ConsulClient:
         d = self.http.request("PUT", f"/v1/session/destroy/{session}")
         return d.addCallback(lambda result: None)
 
-    def close(self):
-        return self.http.close()
-
 
 def _addresses(entries):
     return sorted({entry["Value"] for entry in entries if entry.get("Value")})
@@ -165,10 +161,8 @@ class _ConsulWatch(KVWatch):
     """
 
     def __init__(self, discovery, clock, callback, errback):
-        self._discovery = discovery
-        self._pending = None
         self._consul_index = None
-        super().__init__(clock, callback, errback, discovery.describe())
+        super().__init__(discovery, clock, callback, errback)
 
     def _begin(self):
         if self.stopped:
@@ -188,44 +182,23 @@ class _ConsulWatch(KVWatch):
         self._got(_addresses(entries), index)
         self._begin()
 
-    def _broke(self, failure):
-        self._pending = None
-        self._failed(failure)
-
-    def _halt(self):
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.addErrback(lambda failure: None)
-            pending.cancel()
-
 
 @implementer(IDiscovery)
-class ConsulDiscovery:
+class ConsulDiscovery(KVDiscovery):
     """
     Engines registered in Consul's KV store under sessions.
     """
 
     scheme = "consul"
+    watch_kind = _ConsulWatch
     _log = Logger(observer=observer)
 
     def __init__(self, endpoints, prefix, heartbeat, ttl, options, clock, reactor=None):
-        self.options = KVOptions("consul", prefix, options)
-        self.endpoints = endpoints
-        self.heartbeat = heartbeat
-        self.ttl = ttl
-        self._clock = clock
-        reactor = reactor_for(clock, reactor)
-        policy = self.options.https_policy() if self.options.tls else None
-        self.client = ConsulClient(endpoints, reactor, policy)
+        super().__init__(endpoints, prefix, heartbeat, ttl, options, clock)
+        self.client = ConsulClient(endpoints, reactor_for(clock, reactor), self.options.policy())
         self.prefix = self.options.path + "/"
         self._session = None
-        self._held = set()
-        self._watches = []
-
-    @classmethod
-    def from_url(cls, rest, *, heartbeat, ttl, options, clock):
-        endpoints, prefix = parse_endpoints("consul", rest)
-        return cls(endpoints, prefix, heartbeat, ttl, options, clock)
+        self._held: set[str] = set()
 
     def describe(self):
         return self.client.http.describe()
@@ -239,11 +212,6 @@ class ConsulDiscovery:
     def fetch(self):
         d = self.client.list(self.prefix)
         return d.addCallback(lambda result: _addresses(result[0]))
-
-    def watch(self, callback, errback):
-        watch = _ConsulWatch(self, self._clock, callback, errback)
-        self._watches = [w for w in self._watches if not w.stopped] + [watch]
-        return watch
 
     @inlineCallbacks
     def register(self, address):
@@ -268,11 +236,6 @@ class ConsulDiscovery:
                 f"{self.describe()}: {self.key(address)} is held by another session")
         if session == self._session:
             self._held.add(address)
-
-    def close(self):
-        for watch in self._watches:
-            watch.stop()
-        return self.client.close()
 
 
 register_backend("consul", ConsulDiscovery.from_url)

@@ -21,7 +21,7 @@ from swarmd._pool import quiet_pool
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._kv import CONNECTION_ERRORS, connection_reason
 
-__all__ = ["StoreHTTP", "StoreAnswerError", "LineStream"]
+__all__ = ["LineStream", "StoreAnswerError", "StoreClient", "StoreHTTP"]
 
 #: Seconds one request may take (not streams).
 REQUEST_TIMEOUT = 10.0
@@ -241,3 +241,35 @@ class StoreHTTP:
         @return: a L{Deferred} firing once closed.
         """
         return self._pool.closeCachedConnections()
+
+
+class StoreClient:
+    """
+    A store's API over L{StoreHTTP} (etcd's, Consul's): the base of their
+    clients.
+
+    @ivar http: the L{StoreHTTP}.
+    """
+
+    #: The store's name in messages (C{"etcd"}).
+    store = "store"
+
+    def __init__(self, endpoints, reactor, policy=None):
+        """
+        @param endpoints: C{host:port} strings, tried in turn.
+        @param reactor: the reactor connections are made with.
+        @param policy: an L{IPolicyForHTTPS}, or L{None} for HTTP.
+        """
+        self.http = StoreHTTP(self.store, endpoints, reactor, policy)
+
+    def garbage(self, answer):
+        """
+        @return: the L{DiscoveryError} of an answer that makes no sense.
+        """
+        return DiscoveryError(f"{self.http.describe()} answered garbage: {answer!r:.80}")
+
+    def close(self):
+        """
+        Close the pooled connections.
+        """
+        return self.http.close()

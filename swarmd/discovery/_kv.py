@@ -11,7 +11,7 @@ back in key order (the order the stores list keys in).
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from twisted.internet import error as _net_error
 from twisted.logger import Logger
@@ -29,8 +29,11 @@ from swarmd.discovery._interfaces import IDiscoveryWatch
 __all__ = [
     "DEFAULT_PATH",
     "KVOptions",
+    "KVDiscovery",
     "KVWatch",
+    "StoreDiscovery",
     "connection_reason",
+    "drop",
     "parse_endpoints",
     "reactor_for",
 ]
@@ -167,6 +170,13 @@ class KVOptions:
         """
         return bool(self.cacert or self.cert)
 
+    def policy(self):
+        """
+        @return: the L{https_policy} of a store reached over TLS, L{None}
+            for one reached over plain HTTP.
+        """
+        return self.https_policy() if self.tls else None
+
     def tls_options(self):
         """
         @return: a L{swarmd.config.TLSOptions} for L{swarmd.tls} helpers.
@@ -213,9 +223,10 @@ class KVWatch:
     it differs from the last one called back, errback each failure, retry
     after a failure with a back-off on the clock.
 
-    Subclasses implement L{_begin} (start or resume reading; call
-    L{_got} with lists and L{_failed} with failures) and L{_halt} (drop
-    what is in flight).
+    Subclasses implement L{_begin} (start or resume reading, keeping the
+    read in flight as C{_pending}; call L{_got} with lists, and L{_failed}
+    or L{_broke} with failures) and, if more than C{_pending} is in
+    flight, L{_halt}.
 
     @ivar index: the store's index (revision, modify index...) the watch
         has caught up with; tests compare it with the store's.
@@ -228,11 +239,18 @@ class KVWatch:
     FIRST_RETRY = 0.5
     MAX_RETRY = 10.0
 
-    def __init__(self, clock, callback, errback, what):
+    def __init__(self, discovery, clock, callback, errback):
+        """
+        @param discovery: the provider watched (its C{describe()} names it
+            in messages).
+        """
+        self._discovery = discovery
+        # The read in flight (a Deferred), or None.
+        self._pending = None
         self._clock = clock
         self._callback = callback
         self._errback = errback
-        self._what = what
+        self._what = discovery.describe()
         self._last = None
         self._retry_delay = self.FIRST_RETRY
         self._call = clock.callLater(0, self._start)
@@ -250,8 +268,18 @@ class KVWatch:
 
     def _halt(self):
         """
-        Stop what is in flight; no callback is made after.
+        Stop what is in flight (the C{_pending} read); no callback is made
+        after.
         """
+        pending, self._pending = self._pending, None
+        drop(pending)
+
+    def _broke(self, failure):
+        """
+        The read in flight failed: report it, and retry after the back-off.
+        """
+        self._pending = None
+        self._failed(failure)
 
     def _got(self, entries, index=None):
         """
@@ -294,3 +322,87 @@ class KVWatch:
             self._call.cancel()
             self._call = None
         self._halt()
+
+
+def drop(pending):
+    """
+    Cancel C{pending} (a L{Deferred}, or L{None}) and ignore how it ends.
+    """
+    if pending is not None:
+        pending.addErrback(lambda failure: None)
+        pending.cancel()
+
+
+class StoreDiscovery:
+    """
+    What the providers (L{IDiscovery}) that read a store or a service
+    share: the watches they handed out, and closing.
+
+    Subclasses set C{watch_kind} (their L{KVWatch}, built with the
+    provider) and C{client} (their store client, closed by L{close}).
+
+    @ivar heartbeat: seconds between keep-alives of a registration.
+    @ivar ttl: seconds a registration lasts without keep-alive.
+    """
+
+    watch_kind: type
+    client: Any
+
+    def __init__(self, heartbeat, ttl, clock):
+        """
+        @param clock: the L{IReactorTime} timers run on.
+        """
+        self.heartbeat = heartbeat
+        self.ttl = ttl
+        self._clock = clock
+        self._watches: list[KVWatch] = []
+
+    def watch(self, callback, errback):
+        watch = self.watch_kind(self, self._clock, callback, errback)
+        self._watches = [w for w in self._watches if not w.stopped] + [watch]
+        return watch
+
+    def close(self):
+        """
+        Stop every watch and close the client's connections.
+        """
+        for watch in self._watches:
+            watch.stop()
+        return self.client.close()
+
+
+class KVDiscovery(StoreDiscovery):
+    """
+    A provider of a key-value store (C{etcd://}, C{zk://}, C{consul://}):
+    built from a C{scheme://host:port,.../prefix} URL, with L{KVOptions}.
+
+    Subclasses set C{scheme}.
+
+    @ivar options: the L{KVOptions}.
+    @ivar endpoints: the C{host:port} strings.
+    """
+
+    scheme: str
+
+    def __init__(self, endpoints, prefix, heartbeat, ttl, options, clock, extra=()):
+        """
+        @param endpoints: C{host:port} strings.
+        @param prefix: the URL's prefix.
+        @param heartbeat: seconds between keep-alives of a registration.
+        @param ttl: seconds a registration lasts without keep-alive.
+        @param options: C{(key, value)} pairs of C{--discovery-opt}.
+        @param clock: the L{IReactorTime} timers run on.
+        @param extra: the backend's own option keys (see L{KVOptions}).
+        @raise DiscoveryError: for bad options.
+        """
+        super().__init__(heartbeat, ttl, clock)
+        self.options = KVOptions(self.scheme, prefix, options, extra=extra)
+        self.endpoints = endpoints
+
+    @classmethod
+    def from_url(cls, rest, *, heartbeat, ttl, options, clock):
+        """
+        The registry's factory: C{rest} is C{host:port,.../prefix}.
+        """
+        endpoints, prefix = parse_endpoints(cls.scheme, rest)
+        return cls(endpoints, prefix, heartbeat, ttl, options, clock)

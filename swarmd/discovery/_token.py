@@ -26,7 +26,7 @@ from zope.interface import implementer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._http import StoreAnswerError, StoreHTTP
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, reactor_for
+from swarmd.discovery._kv import KVOptions, KVWatch, StoreDiscovery, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["TokenDiscovery", "create_token", "token_service_url"]
@@ -141,11 +141,9 @@ class _PollWatch(KVWatch):
     """
 
     def __init__(self, discovery, clock, callback, errback):
-        self._discovery = discovery
-        self._pending = None
+        super().__init__(discovery, clock, callback, errback)
         self._loop = LoopingCall(self._poll)
         self._loop.clock = clock
-        super().__init__(clock, callback, errback, discovery.describe())
 
     def _begin(self):
         if not self._loop.running:
@@ -169,19 +167,19 @@ class _PollWatch(KVWatch):
     def _halt(self):
         if self._loop.running:
             self._loop.stop()
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.addErrback(lambda failure: None)
-            pending.cancel()
+        super()._halt()
 
 
 @implementer(IDiscovery)
-class TokenDiscovery:
+class TokenDiscovery(StoreDiscovery):
     """
     Engines registered with a token service.
+
+    @ivar client: the service's L{StoreHTTP}.
     """
 
     scheme = "token"
+    watch_kind = _PollWatch
 
     def __init__(self, token, heartbeat, ttl, clock, url=None, environ=None, reactor=None,
                  tls=None):
@@ -202,12 +200,8 @@ class TokenDiscovery:
         scheme, endpoint, path = token_service_url(url, environ)
         self.url = f"{scheme}://{endpoint}{path}"
         self._path = f"{path}/v1/clusters/{token}"
-        self.heartbeat = heartbeat
-        self.ttl = ttl
-        self._clock = clock
-        reactor = reactor_for(clock, reactor)
-        self.http = _http(scheme, endpoint, reactor, tls)
-        self._watches = []
+        super().__init__(heartbeat, ttl, clock)
+        self.client = _http(scheme, endpoint, reactor_for(clock, reactor), tls)
 
     @classmethod
     def from_url(cls, rest, *, heartbeat, ttl, options, clock):
@@ -240,7 +234,7 @@ class TokenDiscovery:
     @inlineCallbacks
     def _read(self):
         try:
-            response, body = yield self.http.request("GET", self._path)
+            response, body = yield self.client.request("GET", self._path)
         except StoreAnswerError as e:
             if e.status == 404:
                 raise DiscoveryError(f"{self.describe()} does not know token {self.token}") \
@@ -254,20 +248,10 @@ class TokenDiscovery:
     def fetch(self):
         return self._read().addCallback(lambda result: result[0])
 
-    def watch(self, callback, errback):
-        watch = _PollWatch(self, self._clock, callback, errback)
-        self._watches = [w for w in self._watches if not w.stopped] + [watch]
-        return watch
-
     def register(self, address):
-        d = self.http.request("POST", self._path, address.encode("utf-8"),
-                              params={"ttl": str(max(1, int(round(self.ttl))))})
+        d = self.client.request("POST", self._path, address.encode("utf-8"),
+                                params={"ttl": str(max(1, int(round(self.ttl))))})
         return d.addCallback(lambda result: None)
-
-    def close(self):
-        for watch in self._watches:
-            watch.stop()
-        return self.http.close()
 
 
 register_backend("token", TokenDiscovery.from_url)

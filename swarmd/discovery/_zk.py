@@ -32,7 +32,7 @@ from zope.interface import implementer
 from swarmd._log import observer
 from swarmd.discovery._errors import DiscoveryError
 from swarmd.discovery._interfaces import IDiscovery
-from swarmd.discovery._kv import KVOptions, KVWatch, parse_endpoints, reactor_for
+from swarmd.discovery._kv import KVDiscovery, KVWatch, reactor_for
 from swarmd.discovery._registry import register_backend
 
 __all__ = ["ZKClient", "ZKDiscovery"]
@@ -316,10 +316,8 @@ class _ZKWatch(KVWatch):
     """
 
     def __init__(self, discovery, clock, callback, errback):
-        self._discovery = discovery
-        self._pending = None
         self._generation = 0
-        super().__init__(clock, callback, errback, discovery.describe())
+        super().__init__(discovery, clock, callback, errback)
         discovery.client.add_listener(self._session)
 
     def _begin(self):
@@ -339,10 +337,6 @@ class _ZKWatch(KVWatch):
         names, stat = result
         self._got(_addresses(names), stat.cversion)
 
-    def _broke(self, failure):
-        self._pending = None
-        self._failed(failure)
-
     def _fired(self, generation):
         if not self.stopped and generation == self._generation:
             self._begin()
@@ -361,14 +355,11 @@ class _ZKWatch(KVWatch):
         listeners = self._discovery.client._listeners
         if self._session in listeners:
             listeners.remove(self._session)
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.addErrback(lambda failure: None)
-            pending.cancel()
+        super()._halt()
 
 
 @implementer(IDiscovery)
-class ZKDiscovery:
+class ZKDiscovery(KVDiscovery):
     """
     Engines registered as ephemeral znodes.
 
@@ -377,6 +368,7 @@ class ZKDiscovery:
     """
 
     scheme = "zk"
+    watch_kind = _ZKWatch
     _log = Logger(observer=observer)
 
     def __init__(self, endpoints, prefix, heartbeat, ttl, options, clock, reactor=None):
@@ -384,24 +376,14 @@ class ZKDiscovery:
         @param ttl: the session timeout, seconds.
         @raise DiscoveryError: for bad options.
         """
-        self.options = KVOptions("zk", prefix, options)
-        self.endpoints = endpoints
-        self.heartbeat = heartbeat
-        self.ttl = ttl
-        self._clock = clock
+        super().__init__(endpoints, prefix, heartbeat, ttl, options, clock)
         from twisted.internet.interfaces import IReactorThreads
 
         reactor = reactor_for(clock, reactor, needs=IReactorThreads)
         self.client = ZKClient(endpoints, reactor, ttl, self.options)
         self.path = "/" + self.options.path
-        self._registered = set()
-        self._watches = []
+        self._registered: set[str] = set()
         self.client.add_listener(self._session)
-
-    @classmethod
-    def from_url(cls, rest, *, heartbeat, ttl, options, clock):
-        endpoints, prefix = parse_endpoints("zk", rest)
-        return cls(endpoints, prefix, heartbeat, ttl, options, clock)
 
     def describe(self):
         return self.client.describe()
@@ -425,11 +407,6 @@ class ZKDiscovery:
 
         d.addErrback(missing)
         return d.addCallback(lambda result: _addresses(result[0]))
-
-    def watch(self, callback, errback):
-        watch = _ZKWatch(self, self._clock, callback, errback)
-        self._watches = [w for w in self._watches if not w.stopped] + [watch]
-        return watch
 
     @inlineCallbacks
     def register(self, address):
@@ -459,11 +436,6 @@ class ZKDiscovery:
                 d.addErrback(lambda failure, address=address: self._log.warn(  # type: ignore[call-overload]
                     "registering {address} again on {zk} failed: {error}",
                     address=address, zk=self.describe(), error=failure.getErrorMessage()))
-
-    def close(self):
-        for watch in self._watches:
-            watch.stop()
-        return self.client.close()
 
 
 register_backend("zk", ZKDiscovery.from_url)

@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from swarmd.discovery._etcd import _b64, _unb64
+from swarmd.discovery._etcd_client import b64, unb64
 from swarmd.discovery._zk import _is as zk_error_is
 from swarmd.ha._interfaces import ILeaderStore
 from swarmd.ha.errors import LeadershipLost
@@ -58,7 +58,7 @@ class EtcdLeaderStore:
 
     def __init__(self, client, key, owns_client=False):
         """
-        @param client: an L{swarmd.discovery._etcd.EtcdV3Client}.
+        @param client: an L{swarmd.discovery._etcd_client.EtcdV3Client}.
         @param key: the leader key (a leading C{/} is added, as for the
             engines' keys).
         @param owns_client: close the client in L{close} (not when it is the
@@ -70,7 +70,7 @@ class EtcdLeaderStore:
         self.lease = None
 
     def _read(self):
-        op = {"request_range": {"key": _b64(self.key)}}
+        op = {"request_range": {"key": b64(self.key)}}
         d = self.client.txn(success=[op])
         return d.addCallback(self._kv_of)
 
@@ -83,18 +83,18 @@ class EtcdLeaderStore:
     @inlineCallbacks
     def acquire(self, value, ttl):
         kv = yield self._read()
-        holder = _unb64(kv.get("value")) if kv else None
+        holder = unb64(kv.get("value")) if kv else None
         if holder is not None and holder != value:
             returnValue(holder)
         # Whole seconds, rounded up: the store must keep the key at least as
         # long as the election counts on.
         lease, _ = yield self.client.lease_grant(math.ceil(ttl))
-        key = _b64(self.key)
+        key = b64(self.key)
         if holder is None:
             compare = {"key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0"}
         else:
             # Our own address under a lease we lost track of: take it back.
-            compare = {"key": key, "target": "VALUE", "result": "EQUAL", "value": _b64(value)}
+            compare = {"key": key, "target": "VALUE", "result": "EQUAL", "value": b64(value)}
         answer = yield self.client.txn(
             compare=[compare], success=[self.client.put_op(self.key, value, lease)],
             failure=[{"request_range": {"key": key}}])
@@ -103,7 +103,7 @@ class EtcdLeaderStore:
             returnValue(value)
         yield self.client.lease_revoke(lease)
         kv = self._kv_of(answer)
-        returnValue(_unb64(kv.get("value")) if kv else None)
+        returnValue(unb64(kv.get("value")) if kv else None)
 
     @inlineCallbacks
     def renew(self):
@@ -125,7 +125,7 @@ class EtcdLeaderStore:
 
     def leader(self):
         d = self._read()
-        return d.addCallback(lambda kv: _unb64(kv.get("value")) if kv else None)
+        return d.addCallback(lambda kv: unb64(kv.get("value")) if kv else None)
 
     def close(self):
         if self._owns:

@@ -8,7 +8,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from swarmd.discovery._etcd import EtcdV3Client
+from swarmd.discovery._etcd_client import EtcdV3Client
 from swarmd.ha.stores import (
     NOT_SUPPORTED,
     EtcdLeaderStore,
