@@ -16,7 +16,7 @@ from twisted.web.http_headers import Headers
 from swarmd._log import observer
 from swarmd.api._fanout import combine_failures, fan_out
 from swarmd.api._helpers import int_arg
-from swarmd.api.errors import DockerError, not_found
+from swarmd.api.errors import not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.engine.client import decode_json
@@ -92,14 +92,22 @@ JSON_HEADERS = Headers({b"Content-Type": [b"application/json"]})
 
 class EngineRouting:
     """
-    Mixin of the route classes; needs C{self.cluster}.
+    The base of the handler groups (L{swarmd.api.containers.ContainerRoutes},
+    ...): reaching the engine behind a request.
+
+    @ivar cluster: the L{swarmd.cluster.Cluster}.
+    @ivar clock: the reactor (timestamps, pacing of streamed bodies).
     """
 
-    # Set by the class the route groups are mixed into (DockerAPI).
-    cluster: Any  # a swarmd.cluster.cluster.Cluster
-    clock: Any  # the reactor
-
     _log = Logger(observer=observer)
+
+    def __init__(self, cluster, clock):
+        """
+        @param cluster: the L{swarmd.cluster.Cluster}.
+        @param clock: the reactor.
+        """
+        self.cluster: Any = cluster
+        self.clock: Any = clock
 
     def _container(self, name):
         container = self.cluster.container(name)
@@ -219,7 +227,3 @@ class EngineRouting:
         marker = "/containers/" + name
         index = path.find(marker)
         return path[index + len(marker):] if index >= 0 else ""
-
-    def not_supported(self, request, version=None, **kwargs):
-        raise DockerError(501, "%s %s is not supported by swarmd yet" % (
-            request.method.decode("ascii"), request.path.decode("utf-8", "replace")))

@@ -1,10 +1,13 @@
 """
 L{DockerAPI}: the Docker remote API of the whole cluster, as a Klein app.
 
-The handlers live in one class per area (L{SystemRoutes},
-L{ContainerRoutes}, L{ImageRoutes}, ...); the route table
-(L{swarmd.api.routes.ROUTES}) names them, and every route is served with and
-without a C{/vX.Y} prefix.
+The handlers live in one handler group per area (L{SystemRoutes},
+L{ContainerRoutes}, L{ImageRoutes}, ...), objects of their own that the API
+builds and holds; the one route table (L{swarmd.api.routes.ROUTES}) names
+each route's handler as C{"group.method"}, found when the API is built
+(L{resolve_handlers}).  Every route is served with and without a C{/vX.Y}
+prefix; the fast lane (L{swarmd.api.fastlane}) answers the routes the table
+marks C{fast} before Klein's routing.
 """
 
 import os
@@ -23,8 +26,8 @@ from swarmd.api.errors import DockerError, bad_request, error_body, write_error
 from swarmd.api.events import EventRoutes
 from swarmd.api.images import ImageRoutes
 from swarmd.api.networks import NetworkRoutes
-from swarmd.api.routes import ROUTES
-from swarmd.api.system import SystemRoutes
+from swarmd.api.routes import ROUTES, NotSupported, resolve_handlers, route_template
+from swarmd.api.system import ManagerStatus, SystemRoutes
 from swarmd.api.volumes import VolumeRoutes
 from swarmd.cluster.index import AmbiguousContainer
 from swarmd.engine import EngineUnreachable
@@ -42,10 +45,16 @@ def new_incident():
     return os.urandom(6).hex()
 
 
-class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, NetworkRoutes,
-                VolumeRoutes):
+class DockerAPI:
     """
     The Docker remote API served by the manager.
+
+    @ivar status: the L{ManagerStatus} the handler groups share.
+    @ivar system: the L{SystemRoutes}; likewise C{events}, C{containers},
+        C{images}, C{networks} and C{volumes}: the handler groups, by the
+        name L{ROUTES} gives them.
+    @ivar handlers: the handler of each route (C{{route's handler:
+        callable}}), found when the API was built.
     """
 
     app = Klein()
@@ -58,22 +67,49 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         @param clock: the reactor (used for timestamps).
         @param strategy: the strategy name shown by C{/info}.
         @param filters: the filter names shown by C{/info}.
+        @param debug: C{/info}'s C{Debug}.
         @param refresh_on_node_filter: re-read the containers of the nodes a
             container list's C{node} filter names before answering.
         @param container_name_refresh_filter: re-read every node's containers
             before answering a container list whose C{name} filter is this.
+        @raise swarmd.api.routes.UnknownHandler: a route of L{ROUTES} names
+            a handler no group has.
         """
-        self.refresh_on_node_filter = refresh_on_node_filter
-        self.container_name_refresh_filter = container_name_refresh_filter
         self.cluster = cluster
         self.clock = clock
-        self.strategy = strategy
-        self.filters = tuple(filters)
-        self.debug = debug
-        self.event_listeners = 0
-        #: This manager's role for C{/info}: C{("primary", None)}, or under
-        #: replication C{("replica", primary address)} (see L{swarmd.ha}).
-        self.role = _standalone
+        self.status = ManagerStatus()
+        self.system = SystemRoutes(cluster, clock, self.status, strategy=strategy,
+                                   filters=filters, debug=debug)
+        self.events = EventRoutes(cluster, clock, self.status)
+        self.containers = ContainerRoutes(
+            cluster, clock, refresh_on_node_filter=refresh_on_node_filter,
+            container_name_refresh_filter=container_name_refresh_filter)
+        self.images = ImageRoutes(cluster, clock)
+        self.networks = NetworkRoutes(cluster, clock)
+        self.volumes = VolumeRoutes(cluster, clock)
+        self.handlers = resolve_handlers(ROUTES, {
+            "system": self.system, "events": self.events, "containers": self.containers,
+            "images": self.images, "networks": self.networks, "volumes": self.volumes})
+
+    @property
+    def event_listeners(self):
+        """
+        The clients following C{/events} now.
+        """
+        return self.status.event_listeners
+
+    @property
+    def role(self):
+        """
+        Returns this manager's role for C{/info}: C{("primary", None)}, or
+        under replication C{("replica", primary address)} (see
+        L{swarmd.ha}).
+        """
+        return self.status.role
+
+    @role.setter
+    def role(self, role):
+        self.status.role = role
 
     def resource(self):
         """
@@ -150,6 +186,8 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
     def dispatch(self, handler, request, version=None, **kwargs):
         """
         Check the API version of a versioned path, then call the handler.
+
+        @param handler: a route's handler, as L{ROUTES} names it.
         """
         if version is not None:
             if _VERSION.match(version) is None:
@@ -162,7 +200,7 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
                 raise bad_request(
                     "client version %s is too old. Minimum supported API version is %s, "
                     "please upgrade your client to a newer version" % (version, MIN_API_VERSION))
-        result = getattr(self, handler)(request, version=version, **kwargs)
+        result = self.handlers[handler](request, version=version, **kwargs)
         if isinstance(result, Deferred):
             result.addErrback(self._client_left, request)
         return result
@@ -186,10 +224,6 @@ class DockerAPI(SystemRoutes, EventRoutes, ContainerRoutes, ImageRoutes, Network
         raise CancelledError()
 
 
-def _standalone():
-    return ("primary", None)
-
-
 def _request_fields(request):
     """
     @return: the log fields naming a request: C{method}, C{uri} (as
@@ -202,14 +236,6 @@ def _request_fields(request):
             "route": getattr(request, "route_template", None)}
 
 
-def route_template(path):
-    """
-    @param path: a path of L{ROUTES} (C{/containers/<path:name>/json}).
-    @return: its template as metrics label it (C{/containers/{name}/json}).
-    """
-    return re.sub(r"<(?:[^:>]*:)?([^>]*)>", r"{\1}", path)
-
-
 def _dispatcher(handler, path):
     template = route_template(path)
 
@@ -218,14 +244,14 @@ def _dispatcher(handler, path):
         request.route_template = template
         return self.dispatch(handler, request, **kwargs)
 
-    route.__name__ = handler
+    route.__name__ = "not_supported" if isinstance(handler, NotSupported) else handler
     return route
 
 
 def _register_routes():
-    for method, path, handler in ROUTES:
-        if not hasattr(DockerAPI, handler):
-            setattr(DockerAPI, handler, DockerAPI.not_supported)
+    # Klein's URL map: each route's handler is looked up in the API's
+    # handlers (DockerAPI.handlers) when a request comes.
+    for method, path, handler, _ in ROUTES:
         for prefix in ("", "/v<version>"):
             DockerAPI.app.route(prefix + path, methods=[method],
                                 endpoint="%s %s%s" % (method, prefix, path))(

@@ -35,14 +35,24 @@ from swarmd.engine import EngineError
 
 class ContainerRoutes(EngineRouting):
     """
-    C{/containers/...}
+    C{/containers/...}, C{/exec/...}, C{/commit}.
 
-    @cvar refresh_on_node_filter: C{--refresh-on-node-filter}.
-    @cvar container_name_refresh_filter: C{--container-name-refresh-filter}.
+    @ivar refresh_on_node_filter: C{--refresh-on-node-filter}.
+    @ivar container_name_refresh_filter: C{--container-name-refresh-filter}.
     """
 
-    refresh_on_node_filter = False
-    container_name_refresh_filter = ""
+    def __init__(self, cluster, clock, refresh_on_node_filter=False,
+                 container_name_refresh_filter=""):
+        """
+        @param refresh_on_node_filter: re-read the containers of the nodes a
+            container list's C{node} filter names before answering.
+        @param container_name_refresh_filter: re-read every node's containers
+            before answering a container list whose C{name} filter is this.
+        """
+        EngineRouting.__init__(self, cluster, clock)
+        self.refresh_on_node_filter = refresh_on_node_filter
+        self.container_name_refresh_filter = container_name_refresh_filter
+        self._last_list: tuple[list[bytes], bytes] = ([], b"[]\n")
 
     def containers_json(self, request, version=None):
         filters = parse_container_filters(arg(request, "filters"))
@@ -90,8 +100,6 @@ class ContainerRoutes(EngineRouting):
             chosen = chosen[:limit]
         request.setHeader(b"Content-Type", b"application/json")
         return self._list_body([c.listing_bytes(now) for c in chosen])
-
-    _last_list: tuple[list[bytes], bytes] = ([], b"[]\n")
 
     def _list_body(self, entries):
         """

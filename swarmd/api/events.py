@@ -6,9 +6,8 @@ C{engine_disconnect} and C{engine_reconnect}.
 
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IPushProducer
@@ -19,6 +18,7 @@ from zope.interface import implementer
 from swarmd._log import observer
 from swarmd.api._fanout import fan_out
 from swarmd.api._helpers import arg
+from swarmd.api._routing import EngineRouting
 from swarmd.api.errors import bad_request
 from swarmd.api.listfilters import parse_filters
 from swarmd.engine import EngineError
@@ -250,7 +250,7 @@ class _Gate:
             self(event)
 
 
-class EventRoutes:
+class EventRoutes(EngineRouting):
     """
     C{/events}
 
@@ -264,12 +264,13 @@ class EventRoutes:
     #: Seconds an engine has to replay its past events.
     replay_timeout = 10.0
 
-    # Set by DockerAPI, which mixes this group in with EngineRouting's.
-    cluster: Any  # a swarmd.cluster.cluster.Cluster
-    clock: Any  # the reactor
-    event_listeners: int
-    _log: Logger
-    _engine_path: Callable[..., Any]
+    def __init__(self, cluster, clock, status):
+        """
+        @param status: the L{swarmd.api.system.ManagerStatus} counting the
+            clients following the events.
+        """
+        EngineRouting.__init__(self, cluster, clock)
+        self.status = status
 
     def events(self, request, version=None):
         now = self.clock.seconds()
@@ -291,14 +292,14 @@ class EventRoutes:
         live = until is None or until > now_ns
         gate = _Gate(feed)
         unsubscribe = self.cluster.subscribe(gate) if live else (lambda: None)
-        self.event_listeners += 1
+        self.status.event_listeners += 1
         timer = None
         if until is not None and live:
             timer = self.clock.callLater(until / 10 ** 9 - now, feed.close)
 
         def finished(result):
             unsubscribe()
-            self.event_listeners -= 1
+            self.status.event_listeners -= 1
             if timer is not None and timer.active():
                 timer.cancel()
             if request.channel is not None:

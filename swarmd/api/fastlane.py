@@ -1,7 +1,9 @@
 """
 The fast lane: the few read-only routes clients call most (C{_ping},
-C{version}, C{info}, the container list and C{inspect}) matched by one
-regular expression each and handed straight to their L{DockerAPI} handler,
+C{version}, C{info}, the container list and C{inspect}: the routes
+L{swarmd.api.routes.ROUTES} marks C{fast}) matched by one regular expression
+each (made from the route's path) and handed straight to their L{DockerAPI}
+handler,
 without Klein's routing (werkzeug matching over the whole table and its
 Deferred chain cost more than the handlers themselves: an inspect served
 from the cache took 0.8 ms of manager CPU, about 0.4 ms of it routing).
@@ -24,23 +26,22 @@ from werkzeug.exceptions import BadHost
 
 from swarmd._log import observer
 from swarmd.api.errors import write_error
-
-#: C{(method, path pattern, handler)}: the pattern's groups are the API
-#: version (or L{None}) and the route's own arguments, by name.
-FAST_ROUTES = (
-    (b"GET", r"/_ping", "ping"),
-    (b"GET", r"/version", "version"),
-    (b"GET", r"/info", "info"),
-    (b"GET", r"/containers/json", "containers_json"),
-    (b"GET", r"/containers/(?P<name>[^%]+)/json", "container_json"),
-)
+from swarmd.api.routes import ROUTES, fast_pattern, route_template
 
 
 def _compile(routes):
-    table: dict[Any, Any] = {}
-    for method, path, handler in routes:
-        pattern = re.compile(r"(?:/v(?P<version>[^/%]+))?" + path + r"\Z")
-        table.setdefault(method, []).append((pattern, handler))
+    """
+    @return: C{{method: [(pattern, handler, route template)]}} of the fast
+        routes of C{routes}: each pattern's groups are the API version (or
+        L{None}) and the route's own arguments, by name.
+    """
+    table: dict[bytes, list[Any]] = {}
+    for route in routes:
+        if not route.fast:
+            continue
+        pattern = re.compile(r"(?:/v(?P<version>[^/%]+))?" + fast_pattern(route.path) + r"\Z")
+        table.setdefault(route.method.encode("ascii"), []).append(
+            (pattern, route.handler, route_template(route.path)))
     return table
 
 
@@ -53,24 +54,30 @@ class FastLane(Resource):
     isLeaf = True
     _log = Logger(observer=observer)
 
-    def __init__(self, api, rest, routes=FAST_ROUTES):
+    def __init__(self, api, rest, routes=ROUTES):
         """
         @param api: the L{DockerAPI} whose handlers answer.
         @param rest: the resource for every other request (Klein's).
+        @param routes: the route table, whose C{fast} routes this lane
+            answers.
         """
         Resource.__init__(self)
         self._api = api
         self._rest = rest
         self._table = _compile(routes)
-        # Each fast handler's route template, as metrics label requests
-        # (the same as Klein's lane: swarmd.api.app.route_template).
-        self._templates = {handler: re.sub(r"\(\?P<([^>]+)>[^)]*\)", r"{\1}", path)
-                           for _, path, handler in routes}
 
     def match(self, method, path):
         """
         @param path: the request's path, C{bytes}, without its query.
         @return: C{(handler name, arguments)}, or L{None} for the slow lane.
+        """
+        found = self._find(method, path)
+        return None if found is None else found[:2]
+
+    def _find(self, method, path):
+        """
+        @return: C{(handler name, arguments, route template)} (the template
+            as metrics label requests, the same as Klein's lane), or L{None}.
         """
         candidates = self._table.get(method)
         if not candidates:
@@ -79,11 +86,11 @@ class FastLane(Resource):
             text = path.decode("ascii")
         except UnicodeDecodeError:
             return None
-        for pattern, handler in candidates:
+        for pattern, handler, template in candidates:
             found = pattern.match(text)
             if found is not None:
                 arguments = {k: v for k, v in found.groupdict().items() if k != "version"}
-                return handler, dict(arguments, version=found.group("version"))
+                return handler, dict(arguments, version=found.group("version")), template
         return None
 
     def _render_rest(self, request):
@@ -105,7 +112,7 @@ class FastLane(Resource):
             return self._api.error_answer(request, Failure())
 
     def render(self, request):
-        found = self.match(request.method, request.path)
+        found = self._find(request.method, request.path)
         if found is None:
             if not _utf8_path(request.path):
                 # Klein would answer a plain-text 400 and log a traceback.
@@ -115,8 +122,7 @@ class FastLane(Resource):
                 return write_error(request, 400, "invalid URL: the path is not UTF-8 once "
                                                  "percent-decoded")
             return self._render_rest(request)
-        handler, arguments = found
-        request.route_template = self._templates[handler]
+        handler, arguments, request.route_template = found
         api = self._api
         try:
             result = api.dispatch(handler, request, **arguments)

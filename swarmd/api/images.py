@@ -54,7 +54,8 @@ LOOKUP_TIMEOUT = 60.0
 #: Classic Swarm's answer when no engine can take a request.
 NO_HEALTHY_NODE = "No healthy node available in the cluster"
 
-#: The answer of BuildKit's routes.
+#: The answer of BuildKit's routes (C{/session}, C{/build/cancel}: see
+#: L{swarmd.api.routes}).
 NO_BUILDKIT = ("BuildKit is not supported by swarmd; use the legacy builder "
                "(DOCKER_BUILDKIT=0 docker build ...)")
 
@@ -360,12 +361,6 @@ class ImageRoutes(EngineRouting):
             yield self._refresh_images([engine])
         return None
 
-    def build_cancel(self, request, version=None):
-        raise DockerError(501, NO_BUILDKIT)
-
-    def session(self, request, version=None):
-        raise DockerError(501, NO_BUILDKIT)
-
     # -- any engine ----------------------------------------------------------------------
 
     @inlineCallbacks
@@ -374,9 +369,6 @@ class ImageRoutes(EngineRouting):
         path = "/auth" if request.path.endswith(b"/auth") else "/images/search"
         yield self._image_proxy(request, engine, path, version, timeout=LOOKUP_TIMEOUT)
         return None
-
-    def images_viz(self, request, version=None):
-        raise DockerError(501, "Not supported in clustering mode.")
 
 
 def _json_compact(value):

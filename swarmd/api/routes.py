@@ -1,78 +1,195 @@
 """
-The manager's route table: classic Swarm's (api/primary.go) plus the routes
-it lacked.  Every route is served both as is and under C{/vX.Y}.
+The manager's one route table: classic Swarm's (api/primary.go) plus the
+routes it lacked.  Every route is served both as is and under C{/vX.Y}.
 
-Each entry is C{(method, path, handler)}; C{handler} names a method of
-L{swarmd.api.app.DockerAPI}.  Paths use werkzeug syntax; C{<path:...>}
-matches across slashes, like classic's C{{name:.*}}.
+Each entry is a L{Route}: method, path, handler and whether it takes the
+fast lane (L{swarmd.api.fastlane}).  Paths use werkzeug syntax;
+C{<path:...>} matches across slashes, like classic's C{{name:.*}}.  A
+handler is named C{"group.method"}: a method of one of the handler groups
+L{swarmd.api.app.DockerAPI} is made of (C{system}, C{events},
+C{containers}, C{images}, C{networks}, C{volumes}), found when the API is
+built (L{resolve_handlers}: a name that does not resolve stops the manager
+there); or L{NotSupported}, for a route answered 501 on purpose.
 """
 
+import re
+from typing import NamedTuple
+
+from swarmd.api.errors import DockerError
+from swarmd.api.images import NO_BUILDKIT
+
+#: The answer of C{/images/viz}, as classic Swarm's.
+CLUSTERING_MODE = "Not supported in clustering mode."
+
+
+class NotSupported:
+    """
+    The handler of a route the manager does not serve, on purpose: a 501
+    with C{message}.
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, request, version=None, **kwargs):
+        raise DockerError(501, self.message)
+
+    def __repr__(self):
+        return "NotSupported(%r)" % (self.message,)
+
+
+class Route(NamedTuple):
+    """
+    One route of the API.
+
+    @ivar method: the HTTP method, C{"GET"}.
+    @ivar path: the werkzeug path, C{"/containers/<path:name>/json"}.
+    @ivar handler: C{"group.method"}, or a L{NotSupported}.
+    @ivar fast: whether the fast lane (L{swarmd.api.fastlane}) answers it,
+        with a regular expression made from C{path} (L{fast_pattern}).
+    """
+
+    method: str
+    path: str
+    handler: "str | NotSupported"
+    fast: bool = False
+
+
 ROUTES = (
-    ("HEAD", "/containers/<path:name>/archive", "proxy_container"),
-    ("GET", "/_ping", "ping"),
-    ("HEAD", "/_ping", "ping"),
-    ("GET", "/events", "events"),
-    ("GET", "/info", "info"),
-    ("GET", "/version", "version"),
-    ("GET", "/images/json", "images_json"),
-    ("GET", "/images/viz", "images_viz"),
-    ("GET", "/images/search", "proxy_random"),
-    ("GET", "/images/get", "images_get"),
-    ("GET", "/images/<path:name>/get", "proxy_image"),
-    ("GET", "/images/<path:name>/history", "proxy_image"),
-    ("GET", "/images/<path:name>/json", "proxy_image"),
-    ("GET", "/containers/ps", "containers_json"),
-    ("GET", "/containers/json", "containers_json"),
-    ("GET", "/containers/<path:name>/archive", "proxy_container"),
-    ("GET", "/containers/<path:name>/export", "proxy_container"),
-    ("GET", "/containers/<path:name>/changes", "proxy_container"),
-    ("GET", "/containers/<path:name>/json", "container_json"),
-    ("GET", "/containers/<path:name>/top", "proxy_container"),
-    ("GET", "/containers/<path:name>/logs", "proxy_container"),
-    ("GET", "/containers/<path:name>/stats", "proxy_container"),
-    ("GET", "/containers/<path:name>/attach/ws", "hijack_container"),
-    ("GET", "/exec/<path:execid>/json", "proxy_exec"),
-    ("GET", "/networks", "networks"),
-    ("GET", "/networks/<path:networkid>", "network"),
-    ("GET", "/volumes", "volumes"),
-    ("GET", "/volumes/<path:volumename>", "volume"),
-    ("GET", "/system/df", "system_df"),
-    ("POST", "/auth", "proxy_random"),
-    ("POST", "/commit", "commit"),
-    ("POST", "/build", "build"),
-    ("POST", "/build/cancel", "build_cancel"),
-    ("POST", "/images/create", "images_create"),
-    ("POST", "/images/load", "images_load"),
-    ("POST", "/images/prune", "images_prune"),
-    ("POST", "/images/<path:name>/push", "proxy_image"),
-    ("POST", "/images/<path:name>/tag", "image_tag"),
-    ("POST", "/containers/create", "containers_create"),
-    ("POST", "/containers/prune", "containers_prune"),
-    ("POST", "/containers/<path:name>/kill", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/pause", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/unpause", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/rename", "container_rename"),
-    ("POST", "/containers/<path:name>/restart", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/start", "container_start"),
-    ("POST", "/containers/<path:name>/stop", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/update", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/wait", "proxy_container_refresh"),
-    ("POST", "/containers/<path:name>/resize", "proxy_container"),
-    ("POST", "/containers/<path:name>/attach", "hijack_container"),
-    ("POST", "/containers/<path:name>/copy", "proxy_container"),
-    ("POST", "/containers/<path:name>/exec", "container_exec"),
-    ("POST", "/exec/<path:execid>/start", "exec_start"),
-    ("POST", "/exec/<path:execid>/resize", "proxy_exec"),
-    ("POST", "/networks/create", "networks_create"),
-    ("POST", "/networks/prune", "networks_prune"),
-    ("POST", "/networks/<path:networkid>/connect", "network_connect"),
-    ("POST", "/networks/<path:networkid>/disconnect", "network_disconnect"),
-    ("POST", "/volumes/create", "volumes_create"),
-    ("POST", "/volumes/prune", "volumes_prune"),
-    ("POST", "/session", "session"),
-    ("PUT", "/containers/<path:name>/archive", "proxy_container"),
-    ("DELETE", "/containers/<path:name>", "container_delete"),
-    ("DELETE", "/images/<path:name>", "image_delete"),
-    ("DELETE", "/networks/<path:networkid>", "network_delete"),
-    ("DELETE", "/volumes/<path:name>", "volume_delete"),
+    Route("HEAD", "/containers/<path:name>/archive", "containers.proxy_container"),
+    Route("GET", "/_ping", "system.ping", fast=True),
+    Route("HEAD", "/_ping", "system.ping"),
+    Route("GET", "/events", "events.events"),
+    Route("GET", "/info", "system.info", fast=True),
+    Route("GET", "/version", "system.version", fast=True),
+    Route("GET", "/images/json", "images.images_json"),
+    Route("GET", "/images/viz", NotSupported(CLUSTERING_MODE)),
+    Route("GET", "/images/search", "images.proxy_random"),
+    Route("GET", "/images/get", "images.images_get"),
+    Route("GET", "/images/<path:name>/get", "images.proxy_image"),
+    Route("GET", "/images/<path:name>/history", "images.proxy_image"),
+    Route("GET", "/images/<path:name>/json", "images.proxy_image"),
+    Route("GET", "/containers/ps", "containers.containers_json"),
+    Route("GET", "/containers/json", "containers.containers_json", fast=True),
+    Route("GET", "/containers/<path:name>/archive", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/export", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/changes", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/json", "containers.container_json", fast=True),
+    Route("GET", "/containers/<path:name>/top", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/logs", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/stats", "containers.proxy_container"),
+    Route("GET", "/containers/<path:name>/attach/ws", "containers.hijack_container"),
+    Route("GET", "/exec/<path:execid>/json", "containers.proxy_exec"),
+    Route("GET", "/networks", "networks.networks"),
+    Route("GET", "/networks/<path:networkid>", "networks.network"),
+    Route("GET", "/volumes", "volumes.volumes"),
+    Route("GET", "/volumes/<path:volumename>", "volumes.volume"),
+    Route("GET", "/system/df", "system.system_df"),
+    Route("POST", "/auth", "images.proxy_random"),
+    Route("POST", "/commit", "containers.commit"),
+    Route("POST", "/build", "images.build"),
+    Route("POST", "/build/cancel", NotSupported(NO_BUILDKIT)),
+    Route("POST", "/images/create", "images.images_create"),
+    Route("POST", "/images/load", "images.images_load"),
+    Route("POST", "/images/prune", "images.images_prune"),
+    Route("POST", "/images/<path:name>/push", "images.proxy_image"),
+    Route("POST", "/images/<path:name>/tag", "images.image_tag"),
+    Route("POST", "/containers/create", "containers.containers_create"),
+    Route("POST", "/containers/prune", "containers.containers_prune"),
+    Route("POST", "/containers/<path:name>/kill", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/pause", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/unpause", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/rename", "containers.container_rename"),
+    Route("POST", "/containers/<path:name>/restart", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/start", "containers.container_start"),
+    Route("POST", "/containers/<path:name>/stop", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/update", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/wait", "containers.proxy_container_refresh"),
+    Route("POST", "/containers/<path:name>/resize", "containers.proxy_container"),
+    Route("POST", "/containers/<path:name>/attach", "containers.hijack_container"),
+    Route("POST", "/containers/<path:name>/copy", "containers.proxy_container"),
+    Route("POST", "/containers/<path:name>/exec", "containers.container_exec"),
+    Route("POST", "/exec/<path:execid>/start", "containers.exec_start"),
+    Route("POST", "/exec/<path:execid>/resize", "containers.proxy_exec"),
+    Route("POST", "/networks/create", "networks.networks_create"),
+    Route("POST", "/networks/prune", "networks.networks_prune"),
+    Route("POST", "/networks/<path:networkid>/connect", "networks.network_connect"),
+    Route("POST", "/networks/<path:networkid>/disconnect", "networks.network_disconnect"),
+    Route("POST", "/volumes/create", "volumes.volumes_create"),
+    Route("POST", "/volumes/prune", "volumes.volumes_prune"),
+    Route("POST", "/session", NotSupported(NO_BUILDKIT)),
+    Route("PUT", "/containers/<path:name>/archive", "containers.proxy_container"),
+    Route("DELETE", "/containers/<path:name>", "containers.container_delete"),
+    Route("DELETE", "/images/<path:name>", "images.image_delete"),
+    Route("DELETE", "/networks/<path:networkid>", "networks.network_delete"),
+    Route("DELETE", "/volumes/<path:name>", "volumes.volume_delete"),
 )
+
+
+class UnknownHandler(Exception):
+    """
+    A route names a handler that no handler group has.
+    """
+
+
+def resolve_handlers(routes, groups):
+    """
+    Find the handler of every route.
+
+    @param routes: L{Route}s.
+    @param groups: C{{group name: handler group}}.
+    @return: C{{route's handler: callable}}, each callable taking
+        C{(request, version=..., **path arguments)}.
+    @raise UnknownHandler: naming the first route whose handler is not a
+        public method of one of C{groups}.
+    """
+    handlers = {}
+    for route in routes:
+        handler = route.handler
+        if isinstance(handler, NotSupported):
+            handlers[handler] = handler
+            continue
+        group_name, _, name = handler.partition(".")
+        found = None
+        if group_name in groups and name and not name.startswith("_"):
+            found = getattr(groups[group_name], name, None)
+        if not callable(found):
+            raise UnknownHandler("route %s %s: no handler %r (handler groups: %s)" % (
+                route.method, route.path, handler, ", ".join(sorted(groups))))
+        handlers[handler] = found
+    return handlers
+
+
+_VARIABLE = re.compile(r"<(?:([^:>]*):)?([^>]*)>")
+
+#: What each werkzeug converter matches on the fast lane: a path with
+#: percent-escapes is left to Klein (which decodes it).
+_FAST_CONVERTERS = {"path": "[^%]+", None: "[^/%]+"}
+
+
+def route_template(path):
+    """
+    @param path: a path of L{ROUTES} (C{/containers/<path:name>/json}).
+    @return: its template as metrics label it (C{/containers/{name}/json}).
+    """
+    return _VARIABLE.sub(r"{\2}", path)
+
+
+def fast_pattern(path):
+    """
+    @param path: a path of L{ROUTES} (C{/containers/<path:name>/json}).
+    @return: the regular expression the fast lane matches it with, its
+        variables as named groups (C{/containers/(?P<name>[^%]+)/json}).
+    @raise ValueError: for a converter the fast lane does not know.
+    """
+    pieces = []
+    end = 0
+    for variable in _VARIABLE.finditer(path):
+        converter, name = variable.group(1), variable.group(2)
+        if converter not in _FAST_CONVERTERS:
+            raise ValueError("no fast pattern for <%s:%s> in %s" % (converter, name, path))
+        pieces.append(re.escape(path[end:variable.start()]))
+        pieces.append("(?P<%s>%s)" % (name, _FAST_CONVERTERS[converter]))
+        end = variable.end()
+    pieces.append(re.escape(path[end:]))
+    return "".join(pieces)

@@ -39,17 +39,48 @@ def merge_disk_usage(answers):
     return merged
 
 
+def standalone():
+    """
+    The role of a manager without replication.
+    """
+    return ("primary", None)
+
+
+class ManagerStatus:
+    """
+    What the manager tells of itself (in C{/info}, and in its metrics)
+    that more than one handler group knows.
+
+    @ivar event_listeners: the clients following C{/events} now (counted
+        by L{swarmd.api.events.EventRoutes}).
+    @ivar role: returns this manager's role: C{("primary", None)}, or under
+        replication C{("replica", primary address)} (set by the manager,
+        see L{swarmd.ha}).
+    """
+
+    def __init__(self):
+        self.event_listeners = 0
+        self.role: Callable[[], Any] = standalone
+
+
 class SystemRoutes(EngineRouting):
     """
     Answered by the manager itself, or summed over every engine.
+
+    @ivar strategy: the strategy name shown by C{/info}.
+    @ivar filters: the filter names shown by C{/info}.
+    @ivar debug: C{/info}'s C{Debug}.
     """
 
-    # Set by DockerAPI, with the cluster.
-    strategy: str
-    filters: tuple[str, ...]
-    debug: bool
-    event_listeners: int
-    role: Callable[[], Any]
+    def __init__(self, cluster, clock, status, strategy="spread", filters=(), debug=False):
+        """
+        @param status: the L{ManagerStatus}, shown by C{/info}.
+        """
+        EngineRouting.__init__(self, cluster, clock)
+        self.status = status
+        self.strategy = strategy
+        self.filters = tuple(filters)
+        self.debug = debug
 
     def ping(self, request, version=None):
         request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
@@ -63,7 +94,8 @@ class SystemRoutes(EngineRouting):
     def info(self, request, version=None):
         request.setHeader(b"Content-Type", b"application/json")
         return _info.info_bytes(self.cluster, self.strategy, self.filters, debug=self.debug,
-                                events_listeners=self.event_listeners, role=self.role())
+                                events_listeners=self.status.event_listeners,
+                                role=self.status.role())
 
     @inlineCallbacks
     def system_df(self, request, version=None):

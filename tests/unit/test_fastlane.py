@@ -126,9 +126,9 @@ class LaneTests(SynchronousTestCase):
         """Only the fast routes, their methods and plain paths take the fast lane."""
         lane = FastLane(self.manager.api, None)
         self.assertEqual(lane.match(b"GET", b"/v1.41/containers/n1/web/json"),
-                         ("container_json", {"name": "n1/web", "version": "1.41"}))
+                         ("containers.container_json", {"name": "n1/web", "version": "1.41"}))
         self.assertEqual(lane.match(b"GET", b"/containers/json"),
-                         ("containers_json", {"version": None}))
+                         ("containers.containers_json", {"version": None}))
         for method, path in ((b"POST", b"/containers/web/json"),
                              (b"GET", b"/containers/w%2Fb/json"),
                              (b"GET", b"/containers/web/logs"), (b"DELETE", b"/_ping"),

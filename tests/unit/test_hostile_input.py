@@ -441,12 +441,12 @@ class IncidentTests(SynchronousTestCase):
 
     def test_fast_lane(self):
         """A route of the fast lane failing gives an incident."""
-        self.manager.api.ping = self.broken
+        self.manager.api.handlers["system.ping"] = self.broken
         self.check("GET", "/_ping")
 
     def test_klein_lane(self):
         """A route served by Klein failing gives an incident."""
-        self.manager.api.containers_prune = self.broken
+        self.manager.api.handlers["containers.containers_prune"] = self.broken
         self.check("POST", "/v1.41/containers/prune")
 
 

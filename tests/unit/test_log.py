@@ -146,7 +146,8 @@ class APIErrorTests(LoggedTestCase):
         self.cluster, self.clients, self.clock, _ = make_cluster(n=2)
         from treq.testing import StubTreq
 
-        self.stub = StubTreq(DockerAPI(self.cluster, self.clock).resource())
+        self.api = DockerAPI(self.cluster, self.clock)
+        self.stub = StubTreq(self.api.resource())
 
     def request(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
@@ -181,10 +182,10 @@ class APIErrorTests(LoggedTestCase):
 
     def test_internal_error_incident(self):
         """An internal error's incident is in the body and in the logged failure."""
-        def broken(api, request, **kwargs):
+        def broken(request, **kwargs):
             raise ZeroDivisionError("oops")
 
-        self.patch(DockerAPI, "ping", broken)
+        self.api.handlers["system.ping"] = broken
         status, body = self.request("GET", "/_ping")
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
         self.assertEqual(status, 500)

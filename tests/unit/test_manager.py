@@ -104,8 +104,10 @@ class MakeManagerServiceTests(TestCase):
         self.assertEqual((options.refresh_min, options.refresh_max, options.failure_retry),
                          (7.0, 9.0, 5))
         api = self.service.api
-        self.assertEqual((api.strategy, api.filters), ("binpack", ("health", "constraint")))
-        self.assertEqual((api.refresh_on_node_filter, api.container_name_refresh_filter),
+        self.assertEqual((api.system.strategy, api.system.filters),
+                         ("binpack", ("health", "constraint")))
+        self.assertEqual((api.containers.refresh_on_node_filter,
+                          api.containers.container_name_refresh_filter),
                          (True, "swarm-agent"))
 
 
