@@ -8,94 +8,28 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import treq
-from twisted.internet import error as ierror
-from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, succeed
-from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.defer import CancelledError, inlineCallbacks, succeed
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, ResponseDone
+from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
 
 from swarmd import API_VERSION
 from swarmd._pool import quiet_pool
-from swarmd.engine._interfaces import IBatchEngineClient, ICallRecord, IEventStream
+from swarmd.engine._failures import failure_reason, is_unreachable, not_sent, was_cancelled
+from swarmd.engine._interfaces import IBatchEngineClient, ICallRecord
+from swarmd.engine._pipeline import PipelinedGets, PipelineFactory
+from swarmd.engine._streams import EventStream, JSONStreamParser, decode_json
 from swarmd.engine.endpoints import engine_endpoint, host_header
 from swarmd.engine.errors import EngineError, EngineUnreachable
-from swarmd.tls import tls_error_text
 from swarmd.versions import lower_version
-
-#: Errors that mean "the engine cannot be reached", not "the engine said no".
-_UNREACHABLE = (
-    ierror.ConnectError,
-    ierror.ConnectionLost,
-    ierror.ConnectionClosed,
-    ierror.TimeoutError,
-    ierror.DNSLookupError,
-    ierror.ConnectingCancelledError,
-    CancelledError,
-    OSError,
-)
-
-
-def _is_unreachable(failure):
-    from twisted.web._newclient import (
-        RequestNotSent,
-        RequestTransmissionFailed,
-        ResponseFailed,
-        ResponseNeverReceived,
-    )
-
-    return failure.check(
-        ResponseNeverReceived,
-        ResponseFailed,
-        RequestTransmissionFailed,
-        RequestNotSent,
-        *_UNREACHABLE,
-    )
-
-
-def _not_sent(failure):
-    """
-    Whether a failed call surely never reached the engine (no connection,
-    or the request was not sent).
-    """
-    from twisted.web._newclient import RequestNotSent
-
-    return bool(failure.check(ierror.ConnectError, ierror.DNSLookupError, RequestNotSent))
-
 
 #: Seconds an idle pooled connection to an engine is kept.  Below the idle
 #: timeout of the servers in front of engines (Twisted's and many proxies'
 #: are a minute; dockerd has none): a POST sent on a connection the server
 #: is closing fails without retry ("Connection was closed cleanly").
 IDLE_TIMEOUT = 30
-
-
-def _cancelled(failure):
-    """
-    Whether a call failed because it was cancelled (Twisted's HTTP client
-    wraps the L{CancelledError} in L{ResponseNeverReceived}).
-    """
-    # A call cancelled while connecting fails with ConnectingCancelledError.
-    if failure.check(CancelledError, ierror.ConnectingCancelledError):
-        return True
-    reasons = getattr(failure.value, "reasons", None) or ()
-    return any(reason.check(CancelledError) for reason in reasons)
-
-
-def _reason(failure):
-    value = failure.value
-    reasons = getattr(value, "reasons", None)
-    if reasons:
-        value = reasons[0].value
-    if isinstance(value, (ierror.TimeoutError, CancelledError)):
-        return "timed out"
-    words = tls_error_text(value)
-    if words is not None:
-        return words
-    text = str(value).strip()
-    return text or value.__class__.__name__
 
 
 @implementer(IAgentEndpointFactory)
@@ -133,250 +67,6 @@ class BytesProducer:
 
     def stopProducing(self):
         pass
-
-
-def decode_json(data, address, path):
-    """
-    Decode an engine's JSON answer.
-
-    @return: the value, or L{None} for an empty body.
-    @raise EngineError: 502 when the engine sent something else.
-    """
-    if not data.strip():
-        return None
-    try:
-        return json.loads(data)
-    except ValueError:
-        raise EngineError(502, "engine %s sent invalid JSON for %s" % (address, path)) from None
-
-
-class JSONStreamParser:
-    """
-    Split a stream of concatenated JSON documents (Docker's events and
-    progress streams) into decoded objects.
-
-    @ivar callback: called with each decoded object.
-    """
-
-    _decoder = json.JSONDecoder()
-
-    def __init__(self, callback, limit=16 * 1024 * 1024):
-        self.callback = callback
-        self._buffer = ""
-        self._pending = b""
-        self._limit = limit
-
-    def feed(self, data):
-        """
-        Feed bytes; complete documents are passed to C{callback}.
-
-        @raise ValueError: on malformed JSON or a document over the size limit.
-        """
-        data = self._pending + data
-        # Keep an incomplete UTF-8 sequence for the next chunk.
-        try:
-            text = data.decode("utf-8")
-            self._pending = b""
-        except UnicodeDecodeError as e:
-            if e.start < len(data) - 3:
-                raise ValueError("invalid UTF-8 in JSON stream") from None
-            text = data[: e.start].decode("utf-8")
-            self._pending = data[e.start:]
-        buf = self._buffer + text
-        index = 0
-        end = len(buf)
-        while True:
-            while index < end and buf[index] in " \t\r\n":
-                index += 1
-            if index == end:
-                break
-            try:
-                obj, index = self._decoder.raw_decode(buf, index)
-            except ValueError:
-                # Incomplete document: wait for more, unless it can never end.
-                if end - index > self._limit:
-                    raise ValueError("JSON document too large in stream") from None
-                if buf[index] not in "{[":
-                    raise
-                break
-            self.callback(obj)
-        self._buffer = buf[index:]
-
-
-class _EventsProtocol(Protocol):
-    def __init__(self, callback, ended, answered=None):
-        self._parser = JSONStreamParser(callback)
-        self._ended = ended
-        self._answered = answered
-
-    def dataReceived(self, data):
-        if self._answered is not None:
-            self._answered()
-        try:
-            self._parser.feed(data)
-        except ValueError:
-            # Connected while data arrives; an HTTP body's transport is a producer.
-            self.transport.stopProducing()  # type: ignore[union-attr]
-
-    def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
-        ended, self._ended = self._ended, None
-        if ended is not None:
-            ended(reason)
-
-
-@implementer(IEventStream)
-class _EventStream:
-    def __init__(self, address, response, callback, answered=None):
-        self._stopped = False
-        self._address = address
-        self.done: Deferred[None] = Deferred()
-        self._protocol = _EventsProtocol(callback, self._ended, answered)
-        response.deliverBody(self._protocol)
-
-    def _ended(self, reason):
-        if self._stopped or reason.check(ResponseDone):
-            self.done.callback(None)
-        else:
-            self.done.errback(EngineUnreachable(self._address, _reason(reason)))
-
-    def stop(self):
-        if self._stopped:
-            return
-        self._stopped = True
-        transport = self._protocol.transport
-        if transport is not None:
-            transport.stopProducing()  # type: ignore[attr-defined]  # a body transport produces
-
-
-class _PipelinedGets(Protocol):
-    """
-    Send several C{GET}s at once on one connection (HTTP/1.1 pipelining,
-    which dockerd's Go server and Twisted's both answer in order) and read
-    the answers back to back: no connection, no request object and no
-    L{Deferred} per call, which at 30,000 inspects is most of the
-    manager's CPU when it first reads a big cluster.
-
-    @ivar done: fires with a C{list} of C{(status, body bytes)}, in the
-        order of the paths, once every answer is in; fails when the
-        connection ends first.
-    """
-
-    def __init__(self, host, paths, answered=None):
-        self._requests = b"".join(
-            b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\n\r\n" for path in paths)
-        self._wanted = len(paths)
-        self._answered = answered
-        self._buffer = b""
-        self._results = []
-        self.done: Deferred[Any] | None = Deferred(self._cancel)
-
-    def _cancel(self, done):
-        self.done = None
-        if self.transport is not None:
-            self.transport.abortConnection()  # type: ignore[attr-defined]  # a TCP/UNIX transport
-
-    def connectionMade(self):
-        self.transport.write(self._requests)  # type: ignore[union-attr]  # connected
-
-    def dataReceived(self, data):
-        if self._answered is not None:
-            self._answered()
-        self._buffer += data
-        try:
-            while self._parse_one():
-                pass
-        except ValueError as e:
-            self._finish(Failure(EngineError(502, "unreadable answer: %s" % (e,))))
-            return
-        if len(self._results) == self._wanted:
-            self._finish(self._results)
-
-    def _parse_one(self):
-        """
-        Take one complete answer off the buffer.
-
-        @return: whether one was taken.
-        @raise ValueError: on an answer that is not HTTP.
-        """
-        buffer = self._buffer
-        end = buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buffer) > 65536:
-                raise ValueError("answer head too long")
-            return False
-        lines = buffer[:end].split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise ValueError("bad status line %r" % (lines[0][:80],))
-        status = int(parts[1])
-        length = None
-        chunked = False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value.strip())
-            elif name == b"transfer-encoding":
-                chunked = value.strip().lower() == b"chunked"
-        start = end + 4
-        if chunked:
-            body: Any = []
-            position = start
-            while True:
-                eol = buffer.find(b"\r\n", position)
-                if eol < 0:
-                    return False
-                size = int(buffer[position:eol].split(b";", 1)[0], 16)
-                chunk_start = eol + 2
-                if len(buffer) < chunk_start + size + 2:
-                    return False
-                if size == 0:
-                    # No trailers: dockerd sends none.
-                    position = chunk_start + 2
-                    break
-                body.append(buffer[chunk_start:chunk_start + size])
-                position = chunk_start + size + 2
-            self._buffer = buffer[position:]
-            body = b"".join(body)
-        else:
-            if length is None:
-                if status not in (204, 304) and status >= 200:
-                    raise ValueError("answer without a length")
-                length = 0
-            if len(buffer) < start + length:
-                return False
-            body = buffer[start:start + length]
-            self._buffer = buffer[start + length:]
-        self._results.append((status, body))
-        return True
-
-    def _finish(self, result):
-        done, self.done = self.done, None
-        if done is None:
-            return
-        # Nothing big stays with the connection once it is over (a
-        # protocol and its transport are a cycle only a collection frees).
-        self._buffer = self._requests = b""
-        self._results = []
-        self.transport.loseConnection()  # type: ignore[union-attr]  # still connected
-        if isinstance(result, Failure):
-            done.errback(result)
-        else:
-            done.callback(result)
-
-    def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
-        if self.done is not None:
-            self._finish(reason)
-
-
-class _PipelineFactory(ClientFactory):
-    noisy = False
-
-    def __init__(self, protocol):
-        self._protocol = protocol
-
-    def buildProtocol(self, addr):
-        return self._protocol
 
 
 def _query(params):
@@ -485,12 +175,12 @@ class EngineClient:
             if failure.check(EngineError, EngineUnreachable):
                 return failure
             timed_out = bool(expired)
-            if not timed_out and _cancelled(failure):
+            if not timed_out and was_cancelled(failure):
                 raise CancelledError()
-            if _is_unreachable(failure):
+            if is_unreachable(failure):
                 raise EngineUnreachable(self.address,
-                                        "timed out" if timed_out else _reason(failure),
-                                        outcome_unknown=timed_out or not _not_sent(failure))
+                                        "timed out" if timed_out else failure_reason(failure),
+                                        outcome_unknown=timed_out or not not_sent(failure))
             return failure
 
         def settled(result):
@@ -577,7 +267,7 @@ class EngineClient:
     def inspect_containers(self, containers, raw=False):
         """
         Inspect several containers at once: one connection, the requests
-        pipelined (see L{_PipelinedGets}).  Falls back to one
+        pipelined (see L{PipelinedGets}).  Falls back to one
         L{inspect_container} each when the client goes through an injected
         agent (in-memory tests).
 
@@ -592,8 +282,8 @@ class EngineClient:
         host = host_header(self.address).encode("ascii")
         paths = [self._path("/containers/%s/json" % (_quote(c),)).encode("ascii")
                  for c in containers]
-        protocol = _PipelinedGets(host, paths, self._answered)
-        connected = self.endpoint.connect(_PipelineFactory(protocol))
+        protocol = PipelinedGets(host, paths, self._answered)
+        connected = self.endpoint.connect(PipelineFactory(protocol))
         d = connected.addCallback(lambda _: protocol.done)
 
         def decode(answers):
@@ -615,7 +305,7 @@ class EngineClient:
     def get_many(self, paths):
         """
         Several C{GET}s of JSON (API paths without the version), pipelined
-        on one connection that is closed after (see L{_PipelinedGets}).
+        on one connection that is closed after (see L{PipelinedGets}).
 
         @return: fires with a C{list}, in the order of C{paths}, of the
             decoded answer or the L{EngineError} the engine answered.
@@ -637,9 +327,9 @@ class EngineClient:
             return DeferredList([self._json("GET", path) for path in paths],
                                 consumeErrors=True).addCallback(collect)
         host = host_header(self.address).encode("ascii")
-        protocol = _PipelinedGets(host, [self._path(p).encode("ascii") for p in paths],
+        protocol = PipelinedGets(host, [self._path(p).encode("ascii") for p in paths],
                                   self._answered)
-        d = self.endpoint.connect(_PipelineFactory(protocol))
+        d = self.endpoint.connect(PipelineFactory(protocol))
         d.addCallback(lambda _: protocol.done)
 
         def decode(answers):
@@ -760,7 +450,7 @@ class EngineClient:
             if response.code != 200:
                 body = yield treq.content(response)
                 raise EngineError.from_body(response.code, body)
-            return _EventStream(self.address, response, callback, self._answered)
+            return EventStream(self.address, response, callback, self._answered)
 
         d.addCallback(opened)
         return self._guard(d, self._timeout)

@@ -26,7 +26,7 @@ from swarmd.api._helpers import json_depth
 from swarmd.api.events import parse_timestamp
 from swarmd.api.site import DockerSite
 from swarmd.config import TLSOptions
-from swarmd.engine.client import _reason as client_reason
+from swarmd.engine.client import failure_reason as client_reason
 from swarmd.testing import fuzz, lab
 from swarmd.testing.lab._tls import LabTLS, make_certificates
 from swarmd.testing.memory import MemoryManager
