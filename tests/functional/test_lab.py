@@ -26,7 +26,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from swarmd.testing import functional, lab
 from swarmd.testing.functional import require_docker, shared_lab
-from swarmd.testing.lab import Lab, LabError
+from swarmd.testing.lab import Lab, LabError, _cgroups, _processes
 from swarmd.testing.lab import _host as host
 from swarmd.testing.lab._image import is_static, rootfs_tar
 from swarmd.testing.lab._tls import make_certificates
@@ -211,10 +211,10 @@ class RegistryTests(SynchronousTestCase):
 
     def test_pid_identity(self):
         """A pid with the wrong start time is not the recorded process."""
-        started = host.start_time(os.getpid())
-        self.assertTrue(host.alive(os.getpid(), started))
-        self.assertFalse(host.alive(os.getpid(), started + 1))
-        self.assertFalse(host.alive(None))
+        started = _processes.start_time(os.getpid())
+        self.assertTrue(_processes.alive(os.getpid(), started))
+        self.assertFalse(_processes.alive(os.getpid(), started + 1))
+        self.assertFalse(_processes.alive(None))
 
 
 class ShareTests(SynchronousTestCase):
@@ -224,12 +224,12 @@ class ShareTests(SynchronousTestCase):
 
     def test_cpu_shares(self):
         """CPUs are split in even blocks; with fewer CPUs than engines, one each in turn."""
-        self.assertEqual(host.cpu_shares(3, [0, 1]), [[0], [1], [0]])
-        self.assertEqual(host.cpu_shares(2, [0, 1]), [[0], [1]])
-        self.assertEqual(host.cpu_shares(1, [0, 1]), [[0, 1]])
-        self.assertEqual(host.cpu_shares(3, range(8)), [[0, 1, 2], [3, 4, 5], [6, 7]])
-        self.assertEqual(host.cpu_shares(2, [4, 2, 6]), [[2, 4], [6]])
-        self.assertEqual(sorted(sum(host.cpu_shares(1), [])), sorted(os.sched_getaffinity(0)))
+        self.assertEqual(_cgroups.cpu_shares(3, [0, 1]), [[0], [1], [0]])
+        self.assertEqual(_cgroups.cpu_shares(2, [0, 1]), [[0], [1]])
+        self.assertEqual(_cgroups.cpu_shares(1, [0, 1]), [[0, 1]])
+        self.assertEqual(_cgroups.cpu_shares(3, range(8)), [[0, 1, 2], [3, 4, 5], [6, 7]])
+        self.assertEqual(_cgroups.cpu_shares(2, [4, 2, 6]), [[2, 4], [6]])
+        self.assertEqual(sorted(sum(_cgroups.cpu_shares(1), [])), sorted(os.sched_getaffinity(0)))
 
     def test_meminfo(self):
         """The meminfo copy reports the share as MemTotal, caps free memory, keeps the rest."""
@@ -240,8 +240,8 @@ class ShareTests(SynchronousTestCase):
             f.write("MemTotal:       24000000 kB\nMemFree:        20000000 kB\n"
                     "MemAvailable:    1000000 kB\nSwapTotal:             0 kB\n")
         copy = os.path.join(folder, "copy")
-        host.write_meminfo(copy, 8000000 * 1024, meminfo=real)
-        self.assertEqual(host.memory_total(copy), 8000000 * 1024)
+        _cgroups.write_meminfo(copy, 8000000 * 1024, meminfo=real)
+        self.assertEqual(_cgroups.memory_total(copy), 8000000 * 1024)
         with open(copy) as f:
             lines = [line.split() for line in f]
         self.assertEqual(lines, [["MemTotal:", "8000000", "kB"], ["MemFree:", "8000000", "kB"],
@@ -343,7 +343,7 @@ def _assert_gone(testcase, the_lab, pids, slots):
     mounts, claims.
     """
     for pid, started in pids:
-        testcase.assertFalse(host.alive(pid, started), "pid %d still alive" % (pid,))
+        testcase.assertFalse(_processes.alive(pid, started), "pid %d still alive" % (pid,))
     for slot in slots:
         testcase.assertFalse(host.link_exists(host.bridge_name(slot)))
         testcase.assertFalse(host.link_exists(host.veth_name(slot)))
@@ -392,7 +392,7 @@ class SharedLabTests(TestCase):
         for engine in self.lab.engines:
             with open(engine.pidfile) as f:
                 self.assertEqual(int(f.read()), engine.pid)
-            self.assertEqual(os.path.basename(host.cmdline(engine.pid)[0]), "dockerd")
+            self.assertEqual(os.path.basename(_processes.cmdline(engine.pid)[0]), "dockerd")
             self.assertTrue(engine.running())
 
     def test_shared(self):
@@ -424,7 +424,8 @@ class StopTests(TestCase):
         bridge = "br-" + network.stdout.strip()[:12]
         self.assertTrue(host.link_exists(bridge))
         pids = [(e.pid, e.started) for e in the_lab.engines]
-        pids += [(p, host.start_time(p)) for e in the_lab.engines for p in host.children(e.pid)]
+        pids += [(p, _processes.start_time(p))
+                 for e in the_lab.engines for p in _processes.children(e.pid)]
         slots = [e.slot for e in the_lab.engines]
         self.assertTrue(host.mounts_under(the_lab.base))
         the_lab.stop()
@@ -585,9 +586,9 @@ class HostShareTests(TestCase):
         the_lab = Lab(n=3)
         self.addCleanup(the_lab.stop)
         the_lab.start()
-        total = host.memory_total()
+        total = _cgroups.memory_total()
         infos = [_info(e) for e in the_lab.engines]
-        self.assertEqual([e.cpus for e in the_lab.engines], host.cpu_shares(3))
+        self.assertEqual([e.cpus for e in the_lab.engines], _cgroups.cpu_shares(3))
         self.assertEqual([i["NCPU"] for i in infos], [len(e.cpus) for e in the_lab.engines])
         self.assertLessEqual(sum(i["NCPU"] for i in infos),
                              max(3, len(os.sched_getaffinity(0))))

@@ -51,7 +51,8 @@ from swarmd.testing.fakeengine._http import (
     frame,
     serve,
 )
-from swarmd.testing.fakeengine._images import BUSYBOX_ID, FakeImage, FakeRegistry
+from swarmd.testing.fakeengine._images import BUSYBOX_ID, FakeImage
+from swarmd.testing.fakeengine._registry import FakeRegistry
 from swarmd.testing.fakeengine._system import SERVER_VERSION
 
 __all__ = [

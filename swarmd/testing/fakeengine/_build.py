@@ -21,8 +21,9 @@ from twisted.internet.defer import inlineCallbacks
 
 from swarmd.testing.fakeengine._errors import FakeAPIError, bad_request, server_error
 from swarmd.testing.fakeengine._image_ops import CHANGE_INSTRUCTIONS, _json_words, apply_change
-from swarmd.testing.fakeengine._images import FakeImage, familiar, history_entry
+from swarmd.testing.fakeengine._images import FakeImage, history_entry
 from swarmd.testing.fakeengine._layers import add_layer, tar_of
+from swarmd.testing.fakeengine._references import familiar
 from swarmd.testing.fakeengine._time import NANO
 
 #: The C{PATH} a build stage gets when its base image sets none.

@@ -10,9 +10,10 @@ from swarmd.testing.fakeengine import _proc as proc
 from swarmd.testing.fakeengine._container import RUNNING
 from swarmd.testing.fakeengine._errors import FakeAPIError, bad_request, conflict, server_error
 from swarmd.testing.fakeengine._image_ops import apply_change
-from swarmd.testing.fakeengine._images import FakeImage, familiar, history_entry
+from swarmd.testing.fakeengine._images import FakeImage, history_entry
 from swarmd.testing.fakeengine._layers import add_layer
 from swarmd.testing.fakeengine._network_ops import labels_match
+from swarmd.testing.fakeengine._references import familiar
 from swarmd.testing.fakeengine._stats import disk_usage
 from swarmd.testing.fakeengine._time import NANO, parse_until
 

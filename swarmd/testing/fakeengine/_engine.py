@@ -37,10 +37,12 @@ from swarmd.testing.fakeengine._exec import ExecOps
 from swarmd.testing.fakeengine._filters import Filters, container_included
 from swarmd.testing.fakeengine._image_ops import ImageOps
 from swarmd.testing.fakeengine._image_transfer import ImageTransferOps
-from swarmd.testing.fakeengine._images import FakeRegistry, busybox, familiar
+from swarmd.testing.fakeengine._images import busybox
 from swarmd.testing.fakeengine._lifecycle import LifecycleOps
 from swarmd.testing.fakeengine._network import PREDEFINED, Addresses, default_networks
 from swarmd.testing.fakeengine._network_ops import NetworkOps
+from swarmd.testing.fakeengine._references import familiar
+from swarmd.testing.fakeengine._registry import FakeRegistry
 from swarmd.testing.fakeengine._system import info_of, version_of
 from swarmd.testing.fakeengine._time import NANO
 from swarmd.testing.fakeengine._volume_ops import VolumeOps

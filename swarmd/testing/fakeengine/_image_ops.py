@@ -18,14 +18,14 @@ from swarmd.testing.fakeengine._errors import (
     not_found,
     server_error,
 )
-from swarmd.testing.fakeengine._images import (
+from swarmd.testing.fakeengine._layers import chain_ids, get_layer
+from swarmd.testing.fakeengine._network_ops import labels_match
+from swarmd.testing.fakeengine._references import (
     familiar,
     familiar_name,
     parse_reference,
     repository_of,
 )
-from swarmd.testing.fakeengine._layers import chain_ids, get_layer
-from swarmd.testing.fakeengine._network_ops import labels_match
 from swarmd.testing.fakeengine._time import NANO, parse_until
 
 #: Filters C{POST /images/prune} accepts.

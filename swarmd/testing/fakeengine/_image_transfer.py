@@ -15,16 +15,15 @@ from swarmd.testing.fakeengine._errors import (
     server_error,
 )
 from swarmd.testing.fakeengine._image_ops import _has_tag, _is_id_prefix, apply_change
-from swarmd.testing.fakeengine._images import (
-    FakeImage,
+from swarmd.testing.fakeengine._images import FakeImage, history_entry
+from swarmd.testing.fakeengine._layers import add_layer, get_layer
+from swarmd.testing.fakeengine._references import (
     familiar,
     familiar_name,
-    history_entry,
     parse_reference,
     repository_of,
-    unreachable,
 )
-from swarmd.testing.fakeengine._layers import add_layer, get_layer
+from swarmd.testing.fakeengine._registry import unreachable
 from swarmd.testing.fakeengine._time import NANO, parse_rfc3339
 
 

@@ -56,7 +56,8 @@ from swarmd.testing.lab._engine import (
     default_labels,
     ensure_installed,
 )
-from swarmd.testing.lab._lab import Lab, lab_status, reap_orphans, stop_lab
+from swarmd.testing.lab._lab import Lab
+from swarmd.testing.lab._teardown import lab_status, reap_orphans, stop_lab
 from swarmd.testing.lab._tls import LabTLS
 
 __all__ = [

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from swarmd.testing.lab._engine import LabError
-from swarmd.testing.lab._lab import Lab, _read_state, lab_status, stop_lab
+from swarmd.testing.lab._engine import LabError, read_state
+from swarmd.testing.lab._lab import Lab
+from swarmd.testing.lab._teardown import lab_status, stop_lab
 
 # -- command line -------------------------------------------------------------
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None, out=None) -> int:
                 labels = {}
                 for index, key, value in options.label:
                     labels.setdefault(index, {})[key] = value
-            saved = _read_state(options.base) if options.resume and options.base else None
+            saved = read_state(options.base) if options.resume and options.base else None
             if saved is not None and saved.get("status") != "stopped":
                 lab = Lab.load(options.base).resume()
             else:

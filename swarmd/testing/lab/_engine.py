@@ -4,6 +4,7 @@ One engine of a lab (L{LabEngine}), what the lab needs installed, and its errors
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import attr
 
 from swarmd.testing.lab import _host as host
+from swarmd.testing.lab import _processes
 from swarmd.testing.lab._image import BUSYBOX, is_static
 from swarmd.testing.lab._tls import LabTLS
 
@@ -215,7 +217,7 @@ class LabEngine:
         """
         @return: C{True} if its dockerd process runs.
         """
-        return host.alive(self.pid, self.started)
+        return _processes.alive(self.pid, self.started)
 
     def ping(self, timeout: float = 2.0) -> bool:
         """
@@ -307,3 +309,14 @@ def _labels_for(labels, index: int) -> dict[str, str]:
     if isinstance(labels, Sequence):
         return dict(labels[index - 1]) if index <= len(labels) else {}
     raise TypeError("labels must be None, a sequence, a mapping or a callable")
+
+
+def read_state(base: str) -> dict | None:
+    """
+    @return: the state a lab saved in its folder C{base}, or C{None}.
+    """
+    try:
+        with open(os.path.join(base, STATE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None

@@ -1,6 +1,8 @@
 """
 The host plumbing of the lab: commands, slots shared by every lab on the
-machine, bridges, network namespaces, cgroups, mounts and processes.
+machine, bridges, network namespaces and mounts.  The host's processes are
+in L{swarmd.testing.lab._processes}, each engine's share of CPUs and memory
+(and its cgroup) in L{swarmd.testing.lab._cgroups}.
 
 A I{slot} is a small number that is unique on the host while a lab holds it;
 everything host-wide an engine needs is named after its slot (bridge
@@ -13,7 +15,6 @@ counts as taken while anything named after it exists, whoever made it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import glob
 import json
@@ -21,8 +22,9 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterable, Iterator
+
+from swarmd.testing.lab._processes import signal_pids
 
 #: Host-wide folder of slot claims (one JSON file per claimed slot).
 REGISTRY = "/run/swarmd-lab"
@@ -150,98 +152,6 @@ def cgroup_folders(name: str) -> list[str]:
     found = glob.glob(os.path.join("/sys/fs/cgroup", "*", name))
     found += glob.glob(os.path.join("/sys/fs/cgroup", name))
     return sorted(f for f in found if os.path.isdir(f))
-
-
-# -- each engine's share of the host ------------------------------------------
-
-def cpu_shares(count: int, cpus: Iterable[int] | None = None) -> list[list[int]]:
-    """
-    Split the CPUs among C{count} engines: each gets its own CPUs, as even
-    a part as can be (sizes differ by one at most), when there are at least
-    as many CPUs as engines; otherwise one CPU each, in turn (three engines
-    on two CPUs: C{[[0], [1], [0]]}).
-
-    @param cpus: the CPUs to split; by default the ones this process may run
-        on (its affinity mask).
-    @return: one sorted CPU list per engine.
-    """
-    available = sorted(os.sched_getaffinity(0) if cpus is None else cpus)
-    if count <= len(available):
-        size, extra = divmod(len(available), count)
-        shares, start = [], 0
-        for index in range(count):
-            end = start + size + (1 if index < extra else 0)
-            shares.append(available[start:end])
-            start = end
-        return shares
-    return [[available[index % len(available)]] for index in range(count)]
-
-
-def memory_total(meminfo: str = "/proc/meminfo") -> int:
-    """
-    @return: the host's memory in bytes (C{MemTotal}).
-    """
-    with open(meminfo) as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    raise HostError("no MemTotal in %s" % (meminfo,))
-
-
-def write_meminfo(path: str, total: int, meminfo: str = "/proc/meminfo") -> None:
-    """
-    Write a copy of C{meminfo} that reports C{total} bytes of memory (free
-    and available memory capped to it): what the lab binds over
-    C{/proc/meminfo} for a dockerd, whose C{docker info} reads it.
-
-    @param total: bytes.
-    """
-    capped = ("MemTotal:", "MemFree:", "MemAvailable:")
-    lines = []
-    with open(meminfo) as f:
-        for line in f:
-            if line.startswith(capped):
-                name, value = line.split()[:2]
-                line = "%-16s%8d kB\n" % (name, min(int(value), total // 1024))
-            lines.append(line)
-    with open(path, "w") as f:
-        f.writelines(lines)
-
-
-def limit_cgroup(name: str, cpus: list[int], memory: int) -> list[str]:
-    """
-    Confine the cgroup C{name} (an engine's C{--cgroup-parent}, holding its
-    containers) to C{cpus} and C{memory} bytes, creating it: the cgroup v1
-    C{cpuset} and C{memory} controllers, or the v2 root's files.  Best
-    effort: a controller this host lacks is skipped.
-
-    @return: the limits that could not be set, as C{"FILE: REASON"}.
-    """
-    text = ",".join(str(cpu) for cpu in cpus)
-    root = "/sys/fs/cgroup"
-    if os.path.isdir(os.path.join(root, "cpuset")) or os.path.isdir(os.path.join(root, "memory")):
-        writes = [(os.path.join(root, "cpuset"), "cpuset.mems", None),
-                  (os.path.join(root, "cpuset"), "cpuset.cpus", text),
-                  (os.path.join(root, "memory"), "memory.limit_in_bytes", str(memory))]
-    else:
-        writes = [(root, "cpuset.cpus", text), (root, "memory.max", str(memory))]
-    failed = []
-    for top, file, value in writes:
-        if not os.path.isdir(top):
-            continue
-        folder = os.path.join(top, name)
-        try:
-            os.makedirs(folder, exist_ok=True)
-            if value is None:
-                # A v1 cpuset takes no task before it has memory nodes: the
-                # parent's.
-                with open(os.path.join(top, file)) as f:
-                    value = f.read().strip()
-            with open(os.path.join(folder, file), "w") as f:
-                f.write(value)
-        except OSError as e:
-            failed.append("%s: %s" % (os.path.join(folder, file), e.strerror or e))
-    return failed
 
 
 def host_addresses() -> set[str]:
@@ -400,117 +310,7 @@ class SlotRegistry:
             os.unlink(self._path(slot))
 
 
-# -- processes ----------------------------------------------------------------
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open("/proc/%d/stat" % (pid,)) as f:
-            data = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses.
-    return data[data.rindex(")") + 2:].split()
-
-
-def start_time(pid: int) -> int | None:
-    """
-    @return: when C{pid} started (clock ticks since boot), or C{None} if there
-        is no such process; with the pid it names a process for good.
-    """
-    fields = _stat(pid)
-    return int(fields[19]) if fields else None
-
-
-def alive(pid: int | None, started: int | None = None) -> bool:
-    """
-    @param started: the L{start_time} recorded for C{pid}, if known.
-    @return: C{True} if C{pid} runs (zombies are dead) and, given
-        C{started}, is still the same process.
-    """
-    if not pid:
-        return False
-    fields = _stat(pid)
-    if fields is None or fields[0] in ("Z", "X"):
-        return False
-    return started is None or int(fields[19]) == started
-
-
-def cmdline(pid: int) -> list[str]:
-    try:
-        with open("/proc/%d/cmdline" % (pid,), "rb") as f:
-            return [a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a]
-    except OSError:
-        return []
-
-
-def all_pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def children(pid: int) -> list[int]:
-    """
-    @return: the processes whose parent is C{pid}.
-    """
-    found = []
-    for other in all_pids():
-        fields = _stat(other)
-        if fields and int(fields[1]) == pid:
-            found.append(other)
-    return found
-
-
-def processes_mentioning(folders: Iterable[str], programs: Iterable[str]) -> list[int]:
-    """
-    @param folders: folders that belong to one lab.
-    @param programs: program names to consider (C{containerd}, ...).
-    @return: processes running one of C{programs} whose command line names a
-        path inside one of C{folders} (so they surely belong to that lab).
-    """
-    folders = [f.rstrip("/") + "/" for f in folders]
-    programs = set(programs)
-    found = []
-    for pid in all_pids():
-        if pid == os.getpid():
-            continue
-        argv = cmdline(pid)
-        if not argv or os.path.basename(argv[0]) not in programs:
-            continue
-        if any(f in arg for arg in argv for f in folders):
-            found.append(pid)
-    return found
-
-
-def signal_pids(pids: Iterable[int], signum: int) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signum)
-
-
-def terminate(pids: dict[int, int | None], timeout: float = 20.0) -> list[int]:
-    """
-    Stop processes: C{SIGTERM}, wait, then C{SIGKILL} what is left.
-
-    @param pids: pid to its recorded L{start_time} (or C{None}); only pids
-        that are still those processes are signalled.
-    @return: the pids that had to be killed.
-    """
-    live = {p: s for p, s in pids.items() if alive(p, s)}
-    signal_pids(live, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        live = {p: s for p, s in live.items() if alive(p, s)}
-        if not live:
-            return []
-        time.sleep(0.05)
-    killed = list(live)
-    signal_pids(killed, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(alive(p, s) for p, s in live.items()):
-        time.sleep(0.05)
-    return killed
-
-
-# -- links, namespaces, cgroups, mounts ---------------------------------------
+# -- links, namespaces, mounts -----------------------------------------------
 
 def add_bridge(name: str, address: str, netns: str | None = None) -> None:
     """
@@ -560,35 +360,6 @@ def delete_namespace(name: str) -> None:
     if netns_exists(name):
         signal_pids(namespace_pids(name), signal.SIGKILL)
         run("ip", "netns", "del", name, check=False)
-
-
-def delete_cgroup(name: str) -> list[str]:
-    """
-    Remove every cgroup folder C{name} (see L{cgroup_folders}), killing any
-    process still inside first.
-
-    @return: the folders that could not be removed.
-    """
-    left = []
-    for top in cgroup_folders(name):
-        for folder, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
-            for _attempt in range(50):
-                try:
-                    os.rmdir(folder)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if e.errno != errno.EBUSY:
-                        left.append(folder)
-                        break
-                    with contextlib.suppress(OSError), open(
-                            os.path.join(folder, "cgroup.procs")) as f:
-                        signal_pids([int(p) for p in f.read().split()], signal.SIGKILL)
-                    time.sleep(0.1)
-            else:
-                left.append(folder)
-    return left
 
 
 def _unescape(path: str) -> str:

@@ -1,6 +1,7 @@
 """
-The lab of real engines: L{Lab}, its folder, state and life cycle; stopping
-a lab from any process, and reaping the labs whose owner died.
+The lab of real engines: L{Lab}, its folder, state and life cycle.  Its
+teardown, stopping a lab from any process and reaping the labs whose owner
+died are in L{swarmd.testing.lab._teardown}.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+from swarmd.testing.lab import _cgroups, _processes
 from swarmd.testing.lab import _host as host
 from swarmd.testing.lab._engine import (
     _HELPERS,
@@ -25,8 +27,10 @@ from swarmd.testing.lab._engine import (
     _docker_cli,
     _labels_for,
     ensure_installed,
+    read_state,
 )
 from swarmd.testing.lab._image import IMAGE, IMAGE_CHANGE, write_rootfs_tar
+from swarmd.testing.lab._teardown import reap_orphans, tear_down
 from swarmd.testing.lab._tls import LabTLS, make_certificates
 
 
@@ -39,14 +43,6 @@ def _base_lock(base: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _read_state(base: str) -> dict | None:
-    try:
-        with open(os.path.join(base, STATE)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 class Lab:
@@ -112,7 +108,7 @@ class Lab:
             "owns_base": self._owns_base,
             "persistent": self.persistent,
             "owner": os.getpid(),
-            "owner_start": host.start_time(os.getpid()),
+            "owner_start": _processes.start_time(os.getpid()),
             "netns": self.netns,
             "tls": self.tls.to_json() if self.tls else None,
             "name_prefix": self.name_prefix,
@@ -133,7 +129,7 @@ class Lab:
         @return: a L{Lab} describing it (C{stop} works on it).
         """
         base = os.path.abspath(base)
-        state = _read_state(base)
+        state = read_state(base)
         if state is None:
             raise LabError("no lab state in %s" % (base,))
         lab = cls(n=max(1, len(state["engines"])), base=base, netns=state["netns"],
@@ -153,7 +149,7 @@ class Lab:
             # Stopping unmounts and deletes under the folder: it must be the
             # lab's own.
             if os.path.isdir(self.base) and os.listdir(self.base) and \
-                    _read_state(self.base) is None:
+                    read_state(self.base) is None:
                 raise LabError("%s is neither empty nor a lab folder" % (self.base,))
             os.makedirs(self.base, exist_ok=True)
         if len(self.base) > _MAX_BASE:
@@ -161,7 +157,7 @@ class Lab:
                 shutil.rmtree(self.base, ignore_errors=True)
             raise LabError("lab folder %s is too long for unix sockets (at most %d characters)"
                            % (self.base, _MAX_BASE))
-        state = _read_state(self.base)
+        state = read_state(self.base)
         if state is not None and state.get("status") == "suspended":
             raise LabError("a suspended lab is in %s: resume it, or stop it (deleting its "
                            "data) first" % (self.base,))
@@ -173,15 +169,15 @@ class Lab:
 
     def _claim(self) -> None:
         claim = {"base": self.base, "persistent": self.persistent, "owner": os.getpid(),
-                 "owner_start": host.start_time(os.getpid())}
+                 "owner_start": _processes.start_time(os.getpid())}
         with self.registry.locked():
             try:
                 slots = self.registry.pick(self.n, self.registry.claims())
             except host.HostError as e:
                 raise LabError(str(e)) from e
             self.registry.claim(slots, claim)
-            cpus = host.cpu_shares(self.n) if self.share else [None] * self.n
-            memory = host.memory_total() // self.n if self.share else None
+            cpus = _cgroups.cpu_shares(self.n) if self.share else [None] * self.n
+            memory = _cgroups.memory_total() // self.n if self.share else None
             for index, slot in enumerate(slots, 1):
                 name = "%s%d" % (self.name_prefix, index)
                 if self.netns:
@@ -237,10 +233,10 @@ class Lab:
         if engine.cpus:
             prefix = ["taskset", "-c", ",".join(str(cpu) for cpu in engine.cpus)]
         if engine.memory:
-            host.write_meminfo(meminfo, engine.memory)
+            _cgroups.write_meminfo(meminfo, engine.memory)
             bind = 'mount --bind "$2" /proc/meminfo && '
         if engine.cpus and engine.memory:
-            for problem in host.limit_cgroup(host.cgroup_name(engine.slot), engine.cpus,
+            for problem in _cgroups.limit_cgroup(host.cgroup_name(engine.slot), engine.cpus,
                                              engine.memory):
                 with open(engine.log_path, "a") as log:
                     log.write("lab: cannot set %s\n" % (problem,))
@@ -274,7 +270,7 @@ class Lab:
         self._processes.append(process)
         # unshare, nsenter and sh all exec: the pid is dockerd's.
         engine.pid = process.pid
-        engine.started = host.start_time(process.pid)
+        engine.started = _processes.start_time(process.pid)
 
     def stop_engine(self, name: str, timeout: float = 20.0) -> None:
         """
@@ -288,7 +284,7 @@ class Lab:
         with contextlib.suppress(Exception):
             engine.remove_containers()
         if engine.pid is not None:
-            host.terminate({engine.pid: engine.started}, timeout=timeout)
+            _processes.terminate({engine.pid: engine.started}, timeout=timeout)
 
     def start_engine(self, name: str) -> None:
         """
@@ -313,18 +309,18 @@ class Lab:
         @param timeout: seconds each dockerd has to stop (its containers'
             stop timeouts included) before it is killed.
         """
-        state = _read_state(self.base) if self.base else None
+        state = read_state(self.base) if self.base else None
         if state is None or state.get("status") == "stopped":
             return
         with _base_lock(self.base):
             live = [e for e in self.engines if e.running()]
-            host.terminate({e.pid: e.started for e in live if e.pid}, timeout=timeout)
+            _processes.terminate({e.pid: e.started for e in live if e.pid}, timeout=timeout)
             for process in self._processes:
                 process.poll()
             # What a killed dockerd left (a clean stop leaves nothing).
-            helpers = {pid: host.start_time(pid) for pid in
-                       host.processes_mentioning([e.folder for e in self.engines], _HELPERS)}
-            host.terminate(helpers, timeout=5.0)
+            helpers = {pid: _processes.start_time(pid) for pid in
+                       _processes.processes_mentioning([e.folder for e in self.engines], _HELPERS)}
+            _processes.terminate(helpers, timeout=5.0)
             self._save("suspended")
 
     def resume(self) -> Lab:
@@ -340,7 +336,7 @@ class Lab:
         """
         if os.geteuid() != 0:
             raise LabError("the lab needs root")
-        state = _read_state(self.base) if self.base else None
+        state = read_state(self.base) if self.base else None
         if state is None or state.get("status") == "stopped" or not self.engines:
             raise LabError("no lab to resume in %s" % (self.base,))
         with _base_lock(self.base):
@@ -366,7 +362,7 @@ class Lab:
         @raise LabError: if another lab holds one of them now.
         """
         claim = {"base": self.base, "persistent": True, "owner": os.getpid(),
-                 "owner_start": host.start_time(os.getpid())}
+                 "owner_start": _processes.start_time(os.getpid())}
         with self.registry.locked():
             claims = self.registry.claims()
             for engine in self.engines:
@@ -502,55 +498,7 @@ class Lab:
             self._stop(timeout)
 
     def _stop(self, timeout: float) -> None:
-        engines = [e for e in self.engines]
-        live = [e for e in engines if e.running()]
-        # Containers first: a stopping dockerd would otherwise stop each one
-        # with its full timeout (busybox sh ignores SIGTERM).
-        for engine in live:
-            with contextlib.suppress(Exception):
-                if engine.ping(timeout=1.0):
-                    engine.remove_containers()
-                    engine.remove_networks()
-        helpers: dict[int, int | None] = {}
-        for engine in live:
-            for pid in host.children(engine.pid or 0):
-                helpers[pid] = host.start_time(pid)
-        host.terminate({e.pid: e.started for e in live if e.pid}, timeout=timeout)
-        for process in self._processes:
-            process.poll()
-        folders = [e.folder for e in engines]
-        for pid in host.processes_mentioning(folders, _HELPERS):
-            helpers.setdefault(pid, host.start_time(pid))
-        for engine in engines:
-            if engine.netns:
-                for pid in host.namespace_pids(engine.netns):
-                    helpers.setdefault(pid, host.start_time(pid))
-        host.terminate(helpers, timeout=5.0)
-        for engine in engines:
-            if engine.netns:
-                host.delete_namespace(engine.netns)
-                host.delete_link(host.veth_name(engine.slot))
-            else:
-                host.delete_link(host.bridge_name(engine.slot))
-            # Bridges of user-defined networks the engine did not remove
-            # (it died first) are found by their addresses from its pool.
-            for link in host.links_with_addresses(host.slot_prefixes(engine.slot)):
-                host.delete_link(link)
-            host.delete_cgroup(host.cgroup_name(engine.slot))
-        left = host.unmount_under(self.base)
-        self.registry.release([e.slot for e in engines], self.base)
-        if left:
-            # Deleting files now could reach into whatever is mounted there.
-            raise LabError("mounts left under %s (its data was kept): %s"
-                           % (self.base, ", ".join(left)))
-        for engine in engines:
-            for part in ("data", "exec", "cgroup", "docker.sock"):
-                path = os.path.join(engine.folder, part)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(path)
+        tear_down(self, timeout)
         if self._owns_base:
             shutil.rmtree(self.base, ignore_errors=True)
         else:
@@ -569,53 +517,3 @@ class Lab:
                          "answering": running and e.ping(), "unix": e.unix_url,
                          "tcp": e.tcp_url, "labels": e.labels})
         return rows
-
-
-def stop_lab(base: str) -> bool:
-    """
-    Stop the lab whose folder is C{base}, whichever process started it.
-
-    @return: C{False} if C{base} holds no lab state (nothing to stop).
-    """
-    try:
-        lab = Lab.load(base)
-    except LabError:
-        return False
-    lab.stop()
-    return True
-
-
-def lab_status(base: str) -> list[dict]:
-    """
-    @return: L{Lab.status} of the lab in C{base}.
-    @raise LabError: if C{base} holds no lab state.
-    """
-    return Lab.load(base).status()
-
-
-def reap_orphans(registry: host.SlotRegistry | None = None) -> list[str]:
-    """
-    Forget claims no lab state mentions any more, and stop the
-    non-persistent labs whose owner process is gone.
-
-    @return: the folders of the labs stopped.
-    """
-    registry = registry or host.SlotRegistry()
-    orphans = []
-    with registry.locked():
-        # Under the lock: a lab writes its claims and its first state
-        # together while holding it.
-        for slot, claim in sorted(registry.claims().items()):
-            base = claim.get("base") or ""
-            state = _read_state(base) if base else None
-            if state is None or state.get("status") == "stopped" or \
-                    slot not in [e.get("slot") for e in state.get("engines", [])]:
-                registry.forget(slot)
-            elif not claim.get("persistent") and \
-                    not host.alive(claim.get("owner"), claim.get("owner_start")):
-                if base not in orphans:
-                    orphans.append(base)
-    for base in orphans:
-        with contextlib.suppress(Exception):
-            stop_lab(base)
-    return orphans
