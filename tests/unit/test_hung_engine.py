@@ -355,7 +355,7 @@ class OrphanCreateTests(SynchronousTestCase):
         self.lab.discovery.set_entries([self.lab.addresses["n1"], self.lab.addresses["n3"]])
         self.lab.advance(3)
         self.assertIsNone(self.lab.cluster.name_owner("web"))
-        self.assertEqual(self.lab.cluster._unknown, {})
+        self.assertEqual(self.lab.cluster.creations._unknown, {})
 
 
 class OutcomeTests(SynchronousTestCase):
