@@ -14,8 +14,8 @@ from twisted.web.client import FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from swarmd._log import observer
-from swarmd.api._fanout import combine_failures, fan_out
-from swarmd.api._helpers import int_arg
+from swarmd.api._fanout import combine_failures, fan_out, prune_targets, pruned, refresh_lists
+from swarmd.api._helpers import arg, int_arg
 from swarmd.api.errors import not_found
 from swarmd.api.proxy import copy_response_head, discard_body, forward_headers, relay_body
 from swarmd.engine import EngineError, EngineUnreachable
@@ -210,6 +210,39 @@ class EngineRouting:
             self._log.warn("{method} {path} failed on {engine}: {error}", method=method,
                            path=path, engine=engine.name, error=str(error))
         return answers
+
+    @inlineCallbacks
+    def _change_each(self, engines, kind, method, path, version=None, query=None, body=None,
+                     headers=None):
+        """
+        The same manager-made change on several engines at once, then their
+        cached C{kind} lists re-read (so the next list shows it).
+
+        @param kind: the list the change touches: C{"images"},
+            C{"networks"}, C{"volumes"}.
+        @return: a L{Deferred} firing with what L{fan_out} fired with:
+            C{[(engine, succeeded, decoded answer or error)]}.
+        """
+        results = yield fan_out(engines, lambda engine: self._engine_json(
+            engine, method, path, version, query=query, body=body, headers=headers))
+        yield refresh_lists(engines, kind)
+        return results
+
+    @inlineCallbacks
+    def _prune(self, request, version, kind, deleted_key):
+        """
+        C{POST /<kind>/prune} on every healthy engine (a C{node} filter
+        picks some: L{prune_targets}).
+
+        @param deleted_key: the answers' list of names deleted
+            (C{"NetworksDeleted"}, C{"VolumesDeleted"}).
+        @return: a L{Deferred} firing with C{(deleted, reclaimed)} (see
+            L{pruned}).
+        """
+        engines, query = prune_targets(self.cluster.healthy_engines(), arg(request, "filters"))
+        results = yield self._change_each(engines, kind, "POST", "/%s/prune" % (kind,), version,
+                                          query=query)
+        return pruned(results, deleted_key)
 
     @inlineCallbacks
     def _refresh(self, engine, container_id):

@@ -146,17 +146,18 @@ class ImageRoutes(EngineRouting):
         return response.code
 
     @inlineCallbacks
-    def _image_each(self, engines, method, path, version, query):
+    def _image_change(self, request, engines, method, path, version):
         """
-        The same manager-made call on every engine of C{engines}.
+        The same manager-made change (with the client's query string) on
+        every engine of C{engines}, then their image lists re-read.
 
-        @return: a L{Deferred} firing with C{(answers, failures)}: the
-            decoded answers, and C{(node, status, message)} of the engines
-            that failed.  A 404 counts as a failure only when no engine
-            succeeded (the image was already gone from that engine).
+        @return: a L{Deferred} firing with the decoded answers.
+        @raise DockerError: naming each engine that failed (a 404 counts
+            as a failure only when no engine succeeded: the image was
+            already gone from that engine).
         """
-        results = yield fan_out(engines, lambda e: self._engine_json(
-            e, method, path, version, query=query))
+        results = yield self._change_each(engines, "images", method, path, version,
+                                          query=_query(request))
         answers, failures = [], []
         for engine, ok, result in results:
             if ok:
@@ -167,7 +168,9 @@ class ImageRoutes(EngineRouting):
                 failures.append((_node(engine), 500, str(result)))
         if answers:
             failures = [f for f in failures if f[1] != 404]
-        return answers, failures
+        if failures:
+            raise failure_error(failures)
+        return answers
 
     @inlineCallbacks
     def _image_fan_out(self, request, version, path, with_body):
@@ -299,34 +302,22 @@ class ImageRoutes(EngineRouting):
     @inlineCallbacks
     def image_tag(self, request, name, version=None):
         engines = yield self._image_holders([name])
-        answers, failures = yield self._image_each(
-            engines, "POST", "/images/%s/tag" % (quote(name, safe="/:@"),), version,
-            _query(request))
-        yield self._refresh_images(engines)
-        if failures:
-            raise failure_error(failures)
+        yield self._image_change(request, engines, "POST",
+                                 "/images/%s/tag" % (quote(name, safe="/:@"),), version)
         request.setResponseCode(201)
         return b""
 
     @inlineCallbacks
     def image_delete(self, request, name, version=None):
         engines = yield self._image_holders([name])
-        answers, failures = yield self._image_each(
-            engines, "DELETE", "/images/%s" % (quote(name, safe="/:@"),), version,
-            _query(request))
-        yield self._refresh_images(engines)
-        if failures:
-            raise failure_error(failures)
+        answers = yield self._image_change(request, engines, "DELETE",
+                                           "/images/%s" % (quote(name, safe="/:@"),), version)
         return json_answer(request, merge_deletes(answers))
 
     @inlineCallbacks
     def images_prune(self, request, version=None):
-        engines = self._image_engines()
-        answers, failures = yield self._image_each(engines, "POST", "/images/prune", version,
-                                             _query(request))
-        yield self._refresh_images(engines)
-        if failures:
-            raise failure_error(failures)
+        answers = yield self._image_change(request, self._image_engines(), "POST",
+                                           "/images/prune", version)
         return json_answer(request, merge_prunes(answers))
 
     # -- build -------------------------------------------------------------------------

@@ -20,9 +20,6 @@ from twisted.web.http_headers import Headers
 from swarmd.api._fanout import (
     client_query,
     combine_failures,
-    fan_out,
-    prune_targets,
-    pruned,
     refresh_lists,
 )
 from swarmd.api._helpers import arg, json_answer, read_json
@@ -265,10 +262,5 @@ class NetworkRoutes(EngineRouting):
         C{POST /networks/prune}: on every healthy engine (a C{node} filter
         picks some); the names deleted, each as C{<node>/<name>}.
         """
-        engines, query = prune_targets(self.cluster.healthy_engines(),
-                                       arg(request, "filters"))
-        results = yield fan_out(engines, lambda engine: self._engine_json(
-            engine, "POST", "/networks/prune", version, query=query))
-        yield refresh_lists(engines, "networks")
-        deleted, _ = pruned(results, "NetworksDeleted")
+        deleted, _ = yield self._prune(request, version, "networks", "NetworksDeleted")
         return json_answer(request, {"NetworksDeleted": deleted})

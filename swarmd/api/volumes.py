@@ -19,9 +19,6 @@ from swarmd._log import observer
 from swarmd.api._fanout import (
     client_query,
     combine_failures,
-    fan_out,
-    prune_targets,
-    pruned,
     refresh_lists,
     status_of,
 )
@@ -121,9 +118,8 @@ class VolumeRoutes(EngineRouting):
         else:
             targets = [scheduled_engine(self.cluster, body.get("Labels"))]
         data, headers = json_body(body)
-        results = yield fan_out(targets, lambda engine: self._engine_json(
-            engine, "POST", "/volumes/create", version, body=data, headers=headers))
-        yield refresh_lists(targets, "volumes")
+        results = yield self._change_each(targets, "volumes", "POST", "/volumes/create", version,
+                                          body=data, headers=headers)
         created = [(engine, value) for engine, ok, value in results if ok]
         failures = [(engine, value) for engine, ok, value in results if not ok]
         if not created:
@@ -170,9 +166,9 @@ class VolumeRoutes(EngineRouting):
         # Every healthy engine is asked: the engines, not the cache, know
         # best which of them hold it.
         targets = self.cluster.healthy_engines()
-        results = yield fan_out(targets, lambda engine: self._engine_json(
-            engine, "DELETE", "/volumes/" + quote(name, safe=""), version, query=query))
-        yield refresh_lists(targets, "volumes")
+        results = yield self._change_each(targets, "volumes", "DELETE",
+                                          "/volumes/" + quote(name, safe=""), version,
+                                          query=query)
         removed = [engine for engine, ok, _ in results if ok]
         failures = [(engine, value) for engine, ok, value in results
                     if not ok and status_of(value) != 404]
@@ -192,10 +188,5 @@ class VolumeRoutes(EngineRouting):
         picks some); the names deleted as C{<node>/<name>}, the space
         reclaimed summed.
         """
-        engines, query = prune_targets(self.cluster.healthy_engines(),
-                                       arg(request, "filters"))
-        results = yield fan_out(engines, lambda engine: self._engine_json(
-            engine, "POST", "/volumes/prune", version, query=query))
-        yield refresh_lists(engines, "volumes")
-        deleted, reclaimed = pruned(results, "VolumesDeleted")
+        deleted, reclaimed = yield self._prune(request, version, "volumes", "VolumesDeleted")
         return json_answer(request, {"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
