@@ -168,12 +168,10 @@ class _ConsulWatch(KVWatch):
         if self.stopped:
             return
         wait = min(max(self._discovery.heartbeat * 5, 30.0), MAX_WAIT)
-        self._pending = self._discovery.client.list(
-            self._discovery.prefix, self._consul_index, wait)
-        self._pending.addCallbacks(self._read, self._broke)
+        self._await(self._discovery.client.list(
+            self._discovery.prefix, self._consul_index, wait), self._read)
 
     def _read(self, result):
-        self._pending = None
         entries, index = result
         if self._consul_index is not None and index < self._consul_index:
             # Consul's documentation: an index going backwards resets.

@@ -51,12 +51,9 @@ class EtcdDiscovery(KVDiscovery):
 
     def __init__(self, endpoints, prefix, heartbeat, ttl, options, clock, reactor=None):
         """
-        @param endpoints: C{host:port} strings.
-        @param prefix: the URL's prefix.
-        @param heartbeat: seconds between keep-alives of a registration.
-        @param ttl: seconds a registration lasts without keep-alive.
-        @param options: C{(key, value)} pairs of C{--discovery-opt}.
-        @param clock: the L{IReactorTime} timers run on.
+        See L{KVDiscovery.__init__}; C{etcd.api} is the one option of etcd's
+        own.
+
         @param reactor: the reactor connections are made with (C{clock}
             unless given, if it is a reactor; the global one otherwise).
         @raise DiscoveryError: for bad options.

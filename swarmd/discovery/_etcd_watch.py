@@ -31,13 +31,12 @@ class V3Watch(KVWatch):
 
     def _begin(self):
         if self._keys is None:
-            self._pending = self._discovery.client.range_prefix(self._discovery.key_prefix)
-            self._pending.addCallbacks(self._ranged, self._broke)
+            self._await(self._discovery.client.range_prefix(self._discovery.key_prefix),
+                        self._ranged)
         else:
             self._follow()
 
     def _ranged(self, result):
-        self._pending = None
         kvs, revision = result
         self._keys = {kv.key: kv.value for kv in kvs}
         self._got(self._entries(), revision)
@@ -49,9 +48,9 @@ class V3Watch(KVWatch):
     def _follow(self):
         if self.stopped:
             return
-        self._pending = self._discovery.client.watch(
-            self._discovery.key_prefix, self.index + 1, self._events, opened=self._opened)
-        self._pending.addCallbacks(self._ended, self._broke)
+        self._await(self._discovery.client.watch(
+            self._discovery.key_prefix, self.index + 1, self._events, opened=self._opened),
+            self._ended)
 
     def _opened(self, stream):
         self._stream = stream
@@ -75,7 +74,7 @@ class V3Watch(KVWatch):
         self._got(self._entries(), max(event.revision for event in events))
 
     def _ended(self, ignored):
-        self._pending = self._stream = None
+        self._stream = None
         self._failed(Failure(DiscoveryError(
             f"{self._discovery.describe()}: the watch stream ended")))
 
@@ -104,15 +103,12 @@ class V2Watch(KVWatch):
 
     def _begin(self):
         if self._wait_index is None:
-            self._pending = self._discovery.client.list(self._discovery.key_prefix)
-            self._pending.addCallbacks(self._listed, self._broke)
+            self._await(self._discovery.client.list(self._discovery.key_prefix), self._listed)
         else:
-            self._pending = self._discovery.client.wait(
-                self._discovery.key_prefix, self._wait_index)
-            self._pending.addCallbacks(self._changed, self._broke)
+            self._await(self._discovery.client.wait(self._discovery.key_prefix,
+                                                    self._wait_index), self._changed)
 
     def _listed(self, result):
-        self._pending = None
         values, index = result
         self._wait_index = index + 1
         self._got(entries_of(values), index)
@@ -120,7 +116,6 @@ class V2Watch(KVWatch):
             self._begin()
 
     def _changed(self, index):
-        self._pending = None
         # Read the whole directory again: a change may be an expiry of a
         # directory, and reading is cheap.
         self._wait_index = None

@@ -223,10 +223,9 @@ class KVWatch:
     it differs from the last one called back, errback each failure, retry
     after a failure with a back-off on the clock.
 
-    Subclasses implement L{_begin} (start or resume reading, keeping the
-    read in flight as C{_pending}; call L{_got} with lists, and L{_failed}
-    or L{_broke} with failures) and, if more than C{_pending} is in
-    flight, L{_halt}.
+    Subclasses implement L{_begin} (start or resume reading, each read
+    handed to L{_await}; call L{_got} with lists, and L{_failed} with
+    failures) and, if more than that read is in flight, L{_halt}.
 
     @ivar index: the store's index (revision, modify index...) the watch
         has caught up with; tests compare it with the store's.
@@ -273,6 +272,19 @@ class KVWatch:
         """
         pending, self._pending = self._pending, None
         drop(pending)
+
+    def _await(self, pending, callback):
+        """
+        Keep C{pending} (a L{Deferred}) as the read in flight: when it
+        fires, C{callback} gets its result, L{_broke} its failure.
+        """
+        self._pending = pending
+
+        def done(result):
+            self._pending = None
+            return callback(result)
+
+        pending.addCallbacks(done, self._broke)
 
     def _broke(self, failure):
         """

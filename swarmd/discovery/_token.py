@@ -152,11 +152,9 @@ class _PollWatch(KVWatch):
     def _poll(self):
         if self._pending is not None or self.stopped:
             return
-        self._pending = self._discovery._read()
-        self._pending.addCallbacks(self._read, self._broke)
+        self._await(self._discovery._read(), self._read)
 
     def _read(self, result):
-        self._pending = None
         addresses, index = result
         self._got(addresses, index)
 

@@ -329,11 +329,9 @@ class _ZKWatch(KVWatch):
         d = client.ensure_path(self._discovery.path)
         d.addCallback(lambda ignored: client.get_children(
             self._discovery.path, lambda event: self._fired(generation)))
-        self._pending = d
-        d.addCallbacks(self._read, self._broke)
+        self._await(d, self._read)
 
     def _read(self, result):
-        self._pending = None
         names, stat = result
         self._got(_addresses(names), stat.cversion)
 
