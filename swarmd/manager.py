@@ -8,11 +8,9 @@ import stat
 from typing import Any
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import Service
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint, UNIXServerEndpoint
-from twisted.logger import Logger
 
-from swarmd._log import observer
+from swarmd._service import RunningService
 from swarmd.address import UNIX_PREFIX, split_host_port
 from swarmd.api.app import DockerAPI
 from swarmd.api.site import DockerSite
@@ -93,25 +91,6 @@ def _remove_stale_socket(path):
         os.unlink(path)
 
 
-class ClusterService(Service):
-    """
-    Runs the cluster for as long as the service runs.
-    """
-
-    _log = Logger(observer=observer)
-
-    def __init__(self, cluster):
-        self.cluster = cluster
-
-    def startService(self):
-        Service.startService(self)
-        self.cluster.start()
-
-    def stopService(self):
-        Service.stopService(self)
-        return self.cluster.stop()
-
-
 class ManagerService(DrainFirst):
     """
     The manager's root service: a L{DrainFirst} that also keeps its parts.
@@ -172,7 +151,8 @@ def make_manager_service(config, reactor=None, status=None):
     service.cluster = cluster
     service.api = api
     service.election = None
-    ClusterService(cluster).setServiceParent(service)
+    # The cluster runs for as long as the manager does.
+    RunningService(cluster).setServiceParent(service)
     # Rescheduling is the scheduling manager's: a replicated manager runs
     # it only while it is the primary (PrimaryOnly, below).
     grace = config.cluster_opts.reschedule_grace

@@ -4,11 +4,11 @@ gate in front of the API, the role shown by C{/info}, and an event plus a
 log line at every change of leadership.
 """
 
-from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from swarmd._log import observer
+from swarmd._service import RunningService
 from swarmd.ha._interfaces import IElectionListener
 from swarmd.ha.election import PRIMARY, REPLICA, Election
 from swarmd.ha.gate import ReplicaGate
@@ -16,22 +16,10 @@ from swarmd.ha.gate import ReplicaGate
 __all__ = ["ElectionService", "PrimaryOnly", "RoleAnnouncer", "replicate"]
 
 
-class ElectionService(Service):
-    """
-    Campaigns for as long as the manager runs; a primary that stops gives
-    the key up, so a replica takes over at its next turn.
-    """
-
-    def __init__(self, election):
-        self.election = election
-
-    def startService(self):
-        Service.startService(self)
-        self.election.start()
-
-    def stopService(self):
-        Service.stopService(self)
-        return self.election.stop()
+#: The election as a service: it campaigns for as long as the manager
+#: runs; a primary that stops gives the key up, so a replica takes over at
+#: its next turn.
+ElectionService = RunningService
 
 
 @implementer(IElectionListener)
