@@ -43,15 +43,15 @@ import random
 import sys
 import time
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 
 from swarmd.cluster import Cluster, EngineOptions
 from swarmd.config import DEFAULT_FILTERS
-from swarmd.engine import EngineError
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.testing.fakediscovery import FakeDiscovery
 from swarmd.testing.nodes import GIB, image_summary, inspect_container
+from swarmd.testing.stubengine import StubClient
 
 CONTAINERS_PER_NODE = 30
 IMAGES = ["busybox", "redis:7", "nginx:1.25", "postgres:16", "team/api:2.3", "team/worker:2.3"]
@@ -106,56 +106,22 @@ def engine_state(index, rng):
     return info, containers, [image_summary(image) for image in IMAGES]
 
 
-class _Stream:
-    def __init__(self):
-        self.done = Deferred()
-
-    def stop(self):
-        pass
-
-
-class BenchClient:
+class BenchClient(StubClient):
     """
     An engine client answering at once from memory, except creates: those
     wait in L{waiting} until the bench answers them.
     """
 
     def __init__(self, address, state, waiting):
-        self.address = address
-        self.api_version = "1.41"
-        self.info_answer, self.containers, self.images = state
+        StubClient.__init__(self, address)
+        self.info_answer, self.containers, self.summaries = state
+        self.images = {tag.rsplit(":", 1)[0] for summary in self.summaries
+                       for tag in summary.get("RepoTags") or ()}
         self.waiting = waiting
         self._ids = 0
 
-    def close(self):
-        return succeed(None)
-
-    def version(self):
-        return succeed({"ApiVersion": "1.41", "Version": "24.0"})
-
-    def info(self):
-        return succeed(self.info_answer)
-
-    def list_containers(self, all=True, filters=None):
-        return succeed([{"Id": c["Id"], "Names": [c["Name"]], "State": c["State"]["Status"],
-                         "Labels": c["Config"]["Labels"]} for c in self.containers.values()])
-
-    def inspect_container(self, cid):
-        if cid not in self.containers:
-            return fail(EngineError(404, "No such container: " + cid))
-        return succeed(self.containers[cid])
-
     def list_images(self):
-        return succeed(self.images)
-
-    def list_networks(self):
-        return succeed([{"Name": "bridge"}])
-
-    def list_volumes(self):
-        return succeed([])
-
-    def events(self, callback, since=None, filters=None):
-        return succeed(_Stream())
+        return succeed(self.summaries)
 
     def create_container(self, body, name=None, auth=None):
         d = Deferred()

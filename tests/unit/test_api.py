@@ -13,7 +13,7 @@ from swarmd import API_VERSION
 from swarmd.api.app import DockerAPI
 from swarmd.api.site import DockerSite
 from swarmd.engine import EngineUnreachable
-from tests.unit.stubengine import inspect
+from swarmd.testing.stubengine import inspect
 from tests.unit.test_cluster import make_cluster
 
 

@@ -4,7 +4,7 @@ for the pure pieces behind them (L{swarmd.api._networks_view},
 L{swarmd.api._networks_placement}, L{swarmd.api._fanout}).
 
 The engines are L{ObjectsClient}s: the in-memory engines of
-L{tests.unit.stubengine} plus networks and volumes served over real HTTP
+L{swarmd.testing.stubengine} plus networks and volumes served over real HTTP
 parsing (C{RequestTraversalAgent}), so the manager's raw engine calls run
 as they do against dockerd.
 """
@@ -42,7 +42,7 @@ from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.engine.client import BytesProducer
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.testing.fakediscovery import FakeDiscovery
-from tests.unit.stubengine import StubClient, inspect
+from swarmd.testing.stubengine import StubClient, inspect
 
 ALL_FILTERS = ["health", "port", "containerslots", "dependency", "affinity", "constraint",
                "whitelist"]

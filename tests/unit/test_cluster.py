@@ -17,7 +17,7 @@ from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.scheduler import ContainerConfig, Scheduler, filters_for, strategy_for
 from swarmd.scheduler.node import apply_overcommit
 from swarmd.testing.fakediscovery import FakeDiscovery
-from tests.unit.stubengine import StubClient, inspect
+from swarmd.testing.stubengine import StubClient, inspect
 
 GIB = 1024 ** 3
 ALL_FILTERS = ["health", "port", "containerslots", "dependency", "affinity", "constraint",

@@ -19,7 +19,7 @@ from swarmd.cluster.engine import (
     _time_to_since,
 )
 from swarmd.engine import EngineError, EngineUnreachable
-from tests.unit.stubengine import StubClient, inspect
+from swarmd.testing.stubengine import StubClient, inspect
 
 
 class RecordingListener(EngineListener):

@@ -1,11 +1,16 @@
 """
-Tests for L{swarmd.engine.tracked.TrackedClient} and the engine interfaces
-the real client declares.
+Tests for L{swarmd.engine.tracked.TrackedClient}, the engine interfaces
+the real client declares, and the Python-level engine doubles.
 """
 
+import json
+import random
+
 from twisted.internet.defer import inlineCallbacks
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.client import readBody
 from zope.interface.verify import verifyObject
 
 from swarmd.cluster.engine import Engine, EngineOptions
@@ -17,7 +22,7 @@ from swarmd.engine import (
     IEngineClient,
 )
 from swarmd.engine.tracked import UNTRACKED, TrackedClient
-from tests.unit.stubengine import StubClient
+from swarmd.testing.stubengine import StubClient, inspect
 from tests.unit.test_fakeengine import fake_fixture
 
 
@@ -122,3 +127,60 @@ class TrackedEngineHealthTests(SynchronousTestCase):
         self.client.down = False
         self.assertEqual(self.successResultOf(self.engine.api.list_containers()), [])
         self.assertEqual((self.engine.failures, self.engine.error), (0, ""))
+
+
+class StubClientTests(SynchronousTestCase):
+    """
+    The Python-level engine doubles provide the whole of L{IEngineClient}.
+    """
+
+    def setUp(self):
+        self.client = StubClient()
+        self.client.containers["c1"] = inspect("c1", "web")
+
+    def test_interface(self):
+        """
+        The stub client, and the bench's client built on it, verify.
+        """
+        from bench.scheduler import BenchClient, engine_state
+
+        self.assertTrue(verifyObject(IEngineClient, self.client))
+        bench = BenchClient("127.0.0.1:2375", engine_state(0, random.Random(1)), [])
+        self.assertTrue(verifyObject(IEngineClient, bench))
+        self.assertIn("sha256:", self.successResultOf(bench.list_images())[0]["Id"])
+
+    def test_request_reads(self):
+        """
+        A raw GET is answered as dockerd would: JSON reads, 404 messages.
+        """
+        response = self.successResultOf(self.client.request("GET", "/v1.41/containers/c1/json"))
+        self.assertEqual(response.code, 200)
+        body = self.successResultOf(readBody(response))
+        self.assertEqual(json.loads(body)["Id"], "c1")
+        response = self.successResultOf(self.client.request(b"GET", b"/_ping"))
+        self.assertEqual(self.successResultOf(readBody(response)), b"OK")
+        response = self.successResultOf(self.client.request("GET", "/containers/nope/json"))
+        self.assertEqual(response.code, 404)
+        self.assertEqual(json.loads(self.successResultOf(readBody(response))),
+                         {"message": "No such container: nope"})
+
+    def test_lifecycle(self):
+        """
+        Stop, pause, wait and logs act on the container's state.
+        """
+        self.successResultOf(self.client.pause_container("c1"))
+        self.assertEqual(self.client.containers["c1"]["State"]["Status"], "paused")
+        self.successResultOf(self.client.unpause_container("c1"))
+        self.assertEqual(self.successResultOf(self.client.wait_container("c1")),
+                         {"StatusCode": 0})
+        self.assertFalse(self.client.containers["c1"]["State"]["Running"])
+        self.assertEqual(self.successResultOf(self.client.container_logs("c1")), b"")
+        self.failureResultOf(self.client.stop_container("gone"), EngineError)
+        self.client.down = True
+        self.failureResultOf(self.client.restart_container("c1"), EngineUnreachable)
+
+    def test_no_socket(self):
+        """
+        The stub has no socket: a hijack dial is refused.
+        """
+        self.failureResultOf(self.client.endpoint.connect(object()), ConnectionRefusedError)
