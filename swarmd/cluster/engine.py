@@ -20,33 +20,27 @@ from typing import Any
 
 import attr
 from twisted.internet.defer import (
-    CancelledError,
     Deferred,
     DeferredList,
     DeferredSemaphore,
     inlineCallbacks,
 )
 from twisted.logger import Logger
-from twisted.python.failure import Failure
 
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
+from swarmd.cluster._hang_watch import HangWatch
+from swarmd.cluster._states import DISCONNECTED, HEALTHY, PENDING, UNHEALTHY
 from swarmd.cluster.containers import Container
 from swarmd.cluster.errors import CreateOutcomeUnknown, is_missing_image
 from swarmd.engine import (
     EngineError,
     EngineUnreachable,
     IBatchEngineClient,
-    ICallRecord,
     address_ip,
 )
 from swarmd.engine.tracked import TrackedClient
 from swarmd.scheduler.node import apply_overcommit
-
-PENDING = "Pending"
-HEALTHY = "Healthy"
-UNHEALTHY = "Unhealthy"
-DISCONNECTED = "Disconnected"
 
 #: Classic Swarm caps the refresh backoff at this factor.
 MAX_BACKOFF_FACTOR = 1000
@@ -239,9 +233,7 @@ class Engine:
         #: Whether the engine went silent with calls under way for longer
         #: than L{stall_after}: it gets no new containers until it answers.
         self.stalled = False
-        self._probe = None
-        self._probe_sent = None
-        self._probe_failures = 0
+        self._hang = HangWatch(self, clock)
         self.updated_at = None
         self.docker_id = ""
         self.name = ""
@@ -360,9 +352,7 @@ class Engine:
         """
         self._stopped = True
         self._loop.stop()
-        if self._probe is not None:
-            probe, self._probe = self._probe, None
-            probe.cancel()
+        self._hang.stop()
         if self._events_retry is not None and self._events_retry.active():
             self._events_retry.cancel()
         self._events_retry = None
@@ -497,92 +487,10 @@ class Engine:
 
     def watch(self):
         """
-        Look for a hung engine (e.g. a stopped process whose sockets still
-        accept): called often (a fraction of C{ping_timeout}) by the
-        cluster.
-
-        An engine silent for L{stall_after} while one of its calls is under
-        way counts one failure at once, is marked L{stalled} (the scheduler
-        then places nothing on it) and gets a ping with no time bound; every
-        C{ping_timeout} after that without an answer counts one more
-        failure, so it is unhealthy within C{failure_retry} times
-        C{ping_timeout} after it went silent.  Any answer (the ping's
-        included) ends it: L{succeeded}.
+        Look for a hung engine (L{HangWatch.check}): called often (a
+        fraction of C{ping_timeout}) by the cluster.
         """
-        if self._stopped or self.state == PENDING:
-            return
-        now = self._clock.seconds()
-        timeout = self.options.ping_timeout
-        if self._probe is not None:
-            due = int((now - self._probe_sent) / timeout)
-            while self._probe_failures < due and self._probe is not None:
-                self._probe_failures += 1
-                self.failed(EngineUnreachable(
-                    self.address, "no answer to a ping for %.1fs" % (now - self._probe_sent,)))
-            return
-        if not ICallRecord.providedBy(self.client) or not self.client.outstanding:
-            return
-        oldest = next(iter(self.client.outstanding.values()))
-        silent_since = max(oldest, self.client.answered_at or oldest)
-        if now - silent_since < self.stall_after:
-            return
-        if not self.stalled:
-            self.stalled = True
-            self._log.warn("engine {engine} ({address}) silent for {seconds:.1f}s with calls "
-                           "under way: no new containers placed on it",
-                           engine=self.name, address=self.address, seconds=now - silent_since)
-            self._listener.engine_view_changed(self)
-        self.failed(EngineUnreachable(
-            self.address, "a call unanswered for %.1fs" % (now - oldest,)))
-        self._send_probe(silent_since + self.stall_after)
-
-    @property
-    def stall_after(self):
-        """
-        Seconds of silence with a call under way after which the engine
-        counts as stalled: half the ping timeout.
-        """
-        return self.options.ping_timeout / 2
-
-    def _send_probe(self, sent):
-        """
-        Ping the engine with no time bound: its answer, whenever it comes,
-        says the engine is back.
-
-        @param sent: when the probe counts as sent (the moment the silence
-            passed L{stall_after}), so further failures fall every
-            C{ping_timeout} after it.
-        """
-        self._probe_sent = sent
-        self._probe_failures = 0
-        d = self._probe = self.client.request("GET", "/_ping", timeout=None)
-
-        def answered(response):
-            # The body is read so the connection goes back to the pool.
-            from twisted.web.client import readBody
-
-            return readBody(response).addErrback(lambda _: None)
-
-        def done(result):
-            if self._probe is d:
-                self._probe = None
-            if isinstance(result, Failure):
-                if result.check(EngineUnreachable):
-                    self.failed(result.value)
-                elif not result.check(CancelledError):
-                    self._log.failure("ping of engine {address} failed", result,
-                                      address=self.address)
-                return None
-            healed = self.state == UNHEALTHY
-            self.succeeded()
-            if healed:
-                # What changed while it was hung is read now, not at the
-                # next (backed off) refresh.
-                self.refresh()
-            return None
-
-        d.addCallback(answered)
-        d.addBoth(done)
+        self._hang.check()
 
     # -- connecting and refreshing ------------------------------------------------
 
