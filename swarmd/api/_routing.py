@@ -165,7 +165,7 @@ class EngineRouting:
 
     @inlineCallbacks
     def _forward(self, request, engine, path, version, body=None, refresh=None,
-                 timeout=ANSWER_TIMEOUT):
+                 timeout=ANSWER_TIMEOUT, long=False):
         """
         Proxy the request to C{engine} at C{path} and stream the answer back.
 
@@ -173,14 +173,20 @@ class EngineRouting:
             with success, before the client's answer ends.
         @param timeout: seconds the engine has to start its answer (an
             upload's own time is added: the engine answers once it has it).
+        @param long: whether a C{GET}'s answer is a long stream of small
+            writes (logs, exports), read with L{IEngineClient.stream}.
         """
-        if body is None:
-            body = request_body(request, self.clock)
-        if timeout is not None and not isinstance(body, (bytes, type(None))):
-            timeout = UPLOAD_TIMEOUT
         target = self._engine_path(engine, version, path, request)
-        response = yield engine.api.request(
-            request.method, target, forward_headers(request), body, timeout=timeout)
+        if long and request.method == b"GET":
+            response = yield engine.api.stream(
+                request.method, target, forward_headers(request), timeout=timeout)
+        else:
+            if body is None:
+                body = request_body(request, self.clock)
+            if timeout is not None and not isinstance(body, (bytes, type(None))):
+                timeout = UPLOAD_TIMEOUT
+            response = yield engine.api.request(
+                request.method, target, forward_headers(request), body, timeout=timeout)
         copy_response_head(request, response)
         if request.method == b"HEAD" or response.code in (204, 304):
             yield discard_body(response)

@@ -32,6 +32,10 @@ from swarmd.api.listfilters import ContainerFilter, parse_container_filters
 from swarmd.api.proxy import copy_response_head, forward_headers, relay_body
 from swarmd.engine import EngineError
 
+#: What follows C{/containers/NAME} in the paths whose answer is a long
+#: stream of small writes (dockerd flushes logs a line at a time).
+_LONG_ANSWERS = frozenset(["/logs", "/export", "/archive"])
+
 
 class ContainerRoutes(EngineRouting):
     """
@@ -208,7 +212,8 @@ class ContainerRoutes(EngineRouting):
             # Named /node/name in the answer, as docker ps lists it.
             return forward_stats(self, request, container, version)
         return self._forward(request, container.engine,
-                             "/containers/%s%s" % (container.id, action), version)
+                             "/containers/%s%s" % (container.id, action), version,
+                             long=action in _LONG_ANSWERS)
 
     def proxy_container_refresh(self, request, name, version=None):
         container = self._container(name)

@@ -228,6 +228,21 @@ class IEngineClient(Interface):
             head arrived; the body is left to the caller.
         """
 
+    def stream(method, path, headers=None, timeout=None):
+        """
+        Send one raw HTTP request without a body whose answer may be long
+        and written in many small pieces (logs, exports): as L{request}, but
+        the body may be read in fewer, bigger pieces (see
+        L{swarmd.engine._long_answers}).
+
+        @param method: C{bytes} or C{str} method.
+        @param path: path and query string, starting with C{/}, sent as is.
+        @param headers: a L{twisted.web.http_headers.Headers} or L{None}.
+        @param timeout: seconds to wait for the response head, or L{None}.
+        @return: fires with an L{twisted.web.iweb.IResponse} as soon as its
+            head arrived; the body is left to the caller.
+        """
+
 
 class IBatchEngineClient(IEngineClient):
     """

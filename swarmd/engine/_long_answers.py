@@ -94,13 +94,34 @@ class ChunkedDecoder:
                     self.done = True
                     return b"".join(out), buffer[position:]
                 continue
-            size = line.split(b";", 1)[0].strip(b" \t")
-            if _HEX.match(size) is None:
-                raise ValueError("bad chunk size %r" % (line[:40],))
-            self._left = int(size, 16)
-            if not self._left:
+            size = _size(line)
+            if not size:
                 self._trailers = True
+                continue
+            stop = position + size
+            if stop + 2 <= end:
+                # The common case: the whole chunk is in this read.
+                if buffer[stop:stop + 2] != b"\r\n":
+                    raise ValueError("chunk not followed by CRLF")
+                out.append(buffer[position:stop])
+                position = stop + 2
+            else:
+                self._left = size
         return b"".join(out), b""
+
+
+def _size(line):
+    """
+    @param line: a chunk-size line, without its CRLF.
+    @return: the chunk's size.
+    @raise ValueError: when it is not a chunk size.
+    """
+    if _HEX.match(line) is None:
+        size = line.split(b";", 1)[0].strip(b" \t")
+        if _HEX.match(size) is None:
+            raise ValueError("bad chunk size %r" % (line[:40],))
+        line = size
+    return int(line, 16)
 
 
 def build_request(method, path, host, headers=None, body=None):

@@ -19,6 +19,7 @@ from swarmd import API_VERSION
 from swarmd._pool import quiet_pool
 from swarmd.engine._failures import failure_reason, is_unreachable, not_sent, was_cancelled
 from swarmd.engine._interfaces import IBatchEngineClient, ICallRecord
+from swarmd.engine._long_answers import stream_request
 from swarmd.engine._pipeline import PipelinedGets, PipelineFactory
 from swarmd.engine._streams import EventStream, JSONStreamParser, decode_json
 from swarmd.engine.endpoints import engine_endpoint, host_header
@@ -464,6 +465,18 @@ class EngineClient:
             body = BytesProducer(body)
         url = self._base.encode("ascii") + path
         d = self.agent.request(method, url, headers, body)
+        return self._guard(d, timeout)
+
+    def stream(self, method, path, headers=None, timeout=None):
+        if not self._direct:
+            # An injected agent (in-memory tests) is the only way in.
+            return self.request(method, path, headers, None, timeout)
+        if isinstance(method, str):
+            method = method.encode("ascii")
+        if isinstance(path, str):
+            path = path.encode("latin-1")
+        d = stream_request(self.endpoint, method, path,
+                           host_header(self.address).encode("ascii"), headers)
         return self._guard(d, timeout)
 
 

@@ -3,7 +3,10 @@ The engine conformance suite: containers (create, inspect, life cycle,
 logs, lists).
 """
 
+import json
+
 from twisted.internet.defer import inlineCallbacks
+from twisted.web.client import readBody
 
 from swarmd.testing.conformance.engine._support import demux
 
@@ -208,6 +211,26 @@ class ContainerConformance:
         yield self.wait(cid)
         logs = yield self.client.container_logs(cid, stderr=False, tail=1)
         self.assertEqual(demux(logs), [(1, b"two\n")])
+
+    @inlineCallbacks
+    def test_logs_streamed(self):
+        """
+        C{stream} reads a log of many lines whole, as the engine framed it;
+        an unknown container's answer is the engine's 404.
+        """
+        script = "; ".join("echo line%d" % (i,) for i in range(300))
+        cid, _ = yield self.started(["sh", "-c", script])
+        yield self.wait(cid)
+        response = yield self.client.stream(
+            "GET", "/containers/%s/logs?stdout=1&stderr=1" % (cid,))
+        body = yield readBody(response)
+        self.assertEqual(response.code, 200)
+        self.assertEqual(demux(body), [(1, b"line%d\n" % (i,)) for i in range(300)])
+        response = yield self.client.stream("GET", "/containers/%s/logs?stdout=1"
+                                            % (self.unique(),))
+        body = yield readBody(response)
+        self.assertEqual(response.code, 404)
+        self.assertIn("No such container", json.loads(body)["message"])
 
     @inlineCallbacks
     def test_tty_logs_raw(self):
