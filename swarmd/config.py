@@ -75,6 +75,9 @@ class ManageConfig:
     engine_refresh_min_interval: float = 30.0
     engine_refresh_max_interval: float = 60.0
     engine_failure_retry: int = 3
+    #: Seconds between full re-lists of an engine whose events stream is
+    #: open (see L{swarmd.cluster.engine.EngineOptions.relist_interval}).
+    engine_relist_interval: float = 600.0
     heartbeat: float = 60.0
     cors: bool = False
     cluster_driver: str = "swarm"

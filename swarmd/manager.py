@@ -139,6 +139,7 @@ def make_manager_service(config, reactor=None, status=None):
         EngineOptions(refresh_min=config.engine_refresh_min_interval,
                       refresh_max=config.engine_refresh_max_interval,
                       failure_retry=config.engine_failure_retry,
+                      relist_interval=config.engine_relist_interval,
                       overcommit=config.cluster_opts.overcommit),
         create_retry=config.cluster_opts.create_retry,
     )

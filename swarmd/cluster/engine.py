@@ -8,7 +8,8 @@ failures in a row it turns I{unhealthy}, and back to I{healthy} on the next
 success.  A refresh loop (a L{JitteredLoop}) re-reads the engine every
 random wait between the refresh min and max interval, multiplied by a
 backoff factor once the engine keeps failing; a C{/events} stream drives
-targeted refreshes in between.
+targeted refreshes in between.  While that stream is open a run only pings
+the engine, and lists it again every C{relist_interval} or after a gap.
 """
 
 import collections
@@ -52,6 +53,10 @@ SPEC_UPDATE_INTERVAL = 300.0
 #: re-read on one refresh run in this many (containers on every run).
 LISTS_EVERY = 5
 
+#: Seconds between two safety re-lists of an engine whose events stream
+#: stays open (L{EngineOptions.relist_interval}, C{--engine-relist-interval}).
+RELIST_INTERVAL = 600.0
+
 #: Inspect calls one engine refresh runs at once.
 INSPECT_CONCURRENCY = 8
 
@@ -83,6 +88,13 @@ class EngineOptions:
     #: after that without an answer counts one more, so a hung engine is
     #: unhealthy within C{failure_retry} times this.
     ping_timeout: float = 2.0
+    #: Seconds between two full re-lists of the engine's containers (and
+    #: images, networks, volumes) while its events stream is open: events
+    #: keep the cache current, so a refresh run then only pings the engine
+    #: (its liveness, as before).  A re-list still follows every reopening
+    #: of the stream and every connection failure.  0 re-lists on every
+    #: run, as classic Swarm does.
+    relist_interval: float = RELIST_INTERVAL
 
 
 #: Containers read by first connections between two gc.freeze() calls.
@@ -264,6 +276,12 @@ class Engine:
         self._events_seen: tuple[Any, set[Any]] = (None, set())
         self._events_retry = None
         self._lists_busy = {}
+        #: When the last full list of the containers was sent (clock
+        #: seconds), and whether something may have been missed since (a
+        #: broken events stream, a connection failure): see L{_relist_due}.
+        self._listed_at = None
+        self._relist_needed = True
+        self._events_gap = False
         self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
         self._limiter = limiter or DeferredSemaphore(1)
         self._loop = JitteredLoop(self.refresh, self._next_wait, clock,
@@ -439,6 +457,7 @@ class Engine:
         if not isinstance(error, EngineUnreachable):
             return
         self.failures += 1
+        self._relist_needed = True
         self._listener.engine_view_changed(self)
         if self.state == HEALTHY and self.failures >= self.options.failure_retry:
             self._log.warn("engine {engine} ({address}) unhealthy after {failures} failures: "
@@ -591,12 +610,21 @@ class Engine:
         try:
             stale = (self._specs_at is None
                      or self._clock.seconds() - self._specs_at > SPEC_UPDATE_INTERVAL)
-            if not self.healthy or stale:
+            asked = not self.healthy or stale
+            if asked:
                 yield self._update_specs()
             if self._events is None and not self._events_opening:
                 self._open_events()
             self._runs += 1
-            if self._events is not None and self._runs % LISTS_EVERY:
+            if self._events is not None and self.options.relist_interval:
+                if self._relist_due():
+                    yield self._refresh_all(full=False)
+                elif not asked:
+                    # Events keep the cache current: the run only proves
+                    # the engine alive (a hung one is then found by
+                    # watch(), a dead one counts a failure).
+                    yield self._guard(self.client.ping())
+            elif self._events is not None and self._runs % LISTS_EVERY:
                 # Events keep images, networks and volumes fresh; the loop
                 # re-reads them only now and then, as a safety net.
                 yield self.refresh_containers(full=False)
@@ -608,6 +636,16 @@ class Engine:
             self._log.debug("refresh of engine {address} failed: {error}",
                             address=self.address, error=str(e))
         self._listener.engine_refreshed(self, self._clock.seconds() - started, ok)
+
+    def _relist_due(self):
+        """
+        Whether a refresh run with the events stream open should list the
+        engine again: something may have gone unseen since the last list
+        (the stream was reopened, a call failed to connect) or it is
+        L{EngineOptions.relist_interval} old.
+        """
+        return (self._relist_needed or self._listed_at is None
+                or self._clock.seconds() - self._listed_at >= self.options.relist_interval)
 
     @inlineCallbacks
     def _refresh_all(self, full):
@@ -698,7 +736,16 @@ class Engine:
         C{full}); drop the ones that are gone.
         """
         snapshot = dict(self.containers)
-        summaries = yield self._guard(self.client.list_containers(all=True))
+        # What happens after the list is sent is in the list or in the
+        # events; a failure or a broken stream from now on asks again.
+        self._relist_needed = False
+        sent = self._clock.seconds()
+        try:
+            summaries = yield self._guard(self.client.list_containers(all=True))
+        except BaseException:
+            self._relist_needed = True
+            raise
+        self._listed_at = sent
         seen = set()
         wanted = []
         for summary in summaries or []:
@@ -901,6 +948,11 @@ class Engine:
                 stream.stop()
                 return
             self._events = stream
+            if self._events_gap:
+                # Reopened after a break: what the replay (from the last
+                # event seen) may lack is read by the next run's re-list.
+                self._events_gap = False
+                self._relist_needed = True
             stream.done.addCallbacks(self._events_ended, self._events_broke)
 
         def failed(failure):
@@ -911,6 +963,7 @@ class Engine:
 
     def _events_ended(self, _):
         self._events = None
+        self._events_gap = self._relist_needed = True
         if not self._stopped:
             self._log.info("events stream of engine {address} ended; reopening",
                            address=self.address)
@@ -918,6 +971,7 @@ class Engine:
 
     def _events_broke(self, failure):
         self._events = None
+        self._events_gap = self._relist_needed = True
         if self._stopped:
             return
         error = failure.value

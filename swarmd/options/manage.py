@@ -50,6 +50,14 @@ class ManageOptions(DiscoveryCommand):
         ["engine-refresh-max-interval", None, "60s", "Engine refresh maximum interval."],
         ["engine-failure-retry", None, "3", "Engine failure retry count."],
         [
+            "engine-relist-interval",
+            None,
+            "10m",
+            "While an engine's events stream is open, how often its containers, images, "
+            "networks and volumes are listed again (events keep them current; refreshes "
+            "in between only ping it). 0: on every refresh, as classic Swarm.",
+        ],
+        [
             "engine-refresh-retry",
             None,
             "3",
@@ -267,6 +275,13 @@ class ManageOptions(DiscoveryCommand):
                     f"invalid --metrics-addr {metrics_addr!r}: use host:port "
                     "(e.g. 127.0.0.1:9323)"
                 ) from None
+        relist = self._duration("engine-relist-interval")
+        if relist < 0:
+            raise usage.UsageError(
+                "--engine-relist-interval can not be negative "
+                f"(got {self['engine-relist-interval']})"
+            )
+
         shutdown_timeout = self._duration("shutdown-timeout")
         if shutdown_timeout < 0:
             raise usage.UsageError(
@@ -285,6 +300,7 @@ class ManageOptions(DiscoveryCommand):
             engine_refresh_min_interval=minimum,
             engine_refresh_max_interval=maximum,
             engine_failure_retry=failure_retry,
+            engine_relist_interval=relist,
             heartbeat=heartbeat,
             cors=self._flag("api-enable-cors"),
             cluster_driver="swarm",

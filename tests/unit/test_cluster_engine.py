@@ -193,7 +193,8 @@ class RefreshLoopTests(SynchronousTestCase):
 
     def test_loop_refreshes_on_schedule(self):
         """With equal min and max the engine is re-listed exactly every interval."""
-        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0,
+                                                      relist_interval=0)
         self.successResultOf(engine.start())
         before = client.calls.count("list_containers")
         clock.advance(4.9)
@@ -208,7 +209,8 @@ class RefreshLoopTests(SynchronousTestCase):
 
     def test_lists_reread_now_and_then(self):
         """With events flowing, images/networks/volumes are re-read one run in five."""
-        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0,
+                                                      relist_interval=0)
         self.successResultOf(engine.start())
         images, containers = client.calls.count("list_images"), client.calls.count(
             "list_containers")
@@ -224,7 +226,8 @@ class RefreshLoopTests(SynchronousTestCase):
 
     def test_one_failing_run_does_not_stop_loop(self):
         """An unexpected error in one run is logged and the loop goes on."""
-        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0,
+                                                      relist_interval=0)
         self.successResultOf(engine.start())
         original = client.list_containers
         client.list_containers = lambda all=True, filters=None: fail(RuntimeError("oops"))
@@ -238,7 +241,8 @@ class RefreshLoopTests(SynchronousTestCase):
 
     def test_refresh_drops_and_adds(self):
         """A periodic refresh picks up new containers and drops vanished ones."""
-        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0,
+                                                      relist_interval=0)
         client.containers["c1"] = inspect("c1", "one")
         self.successResultOf(engine.start())
         del client.containers["c1"]
@@ -250,12 +254,128 @@ class RefreshLoopTests(SynchronousTestCase):
 
     def test_changed_summary_reinspected(self):
         """A container whose listed state differs from the cache is inspected again."""
-        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0)
+        engine, client, clock, listener = make_engine(refresh_min=5.0, refresh_max=5.0,
+                                                      relist_interval=0)
         client.containers["c1"] = inspect("c1", "one")
         self.successResultOf(engine.start())
         client.containers["c1"] = inspect("c1", "one", status="exited")
         clock.advance(5)
         self.assertEqual(engine.containers["c1"].status, "exited")
+
+
+class RelistTests(SynchronousTestCase):
+    """
+    While the events stream is open a refresh run pings the engine; the
+    containers are listed again every C{relist_interval}, after the stream
+    was reopened, and after a connection failure.
+    """
+
+    def start(self, **options):
+        options = dict(dict(refresh_min=5.0, refresh_max=5.0, relist_interval=60.0), **options)
+        engine, client, clock, listener = make_engine(**options)
+        self.successResultOf(engine.start())
+        self.addCleanup(engine.stop)
+        client.calls[:] = []
+        return engine, client, clock
+
+    def test_runs_ping_while_events_flow(self):
+        """Eleven runs within the interval: eleven pings, no list of any kind."""
+        engine, client, clock = self.start()
+        clock.pump([5.0] * 11)
+        self.assertEqual(client.calls, ["ping"] * 11)
+        self.assertEqual(engine.updated_at, clock.seconds())
+
+    def test_relisted_every_interval(self):
+        """The run once the interval has passed lists everything, then pings again."""
+        engine, client, clock = self.start()
+        clock.pump([5.0] * 12)
+        self.assertEqual(client.calls[11:], ["list_containers", "list_images",
+                                             "list_networks", "list_volumes"])
+        client.calls[:] = []
+        clock.pump([5.0] * 11)
+        self.assertEqual(client.calls, ["ping"] * 11)
+
+    def test_default_interval(self):
+        """By default the safety re-list comes every RELIST_INTERVAL seconds."""
+        from swarmd.cluster.engine import RELIST_INTERVAL
+
+        self.assertEqual(EngineOptions().relist_interval, RELIST_INTERVAL)
+        self.assertEqual(RELIST_INTERVAL, 600.0)
+        engine, client, clock = self.start(relist_interval=RELIST_INTERVAL)
+        clock.pump([5.0] * 119)
+        self.assertEqual(set(client.calls), {"ping", "info"})
+        clock.advance(5.0)
+        self.assertEqual(client.calls[-4:][0], "list_containers")
+        self.assertEqual(client.calls.count("list_containers"), 1)
+
+    def test_changes_seen_through_events(self):
+        """A container created between two pings is cached from its event, not a list."""
+        engine, client, clock = self.start()
+        client.containers["c5"] = inspect("c5", "new")
+        client.streams[-1].callback({"Type": "container", "Action": "create", "id": "c5",
+                                     "Actor": {"ID": "c5"}, "timeNano": 1795860001000000000})
+        clock.pump([5.0] * 3)
+        self.assertIn("c5", engine.containers)
+        self.assertNotIn("list_containers", client.calls)
+
+    def test_relisted_after_stream_reopened(self):
+        """A stream that broke and was opened again: the next run lists (a gap to fill)."""
+        engine, client, clock = self.start()
+        client.streams[-1].done.errback(EngineUnreachable("x", "reset"))
+        clock.advance(1.0)
+        self.assertEqual(client.calls, ["events"])
+        client.containers["c6"] = inspect("c6", "unseen")
+        clock.advance(4.0)
+        self.assertEqual(client.calls[1], "list_containers")
+        self.assertIn("c6", engine.containers)
+        client.calls[:] = []
+        clock.pump([5.0] * 3)
+        self.assertEqual(client.calls, ["ping"] * 3)
+
+    def test_stream_that_ended_is_a_gap_too(self):
+        """A stream the engine ended cleanly is reopened, then the next run lists."""
+        engine, client, clock = self.start()
+        client.streams[-1].done.callback(None)
+        clock.advance(5.0)
+        self.assertEqual(client.calls[:2], ["events", "list_containers"])
+
+    def test_relisted_after_connection_failure(self):
+        """A ping that cannot connect counts a failure; the next run lists again."""
+        engine, client, clock = self.start()
+        client.down = True
+        clock.advance(5.0)
+        self.assertEqual((client.calls, engine.failures), (["ping"], 1))
+        client.down = False
+        clock.advance(5.0)
+        self.assertEqual(client.calls[1], "list_containers")
+        self.assertEqual(engine.failures, 0)
+
+    def test_failed_list_asked_again(self):
+        """A re-list whose answer is an error is tried again on the next run."""
+        engine, client, clock = self.start()
+        original = client.list_containers
+        client.list_containers = lambda all=True, filters=None: fail(EngineError(500, "busy"))
+        clock.pump([5.0] * 12)
+        self.assertFalse(engine._listed_at)
+        client.list_containers = original
+        client.calls[:] = []
+        clock.advance(5.0)
+        self.assertEqual(client.calls[0], "list_containers")
+
+    def test_specs_run_needs_no_ping(self):
+        """A run that re-reads the specs (every 300 s) has its answer: no ping besides."""
+        engine, client, clock = self.start(relist_interval=3600.0)
+        clock.pump([5.0] * 61)
+        self.assertEqual(client.calls.count("info"), 1)
+        self.assertEqual(client.calls.count("ping"), 60)
+
+    def test_stream_closed_lists_every_run(self):
+        """With no events stream at all, every run lists, as classic Swarm."""
+        engine, client, clock = self.start()
+        client.events = lambda *a, **k: fail(EngineUnreachable("x", "no events"))
+        client.streams[-1].done.errback(EngineUnreachable("x", "reset"))
+        clock.pump([5.0] * 3)
+        self.assertEqual(client.calls.count("list_containers"), 3)
 
 
 class EventTests(SynchronousTestCase):
@@ -444,14 +564,16 @@ class IsolationTests(SynchronousTestCase):
         for _ in range(6):
             manager.clock.advance(60)
             manager.engines.flush()
-        first = len([c for c in calls if c[1] == "/containers/json"])
+        # A refresh run lists the containers, or pings while events flow.
+        refreshes = ("/containers/json", "/_ping")
+        first = len([c for c in calls if c[1] in refreshes])
         self.assertGreaterEqual(first, 5)
         n1.unreachable = False
         n1.fail(500, "boom", count=1000)
         for _ in range(6):
             manager.clock.advance(60)
             manager.engines.flush()
-        second = len([c for c in calls if c[1] == "/containers/json"])
+        second = len([c for c in calls if c[1] in refreshes])
         self.assertGreaterEqual(second - first, 5)
         cluster = manager.cluster
         self.assertEqual([e.name for e in cluster.healthy_engines()], ["n2"])

@@ -59,7 +59,8 @@ class MakeManagerServiceTests(TestCase):
         config = manage_config(
             "-H", "unix://" + self.socket, "-H", "tcp://127.0.0.1:0",
             "--engine-failure-retry", "5", "--engine-refresh-min-interval", "7s",
-            "--engine-refresh-max-interval", "9s", "--refresh-on-node-filter",
+            "--engine-refresh-max-interval", "9s", "--engine-relist-interval", "2m",
+            "--refresh-on-node-filter",
             "--container-name-refresh-filter", "swarm-agent", "--strategy", "binpack",
             "-f", "health", "-f", "constraint", "nodes://127.0.0.1:1")
         self.service = make_manager_service(config, reactor)
@@ -101,8 +102,8 @@ class MakeManagerServiceTests(TestCase):
     def test_settings_reach_the_manager(self):
         """Refresh, failure, scheduling and list-refresh flags are the running manager's."""
         options = self.service.cluster.options
-        self.assertEqual((options.refresh_min, options.refresh_max, options.failure_retry),
-                         (7.0, 9.0, 5))
+        self.assertEqual((options.refresh_min, options.refresh_max, options.failure_retry,
+                          options.relist_interval), (7.0, 9.0, 5, 120.0))
         api = self.service.api
         self.assertEqual((api.system.strategy, api.system.filters),
                          ("binpack", ("health", "constraint")))
