@@ -509,7 +509,14 @@ class Engine:
         Look for a hung engine (L{HangWatch.check}): called often (a
         fraction of C{ping_timeout}) by the cluster.
         """
-        self._hang.check()
+        hang = self._hang
+        if hang.probe is None and not getattr(self.client, "outstanding", None):
+            # No call under way, no ping waiting: nothing can hang.  Checked
+            # first, as the cluster calls this for every engine 2.5 times a
+            # second (at 5,000 engines the full check was 15 % of an idle
+            # manager's samples).
+            return
+        hang.check()
 
     # -- connecting and refreshing ------------------------------------------------
 
