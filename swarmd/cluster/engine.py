@@ -15,8 +15,6 @@ the engine, and lists it again every C{relist_interval} or after a gap.
 import collections
 import gc
 import random as _random
-import re
-from datetime import datetime
 from typing import Any
 
 import attr
@@ -30,6 +28,7 @@ from twisted.logger import Logger
 
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
+from swarmd.cluster._events_follower import EventsFollower, time_to_since
 from swarmd.cluster._hang_watch import HangWatch
 from swarmd.cluster._states import DISCONNECTED, HEALTHY, PENDING, UNHEALTHY
 from swarmd.cluster.containers import Container
@@ -63,11 +62,6 @@ INSPECT_CONCURRENCY = 8
 #: Containers inspected with one pipelined call when a refresh finds many
 #: new or changed ones.
 INSPECT_BATCH = 50
-
-#: Container event actions that change nothing the manager caches.
-_IGNORED_ACTIONS = frozenset(["attach", "detach", "resize", "top", "export", "commit", "copy",
-                              "archive-path", "extract-to-dir"])
-
 
 @attr.s(frozen=True, auto_attribs=True, kw_only=True)
 class EngineOptions:
@@ -161,45 +155,6 @@ class EngineListener:
         """
 
 
-def _event_since(event):
-    """
-    The C{since} value that replays events from C{event}'s time on.
-    """
-    nano = event.get("timeNano")
-    if nano:
-        return "%d.%09d" % divmod(int(nano), 1000000000)
-    if event.get("time"):
-        return "%d.000000000" % int(event["time"])
-    return None
-
-
-def _event_key(event):
-    actor = event.get("Actor") or {}
-    return (event.get("timeNano") or event.get("time"), event.get("Type"),
-            event.get("Action") or event.get("status"), actor.get("ID") or event.get("id"))
-
-
-_SYSTEM_TIME = re.compile(r"^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
-
-
-def _time_to_since(text):
-    """
-    Turn Docker's RFC 3339 C{SystemTime} into an events C{since} value.
-
-    @return: C{"<seconds>.<nanoseconds>"}, or L{None} when unparseable.
-    """
-    match = _SYSTEM_TIME.match(text or "")
-    if match is None:
-        return None
-    base, fraction, zone = match.groups()
-    try:
-        when = datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
-    except ValueError:
-        return None
-    nanos = int(((fraction or "") + "000000000")[:9])
-    return "%d.%09d" % (int(when.timestamp()), nanos)
-
-
 class Engine:
     """
     One Docker engine of the cluster.
@@ -270,18 +225,14 @@ class Engine:
         self._specs_at = None
         self._sent = {}
         self._applied = {}
-        self._events = None
-        self._events_opening = False
-        self._events_since = None
-        self._events_seen: tuple[Any, set[Any]] = (None, set())
-        self._events_retry = None
+        #: The engine's C{/events} stream (L{EventsFollower}).
+        self.events_follower = EventsFollower(self, clock, self._listener, self._events_wait)
         self._lists_busy = {}
         #: When the last full list of the containers was sent (clock
         #: seconds), and whether something may have been missed since (a
         #: broken events stream, a connection failure): see L{_relist_due}.
         self._listed_at = None
         self._relist_needed = True
-        self._events_gap = False
         self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
         self._limiter = limiter or DeferredSemaphore(1)
         self._loop = JitteredLoop(self.refresh, self._next_wait, clock,
@@ -371,18 +322,35 @@ class Engine:
         self._stopped = True
         self._loop.stop()
         self._hang.stop()
-        if self._events_retry is not None and self._events_retry.active():
-            self._events_retry.cancel()
-        self._events_retry = None
-        if self._events is not None:
-            self._events.stop()
-            self._events = None
+        self.events_follower.stop()
         self._set_state(DISCONNECTED)
 
     def _next_wait(self):
         low, high = self.options.refresh_min, self.options.refresh_max
         wait = low + (self._random.random() * (high - low) if high > low else 0.0)
         return wait * (self._backoff_factor() + 1)
+
+    def _events_wait(self):
+        """
+        Seconds before a broken events stream is reopened: C{events_retry},
+        backed off as the refresh loop.
+        """
+        return self.options.events_retry * (self._backoff_factor() + 1)
+
+    @property
+    def stopped(self):
+        """
+        Whether the engine left the cluster (L{stop}) and was not started
+        again.
+        """
+        return self._stopped
+
+    def events_missed(self):
+        """
+        Something may have gone unseen (the events stream broke, a call
+        failed to connect): the next refresh run lists the engine again.
+        """
+        self._relist_needed = True
 
     def _backoff_factor(self):
         return min(max(self.failures - self.options.failure_retry, 0), MAX_BACKOFF_FACTOR)
@@ -546,7 +514,7 @@ class Engine:
     def _connect(self):
         try:
             yield self._guard(self.client.version()).addCallback(self._set_version)
-            since = yield self._update_specs()
+            since = yield self.update_specs()
             yield self._refresh_all(full=True)
         except (EngineUnreachable, EngineError) as e:
             self._log.info("engine {address} not connected: {error}", address=self.address,
@@ -557,9 +525,7 @@ class Engine:
             return False
         if self._stopped:
             return False
-        if self._events_since is None:
-            self._events_since = since
-        self._open_events()
+        self.events_follower.start(since)
         self.updated_at = self._clock.seconds()
         _freeze_cache(len(self.containers))
         self._log.info("engine {engine} ({address}) connected: {containers} containers",
@@ -571,7 +537,7 @@ class Engine:
         self.version = version
 
     @inlineCallbacks
-    def _update_specs(self):
+    def update_specs(self):
         info = yield self._guard(self.client.info())
         if not isinstance(info, dict) or not info.get("ID"):
             raise EngineError(502, "engine %s sent no ID in its info" % (self.address,))
@@ -596,7 +562,7 @@ class Engine:
         self._bump()
         self.specs_revision += 1
         self._specs_at = self._clock.seconds()
-        return _time_to_since(info.get("SystemTime"))
+        return time_to_since(info.get("SystemTime"))
 
     def refresh(self):
         """
@@ -619,11 +585,10 @@ class Engine:
                      or self._clock.seconds() - self._specs_at > SPEC_UPDATE_INTERVAL)
             asked = not self.healthy or stale
             if asked:
-                yield self._update_specs()
-            if self._events is None and not self._events_opening:
-                self._open_events()
+                yield self.update_specs()
+            self.events_follower.open()
             self._runs += 1
-            if self._events is not None and self.options.relist_interval:
+            if self.events_follower.flowing and self.options.relist_interval:
                 if self._relist_due():
                     yield self._refresh_all(full=False)
                 elif not asked:
@@ -631,7 +596,7 @@ class Engine:
                     # the engine alive (a hung one is then found by
                     # watch(), a dead one counts a failure).
                     yield self._guard(self.client.ping())
-            elif self._events is not None and self._runs % LISTS_EVERY:
+            elif self.events_follower.flowing and self._runs % LISTS_EVERY:
                 # Events keep images, networks and volumes fresh; the loop
                 # re-reads them only now and then, as a safety net.
                 yield self.refresh_containers(full=False)
@@ -888,7 +853,7 @@ class Engine:
         unseen), and no refresh of that container is under way (an event
         announced a change whose inspect has not come back yet).
         """
-        return (self.state == HEALTHY and self._events is not None
+        return (self.state == HEALTHY and self.events_follower.flowing
                 and container_id not in self._refreshing)
 
     def forget_container(self, container_id):
@@ -940,110 +905,3 @@ class Engine:
             return failure
 
         return self.api.create_container(body, name, auth).addErrback(unknown)
-
-    # -- events -------------------------------------------------------------------
-
-    def _open_events(self):
-        if self._stopped or self._events is not None or self._events_opening:
-            return
-        self._events_opening = True
-        d = self.client.events(self._on_event, since=self._events_since)
-
-        def opened(stream):
-            self._events_opening = False
-            if self._stopped:
-                stream.stop()
-                return
-            self._events = stream
-            if self._events_gap:
-                # Reopened after a break: what the replay (from the last
-                # event seen) may lack is read by the next run's re-list.
-                self._events_gap = False
-                self._relist_needed = True
-            stream.done.addCallbacks(self._events_ended, self._events_broke)
-
-        def failed(failure):
-            self._events_opening = False
-            self._events_broke(failure)
-
-        d.addCallbacks(opened, failed)
-
-    def _events_ended(self, _):
-        self._events = None
-        self._events_gap = self._relist_needed = True
-        if not self._stopped:
-            self._log.info("events stream of engine {address} ended; reopening",
-                           address=self.address)
-            self._retry_events()
-
-    def _events_broke(self, failure):
-        self._events = None
-        self._events_gap = self._relist_needed = True
-        if self._stopped:
-            return
-        error = failure.value
-        if isinstance(error, (EngineUnreachable, EngineError)):
-            self.failed(error)
-        else:
-            self._log.failure("events stream of engine {address} broke", failure,
-                              address=self.address)
-        self._retry_events()
-
-    def _retry_events(self):
-        if self._events_retry is not None and self._events_retry.active():
-            return
-        wait = self.options.events_retry * (self._backoff_factor() + 1)
-        self._events_retry = self._clock.callLater(wait, self._open_events)
-
-    def _on_event(self, event):
-        if not isinstance(event, dict):
-            return
-        since = _event_since(event)
-        key = _event_key(event)
-        seen_at, seen = self._events_seen
-        if since is not None:
-            if since == seen_at:
-                if key in seen:
-                    return
-                seen.add(key)
-            elif seen_at is None or since > seen_at:
-                self._events_seen = (since, {key})
-            self._events_since = max(since, self._events_since or since)
-        try:
-            self._apply_event(event)
-        except Exception:
-            self._log.failure("applying event {event} of engine {address} failed",
-                              event=event, address=self.address)
-        self._listener.engine_event(self, event)
-
-    def _apply_event(self, event):
-        kind = event.get("Type") or ("container" if event.get("id") else "")
-        action = event.get("Action") or event.get("status") or ""
-        actor = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
-        if kind == "container" and actor:
-            base = action.split(":", 1)[0].strip()
-            if base in _IGNORED_ACTIONS:
-                return
-            if base == "destroy":
-                self._drop(actor)
-                return
-            if base == "create" and actor in self.containers:
-                # Cached already (the manager inspects what it creates): a
-                # create says nothing more; later changes have their events.
-                return
-            self._ignore(self.refresh_container(actor))
-        elif kind == "image":
-            self._ignore(self.refresh_list("images"))
-        elif kind == "network":
-            self._ignore(self.refresh_list("networks"))
-            container = (event.get("Actor") or {}).get("Attributes", {}).get("container")
-            if container in self.containers:
-                self._ignore(self.refresh_container(container))
-        elif kind == "volume":
-            self._ignore(self.refresh_list("volumes"))
-        elif kind == "daemon":
-            self._ignore(self._update_specs())
-
-    def _ignore(self, d):
-        d.addErrback(lambda f: f.trap(EngineUnreachable, EngineError))
-        return d

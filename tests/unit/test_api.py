@@ -321,7 +321,7 @@ class InspectCacheTests(APITestCase):
         self.add("127.0.0.1:2376", "c1", "web")
         client = self.clients["127.0.0.1:2376"]
         engine = self.cluster.engines["127.0.0.1:2376"]
-        engine._events.stop()
+        engine.events_follower.stream.stop()
         client.containers["c1"]["State"]["Status"] = "exited"
         client.containers["c1"]["State"]["Running"] = False
         before = client.calls.count("inspect_container")

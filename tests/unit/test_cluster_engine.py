@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from swarmd.cluster._events_follower import time_to_since
 from swarmd.cluster.engine import (
     HEALTHY,
     PENDING,
@@ -16,7 +17,6 @@ from swarmd.cluster.engine import (
     Engine,
     EngineListener,
     EngineOptions,
-    _time_to_since,
 )
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.testing.stubengine import StubClient, inspect
@@ -485,12 +485,12 @@ class HelpersTests(SynchronousTestCase):
     Small helpers of the engine module.
     """
 
-    def test_time_to_since(self):
+    def testtime_to_since(self):
         """Docker SystemTime values become events since values with nanoseconds."""
-        self.assertEqual(_time_to_since("2026-11-28T10:00:00.123456789Z"),
+        self.assertEqual(time_to_since("2026-11-28T10:00:00.123456789Z"),
                          "1795860000.123456789")
-        self.assertEqual(_time_to_since("2026-11-28T11:00:00+01:00"), "1795860000.000000000")
-        self.assertIsNone(_time_to_since("garbage"))
+        self.assertEqual(time_to_since("2026-11-28T11:00:00+01:00"), "1795860000.000000000")
+        self.assertIsNone(time_to_since("garbage"))
 
     def test_resources_with_overcommit(self):
         """Totals include the overcommit; used CPUs turn shares back into CPUs."""
