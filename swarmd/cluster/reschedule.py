@@ -167,8 +167,8 @@ class RescheduleWatchdog(Service):
                 since = self._down_since.setdefault(address, now)
                 if now - since >= self.grace:
                     due.append(engine)
-            else:
-                self._down_since.pop(address, None)
+            elif address in self._down_since:
+                del self._down_since[address]
         for address in list(self._down_since):
             if address not in self.cluster.engines:
                 del self._down_since[address]
@@ -214,8 +214,16 @@ class RescheduleWatchdog(Service):
         @return: a C{dict} of Swarm ID to a C{list} of L{Container}s.
         """
         copies: dict = {}
+        cache = self._policy_cache
         for engine in list(self.cluster.engines.values()):
-            for container in self._with_policy(engine):
+            # _with_policy's cache check, inline: this loop runs over every
+            # engine on every check.
+            cached = cache.get(engine.address)
+            if cached is not None and cached[0] is engine and cached[1] == engine.revision:
+                found = cached[2]
+            else:
+                found = self._with_policy(engine)
+            for container in found:
                 copies.setdefault(container.swarm_id, []).append(container)
         return copies
 
