@@ -12,7 +12,6 @@ targeted refreshes in between.  While that stream is open a run only pings
 the engine, and lists it again every C{relist_interval} or after a gap.
 """
 
-import collections
 import gc
 import random as _random
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import attr
 from twisted.internet.defer import (
     Deferred,
-    DeferredList,
     DeferredSemaphore,
     inlineCallbacks,
 )
@@ -28,15 +26,14 @@ from twisted.logger import Logger
 
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
+from swarmd.cluster._cache_reads import CacheReads
 from swarmd.cluster._events_follower import EventsFollower, time_to_since
 from swarmd.cluster._hang_watch import HangWatch
 from swarmd.cluster._states import DISCONNECTED, HEALTHY, PENDING, UNHEALTHY
-from swarmd.cluster.containers import Container
 from swarmd.cluster.errors import CreateOutcomeUnknown, is_missing_image
 from swarmd.engine import (
     EngineError,
     EngineUnreachable,
-    IBatchEngineClient,
     address_ip,
 )
 from swarmd.engine.tracked import TrackedClient
@@ -55,13 +52,6 @@ LISTS_EVERY = 5
 #: Seconds between two safety re-lists of an engine whose events stream
 #: stays open (L{EngineOptions.relist_interval}, C{--engine-relist-interval}).
 RELIST_INTERVAL = 600.0
-
-#: Inspect calls one engine refresh runs at once.
-INSPECT_CONCURRENCY = 8
-
-#: Containers inspected with one pipelined call when a refresh finds many
-#: new or changed ones.
-INSPECT_BATCH = 50
 
 @attr.s(frozen=True, auto_attribs=True, kw_only=True)
 class EngineOptions:
@@ -218,22 +208,14 @@ class Engine:
         self.revision = 0
         #: Bumped when the engine's own specs (name, labels, CPUs...) change.
         self.specs_revision = 0
-        self._refreshing: collections.Counter[Any] = collections.Counter()
         self._stopped = False
         self._runs = 0
         self._connecting = None
         self._specs_at = None
-        self._sent = {}
-        self._applied = {}
         #: The engine's C{/events} stream (L{EventsFollower}).
         self.events_follower = EventsFollower(self, clock, self._listener, self._events_wait)
-        self._lists_busy = {}
-        #: When the last full list of the containers was sent (clock
-        #: seconds), and whether something may have been missed since (a
-        #: broken events stream, a connection failure): see L{_relist_due}.
-        self._listed_at = None
-        self._relist_needed = True
-        self._inspect_limit = DeferredSemaphore(INSPECT_CONCURRENCY)
+        #: How the cache is read from the engine (L{CacheReads}).
+        self.reads = CacheReads(self, clock, self._guard, self._bump, self._listener)
         self._limiter = limiter or DeferredSemaphore(1)
         self._loop = JitteredLoop(self.refresh, self._next_wait, clock,
                                   name="refresh of engine %s" % (self.address,))
@@ -350,7 +332,7 @@ class Engine:
         Something may have gone unseen (the events stream broke, a call
         failed to connect): the next refresh run lists the engine again.
         """
-        self._relist_needed = True
+        self.reads.relist_needed = True
 
     def _backoff_factor(self):
         return min(max(self.failures - self.options.failure_retry, 0), MAX_BACKOFF_FACTOR)
@@ -425,7 +407,7 @@ class Engine:
         if not isinstance(error, EngineUnreachable):
             return
         self.failures += 1
-        self._relist_needed = True
+        self.reads.relist_needed = True
         self._listener.engine_view_changed(self)
         if self.state == HEALTHY and self.failures >= self.options.failure_retry:
             self._log.warn("engine {engine} ({address}) unhealthy after {failures} failures: "
@@ -515,7 +497,7 @@ class Engine:
         try:
             yield self._guard(self.client.version()).addCallback(self._set_version)
             since = yield self.update_specs()
-            yield self._refresh_all(full=True)
+            yield self.reads.refresh_all(full=True)
         except (EngineUnreachable, EngineError) as e:
             self._log.info("engine {address} not connected: {error}", address=self.address,
                            error=str(e))
@@ -590,7 +572,7 @@ class Engine:
             self._runs += 1
             if self.events_follower.flowing and self.options.relist_interval:
                 if self._relist_due():
-                    yield self._refresh_all(full=False)
+                    yield self.reads.refresh_all(full=False)
                 elif not asked:
                     # Events keep the cache current: the run only proves
                     # the engine alive (a hung one is then found by
@@ -601,7 +583,7 @@ class Engine:
                 # re-reads them only now and then, as a safety net.
                 yield self.refresh_containers(full=False)
             else:
-                yield self._refresh_all(full=False)
+                yield self.reads.refresh_all(full=False)
             self.updated_at = self._clock.seconds()
             ok = True
         except (EngineUnreachable, EngineError) as e:
@@ -616,235 +598,34 @@ class Engine:
         (the stream was reopened, a call failed to connect) or it is
         L{EngineOptions.relist_interval} old.
         """
-        return (self._relist_needed or self._listed_at is None
-                or self._clock.seconds() - self._listed_at >= self.options.relist_interval)
-
-    @inlineCallbacks
-    def _refresh_all(self, full):
-        yield self.refresh_containers(full=full)
-        kinds = ("images", "networks", "volumes")
-        batch = IBatchEngineClient.providedBy(self.client)
-        if batch and not any(k in self._lists_busy for k in kinds):
-            # One pipelined connection for the three lists (closed after:
-            # at 5,000 engines pooled connections would be 15,000 files).
-            yield self._refresh_lists(kinds)
-            return
-        yield DeferredList([self.refresh_list(kind) for kind in kinds], consumeErrors=True)
-
-    @inlineCallbacks
-    def _refresh_lists(self, kinds):
-        for kind in kinds:
-            self._lists_busy[kind] = {}
-        try:
-            answers = yield self._guard(self.client.get_many([self._PATHS[k] for k in kinds]))
-        except (EngineUnreachable, EngineError):
-            answers = None
-        finally:
-            waiting = [(kind, self._lists_busy.pop(kind).get("again")) for kind in kinds]
-        if answers is not None:
-            for kind, answer in zip(kinds, answers, strict=True):
-                if isinstance(answer, EngineError):
-                    self.failed(answer)
-                    continue
-                if kind == "volumes":
-                    answer = (answer or {}).get("Volumes") or []
-                setattr(self, kind, answer or [])
-            self._bump()
-        for kind, again in waiting:
-            if again:
-                follow = self.refresh_list(kind)
-                for waiter in again:
-                    follow.addBoth(lambda r, w=waiter: (w.callback(None), r)[1])
-
-    _PATHS = {
-        "images": "/images/json",
-        "networks": "/networks",
-        "volumes": "/volumes",
-    }
-
-    _LISTS = {
-        "images": "list_images",
-        "networks": "list_networks",
-        "volumes": "list_volumes",
-    }
+        listed_at = self.reads.listed_at
+        return (self.reads.relist_needed or listed_at is None
+                or self._clock.seconds() - listed_at >= self.options.relist_interval)
 
     def refresh_list(self, kind):
         """
-        Re-read C{images}, C{networks} or C{volumes}.  Calls made while one is
-        running are folded into one more run after it.
+        Re-read C{images}, C{networks} or C{volumes}
+        (L{CacheReads.refresh_list}).
 
         @return: a L{Deferred} firing with L{None} once the list is fresh.
         """
-        busy = self._lists_busy.get(kind)
-        if busy is not None:
-            waiters = busy.setdefault("again", [])
-            d: Deferred[Any] = Deferred()
-            waiters.append(d)
-            return d
-        self._lists_busy[kind] = {}
+        return self.reads.refresh_list(kind)
 
-        def got(items):
-            setattr(self, kind, items or [])
-            self._bump()
-
-        def done(result):
-            state = self._lists_busy.pop(kind)
-            again = state.get("again")
-            if again:
-                follow = self.refresh_list(kind)
-                for waiter in again:
-                    follow.addBoth(lambda r, w=waiter: (w.callback(None), r)[1])
-            return result
-
-        d = self._guard(getattr(self.client, self._LISTS[kind])())
-        d.addCallback(got)
-        d.addBoth(done)
-        return d
-
-    @inlineCallbacks
     def refresh_containers(self, full=False):
         """
-        List the engine's containers; inspect new or changed ones (all when
-        C{full}); drop the ones that are gone.
+        List the engine's containers and read what changed
+        (L{CacheReads.refresh_containers}).
         """
-        snapshot = dict(self.containers)
-        # What happens after the list is sent is in the list or in the
-        # events; a failure or a broken stream from now on asks again.
-        self._relist_needed = False
-        sent = self._clock.seconds()
-        try:
-            summaries = yield self._guard(self.client.list_containers(all=True))
-        except BaseException:
-            self._relist_needed = True
-            raise
-        self._listed_at = sent
-        seen = set()
-        wanted = []
-        for summary in summaries or []:
-            cid = summary.get("Id")
-            if not cid:
-                continue
-            seen.add(cid)
-            current = self.containers.get(cid)
-            if full or current is None or self._differs(current, summary):
-                wanted.append(cid)
-        for cid in list(self.containers):
-            # Only what was cached before the list was asked for, unchanged
-            # since, can be judged by it.
-            if cid not in seen and self.containers.get(cid) is snapshot.get(cid, False):
-                self._drop(cid)
-        if len(wanted) > 1 and IBatchEngineClient.providedBy(self.client):
-            # Pipelined on one connection per batch: a first read of an
-            # engine is then one round trip, not one request per container.
-            batches = [wanted[i:i + INSPECT_BATCH] for i in range(0, len(wanted), INSPECT_BATCH)]
-            calls = [self._inspect_limit.run(self.refresh_containers_batch, batch)
-                     for batch in batches]
-        else:
-            calls = [self._inspect_limit.run(self.refresh_container, cid) for cid in wanted]
-        results = yield DeferredList(calls, consumeErrors=True)
-        for ok, result in results:
-            if not ok:
-                result.raiseException()
+        return self.reads.refresh_containers(full)
 
-    @inlineCallbacks
-    def refresh_containers_batch(self, container_ids):
-        """
-        L{refresh_container} for several containers, inspected with one
-        pipelined call (C{client.inspect_containers}); the same ordering
-        rules apply to each answer.
-        """
-        sequences = []
-        for cid in container_ids:
-            self._sent[cid] = sequence = self._sent.get(cid, 0) + 1
-            sequences.append(sequence)
-            self._refreshing[cid] += 1
-        try:
-            answers = yield self._guard(self.client.inspect_containers(container_ids,
-                                                                       raw=True))
-        finally:
-            for cid in container_ids:
-                self._refreshing[cid] -= 1
-                if not self._refreshing[cid]:
-                    del self._refreshing[cid]
-        first_error = None
-        for cid, sequence, answer in zip(container_ids, sequences, answers, strict=True):
-            if isinstance(answer, EngineError):
-                if answer.status == 404:
-                    if self._newest(cid, sequence):
-                        self._drop(cid)
-                elif first_error is None:
-                    first_error = answer
-                continue
-            if self._stopped or not self._newest(cid, sequence):
-                continue
-            self._store(*answer)
-        if first_error is not None:
-            self.failed(first_error)
-            raise first_error
-
-    @staticmethod
-    def _differs(container, summary):
-        names = summary.get("Names") or []
-        return (summary.get("State") != container.status
-                or (names and names[0] != "/" + container.name)
-                or (summary.get("Labels") or {}) != container.labels)
-
-    @inlineCallbacks
     def refresh_container(self, container_id):
         """
-        Inspect one container and update the cache (drop it on 404).
+        Inspect one container into the cache (L{CacheReads.refresh_container}).
 
-        Refreshes of a container are numbered as they are sent; an answer
-        is applied only if no later-sent refresh (nor a destroy event) was
-        applied before it, so the cache never goes back in time however the
-        answers are ordered.
-
-        @return: a L{Deferred} firing with the cached L{Container} once the
-            answer is in (L{None} when the container is gone).
+        @return: a L{Deferred} firing with the cached L{Container}, or
+            L{None} when the container is gone.
         """
-        self._sent[container_id] = sequence = self._sent.get(container_id, 0) + 1
-        self._refreshing[container_id] += 1
-        try:
-            info = yield self._guard(self.client.inspect_container(container_id))
-        except EngineError as e:
-            if e.status != 404:
-                raise
-            if self._newest(container_id, sequence):
-                self._drop(container_id)
-            return None
-        finally:
-            self._refreshing[container_id] -= 1
-            if not self._refreshing[container_id]:
-                del self._refreshing[container_id]
-        if self._stopped or not self._newest(container_id, sequence):
-            return self.containers.get(container_id)
-        return self._store(info)
-
-    def _newest(self, container_id, sequence):
-        """
-        Whether the answer of refresh C{sequence} is newer than what the
-        cache holds; if so it becomes the applied one.
-        """
-        if sequence <= self._applied.get(container_id, 0):
-            return False
-        self._applied[container_id] = sequence
-        return True
-
-    def _store(self, info, raw=None):
-        old = self.containers.get(info["Id"])
-        new = Container(self, info, raw)
-        self.containers[info["Id"]] = new
-        self._bump()
-        self._listener.container_changed(self, old, new)
-        return new
-
-    def _drop(self, container_id):
-        # Answers to refreshes sent before the drop must not bring it back.
-        self._applied[container_id] = self._sent.get(container_id, 0)
-        old = self.containers.pop(container_id, None)
-        if old is not None:
-            self._bump()
-            self._listener.container_changed(self, old, None)
+        return self.reads.refresh_container(container_id)
 
     def is_fresh(self, container_id):
         """
@@ -854,13 +635,13 @@ class Engine:
         announced a change whose inspect has not come back yet).
         """
         return (self.state == HEALTHY and self.events_follower.flowing
-                and container_id not in self._refreshing)
+                and not self.reads.refreshing(container_id))
 
     def forget_container(self, container_id):
         """
         Drop a container from the cache now (after a successful remove).
         """
-        self._drop(container_id)
+        self.reads.drop(container_id)
 
     # -- creating ---------------------------------------------------------------------
 

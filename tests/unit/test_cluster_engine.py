@@ -356,7 +356,7 @@ class RelistTests(SynchronousTestCase):
         original = client.list_containers
         client.list_containers = lambda all=True, filters=None: fail(EngineError(500, "busy"))
         clock.pump([5.0] * 12)
-        self.assertFalse(engine._listed_at)
+        self.assertFalse(engine.reads.listed_at)
         client.list_containers = original
         client.calls[:] = []
         clock.advance(5.0)
