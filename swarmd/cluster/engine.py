@@ -12,7 +12,6 @@ targeted refreshes in between.  While that stream is open a run only pings
 the engine, and lists it again every C{relist_interval} or after a gap.
 """
 
-import gc
 import random as _random
 from typing import Any
 
@@ -26,11 +25,12 @@ from twisted.logger import Logger
 
 from swarmd._log import observer
 from swarmd._loop import JitteredLoop
-from swarmd.cluster._cache_reads import CacheReads
+from swarmd.cluster._cache_reads import CacheReads, freeze_cache
 from swarmd.cluster._events_follower import EventsFollower, time_to_since
 from swarmd.cluster._hang_watch import HangWatch
 from swarmd.cluster._states import DISCONNECTED, HEALTHY, PENDING, UNHEALTHY
 from swarmd.cluster.errors import CreateOutcomeUnknown, is_missing_image
+from swarmd.cluster.listener import EngineListener
 from swarmd.engine import (
     EngineError,
     EngineUnreachable,
@@ -79,70 +79,6 @@ class EngineOptions:
     #: of the stream and every connection failure.  0 re-lists on every
     #: run, as classic Swarm does.
     relist_interval: float = RELIST_INTERVAL
-
-
-#: Containers read by first connections between two gc.freeze() calls.
-FREEZE_AFTER = 5000
-
-_read_since_freeze = [0]
-
-
-def _freeze_cache(containers):
-    """
-    Engines' first reads fill the cache with objects that live as long as
-    their engine: once C{FREEZE_AFTER} containers were read, move every
-    object alive into the collector's permanent generation, so collections
-    stop scanning them (while 1,000 engines connect, collections over the
-    growing cache took a third of the manager's CPU).  A collection first,
-    so no cyclic garbage is frozen with them: it scans only what is not
-    frozen yet.  A small cluster (and a test run) never gets there.
-    """
-    _read_since_freeze[0] += containers
-    if _read_since_freeze[0] >= FREEZE_AFTER:
-        _read_since_freeze[0] = 0
-        gc.collect()
-        gc.freeze()
-
-
-class EngineListener:
-    """
-    What a cluster hears from its engines.  This base class ignores
-    everything; the cluster overrides what it needs.
-    """
-
-    def engine_state_changed(self, engine, old, new):
-        """
-        C{engine.state} went from C{old} to C{new}.
-        """
-
-    def engine_event(self, engine, event):
-        """
-        The engine sent C{event} (a Docker events C{dict}), or the manager
-        made one about the engine (C{Type} C{"swarm"}).
-        """
-
-    def container_changed(self, engine, old, new):
-        """
-        A cached container appeared (C{old} is L{None}), changed, or went
-        away (C{new} is L{None}).
-        """
-
-    def engine_view_changed(self, engine):
-        """
-        Something the scheduler's view of C{engine} depends on changed: its
-        C{revision} (cached state), C{state} or C{failures}.
-        """
-
-    def engine_failed(self, engine, error):
-        """
-        A call to C{engine} failed with C{error} (L{Engine.failed}).
-        """
-
-    def engine_refreshed(self, engine, seconds, ok):
-        """
-        One run of C{engine}'s refresh loop took C{seconds}; C{ok} says
-        whether it completed.
-        """
 
 
 class Engine:
@@ -509,7 +445,7 @@ class Engine:
             return False
         self.events_follower.start(since)
         self.updated_at = self._clock.seconds()
-        _freeze_cache(len(self.containers))
+        freeze_cache(len(self.containers))
         self._log.info("engine {engine} ({address}) connected: {containers} containers",
                        engine=self.name, address=self.address, containers=len(self.containers))
         self._set_state(HEALTHY)
