@@ -4,7 +4,8 @@ swarmd, in one run.
 
     python bench/proxy.py [--requests 500] [--megabytes 200] [--runs 3] [--creates 20]
 
-Measures inspect and ps latency (p50/p99, one keep-alive connection each),
+Measures inspect and ps latency (p50/p99, one keep-alive connection per
+side, the two sides alternating request by request),
 logs throughput (a container that wrote N MB), attach throughput (a
 container writing N MB to an attached client) and create+start of a
 container that keeps running (p50 of --creates pairs, the two sides
@@ -19,6 +20,7 @@ bench/results/proxy.jsonl.
 """
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -31,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import creates, percentiles, timed_gets  # noqa: E402
+from _common import creates, percentiles  # noqa: E402
 
 from swarmd.testing.lab import Lab  # noqa: E402
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
@@ -45,13 +47,34 @@ READ_TIMEOUT = 120
 WARMUP = 20
 
 
-def latencies(host, port, path, count):
+def paired_latencies(direct, swarm, path, count):
     """
-    C{count} GETs of C{path} on one keep-alive connection, after a warm-up.
+    C{count} GETs of C{path} to each side, on one keep-alive connection per
+    side, the sides alternating request by request (so both see the same
+    load from the rest of the machine), after a warm-up.
 
-    @return: seconds per request.
+    @param direct: C{(host, port)} of the engine.
+    @param swarm: C{(host, port)} of the manager.
+    @return: C{(direct seconds, swarmd seconds)}, a list each.
     """
-    return timed_gets(host, port, path, count + WARMUP)[WARMUP:]
+    sides = [http.client.HTTPConnection(*address, timeout=READ_TIMEOUT)
+             for address in (direct, swarm)]
+    samples = ([], [])
+    try:
+        for i in range(count + WARMUP):
+            for side, connection in enumerate(sides):
+                started = time.perf_counter()
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError("%s: %d" % (path, response.status))
+                if i >= WARMUP:
+                    samples[side].append(time.perf_counter() - started)
+    finally:
+        for connection in sides:
+            connection.close()
+    return samples
 
 
 def read_head(sock):
@@ -191,8 +214,9 @@ def measure(engine, direct, swarm, options, manager_url, run):
     rows = []
     for label, path in (("inspect", "/v1.41/containers/bench00/json"),
                         ("ps", "/v1.41/containers/json?all=1")):
-        d = percentiles(latencies(*direct, path, options.requests))
-        s = percentiles(latencies(*swarm, path, options.requests))
+        direct_samples, swarm_samples = paired_latencies(direct, swarm, path, options.requests)
+        d = percentiles(direct_samples)
+        s = percentiles(swarm_samples)
         rows.append((label + " p50 ms", d[0], s[0]))
         rows.append((label + " p99 ms", d[2], s[2]))
     logs_direct, size = logs_throughput(*direct, "bench-logs")
