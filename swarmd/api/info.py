@@ -4,6 +4,7 @@ Swarm's node table in C{SystemStatus}.
 """
 
 import json
+import operator
 import os
 import platform
 import socket
@@ -100,12 +101,53 @@ def _table_head(cluster, strategy, filters, role):
     return rows
 
 
+_BY_NAME = operator.attrgetter("name", "address")
+
+
 def _blocks(cluster):
     """
     Every node's L{_engine_block}, in the table's order (by name, address).
     """
-    engines = sorted(cluster.engines.values(), key=lambda e: (e.name, e.address))
+    engines = sorted(cluster.engines.values(), key=_BY_NAME)
     return [_engine_block(engine) for engine in engines]
+
+
+def _totals(blocks):
+    """
+    The cluster's counts, CPUs, memory and image IDs, summed from the
+    nodes' blocks.
+
+    @return: C{(total, running, paused, cpus, memory, image IDs)}.
+    """
+    total = running = paused = cpus = memory = 0
+    images: set = set()
+    for counts, _, _, node_cpus, node_memory, node_images in blocks:
+        total += counts[0]
+        running += counts[1]
+        paused += counts[2]
+        cpus += node_cpus
+        memory += node_memory
+        images.update(node_images)
+    return total, running, paused, cpus, memory, images
+
+
+def _summed(cluster, blocks):
+    """
+    L{_totals} and the node table's encoded rows, kept on the cluster with
+    the blocks they were made of: a call whose blocks are all the same
+    objects as the last one's (no node changed in between: they are
+    compared by identity first) reuses both.  At 5,000 nodes summing and
+    joining was a third of a call.
+
+    @return: C{(totals, encoded rows)}.
+    """
+    kept = getattr(cluster, "_info_summed", None)
+    if kept is not None and kept[0] == blocks:
+        return kept[1], kept[2]
+    totals = _totals(blocks)
+    rows = b",".join([block[2] for block in blocks])
+    cluster._info_summed = (blocks, totals, rows)
+    return totals, rows
 
 
 def node_table(cluster, strategy, filters, role=("primary", None), blocks=None):
@@ -133,35 +175,31 @@ def info_bytes(cluster, strategy, filters, **kwargs):
     engine's cached rows (at 1,000 engines the table is 10,000 rows).
     """
     blocks = _blocks(cluster)
-    answer = info(cluster, strategy, filters, table=False, blocks=blocks, **kwargs)
+    totals, rows = _summed(cluster, blocks)
+    answer = info(cluster, strategy, filters, table=False, blocks=blocks, totals=totals,
+                  **kwargs)
     answer["SystemStatus"] = _STATUS_MARK
     head = json.dumps(_table_head(cluster, strategy, filters,
                                   kwargs.get("role", ("primary", None))),
                       separators=(",", ":"))[1:-1].encode("utf-8")
-    table = b"[" + b",".join([head] + [block[2] for block in blocks]) + b"]"
+    table = b"[" + head + (b"," + rows if rows else b"") + b"]"
     encoded = json.dumps(answer, separators=(",", ":")).encode("utf-8")
     return encoded.replace(json.dumps(_STATUS_MARK).encode("ascii"), table, 1) + b"\n"
 
 
 def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None),
-         table=True, blocks=None):
+         table=True, blocks=None, totals=None):
     """
     The C{GET /info} answer.
 
     @param table: include the node table (C{SystemStatus}).
     @param blocks: the nodes' L{_blocks}, if already at hand.
+    @param totals: their L{_totals}, if already at hand.
     """
     if blocks is None:
         blocks = _blocks(cluster)
-    total = running = paused = cpus = memory = 0
-    images = set()
-    for counts, _, _, node_cpus, node_memory, node_images in blocks:
-        total += counts[0]
-        running += counts[1]
-        paused += counts[2]
-        cpus += node_cpus
-        memory += node_memory
-        images.update(node_images)
+    total, running, paused, cpus, memory, images = (
+        _totals(blocks) if totals is None else totals)
     stopped = total - running - paused
     return {
         "ID": "",

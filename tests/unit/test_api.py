@@ -95,6 +95,21 @@ class SystemTests(APITestCase):
         self.assertEqual(values["└ Error"], "(none)")
         self.assertEqual(values["└ ServerVersion"], "20.10")
 
+    def test_info_follows_changes(self):
+        """Totals and rows kept between /info calls follow each change of a node."""
+        self.add("127.0.0.1:2376", "c1", "web")
+        first = self.request("GET", "/info")[2]
+        self.assertEqual(self.request("GET", "/info")[2]["SystemStatus"], first["SystemStatus"])
+        self.add("127.0.0.1:2377", "c2", "db", status="exited")
+        second = self.request("GET", "/info")[2]
+        self.assertEqual((second["Containers"], second["ContainersStopped"]), (2, 1))
+        values = dict((k.strip(), v) for k, v in second["SystemStatus"][14:24])
+        self.assertEqual(values["└ Containers"], "1 (0 Running, 0 Paused, 1 Stopped)")
+        self.cluster.engines["127.0.0.1:2377"].forget_container("c2")
+        third = self.request("GET", "/info")[2]
+        self.assertEqual((third["Containers"], third["ContainersStopped"]), (1, 0))
+        self.assertEqual(third["SystemStatus"], first["SystemStatus"])
+
     def test_headers_on_every_answer(self):
         """The site sets Api-Version and Docker's headers on answers and on errors."""
         from twisted.internet.testing import StringTransport
