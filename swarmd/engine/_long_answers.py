@@ -94,7 +94,12 @@ class ChunkedDecoder:
                     self.done = True
                     return b"".join(out), buffer[position:]
                 continue
-            size = _size(line)
+            if line.isalnum() and len(line) < 16 and line[1:2] not in (b"x", b"X"):
+                # The common case, without a regular expression: plain hex
+                # digits (int() refuses other letters).
+                size = int(line, 16)
+            else:
+                size = _size(line)
             if not size:
                 self._trailers = True
                 continue
