@@ -289,3 +289,23 @@ class RawInspectTests(SynchronousTestCase):
         c = Container(_ListedEngine("n1"), data, raw)
         self.assertIn(b'"HostIp":"10.0.0.1"', c.inspect_bytes())
         self.assertEqual(c.full_info(), data)
+
+
+class SharedStringsTests(SynchronousTestCase):
+    """
+    Cached containers share their keys and short strings.
+    """
+
+    def test_shared_between_answers(self):
+        """Two answers decoded apart share keys and short values, not IDs; values are kept."""
+        import json
+
+        answer = json.dumps(info("a" * 64, "web"))
+        first = Container(_ListedEngine("n1"), json.loads(answer))
+        second = Container(_ListedEngine("n1"), json.loads(answer))
+        self.assertEqual(first.info, second.info)
+        key = next(k for k in first.info["State"] if k == "Status")
+        self.assertIs(key, next(k for k in second.info["State"] if k == "Status"))
+        self.assertIs(first.info["State"]["Status"], second.info["State"]["Status"])
+        self.assertIsNot(first.info["Id"], second.info["Id"])
+        self.assertEqual(first.full_info(), json.loads(answer))
