@@ -110,6 +110,17 @@ class SystemTests(APITestCase):
         self.assertEqual((third["Containers"], third["ContainersStopped"]), (1, 0))
         self.assertEqual(third["SystemStatus"], first["SystemStatus"])
 
+    def test_info_updated_at_follows_refreshes(self):
+        """A refresh changes a node's UpdatedAt row alone; its other rows are kept as they were."""
+        engine = self.cluster.engines["127.0.0.1:2376"]
+        before = self.request("GET", "/info")[2]["SystemStatus"]
+        block = engine._info_block
+        engine.updated_at = 1795867200.0
+        after = self.request("GET", "/info")[2]["SystemStatus"]
+        self.assertEqual(after[12], ["  └ UpdatedAt", "2026-11-28T12:00:00Z"])
+        self.assertEqual(after[:12] + after[13:], before[:12] + before[13:])
+        self.assertIs(engine._info_block, block)
+
     def test_headers_on_every_answer(self):
         """The site sets Api-Version and Docker's headers on answers and on errors."""
         from twisted.internet.testing import StringTransport
