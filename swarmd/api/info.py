@@ -121,14 +121,31 @@ def _table_head(cluster, strategy, filters, role):
 
 
 _BY_NAME = operator.attrgetter("name", "address")
+_SPECS = operator.attrgetter("specs_revision")
+
+
+def _ordered(cluster):
+    """
+    The engines in the table's order (by name, address), kept on the
+    cluster with the engines and their specs revisions it was sorted from
+    (a name changes only with its engine's specs): sorting 5,000 engines
+    on every call was a quarter of it.
+    """
+    engines = tuple(cluster.engines.values())
+    specs = list(map(_SPECS, engines))
+    kept = getattr(cluster, "_info_order", None)
+    if kept is not None and kept[0] == engines and kept[1] == specs:
+        return kept[2]
+    ordered = sorted(engines, key=_BY_NAME)
+    cluster._info_order = (engines, specs, ordered)
+    return ordered
 
 
 def _blocks(cluster):
     """
-    Every node's L{_engine_block}, in the table's order (by name, address).
+    Every node's L{_engine_block}, in the table's order.
     """
-    engines = sorted(cluster.engines.values(), key=_BY_NAME)
-    return [_engine_block(engine) for engine in engines]
+    return [_engine_block(engine) for engine in _ordered(cluster)]
 
 
 def _totals(blocks):
@@ -176,7 +193,13 @@ def _encoded_table(head, blocks):
     append = parts.append
     for block in blocks:
         append(block[2])
-        append(_updated_row(block[1]))
+        engine = block[1]
+        # _updated_row, inline: this loop runs over every node.
+        kept = getattr(engine, "_info_updated", None)
+        if kept is not None and kept[0] == engine.updated_at:
+            append(kept[1])
+        else:
+            append(_updated_row(engine))
         append(block[6])
     append(b"]")
     return b"".join(parts)

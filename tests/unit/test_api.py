@@ -121,6 +121,16 @@ class SystemTests(APITestCase):
         self.assertEqual(after[:12] + after[13:], before[:12] + before[13:])
         self.assertIs(engine._info_block, block)
 
+    def test_info_order_follows_names(self):
+        """A node renamed (its specs read again) moves to its place; a node added is listed."""
+        first = self.request("GET", "/info")[2]["SystemStatus"]
+        self.assertEqual((first[4][0], first[14][0]), (" n1", " n2"))
+        engine = self.cluster.engines["127.0.0.1:2376"]
+        engine.name = "zz"
+        engine.specs_revision += 1
+        second = self.request("GET", "/info")[2]["SystemStatus"]
+        self.assertEqual((second[4][0], second[14][0]), (" n2", " zz"))
+
     def test_headers_on_every_answer(self):
         """The site sets Api-Version and Docker's headers on answers and on errors."""
         from twisted.internet.testing import StringTransport
