@@ -22,6 +22,7 @@ against N from that file into bench/scale.png.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,14 @@ def main(argv=None):
                         help="simulator processes serving the engines (whole subnets of 250)")
     parser.add_argument("--idle", type=float, default=30.0,
                         help="seconds of idle CPU measurement")
+    parser.add_argument("--manager-args", default="",
+                        help="more `swarm manage` flags, one string (e.g. "
+                             "\"--engine-relist-interval 10m\")")
+    parser.add_argument("--idle-only", action="store_true",
+                        help="stop after the idle measurement (no calls, creates, scrapes)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record py-spy profiles of the manager (raw collapsed stacks) "
+                             "into DIR: while engines connect and during the idle window")
     parser.add_argument("--plot", action="store_true",
                         help="after the run, draw latency against N into bench/scale.png")
     options = parser.parse_args(argv)
@@ -104,9 +113,15 @@ def main(argv=None):
                 f.write("\n".join(discovery_entries(options.engines, options.port)) + "\n")
             discovery = "file://" + path
         started = time.monotonic()
-        manager = ManagerProcess(discovery, args=("--heartbeat", "5s")).start(healthy=0,
-                                                                           timeout=60)
+        manager = ManagerProcess(discovery, args=["--heartbeat", "5s"]
+                                 + options.manager_args.split()).start(healthy=0, timeout=60)
         meter = ProcessMeter(manager.process.pid)
+        sim_meters = [ProcessMeter(p.pid) for p in simulators]
+        sim_start = sum(m.cpu_seconds() for m in sim_meters)
+        spy = None
+        if options.profile:
+            os.makedirs(options.profile, exist_ok=True)
+            spy = py_spy(manager.process.pid, os.path.join(options.profile, "connecting.txt"))
         while True:
             try:
                 if len(manager.healthy_nodes()) >= options.engines:
@@ -120,9 +135,31 @@ def main(argv=None):
         # CPU the manager spent getting there: unlike healthy_s, barely
         # moved by other processes sharing the cores.
         healthy_cpu_s = meter.cpu_seconds()
+        # The simulators' share of the same work (they build their engines
+        # before the manager starts: that part is left out).
+        sim_cpu_s = sum(m.cpu_seconds() for m in sim_meters) - sim_start
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait()
         time.sleep(5)
+        if options.profile:
+            spy = py_spy(manager.process.pid, os.path.join(options.profile, "idle.txt"),
+                         options.idle)
         idle_cpu = meter.cpu_percent(options.idle)
         idle_rss = meter.rss_mb()
+        if spy is not None:
+            spy.wait()
+        if options.idle_only:
+            print("engines %d, all healthy after %.1f s (manager CPU %.1f s, simulators %.1f s)"
+                  % (options.engines, healthy_s, healthy_cpu_s, sim_cpu_s))
+            print("manager RSS idle: %.0f MB; manager CPU idle: %.1f %%"
+                  % (idle_rss, idle_cpu))
+            print(json.dumps({"engines": options.engines, "healthy_s": round(healthy_s, 2),
+                              "healthy_cpu_s": round(healthy_cpu_s, 2),
+                              "sim_cpu_s": round(sim_cpu_s, 2),
+                              "idle_rss_mb": round(idle_rss, 1),
+                              "idle_cpu_pct": round(idle_cpu, 2)}))
+            return
 
         host, port = "127.0.0.1", manager.port
         load_cpu_start, load_start = meter.cpu_seconds(), time.monotonic()
@@ -156,7 +193,8 @@ def main(argv=None):
         containers = options.engines * options.containers
         print("engines %d, containers %d, discovery %s" % (options.engines, containers,
                                                              options.discovery))
-        print("all healthy after %.1f s (manager CPU %.1f s)" % (healthy_s, healthy_cpu_s))
+        print("all healthy after %.1f s (manager CPU %.1f s, simulators %.1f s)"
+              % (healthy_s, healthy_cpu_s, sim_cpu_s))
         print("%-20s %10s %10s %10s" % ("latency ms", "p50", "p90", "p99"))
         for name, (p50, p90, p99) in rows:
             print("%-20s %10.2f %10.2f %10.2f" % (name, p50, p90, p99))
@@ -169,6 +207,7 @@ def main(argv=None):
             "containers": containers,
             "healthy_s": round(healthy_s, 2),
             "healthy_cpu_s": round(healthy_cpu_s, 2),
+            "sim_cpu_s": round(sim_cpu_s, 2),
             "ps_cpu_ms": round(ps_cpu_ms, 2),
             "info_p99_ms": round(percentiles(info)[2], 2),
             "ps_p99_ms": round(percentiles(ps)[2], 2),
@@ -197,6 +236,21 @@ def main(argv=None):
         for simulator in simulators:
             simulator.kill()
             simulator.wait()
+
+
+def py_spy(pid, output, seconds=None):
+    """
+    Start C{py-spy record} on process C{pid}, raw collapsed stacks written
+    to C{output} (for C{seconds}, or until it gets SIGINT).
+
+    @return: the L{subprocess.Popen}.
+    """
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    command = [spy if os.path.exists(spy) else "py-spy", "record", "--pid", str(pid),
+               "--format", "raw", "--rate", "50", "--nonblocking", "-o", output]
+    if seconds is not None:
+        command += ["--duration", str(int(seconds))]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def while_scraping(host, port, measure):
