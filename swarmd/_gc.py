@@ -26,7 +26,10 @@ from twisted.logger import Logger
 from swarmd._log import observer
 
 #: A full collection longer than this (seconds) freezes its survivors.
-SLOW_COLLECTION = 0.05
+#: Each full collection walks about a quarter more than the one before
+#: (CPython starts one when the survivors of the young generations reach a
+#: quarter of what the last one left), so no later one takes much longer.
+SLOW_COLLECTION = 0.02
 
 #: glibc's C{M_MMAP_THRESHOLD} parameter of C{mallopt}, and the value the
 #: manager fixes it at (glibc's default start).
