@@ -52,7 +52,7 @@ def _engine_block(engine):
     What one node brings to C{/info}: its container counts, CPUs, memory,
     image IDs and rows of the table (also encoded); made again only when
     the engine changed.  Its C{UpdatedAt} row is not in it (see
-    L{_updated_row}): every refresh changes that one alone, and at 5,000
+    L{_node_rows}): every refresh changes that one alone, and at 5,000
     engines a few refresh between two calls.
 
     @return: C{(counts, engine, encoded rows before UpdatedAt between
@@ -93,16 +93,15 @@ def _encoded_rows(rows):
     return json.dumps(rows, separators=(",", ":"))[1:-1].encode("utf-8")
 
 
-def _updated_row(engine):
+def _node_rows(engine, block):
     """
-    The engine's encoded C{UpdatedAt} row, kept until it changes.
+    The engine's encoded rows, its C{UpdatedAt} row in place, kept until
+    its block or its C{UpdatedAt} changes.
     """
     when = engine.updated_at
-    kept = getattr(engine, "_info_updated", None)
-    if kept is None or kept[0] != when:
-        kept = engine._info_updated = (when, _encoded_rows([["  └ UpdatedAt",
-                                                             _rfc3339(when)]]))
-    return kept[1]
+    updated = _encoded_rows([["  └ UpdatedAt", _rfc3339(when)]])
+    kept = engine._info_rows = (when, block, block[2] + updated + block[6])
+    return kept[2]
 
 
 def _table_head(cluster, strategy, filters, role):
@@ -184,25 +183,23 @@ def _summed(cluster, blocks):
     return totals
 
 
-def _encoded_table(head, blocks):
+def _table_parts(head, blocks):
     """
-    The node table, encoded: the head rows, then each node's kept rows
-    with its C{UpdatedAt} row between them.
+    The node table, encoded, in pieces: the head rows, then each node's
+    kept rows (L{_node_rows}).
     """
     parts = [b"[", head]
     append = parts.append
     for block in blocks:
-        append(block[2])
         engine = block[1]
-        # _updated_row, inline: this loop runs over every node.
-        kept = getattr(engine, "_info_updated", None)
-        if kept is not None and kept[0] == engine.updated_at:
-            append(kept[1])
+        # _node_rows' check, inline: this loop runs over every node.
+        kept = getattr(engine, "_info_rows", None)
+        if kept is not None and kept[1] is block and kept[0] == engine.updated_at:
+            append(kept[2])
         else:
-            append(_updated_row(engine))
-        append(block[6])
+            append(_node_rows(engine, block))
     append(b"]")
-    return b"".join(parts)
+    return parts
 
 
 def node_table(cluster, strategy, filters, role=("primary", None), blocks=None):
@@ -238,9 +235,14 @@ def info_bytes(cluster, strategy, filters, **kwargs):
     answer["SystemStatus"] = _STATUS_MARK
     head = _encoded_rows(_table_head(cluster, strategy, filters,
                                      kwargs.get("role", ("primary", None))))
-    table = _encoded_table(head, blocks)
     encoded = json.dumps(answer, separators=(",", ":")).encode("utf-8")
-    return encoded.replace(json.dumps(_STATUS_MARK).encode("ascii"), table, 1) + b"\n"
+    before, _, after = encoded.partition(json.dumps(_STATUS_MARK).encode("ascii"))
+    # One join, one copy of the (at 5,000 nodes, 4 MB) answer.
+    parts = _table_parts(head, blocks)
+    parts.insert(0, before)
+    parts.append(after)
+    parts.append(b"\n")
+    return b"".join(parts)
 
 
 def info(cluster, strategy, filters, debug=False, events_listeners=0, role=("primary", None),
