@@ -476,8 +476,9 @@ class Container:
                 self._listing = (until,) + cached[1:]
                 return cached[4]
             # Only the status moved: the rest of the entry is kept encoded
-            # (Status is its last key).
-            head = cached[5]
+            # (Status is its last key), as the start of the entry (not a
+            # copy of its own: at 150,000 containers that was 120 MB).
+            head = cached[4][:cached[5]]
         else:
             summary = self.summary(now)
             del summary["Status"]
@@ -487,5 +488,5 @@ class Container:
                     port["IP"] = engine.ip
             head = json.dumps(summary, separators=(",", ":")).encode("utf-8")[:-1]
         data = head + b',"Status":' + json.dumps(status).encode("utf-8") + b"}"
-        self._listing = (until, healthy, engine.specs_revision, status, data, head)
+        self._listing = (until, healthy, engine.specs_revision, status, data, len(head))
         return data
