@@ -2,9 +2,17 @@
 Tests for L{swarmd.cluster.containers} and L{swarmd.cluster.index}.
 """
 
+import json
+
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd.cluster.containers import Container, human_duration, parse_time, state_string
+from swarmd.cluster.containers import (
+    Container,
+    human_duration,
+    node_json,
+    parse_time,
+    state_string,
+)
 from swarmd.cluster.index import AmbiguousContainer, ContainerIndex
 
 NOW = 1795860000.0  # 2026-11-28T10:00:00Z
@@ -289,6 +297,38 @@ class RawInspectTests(SynchronousTestCase):
         c = Container(_ListedEngine("n1"), data, raw)
         self.assertIn(b'"HostIp":"10.0.0.1"', c.inspect_bytes())
         self.assertEqual(c.full_info(), data)
+
+
+class NodeObjectTests(SynchronousTestCase):
+    """
+    The C{Node} object of inspect answers is encoded once per change of the
+    engine's specs.
+    """
+
+    def node(self, engine):
+        return json.loads(Container(engine, info("abc", "web")).inspect_bytes())["Node"]
+
+    def test_follows_specs(self):
+        """
+        The same engine gives the same bytes; new specs (a new name, new
+        labels) show at once.
+        """
+        engine = _ListedEngine("n1")
+        self.assertIs(node_json(engine), node_json(engine))
+        self.assertEqual(self.node(engine), {
+            "ID": engine.id, "IP": "10.0.0.1", "Addr": "127.0.0.1:2375", "Name": "n1",
+            "Cpus": 2, "Memory": 1024, "Labels": {}})
+        engine.name, engine.labels = "renamed", {"zone": "b"}
+        engine.specs_revision += 1
+        self.assertEqual((self.node(engine)["Name"], self.node(engine)["Labels"]),
+                         ("renamed", {"zone": "b"}))
+
+    def test_engines_apart(self):
+        """
+        Two engines never share an encoding.
+        """
+        one, two = _ListedEngine("n1"), _ListedEngine("n2")
+        self.assertEqual((self.node(one)["Name"], self.node(two)["Name"]), ("n1", "n2"))
 
 
 class SharedStringsTests(SynchronousTestCase):
