@@ -229,6 +229,16 @@ class Command(usage.Options):
         except ValueError as e:
             raise usage.UsageError(f"invalid --{name}: {e}") from None
 
+    def _unsigned_duration(self, name):
+        """
+        @return: the duration flag C{name} in seconds.
+        @raise usage.UsageError: if it is not a duration, or negative.
+        """
+        seconds = self._duration(name)
+        if seconds < 0:
+            raise usage.UsageError(f"--{name} can not be negative (got {self[name]})")
+        return seconds
+
     def _log_format(self):
         """
         @return: the C{--log-format} value, checked.

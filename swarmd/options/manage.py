@@ -275,18 +275,8 @@ class ManageOptions(DiscoveryCommand):
                     f"invalid --metrics-addr {metrics_addr!r}: use host:port "
                     "(e.g. 127.0.0.1:9323)"
                 ) from None
-        relist = self._duration("engine-relist-interval")
-        if relist < 0:
-            raise usage.UsageError(
-                "--engine-relist-interval can not be negative "
-                f"(got {self['engine-relist-interval']})"
-            )
-
-        shutdown_timeout = self._duration("shutdown-timeout")
-        if shutdown_timeout < 0:
-            raise usage.UsageError(
-                f"--shutdown-timeout can not be negative (got {self['shutdown-timeout']})"
-            )
+        relist = self._unsigned_duration("engine-relist-interval")
+        shutdown_timeout = self._unsigned_duration("shutdown-timeout")
 
         self.config = _config.ManageConfig(
             discovery=discovery,
