@@ -121,6 +121,20 @@ class SystemTests(APITestCase):
         self.assertEqual(after[:12] + after[13:], before[:12] + before[13:])
         self.assertIs(engine._info_block, block)
 
+    def test_info_updated_at_by_second(self):
+        """
+        Nodes refreshed within one second show the same UpdatedAt, to the
+        second; a node never refreshed shows Go's zero time.
+        """
+        one, two = (self.cluster.engines[a] for a in ("127.0.0.1:2376", "127.0.0.1:2377"))
+        one.updated_at, two.updated_at = 1795867200.1, 1795867200.9
+        rows = self.request("GET", "/info")[2]["SystemStatus"]
+        self.assertEqual((rows[12], rows[22]), (["  └ UpdatedAt", "2026-11-28T12:00:00Z"],) * 2)
+        one.updated_at, two.updated_at = 1795867201.0, None
+        rows = self.request("GET", "/info")[2]["SystemStatus"]
+        self.assertEqual((rows[12][1], rows[22][1]), ("2026-11-28T12:00:01Z",
+                                                      "0001-01-01T00:00:00Z"))
+
     def test_info_order_follows_names(self):
         """A node renamed (its specs read again) moves to its place; a node added is listed."""
         first = self.request("GET", "/info")[2]["SystemStatus"]
