@@ -52,6 +52,22 @@ class ProcessMeter:
         return 100.0 * (self.cpu_seconds() - start_cpu) / (time.monotonic() - start)
 
 
+def timed_get(connection, path):
+    """
+    One GET of C{path} on C{connection}, read to the end.
+
+    @return: the seconds it took.
+    @raise RuntimeError: for an answer other than 200.
+    """
+    started = time.perf_counter()
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError("%s: %d" % (path, response.status))
+    return time.perf_counter() - started
+
+
 def timed_gets(host, port, path, count):
     """
     C{count} GETs on one keep-alive connection.
@@ -59,15 +75,7 @@ def timed_gets(host, port, path, count):
     @return: the seconds each took.
     """
     connection = http.client.HTTPConnection(host, port, timeout=120)
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError("%s: %d" % (path, response.status))
-        samples.append(time.perf_counter() - started)
+    samples = [timed_get(connection, path) for _ in range(count)]
     connection.close()
     return samples
 

@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import creates, percentiles  # noqa: E402
+from _common import creates, percentiles, timed_get  # noqa: E402
 
 from swarmd.testing.lab import Lab  # noqa: E402
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
@@ -63,14 +63,9 @@ def paired_latencies(direct, swarm, path, count):
     try:
         for i in range(count + WARMUP):
             for side, connection in enumerate(sides):
-                started = time.perf_counter()
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    raise RuntimeError("%s: %d" % (path, response.status))
+                seconds = timed_get(connection, path)
                 if i >= WARMUP:
-                    samples[side].append(time.perf_counter() - started)
+                    samples[side].append(seconds)
     finally:
         for connection in sides:
             connection.close()

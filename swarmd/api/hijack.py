@@ -16,7 +16,7 @@ from OpenSSL.SSL import Error as TLSError
 from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
@@ -26,6 +26,7 @@ from zope.interface import implementer
 
 from swarmd.api.proxy import HOP_BY_HOP
 from swarmd.engine import EngineError, EngineUnreachable, host_header
+from swarmd.engine.endpoints import connect_protocol
 
 #: Largest response head accepted from an engine.
 MAX_HEAD = 64 * 1024
@@ -109,31 +110,6 @@ def parse_head(head):
         if sep:
             headers[name.strip().lower()] = value.strip()
     return status, headers
-
-
-class _OneShot(Factory):
-    """
-    The factory of one connection to an engine (Twisted's C{connectProtocol}
-    logs "Starting factory" and "Stopping factory" at info for each: two
-    lines per attach or exec).
-    """
-
-    noisy = False
-
-    def __init__(self, protocol):
-        self._protocol = protocol
-
-    def buildProtocol(self, addr):
-        return self._protocol
-
-
-def connect_protocol(endpoint, protocol):
-    """
-    Connect C{protocol} through C{endpoint}, quietly.
-
-    @return: a L{Deferred} firing with C{protocol} once connected.
-    """
-    return endpoint.connect(_OneShot(protocol))
 
 
 @implementer(IHalfCloseableProtocol)

@@ -19,13 +19,15 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone, ResponseFailed, ResponseNeverReceived
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
 from zope.interface import implementer
+
+from swarmd.engine.endpoints import connect_protocol
 
 #: Largest response head accepted from an engine.
 MAX_HEAD = 64 * 1024
@@ -353,16 +355,6 @@ class StreamProtocol(Protocol):
             self._end(Failure(ResponseFailed([reason])))
 
 
-class _OneConnection(Factory):
-    noisy = False
-
-    def __init__(self, protocol):
-        self._protocol = protocol
-
-    def buildProtocol(self, addr):
-        return self._protocol
-
-
 def stream_request(endpoint, method, path, host, headers=None, body=None):
     """
     Send one request to an engine on a new connection.
@@ -374,7 +366,7 @@ def stream_request(endpoint, method, path, host, headers=None, body=None):
     """
     protocol = StreamProtocol(build_request(method, path, host, headers, body),
                               bodiless=method == b"HEAD")
-    connecting = endpoint.connect(_OneConnection(protocol))
+    connecting = connect_protocol(endpoint, protocol)
 
     def connected(_):
         return protocol.answered

@@ -6,7 +6,7 @@ reads of L{swarmd.engine.IBatchEngineClient}.
 from typing import Any
 
 from twisted.internet.defer import Deferred
-from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
 from swarmd.engine.errors import EngineError
@@ -133,11 +133,3 @@ class PipelinedGets(Protocol):
             self._finish(reason)
 
 
-class PipelineFactory(ClientFactory):
-    noisy = False
-
-    def __init__(self, protocol):
-        self._protocol = protocol
-
-    def buildProtocol(self, addr):
-        return self._protocol

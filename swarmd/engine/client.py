@@ -20,9 +20,9 @@ from swarmd._pool import quiet_pool
 from swarmd.engine._failures import failure_reason, is_unreachable, not_sent, was_cancelled
 from swarmd.engine._interfaces import IBatchEngineClient, ICallRecord
 from swarmd.engine._long_answers import stream_request
-from swarmd.engine._pipeline import PipelinedGets, PipelineFactory
+from swarmd.engine._pipeline import PipelinedGets
 from swarmd.engine._streams import EventStream, JSONStreamParser, decode_json
-from swarmd.engine.endpoints import engine_endpoint, host_header
+from swarmd.engine.endpoints import connect_protocol, engine_endpoint, host_header
 from swarmd.engine.errors import EngineError, EngineUnreachable
 from swarmd.versions import lower_version
 
@@ -284,7 +284,7 @@ class EngineClient:
         paths = [self._path("/containers/%s/json" % (_quote(c),)).encode("ascii")
                  for c in containers]
         protocol = PipelinedGets(host, paths, self._answered)
-        connected = self.endpoint.connect(PipelineFactory(protocol))
+        connected = connect_protocol(self.endpoint, protocol)
         d = connected.addCallback(lambda _: protocol.done)
 
         def decode(answers):
@@ -330,7 +330,7 @@ class EngineClient:
         host = host_header(self.address).encode("ascii")
         protocol = PipelinedGets(host, [self._path(p).encode("ascii") for p in paths],
                                   self._answered)
-        d = self.endpoint.connect(PipelineFactory(protocol))
+        d = connect_protocol(self.endpoint, protocol)
         d.addCallback(lambda _: protocol.done)
 
         def decode(answers):

@@ -14,6 +14,7 @@ from twisted.internet.endpoints import (
     wrapClientTLS,
 )
 from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.protocol import Factory
 
 from swarmd.address import UNIX_PREFIX, split_address
 
@@ -66,3 +67,28 @@ def engine_endpoint(reactor, address, tls=None, timeout=5.0):
     if tls is not None:
         endpoint = wrapClientTLS(tls(host), endpoint)
     return endpoint
+
+
+class _OneProtocol(Factory):
+    """
+    The factory of one connection (Twisted's C{connectProtocol} logs
+    "Starting factory" and "Stopping factory" at info for each: two lines
+    per attach, exec or long answer).
+    """
+
+    noisy = False
+
+    def __init__(self, protocol):
+        self._protocol = protocol
+
+    def buildProtocol(self, addr):
+        return self._protocol
+
+
+def connect_protocol(endpoint, protocol):
+    """
+    Connect C{protocol} through C{endpoint}, quietly.
+
+    @return: a L{Deferred} firing with C{protocol} once connected.
+    """
+    return endpoint.connect(_OneProtocol(protocol))
