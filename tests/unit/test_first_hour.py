@@ -6,7 +6,6 @@ created on the next node when one refuses, node names in every list.
 
 import json
 
-from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import ResponseDone
@@ -16,6 +15,7 @@ from swarmd.scheduler.registry import filter_names
 from swarmd.testing.memory import MemoryManager
 from swarmd.testing.nodes import GIB, inspect_container, make_node
 from tests.unit.test_api_networks import N1, N2, ObjectsAPITestCase
+from tests.unit.test_engine_long_answers import Collect
 
 
 def _config(**host_config):
@@ -362,18 +362,6 @@ class NetworkCreateNextNodeTests(ObjectsAPITestCase):
         self.assertEqual(len(creates), 1)
 
 
-class _Collect(Protocol):
-    def __init__(self):
-        self.data = []
-        self.reason = None
-
-    def dataReceived(self, data):
-        self.data.append(data)
-
-    def connectionLost(self, reason):
-        self.reason = reason
-
-
 class StatsNameTests(SynchronousTestCase):
     """
     docker stats shows the container as docker ps does: n2/web.
@@ -386,7 +374,7 @@ class StatsNameTests(SynchronousTestCase):
         line = b'{"read":"x","name":"/web","id":"abc"}\n'
         body = line * 3
         for cut in range(1, len(body)):
-            inner = _Collect()
+            inner = Collect()
             renaming = _Renaming(inner, b'"name":"/web"', b'"name":"/n2/web"')
             renaming.dataReceived(body[:cut])
             renaming.dataReceived(body[cut:])
@@ -398,7 +386,7 @@ class StatsNameTests(SynchronousTestCase):
         """A body not ending in a newline is rewritten when it ends."""
         from swarmd.api._stats import _Renaming
 
-        inner = _Collect()
+        inner = Collect()
         renaming = _Renaming(inner, b'"name":"/web"', b'"name":"/n2/web"')
         renaming.dataReceived(b'{"name":"/web"}')
         self.assertEqual(inner.data, [])
