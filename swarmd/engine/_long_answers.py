@@ -236,7 +236,9 @@ class StreamProtocol(Protocol):
             data = self._read_head(data)
             if not data:
                 return
-        if self._outcome is not None:
+        if self._outcome is not None or self._response is False:
+            # The body ended, or the head was refused (the connection is
+            # being dropped): nothing more is read.
             return
         framing = self._framing
         if framing is None:
