@@ -3,6 +3,7 @@ Proxy overhead: the same requests sent straight to a real engine and through
 swarmd, in one run.
 
     python bench/proxy.py [--requests 500] [--megabytes 200] [--runs 3] [--creates 20]
+                          [--only inspect,ps,logs,attach,create]
 
 Measures inspect and ps latency (p50/p99, one keep-alive connection per
 side, the two sides alternating request by request),
@@ -200,6 +201,27 @@ class FrameCounter:
                 self._header = b""
 
 
+MEASURES = ("inspect", "ps", "logs", "attach", "create")
+
+# (summary key, table row, target, whether a median meets it)
+TARGETS = (
+    ("inspect_ratio", "inspect p50 ms", "<= 1.05", lambda r: r <= 1.05),
+    ("ps_ratio", "ps p50 ms", "<= 0.5", lambda r: r <= 0.5),
+    ("logs_ratio", "logs MB/s", ">= 0.98", lambda r: r >= 0.98),
+    ("attach_ratio", "attach MB/s", ">= 1.0", lambda r: r >= 1.0),
+    ("create_ratio", "create p50 ms", "<= 1.2", lambda r: r <= 1.2),
+)
+
+
+def measures(text):
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in MEASURES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError("measures are some of %s, not %r"
+                                         % (",".join(MEASURES), text))
+    return chosen
+
+
 def measure(engine, direct, swarm, options, manager_url, run):
     """
     One run: every measure straight to the engine and through swarmd.
@@ -207,32 +229,50 @@ def measure(engine, direct, swarm, options, manager_url, run):
     @return: C{[(name, direct, swarmd)]}.
     """
     rows = []
+    only = options.only
     for label, path in (("inspect", "/v1.41/containers/bench00/json"),
                         ("ps", "/v1.41/containers/json?all=1")):
+        if label not in only:
+            continue
         direct_samples, swarm_samples = paired_latencies(direct, swarm, path, options.requests)
         d = percentiles(direct_samples)
         s = percentiles(swarm_samples)
         rows.append((label + " p50 ms", d[0], s[0]))
         rows.append((label + " p99 ms", d[2], s[2]))
+    if "logs" in only:
+        rows.append(measure_logs(direct, swarm))
+    if "attach" in only:
+        rows.append(measure_attach(engine, direct, swarm, options, manager_url, run))
+    if "create" in only:
+        rows.append(measure_creates(direct, swarm, options, run))
+    return rows
+
+
+def measure_logs(direct, swarm):
     logs_direct, size = logs_throughput(*direct, "bench-logs")
     logs_swarm, size_swarm = logs_throughput(*swarm, "bench-logs")
     if size_swarm != size:
         raise RuntimeError("logs through swarmd: %d bytes, direct %d" % (size_swarm, size))
-    rows.append(("logs MB/s", logs_direct, logs_swarm))
+    return ("logs MB/s", logs_direct, logs_swarm)
+
+
+def measure_attach(engine, direct, swarm, options, manager_url, run):
     attach_direct, a1 = attach_throughput(engine, *direct, options.megabytes,
                                           "direct%d" % (run,), manager_url)
     attach_swarm, a2 = attach_throughput(engine, *swarm, options.megabytes,
                                          "swarm%d" % (run,), manager_url)
     if a1 != a2:
         raise RuntimeError("attach through swarmd: %d bytes, direct %d" % (a2, a1))
-    rows.append(("attach MB/s", attach_direct, attach_swarm))
+    return ("attach MB/s", attach_direct, attach_swarm)
+
+
+def measure_creates(direct, swarm, options, run):
     # create+start of a container that keeps running, alternating sides.
     made_direct, made_swarm = [], []
     for i in range(options.creates):
         made_direct += creates(*direct, 1, "cd%d-%03d-" % (run, i), cmd=("sleep", "600"))
         made_swarm += creates(*swarm, 1, "cs%d-%03d-" % (run, i), cmd=("sleep", "600"))
-    rows.append(("create p50 ms", percentiles(made_direct)[0], percentiles(made_swarm)[0]))
-    return rows
+    return ("create p50 ms", percentiles(made_direct)[0], percentiles(made_swarm)[0])
 
 
 def main(argv=None):
@@ -243,6 +283,8 @@ def main(argv=None):
                         help="measurement runs (each printed, then the medians)")
     parser.add_argument("--creates", type=int, default=20,
                         help="create+start pairs per side and run")
+    parser.add_argument("--only", type=measures, default=MEASURES,
+                        help="comma-separated measures to run, of: " + ",".join(MEASURES))
     options = parser.parse_args(argv)
 
     lab = Lab(n=1).start()
@@ -275,24 +317,16 @@ def main(argv=None):
             median = statistics.median(each)
             print("%-16s %s   median %.3f" % (name, "  ".join("%.3f" % r for r in each), median))
             summary[name] = (each, median)
-        result = {
-            "inspect_ratio": round(summary["inspect p50 ms"][1], 3),
-            "ps_ratio": round(summary["ps p50 ms"][1], 3),
-            "logs_ratio": round(summary["logs MB/s"][1], 3),
-            "attach_ratio": round(summary["attach MB/s"][1], 3),
-            "create_ratio": round(summary["create p50 ms"][1], 3),
-        }
-        for key, target, met in (
-                ("inspect_ratio", "<= 1.05", result["inspect_ratio"] <= 1.05),
-                ("ps_ratio", "<= 0.5", result["ps_ratio"] <= 0.5),
-                ("logs_ratio", ">= 0.98", result["logs_ratio"] >= 0.98),
-                ("attach_ratio", ">= 1.0", result["attach_ratio"] >= 1.0),
-                ("create_ratio", "<= 1.2", result["create_ratio"] <= 1.2)):
+        result = {key: round(summary[row][1], 3) for key, row, _, _ in TARGETS
+                  if row in summary}
+        for key, _row, target, met in TARGETS:
+            if key not in result:
+                continue
             print("target %-14s %-7s %s (median of %d runs)" % (
-                key, target, "met" if met else "MISSED", len(runs)))
+                key, target, "met" if met(result[key]) else "MISSED", len(runs)))
         os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
         with open(RESULTS, "a") as f:
-            f.write(json.dumps(dict(result, requests=options.requests,
+            f.write(json.dumps(dict(result, requests=options.requests, only=list(options.only),
                                     megabytes=options.megabytes,
                                     when=time.strftime("%Y-%m-%dT%H:%M:%S"),
                                     runs=[{name: [round(d, 3), round(s, 3)]
