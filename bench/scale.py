@@ -97,6 +97,10 @@ def main(argv=None):
     parser.add_argument("--profile", metavar="DIR",
                         help="record py-spy profiles of the manager (raw collapsed stacks) "
                              "into DIR: while engines connect and during the idle window")
+    parser.add_argument("--turns", metavar="FILE",
+                        help="log the manager's reactor turns longer than 15 ms, with the "
+                             "stacks they ran (bench/turns/sitecustomize.py), and the "
+                             "phases of the run, into FILE")
     parser.add_argument("--plot", action="store_true",
                         help="after the run, draw latency against N into bench/scale.png")
     options = parser.parse_args(argv)
@@ -112,6 +116,11 @@ def main(argv=None):
                 f.write("# %d simulated engines\n" % (options.engines,))
                 f.write("\n".join(discovery_entries(options.engines, options.port)) + "\n")
             discovery = "file://" + path
+        if options.turns:
+            os.environ["SWARMD_TURNS"] = os.path.abspath(options.turns)
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                [os.path.join(HERE, "turns")] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
+        phase = Phases(options.turns)
         started = time.monotonic()
         manager = ManagerProcess(discovery, args=["--heartbeat", "5s"]
                                  + options.manager_args.split()).start(healthy=0, timeout=60)
@@ -132,6 +141,7 @@ def main(argv=None):
                 raise RuntimeError("not every engine healthy after 900 s")
             time.sleep(1)
         healthy_s = time.monotonic() - started
+        phase("healthy")
         # CPU the manager spent getting there: unlike healthy_s, barely
         # moved by other processes sharing the cores.
         healthy_cpu_s = meter.cpu_seconds()
@@ -142,6 +152,7 @@ def main(argv=None):
             spy.send_signal(signal.SIGINT)
             spy.wait()
         time.sleep(5)
+        phase("idle")
         if options.profile:
             spy = py_spy(manager.process.pid, os.path.join(options.profile, "idle.txt"),
                          options.idle)
@@ -163,11 +174,15 @@ def main(argv=None):
 
         host, port = "127.0.0.1", manager.port
         load_cpu_start, load_start = meter.cpu_seconds(), time.monotonic()
+        phase("info")
         info = timed_gets(host, port, "/v1.41/info", options.calls)
+        phase("ps")
         ps_cpu = meter.cpu_seconds()
         ps = timed_gets(host, port, "/v1.41/containers/json?all=1", options.calls)
         ps_cpu_ms = 1e3 * (meter.cpu_seconds() - ps_cpu) / options.calls
+        phase("create")
         create = creates(host, port, options.creates, "bench")
+        phase("scrape")
         scrape = timed_gets(host, port, "/metrics", options.scrapes)
         info_scraped = while_scraping(host, port, lambda: timed_gets(
             host, port, "/v1.41/info", options.calls))
@@ -236,6 +251,20 @@ def main(argv=None):
         for simulator in simulators:
             simulator.kill()
             simulator.wait()
+
+
+class Phases:
+    """
+    Mark the start of each phase of the run in the C{--turns} file.
+    """
+
+    def __init__(self, path):
+        self._path = path
+
+    def __call__(self, name):
+        if self._path:
+            with open(self._path, "a") as f:
+                f.write("phase %.3f %s\n" % (time.time(), name))
 
 
 def py_spy(pid, output, seconds=None):
