@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import treq
-from twisted.internet.defer import CancelledError, inlineCallbacks, succeed
+from twisted.internet.defer import CancelledError, gatherResults, inlineCallbacks, succeed
 from twisted.python.failure import Failure
 from twisted.web.client import Agent
 from twisted.web.http_headers import Headers
@@ -26,11 +26,39 @@ from swarmd.engine.endpoints import connect_protocol, engine_endpoint, host_head
 from swarmd.engine.errors import EngineError, EngineUnreachable
 from swarmd.versions import lower_version
 
-#: Seconds an idle pooled connection to an engine is kept.  Below the idle
-#: timeout of the servers in front of engines (Twisted's and many proxies'
-#: are a minute; dockerd has none): a POST sent on a connection the server
-#: is closing fails without retry ("Connection was closed cleanly").
+#: Seconds an idle pooled connection to an engine is kept for calls that
+#: change something (POST, DELETE, PUT, or anything with a body).  Below
+#: the idle timeout of the servers in front of engines (Twisted's and many
+#: proxies' are a minute; dockerd has none): a POST sent on a connection the
+#: server is closing fails without retry ("Connection was closed cleanly").
 IDLE_TIMEOUT = 30
+
+#: Seconds an idle pooled connection is kept for calls that are sent again
+#: when the server closed it under them (GET and HEAD without a body: the
+#: pool retries those).  Longer than the refresh interval (30-60 s by
+#: default), so an engine's refresh pings reuse one connection: with
+#: C{IDLE_TIMEOUT} each ping connected anew, and at 5,000 engines the ~110
+#: connections a second were most of an idle manager's allocations, whose
+#: survivors made every full collection of the cyclic garbage collector
+#: 100-200 ms long (and the frozen ones leaked once closed, see
+#: L{swarmd._gc}).
+READ_IDLE_TIMEOUT = 300
+
+#: The methods sent on the connections kept L{READ_IDLE_TIMEOUT}.
+_RETRIED_METHODS = frozenset((b"GET", b"HEAD"))
+
+
+def _pool(reactor, max_connections, idle_timeout):
+    """
+    @return: a quiet pool keeping at most C{max_connections} idle
+        connections for C{idle_timeout} seconds each, retrying the requests
+        Twisted deems safe to send again.
+    """
+    pool = quiet_pool(reactor, persistent=True)
+    pool.maxPersistentPerHost = max_connections
+    pool.retryAutomatically = True
+    pool.cachedConnectionTimeout = idle_timeout
+    return pool
 
 
 @implementer(IAgentEndpointFactory)
@@ -119,18 +147,22 @@ class EngineClient:
         self.api_version = None
         self._reactor = reactor
         self._timeout = timeout
-        self._pool = quiet_pool(reactor, persistent=True)
-        self._pool.maxPersistentPerHost = max_connections
-        self._pool.retryAutomatically = True
-        self._pool.cachedConnectionTimeout = IDLE_TIMEOUT
+        self._pool = _pool(reactor, max_connections, IDLE_TIMEOUT)
+        self._read_pool = _pool(reactor, max_connections, READ_IDLE_TIMEOUT)
         #: The endpoint reaching the engine (also used for hijacked streams).
         self.endpoint = engine_endpoint(reactor, address, tls=tls, timeout=connect_timeout)
         #: Whether calls go straight to C{endpoint} (not an injected agent).
         self._direct = agent is None
+        read_agent = agent
         if agent is None:
             agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(self.endpoint),
                                                pool=self._pool)
+            read_agent = Agent.usingEndpointFactory(reactor, _OneEndpoint(self.endpoint),
+                                                    pool=self._read_pool)
+        #: The agent of calls that change something (see L{IDLE_TIMEOUT}).
         self.agent = agent
+        #: The agent of GETs and HEADs without a body (L{READ_IDLE_TIMEOUT}).
+        self.read_agent = read_agent
         self._base = "http://" + host_header(address)
         self.outstanding = {}
         self.answered_at = None
@@ -144,7 +176,17 @@ class EngineClient:
 
         @return: a L{Deferred} that fires when they are closed.
         """
-        return self._pool.closeCachedConnections()
+        return gatherResults([self._pool.closeCachedConnections(),
+                              self._read_pool.closeCachedConnections()])
+
+    def _agent_for(self, method, body):
+        """
+        @return: L{read_agent} for a GET or HEAD without a body, else
+            L{agent}.
+        """
+        if body is None and method in _RETRIED_METHODS:
+            return self.read_agent
+        return self.agent
 
     # -- plumbing ----------------------------------------------------------
 
@@ -216,7 +258,8 @@ class EngineClient:
         # The agent itself, not treq's request(): treq wraps every request in
         # cookie, redirect and decoding agents the manager never needs, and
         # at 1,000 engines that overhead is most of the client's CPU.
-        d = self.agent.request(method.encode("ascii"), url, headers, producer)
+        method = method.encode("ascii")
+        d = self._agent_for(method, producer).request(method, url, headers, producer)
 
         def read(response):
             return treq.content(response).addCallback(lambda data: (response, data))
@@ -444,7 +487,7 @@ class EngineClient:
         if filters:
             params["filters"] = json.dumps(filters)
         url = (self._base + self._path("/events") + _query(params)).encode("ascii")
-        d = self.agent.request(b"GET", url)
+        d = self.read_agent.request(b"GET", url)
 
         @inlineCallbacks
         def opened(response):
@@ -464,7 +507,7 @@ class EngineClient:
         if isinstance(body, bytes):
             body = BytesProducer(body)
         url = self._base.encode("ascii") + path
-        d = self.agent.request(method, url, headers, body)
+        d = self._agent_for(method, body).request(method, url, headers, body)
         return self._guard(d, timeout)
 
     def stream(self, method, path, headers=None, timeout=None):

@@ -6,6 +6,7 @@ loopback server.
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 from twisted.web.resource import Resource
@@ -43,13 +44,15 @@ class _CountingSite(Site):
 
 class IdleConnectionTests(TestCase):
     """
-    Pooled connections are dropped by the manager before the engine's side
-    would drop them under a request.
+    Pooled connections for calls that change something are dropped by the
+    manager before the engine's side would drop them under a request; those
+    for calls Twisted sends again (GET, HEAD) are kept across refreshes.
     """
 
     @inlineCallbacks
     def setUp(self):
         self.patch(client_module, "IDLE_TIMEOUT", 0.2)
+        self.patch(client_module, "READ_IDLE_TIMEOUT", 0.6)
         self.site = _CountingSite()
         port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(self.site)
         self.addCleanup(port.stopListening)
@@ -57,25 +60,109 @@ class IdleConnectionTests(TestCase):
         self.addCleanup(self.client.close)
 
     @inlineCallbacks
-    def ping(self):
-        response = yield self.client.request("GET", "/_ping", timeout=10)
+    def call(self, method="GET"):
+        response = yield self.client.request(method, "/_ping", timeout=10)
         self.assertEqual(response.code, 200)
         yield client_module.treq.content(response)
 
     @inlineCallbacks
     def test_busy_connection_reused(self):
         """Calls one after the other share one connection."""
-        for _ in range(3):
-            yield self.ping()
+        for method in ("GET", "GET", "HEAD", "GET"):
+            yield self.call(method)
         self.assertEqual(self.site.accepted, 1)
 
     @inlineCallbacks
     def test_idle_connection_closed(self):
-        """A connection idle for IDLE_TIMEOUT is closed; the next call opens another."""
-        yield self.ping()
+        """
+        A connection of POSTs idle for IDLE_TIMEOUT is closed; the next
+        POST opens another.
+        """
+        yield self.call("POST")
         yield deferLater(reactor, 0.4, lambda: None)
-        yield self.ping()
+        yield self.call("POST")
         self.assertEqual(self.site.accepted, 2)
+
+    @inlineCallbacks
+    def test_read_connection_kept_longer(self):
+        """
+        GETs reuse a connection idle for longer than IDLE_TIMEOUT (a
+        refresh's ping does not connect again), until READ_IDLE_TIMEOUT.
+        """
+        yield self.call("GET")
+        yield deferLater(reactor, 0.4, lambda: None)
+        yield self.call("GET")
+        self.assertEqual(self.site.accepted, 1)
+        yield deferLater(reactor, 0.8, lambda: None)
+        yield self.call("GET")
+        self.assertEqual(self.site.accepted, 2)
+
+    @inlineCallbacks
+    def test_close_drops_both(self):
+        """
+        L{EngineClient.close} closes the idle connections of both kinds.
+        """
+        yield self.call("GET")
+        yield self.call("POST")
+        self.assertEqual(self.site.accepted, 2)
+        yield self.client.close()
+        yield self.call("GET")
+        yield self.call("POST")
+        self.assertEqual(self.site.accepted, 4)
+
+
+class _DropSecond(Protocol):
+    """
+    An engine that answers the first request of each connection and drops
+    the connection when the second arrives (a server closing an idle
+    connection as the client reuses it).
+    """
+
+    def connectionMade(self):
+        self.factory.connections += 1
+        self._requests = 0
+        self._data = b""
+
+    def dataReceived(self, data):
+        self._data += data
+        while b"\r\n\r\n" in self._data:
+            head, _, self._data = self._data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            self._data = self._data[length:]
+            self._requests += 1
+            if self._requests > 1:
+                self.transport.loseConnection()
+                return
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+
+class ReusedConnectionClosedTests(TestCase):
+    """
+    What keeping GET connections longer risks: the server closing one as a
+    GET is sent on it.  The pool sends the GET again on a new connection.
+    """
+
+    @inlineCallbacks
+    def setUp(self):
+        factory = Factory.forProtocol(_DropSecond)
+        factory.connections = 0
+        self.factory = factory
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+        self.addCleanup(port.stopListening)
+        self.client = EngineClient("127.0.0.1:%d" % (port.getHost().port,), reactor)
+        self.addCleanup(self.client.close)
+
+    @inlineCallbacks
+    def test_get_sent_again(self):
+        """A GET on a connection the server drops is retried, and answered."""
+        for _ in range(2):
+            response = yield self.client.request("GET", "/_ping", timeout=10)
+            self.assertEqual((yield client_module.treq.content(response)), b"OK")
+        self.assertEqual(self.factory.connections, 2)
 
 
 class _Raw(Resource):
@@ -167,8 +254,6 @@ class PipelinedInspectTests(TestCase):
         A connection that ends before every answer came fails the call as
         an unreachable engine.
         """
-        from twisted.internet.protocol import Factory, Protocol
-
         from swarmd.engine import EngineUnreachable
 
         class Closer(Protocol):
@@ -188,8 +273,6 @@ class PipelinedInspectTests(TestCase):
         """
         An answer that is not HTTP fails the call with a 502.
         """
-        from twisted.internet.protocol import Factory, Protocol
-
         from swarmd.engine import EngineError
 
         class Garbage(Protocol):
