@@ -64,6 +64,67 @@ def _install(path, threshold):
 
     threading.Thread(target=watch, name="turns", daemon=True).start()
 
+    import gc
+
+    collections = {}
+
+    def collected(phase, info):
+        # Full collections, timed: "gc <start> <ms> collected=N uncollectable=N".
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            collections["start"] = (time.time(), time.perf_counter())
+            return
+        began = collections.pop("start", None)
+        if began is not None:
+            out.write("gc %.3f %.1f collected=%d uncollectable=%d\n" % (
+                began[0], (time.perf_counter() - began[1]) * 1e3, info.get("collected", 0),
+                info.get("uncollectable", 0)))
+
+    gc.callbacks.insert(0, collected)
+    if os.environ.get("SWARMD_TURNS_EVAL"):
+        _serve_eval(os.environ["SWARMD_TURNS_EVAL"], reactor)
+
+
+def _serve_eval(path, reactor):
+    """
+    Experiments on a held manager: each connection to the Unix socket at
+    C{path} sends Python source, run in the reactor thread; what it assigns
+    to C{result} comes back as text.
+    """
+    import socket
+    import traceback
+
+    from twisted.internet.threads import blockingCallFromThread
+
+    if os.path.exists(path):
+        os.unlink(path)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+
+    def run(source):
+        scope = {}
+        try:
+            exec(source, scope)  # noqa: S102 (bench tooling: a socket only root reaches)
+            return str(scope.get("result"))
+        except Exception:
+            return traceback.format_exc()
+
+    def serve():
+        while True:
+            conn, _ = server.accept()
+            with conn:
+                data = b""
+                while not data.endswith(b"\n\n"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                conn.sendall(blockingCallFromThread(reactor, run, data.decode()).encode())
+
+    threading.Thread(target=serve, name="turns-eval", daemon=True).start()
+
 
 if os.environ.get("SWARMD_TURNS"):
     import atexit  # noqa: F401  (the reactor is installed by twistd later)
