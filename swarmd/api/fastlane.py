@@ -74,6 +74,15 @@ class FastLane(Resource):
         found = self._find(method, path)
         return None if found is None else found[:2]
 
+    def answers_directly(self, method, path):
+        """
+        @param path: a request's path, C{bytes}, without its query.
+        @return: whether this resource answers C{method} of C{path} with a
+            fast route's handler (what L{swarmd.api.direct} asks before
+            answering a request at the channel).
+        """
+        return self._find(method, path) is not None
+
     def _find(self, method, path):
         """
         @return: C{(handler name, arguments, route template)} (the template

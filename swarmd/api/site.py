@@ -12,6 +12,7 @@ from typing import Any
 from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
 from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
@@ -19,6 +20,7 @@ from twisted.web.server import Request, Site
 
 from swarmd import API_VERSION, __version__
 from swarmd._log import observer
+from swarmd.api import direct
 from swarmd.api.errors import error_body
 
 _HEADERS = (
@@ -69,6 +71,12 @@ class DockerRequest(Request):
         super().render(resource)
 
 
+class DirectDockerRequest(direct.DirectRequest, DockerRequest):
+    """
+    A L{DockerRequest} its channel parsed itself (L{swarmd.api.direct}).
+    """
+
+
 #: Longest request line, and longest request line plus headers, the manager
 #: reads (Twisted's own limits).  dockerd (Go) reads up to 1 MB of headers,
 #: but Twisted's line reader scans its whole buffer again on every read: a
@@ -90,9 +98,15 @@ _REASONS = {
 
 class DockerChannel(HTTPChannel):
     """
-    An HTTP channel that answers what it refuses with a Docker error, and
-    logs an idle client's timeout at debug level.
+    An HTTP channel that answers what it refuses with a Docker error, logs
+    an idle client's timeout at debug level, and answers the fast lane's
+    plain requests itself (L{swarmd.api.direct}).
+
+    @ivar direct_answers: whether it answers the fast lane's requests
+        itself (else every request takes Twisted's path).
     """
+
+    direct_answers = True
 
     MAX_LENGTH = MAX_HEADER_BYTES
     totalHeadersSize = MAX_HEADER_BYTES
@@ -103,6 +117,22 @@ class DockerChannel(HTTPChannel):
     _linger: IDelayedCall | None = None
     # A TCP (or TLS) transport: getPeer, write, abortConnection.
     transport: Any
+
+    def dataReceived(self, data):
+        self.resetTimeout()
+        # One whole request head, between two requests: maybe a fast one.
+        if (self.direct_answers and self.line_mode and not self._buffer and not self.requests
+                and self.persistent and not self._handlingRequest
+                and not self._receivedHeaderSize and not self._busyReceiving
+                and not self._waitingForTransport and not self._refused
+                and len(data) <= MAX_HEADER_BYTES and data.endswith(b"\r\n\r\n")
+                and self.requestFactory is DockerRequest
+                and not self.transport.disconnecting
+                and direct.answer(self, data, DirectDockerRequest)):
+            # The same state as after Twisted's own request.
+            self._HTTPChannel__first_line = 1
+            return
+        LineReceiver.dataReceived(self, data)
 
     def lineLengthExceeded(self, line):
         # No line ended within MAX_LENGTH: the request line when no header

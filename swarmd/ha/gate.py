@@ -54,6 +54,16 @@ class ReplicaGate(Resource):
         self.wait = wait if wait is not None else election.ttl + election.interval
         self.forwarded = 0
 
+    def answers_directly(self, method, path):
+        """
+        Whether a request the HTTP channel parsed itself may be rendered
+        here (L{swarmd.api.direct}): one served locally, never forwarded,
+        and if the API's resource says so.
+        """
+        inner = getattr(self.inner, "answers_directly", None)
+        return (inner is not None and (self.election.is_primary() or LOCAL_PATHS.match(path))
+                and inner(method, path))
+
     def render(self, request):
         if self.election.is_primary() or LOCAL_PATHS.match(request.path):
             return self.inner.render(request)

@@ -204,6 +204,15 @@ class InstrumentedRoot(Resource):
             return _write_metrics(metrics, request)
         return self._inner.render(request)
 
+    def answers_directly(self, method, path):
+        """
+        Whether a request the HTTP channel parsed itself may be rendered
+        here (L{swarmd.api.direct}): not C{/metrics}, and if the API's
+        resource says so.
+        """
+        inner = getattr(self._inner, "answers_directly", None)
+        return path != METRICS_PATH and inner is not None and inner(method, path)
+
 
 class MetricsPage(Resource):
     """
