@@ -13,6 +13,8 @@ from swarmd.cluster._events_follower import time_to_since
 from swarmd.cluster.engine import (
     HEALTHY,
     PENDING,
+    SPEC_FIELDS,
+    SPEC_UPDATE_INTERVAL,
     UNHEALTHY,
     Engine,
     EngineListener,
@@ -99,6 +101,57 @@ class ConnectTests(SynchronousTestCase):
         client.down = False
         clock.advance(60 * 4)
         self.assertEqual(engine.state, HEALTHY)
+        engine.stop()
+
+
+class SpecsTests(SynchronousTestCase):
+    """
+    Re-reads of an engine's specs (C{GET /info}).
+    """
+
+    def test_same_specs_change_nothing(self):
+        """
+        A re-read whose kept fields are the same (the engine's clock and
+        counts moved) keeps the engine's revisions and its kept info.
+        """
+        engine, client, clock, listener = make_engine()
+        self.successResultOf(engine.start())
+        revisions, info = (engine.revision, engine.specs_revision), engine.info
+        client.info_answer = dict(client.info_answer, SystemTime="2026-11-28T10:05:00Z",
+                                  Containers=12, NGoroutines=80)
+        self.successResultOf(engine.update_specs())
+        self.assertEqual((engine.revision, engine.specs_revision), revisions)
+        self.assertIs(engine.info, info)
+        self.assertEqual(set(engine.info), set(SPEC_FIELDS) & set(client.info_answer))
+        engine.stop()
+
+    def test_changed_specs_bump(self):
+        """
+        A re-read with a new label or CPU count updates the specs and bumps
+        both revisions.
+        """
+        engine, client, clock, listener = make_engine()
+        self.successResultOf(engine.start())
+        revision, specs = engine.revision, engine.specs_revision
+        client.info_answer = dict(client.info_answer, NCPU=client.info_answer["NCPU"] + 2,
+                                  Labels=client.info_answer["Labels"] + ["zone=b"])
+        self.successResultOf(engine.update_specs())
+        self.assertEqual(engine.cpus, client.info_answer["NCPU"])
+        self.assertEqual(engine.labels["zone"], "b")
+        self.assertGreater(engine.revision, revision)
+        self.assertEqual(engine.specs_revision, specs + 1)
+        engine.stop()
+
+    def test_reread_every_interval(self):
+        """
+        A healthy engine's specs are read again once SPEC_UPDATE_INTERVAL
+        passed, and a change is picked up by the refresh loop.
+        """
+        engine, client, clock, listener = make_engine()
+        self.successResultOf(engine.start())
+        client.info_answer = dict(client.info_answer, Labels=["node=n1", "zone=c"])
+        clock.advance(SPEC_UPDATE_INTERVAL + 61)
+        self.assertEqual(engine.labels["zone"], "c")
         engine.stop()
 
 
