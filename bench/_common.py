@@ -80,6 +80,29 @@ def timed_gets(host, port, path, count):
     return samples
 
 
+def paired_gets(addresses, path, count, warmup=5, timeout=120):
+    """
+    C{count} GETs of C{path} to each of C{addresses}, on one keep-alive
+    connection each, the sides alternating request by request (so each sees
+    the same load from the rest of the machine), after C{warmup} rounds.
+
+    @param addresses: C{(host, port)} pairs.
+    @return: the seconds each GET took, a list per address.
+    """
+    sides = [http.client.HTTPConnection(*address, timeout=timeout) for address in addresses]
+    samples = tuple([] for _ in sides)
+    try:
+        for i in range(count + warmup):
+            for side, connection in enumerate(sides):
+                seconds = timed_get(connection, path)
+                if i >= warmup:
+                    samples[side].append(seconds)
+    finally:
+        for connection in sides:
+            connection.close()
+    return samples
+
+
 def create_start(connection, name, body):
     """
     Create and start one container on C{connection}.

@@ -7,7 +7,9 @@ containers).
 
 Measures the time until every engine is healthy, C{GET /info} and
 C{GET /containers/json?all=1} latency (p50/p90/p99 over --calls calls on one
-keep-alive connection), create+start through the manager (p50/p90/p99 over
+keep-alive connection; then again alternating call by call with a bare
+server sending the same answer's bytes, C{_bare_server.py}: the floor the
+client and the machine set for an answer that size), create+start through the manager (p50/p90/p99 over
 --creates creates) next to the same create+start sent straight to one
 simulated engine (the simulator's own time), C{GET /metrics} latency (a
 Prometheus scrape, p50/p90/p99 over --scrapes scrapes, after the creates),
@@ -33,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import ProcessMeter, creates, percentiles, timed_gets  # noqa: E402
+from _common import ProcessMeter, creates, paired_gets, percentiles, timed_gets  # noqa: E402
 
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
 from swarmd.testing.simulator import PER_SUBNET, discovery_entries  # noqa: E402
@@ -180,6 +182,8 @@ def main(argv=None):
         ps_cpu = meter.cpu_seconds()
         ps = timed_gets(host, port, "/v1.41/containers/json?all=1", options.calls)
         ps_cpu_ms = 1e3 * (meter.cpu_seconds() - ps_cpu) / options.calls
+        phase("ps-floor")
+        ps_paired, ps_floor = ps_against_floor(host, port, folder, options.calls)
         phase("create")
         create = creates(host, port, options.creates, "bench")
         phase("scrape")
@@ -196,6 +200,8 @@ def main(argv=None):
         direct = creates("127.0.1.1", options.port, options.creates, "direct")
 
         rows = [("info", percentiles(info)), ("ps -a", percentiles(ps)),
+                ("ps -a, alternating", percentiles(ps_paired)),
+                ("  same bytes, bare", percentiles(ps_floor)),
                 ("create+start", percentiles(create)),
                 ("  simulator alone", percentiles(direct))]
         scrape_row = ("/metrics scrape", percentiles(scrape))
@@ -226,6 +232,8 @@ def main(argv=None):
             "ps_cpu_ms": round(ps_cpu_ms, 2),
             "info_p99_ms": round(percentiles(info)[2], 2),
             "ps_p99_ms": round(percentiles(ps)[2], 2),
+            "ps_paired_p99_ms": round(percentiles(ps_paired)[2], 2),
+            "ps_floor_p99_ms": round(percentiles(ps_floor)[2], 2),
             "create_p99_ms": round(percentiles(create)[2], 2),
             "create_minus_sim_p99_ms": round(net[2], 2),
             "metrics_p50_ms": round(percentiles(scrape)[0], 2),
@@ -251,6 +259,30 @@ def main(argv=None):
         for simulator in simulators:
             simulator.kill()
             simulator.wait()
+
+
+def ps_against_floor(host, port, folder, calls):
+    """
+    C{ps -a} through the manager alternating with the same answer's bytes
+    from a bare server (C{_bare_server.py}: one C{sendall}, no work): what
+    the client and the machine alone take for an answer that size, in the
+    same minutes.
+
+    @return: C{(manager seconds, bare server seconds)}, a list each.
+    """
+    path = os.path.join(folder, "ps.json")
+    with urllib.request.urlopen("http://%s:%d/v1.41/containers/json?all=1" % (host, port),
+                                timeout=120) as r, open(path, "wb") as f:
+        f.write(r.read())
+    bare = subprocess.Popen([sys.executable, os.path.join(HERE, "_bare_server.py"), path],
+                            stdout=subprocess.PIPE)
+    try:
+        bare_port = int(bare.stdout.readline())
+        return paired_gets([(host, port), ("127.0.0.1", bare_port)],
+                           "/v1.41/containers/json?all=1", calls)
+    finally:
+        bare.kill()
+        bare.wait()
 
 
 class Phases:
