@@ -56,7 +56,7 @@ class ContainerRoutes(EngineRouting):
         EngineRouting.__init__(self, cluster, clock)
         self.refresh_on_node_filter = refresh_on_node_filter
         self.container_name_refresh_filter = container_name_refresh_filter
-        self._last_list: tuple[list[bytes], bytes] = ([], b"[]\n")
+        self._last_list: tuple[tuple[bytes, ...], bytes] = ((), b"[]\n")
 
     def containers_json(self, request, version=None):
         filters = parse_container_filters(arg(request, "filters"))
@@ -112,7 +112,7 @@ class ContainerRoutes(EngineRouting):
         containers the answer is 25 MB: building it is most of a list).
         """
         last_entries, last_body = self._last_list
-        if entries == last_entries:
+        if len(entries) == len(last_entries) and tuple(entries) == last_entries:
             # Entries are compared by identity first: unchanged ones are
             # the very bytes objects of the last list.
             return last_body
@@ -124,7 +124,10 @@ class ContainerRoutes(EngineRouting):
             pieces[2::2] = [b","] * (len(entries) - 1)
             pieces.append(b"]\n")
             body = b"".join(pieces)
-        self._last_list = (entries, body)
+        # Kept as a tuple: one of bytes only is untracked by the cyclic
+        # collector once it has seen it, where a list of 150,000 entries
+        # would be walked by every full collection for as long as it is kept.
+        self._last_list = (tuple(entries), body)
         return body
 
     @staticmethod
