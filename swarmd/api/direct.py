@@ -19,8 +19,10 @@ as for any request.  Anything else about a read (a partial head, two
 pipelined heads, a request while another is being answered, HTTP/1.0, ...)
 takes Twisted's path: both answer the same bytes.
 
-Measured (bench/README.md, "Real-engine ratios, issue 17"): this is most
-of the manager's CPU per cached inspect that was not the handler.
+Measured (bench/README.md, "Real-engine ratios, issue 17"): a cached
+inspect takes 42-51 µs of Python in memory instead of 74-79 µs, 124 µs of
+the manager's CPU instead of 160 µs, and goes out in the reactor turn that
+read its request.
 """
 
 import re

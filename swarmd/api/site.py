@@ -4,7 +4,9 @@ headers on every answer, optional CORS, no per-request access log, and a
 Docker-style JSON answer to requests Twisted's channel refuses before any
 resource sees them (a request line or headers too long, a malformed
 request line or header), where Twisted closes the connection without an
-answer or with a bare C{400 Bad Request}.
+answer or with a bare C{400 Bad Request}.  The channel answers the fast
+lane's plain requests itself, without Twisted's request machinery
+(L{swarmd.api.direct}).
 """
 
 from typing import Any
