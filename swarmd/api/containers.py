@@ -17,6 +17,7 @@ from swarmd.api._helpers import (
     read_json,
     read_json_value,
 )
+from swarmd.api._list_answer import KeptList, join_entries
 from swarmd.api._networks_placement import pin_create_body
 from swarmd.api._routing import (
     ANSWER_TIMEOUT,
@@ -57,6 +58,8 @@ class ContainerRoutes(EngineRouting):
         self.refresh_on_node_filter = refresh_on_node_filter
         self.container_name_refresh_filter = container_name_refresh_filter
         self._last_list: tuple[tuple[bytes, ...], bytes] = ((), b"[]\n")
+        #: The unfiltered list (C{docker ps -a}), kept up to date by changes.
+        self._whole_list = KeptList()
 
     def containers_json(self, request, version=None):
         filters = parse_container_filters(arg(request, "filters"))
@@ -96,13 +99,15 @@ class ContainerRoutes(EngineRouting):
             ordered = sorted(containers, key=lambda c: c.created, reverse=True)
         else:
             ordered = ordered()
+        request.setHeader(b"Content-Type", b"application/json")
         if show_all and not filters:
+            if limit <= 0 and isinstance(ordered, list):
+                return self._whole_list.answer(ordered, now)
             chosen = ordered
         else:
             chosen = self._chosen(ordered, show_all, filters, predicate)
         if limit > 0:
             chosen = chosen[:limit]
-        request.setHeader(b"Content-Type", b"application/json")
         return self._list_body([c.listing_bytes(now) for c in chosen])
 
     def _list_body(self, entries):
@@ -116,14 +121,7 @@ class ContainerRoutes(EngineRouting):
             # Entries are compared by identity first: unchanged ones are
             # the very bytes objects of the last list.
             return last_body
-        if not entries:
-            body = b"[]\n"
-        else:
-            pieces = [b"["] * (2 * len(entries))
-            pieces[1::2] = entries
-            pieces[2::2] = [b","] * (len(entries) - 1)
-            pieces.append(b"]\n")
-            body = b"".join(pieces)
+        body = join_entries(entries)
         # Kept as a tuple: one of bytes only is untracked by the cyclic
         # collector once it has seen it, where a list of 150,000 entries
         # would be walked by every full collection for as long as it is kept.

@@ -466,6 +466,14 @@ class Container:
             return float("inf")
         return reference + stable_until(int(now - reference))
 
+    def listing_until(self):
+        """
+        When the kept entry of L{listing_bytes} may next change by time
+        alone (its status text): infinity for never, 0 before it was made.
+        """
+        cached = self._listing
+        return 0.0 if cached is None else cached[0]
+
     def listing_bytes(self, now):
         """
         The encoded entry of this container in the manager's

@@ -168,25 +168,32 @@ class ListAnswerTests(MemoryAPITestCase):
 
     def test_kept_answer(self):
         """
-        An unchanged list is served again from the kept answer, whose
-        entries the cyclic collector does not walk once it saw them (a
-        tuple of bytes: at 150,000 containers a kept list was walked by
-        every full collection); a change makes a new answer.
+        An unchanged list is served again from the kept answer: the whole
+        list (C{ps -a}) from L{KeptList}, a filtered one from the last
+        answer, whose entries the cyclic collector does not walk once it
+        saw them (a tuple of bytes: at 150,000 containers a kept list was
+        walked by every full collection); a change makes a new answer.
         """
         import gc
 
+        routes = self.manager.api.containers
         self.run_container("one", ["sleep", "60"])
-        first = self.request("GET", "/v1.41/containers/json?all=1")[2]
-        kept = self.manager.api.containers._last_list
-        self.assertEqual(self.request("GET", "/v1.41/containers/json?all=1")[2], first)
-        self.assertIs(self.manager.api.containers._last_list, kept)
+        whole = self.request("GET", "/v1.41/containers/json?all=1")[2]
+        body = routes._whole_list._body
+        running = self.request("GET", "/v1.41/containers/json")[2]
+        kept = routes._last_list
+        self.assertEqual(self.request("GET", "/v1.41/containers/json?all=1")[2], whole)
+        self.assertEqual(self.request("GET", "/v1.41/containers/json")[2], running)
+        self.assertIs(routes._whole_list._body, body)
+        self.assertIs(routes._last_list, kept)
         gc.collect()
         self.assertFalse(gc.is_tracked(kept[0]))
         self.run_container("two", ["sleep", "60"])
-        names = [c["Names"][0].split("/")[-1] for c in self.json(
-            "GET", "/v1.41/containers/json?all=1")]
-        self.assertEqual(sorted(names), ["one", "two"])
-        self.assertIsNot(self.manager.api.containers._last_list, kept)
+        for path in ("/v1.41/containers/json?all=1", "/v1.41/containers/json"):
+            names = [c["Names"][0].split("/")[-1] for c in self.json("GET", path)]
+            self.assertEqual(sorted(names), ["one", "two"])
+        self.assertIsNot(routes._whole_list._body, body)
+        self.assertIsNot(routes._last_list, kept)
 
 
 class ListRefreshTests(SynchronousTestCase):
