@@ -14,7 +14,12 @@ frozen (C{gc.freeze}), so later full collections walk only what is newer.
 The price: a cycle among frozen objects that later becomes garbage is
 never freed (objects freed by reference counting still are).  The engine
 cache has paid it since engines' first reads were frozen the same way; it
-is what an engine that leaves discovery may leave behind.
+is what an engine that leaves discovery may leave behind.  The largest such
+leak measured was the pooled connections of engines' refresh pings (a
+closed Twisted client connection is a cycle): at 5,000 idle engines the
+frozen objects grew by ~50,000 a minute and RSS by ~11 MB a minute, until
+pings kept their connections (L{swarmd.engine.client.READ_IDLE_TIMEOUT}):
+~1,900 objects and ~0.5 MB a minute after (15 minutes, held manager).
 """
 
 import gc
