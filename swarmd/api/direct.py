@@ -29,11 +29,17 @@ import re
 import time
 from functools import cached_property
 from io import BytesIO
-from urllib.parse import parse_qs, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from twisted.internet import tcp
 from twisted.python.failure import Failure
-from twisted.web.http import NO_BODY_CODES, NO_CONTENT, NOT_MODIFIED, datetimeToString
+from twisted.web.http import (
+    NO_BODY_CODES,
+    NO_CONTENT,
+    NOT_MODIFIED,
+    datetimeToString,
+    parse_qs,
+)
 from twisted.web.http_headers import Headers
 from twisted.web.server import NOT_DONE_YET, Request, version
 
@@ -158,7 +164,9 @@ class DirectRequest(Request):
         self.uri = uri
         self.path = path
         self.clientproto = b"HTTP/1.1"
-        self.args = {} if query is None else parse_qs(query, True)
+        # Twisted's parse_qs, as Request.requestReceived (urllib's decodes
+        # escapes as ASCII).
+        self.args = {} if query is None else parse_qs(query, 1)
         self.site = channel.site
         self.prepath = []
         self.sitepath = []
