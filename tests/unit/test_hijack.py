@@ -10,6 +10,7 @@ answers C{101} and writes a raw stream, refuses, or stays silent, as each
 test needs.
 """
 
+import hashlib
 import json
 
 import treq
@@ -24,12 +25,15 @@ from twisted.internet.endpoints import (
 from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater
-from twisted.trial.unittest import TestCase
+from twisted.internet.testing import StringTransport
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import HTTPConnectionPool
 from zope.interface import implementer
 
+from swarmd.api import hijack as hijack_module
 from swarmd.api.errors import write_error
-from swarmd.api.hijack import counters, hijack
+from swarmd.api.hijack import counters, hijack, send_now
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.testing.conformance.engine import HijackedStream, http_request
 from swarmd.testing.memory import TrackingSite
@@ -252,15 +256,43 @@ class Flood:
         self.remaining = 0
 
 
+class NumberedFlood(Flood):
+    """
+    A L{Flood} whose chunks differ (each its number, repeated), so a
+    stream that lost, doubled or reordered a chunk does not hash the same.
+
+    @ivar sha: the SHA-256 of everything written so far.
+    """
+
+    def __init__(self, transport, total, chunk=64 * 1024):
+        self.sha = hashlib.sha256()
+        self._number = 0
+        self._size = chunk
+        Flood.__init__(self, transport, total, chunk)
+
+    def resumeProducing(self):
+        self.paused = False
+        while not self.paused and self.remaining > 0:
+            self._number += 1
+            data = (b"%08d" % (self._number,) * (self._size // 8))[:self.remaining]
+            self.remaining -= len(data)
+            self.written += len(data)
+            self.sha.update(data)
+            self.transport.write(data)
+        if self.remaining <= 0 and not self.paused:
+            self.transport.unregisterProducer()
+
+
 class Counter(Protocol):
     """
     A client that counts the bytes after the response head (a stream too
-    big to keep).
+    big to keep), and hashes them.
     """
 
     def __init__(self):
         self.head = b""
         self.count = 0
+        self.sha = hashlib.sha256()
         self._target = None
 
     def dataReceived(self, data):
@@ -272,6 +304,7 @@ class Counter(Protocol):
             self.head = head + found
             data = rest
         self.count += len(data)
+        self.sha.update(data)
         if self._target is not None and self.count >= self._target[0]:
             target, self._target = self._target, None
             target[1].callback(self.count)
@@ -556,6 +589,72 @@ class HijackTests(TestCase):
         self.assertTrue(stream.head.startswith(b"HTTP/1.1 101 UPGRADED\r\n"))
         self.assertIn(engine_side.transport, reactor.getReaders())
 
+    @inlineCallbacks
+    def test_back_pressure_bounded_and_in_order(self):
+        """A stalled client bounds what the manager holds; every byte then arrives in order."""
+        stream = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.front),
+                                       Counter())
+        self.addCleanup(stream.transport.abortConnection)
+        stream.transport.write(http_request("POST", "/hijack", {}))
+        engine = yield self.server.next_engine()
+        yield engine.requested
+        stream.transport.pauseProducing()
+        engine.transport.write(UPGRADED)
+        total = 16 * 1024 * 1024
+        flood = NumberedFlood(engine.transport, total, chunk=40000)
+        [engine_side] = self.engine.client.endpoint.protocols
+        client_side = self.site.transports[0]
+        for _ in range(2000):
+            if flood.paused and engine_side.transport not in reactor.getReaders():
+                break
+            yield deferLater(reactor, 0.005, lambda: None)
+        self.assertNotIn(engine_side.transport, reactor.getReaders())
+        # Paused once past the client's buffer size, by at most one read.
+        self.assertLessEqual(_buffered(client_side),
+                             client_side.bufferSize + hijack_module.ENGINE_READ_SIZE)
+        stream.transport.resumeProducing()
+        self.assertEqual((yield stream.wait_count(total)), total)
+        self.assertEqual(stream.sha.hexdigest(), flood.sha.hexdigest())
+
+    @inlineCallbacks
+    def test_engine_bytes_sent_at_once(self):
+        """Engine bytes go to the client's socket in the read that brought them, not queued."""
+        stream, engine = yield self.spliced()
+        [engine_side] = self.engine.client.endpoint.protocols
+        client_side = self.site.transports[0]
+        yield stream.wait_for(lambda data: data.endswith(b"\r\n\r\n"))
+        for _ in range(1000):
+            if client_side not in reactor.getWriters():
+                break
+            yield deferLater(reactor, 0.005, lambda: None)
+        engine_side.dataReceived(b"at once")
+        self.assertEqual(_buffered(client_side), 0)
+        self.assertNotIn(client_side, reactor.getWriters())
+        yield stream.wait_for(lambda data: data.endswith(b"at once"))
+
+    @inlineCallbacks
+    def test_relayed_bytes_after_queued_ones(self):
+        """Bytes still queued on the client's transport leave before later relayed ones."""
+        stream, engine = yield self.spliced()
+        [engine_side] = self.engine.client.endpoint.protocols
+        client_side = self.site.transports[0]
+        client_side.write(b"queued,")
+        engine_side.dataReceived(b"relayed")
+        yield stream.wait_for(lambda data: data.endswith(b"relayed"))
+        self.assertEqual(stream.body, b"queued,relayed")
+
+    @inlineCallbacks
+    def test_engine_read_size(self):
+        """Once spliced, the engine's connection is read by ENGINE_READ_SIZE, above 64 KB."""
+        stream, engine = yield self.spliced()
+        [engine_side] = self.engine.client.endpoint.protocols
+        self.assertEqual(engine_side.transport.bufferSize, hijack_module.ENGINE_READ_SIZE)
+        self.assertGreater(hijack_module.ENGINE_READ_SIZE, 64 * 1024)
+        big = b"b" * (3 * hijack_module.ENGINE_READ_SIZE)
+        engine.transport.write(big)
+        yield stream.wait_for(lambda data: len(data) >= len(UPGRADED) + len(big))
+        self.assertEqual(stream.body, big)
+
     # -- helpers ----------------------------------------------------------------------
 
     def _normal_request(self):
@@ -577,3 +676,24 @@ class HijackTests(TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
+
+
+class SendNowTests(SynchronousTestCase):
+    """
+    L{send_now} on transports that are not a socket connection of Twisted's.
+    """
+
+    def test_other_transport_written(self):
+        """A transport that is not a TCP or UNIX connection gets a plain write."""
+        transport = StringTransport()
+        send_now(transport, b"one")
+        send_now(transport, b"two")
+        self.assertEqual(transport.value(), b"onetwo")
+
+    def test_wrapped_transport_written(self):
+        """A wrapper (TLS is one) is written through, never past to its socket."""
+        below = StringTransport()
+        wrapper = ProtocolWrapper(WrappingFactory(Factory.forProtocol(Protocol)), Protocol())
+        wrapper.makeConnection(below)
+        send_now(wrapper, b"through")
+        self.assertEqual(below.value(), b"through")
