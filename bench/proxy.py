@@ -8,7 +8,8 @@ swarmd, in one run.
 Measures inspect and ps latency (p50/p99, one keep-alive connection per
 side, the two sides alternating request by request),
 logs throughput (a container that wrote N MB), attach throughput (a
-container writing N MB to an attached client) and create+start of a
+container writing N MB to an attached client, each side twice per run in
+ABBA order) and create+start of a
 container that keeps running (p50 of --creates pairs, the two sides
 alternating), --runs times on the same engine.  Prints each run's table,
 each ratio of every run with their median, and the targets (issue 17:
@@ -138,46 +139,53 @@ def logs_throughput(host, port, name):
     return size / seconds / 1e6, size
 
 
-def attach_throughput(engine, host, port, megabytes, label, manager_url):
+def attach_read(host, port, name, start):
     """
-    Attach to a fresh container that writes C{megabytes} MB, start it, and
-    read everything.
+    Attach to the created container C{name}, start it (C{start(name)}), and
+    read its multiplexed output to the end.
+
+    The clock runs from the first byte after the start to the end of the
+    stream (the container's start is not the relay's work).
+
+    @return: C{(bytes read, seconds, payload bytes in the frames)}.
     """
-    name = "bench-attach-%s" % (label,)
-    engine.docker("rm", "-f", name, check=False)
-    engine.docker("create", "--name", name, "busybox", "sh", "-c",
-                  "sleep 1; head -c %d /dev/zero" % (megabytes * 1000000,))
-    # Made behind the manager's back: wait until its events brought it in.
-    wait_until_known(manager_url, [name])
     sock = socket.create_connection((host, port), timeout=READ_TIMEOUT)
-    sock.sendall(("POST /v1.41/containers/%s/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: x\r\n"
-                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" % (name,)).encode())
-    status, rest = read_head(sock)
-    if status not in (101, 200):
-        raise RuntimeError("attach through %s answered %d: %r" % (label, status, rest))
-    total = len(rest)
-    engine.docker("start", name)
-    started = None
-    buffer = bytearray(1 << 20)
-    frames = FrameCounter()
-    frames.feed(rest)
-    while True:
-        n = sock.recv_into(buffer)
-        if not n:
-            break
-        if started is None:
-            started = time.perf_counter()
-        total += n
-        frames.feed(bytes(buffer[:n]))
-    elapsed = time.perf_counter() - started
-    sock.close()
-    engine.docker("rm", "-f", name, check=False)
-    return total / elapsed / 1e6, frames.payload
+    try:
+        sock.sendall(("POST /v1.41/containers/%s/attach?stream=1&stdout=1 HTTP/1.1\r\n"
+                      "Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                      % (name,)).encode())
+        status, rest = read_head(sock)
+        if status not in (101, 200):
+            raise RuntimeError("attach to %s at port %d answered %d: %r"
+                               % (name, port, status, rest))
+        total = len(rest)
+        frames = FrameCounter()
+        frames.feed(rest)
+        start(name)
+        started = None
+        buffer = bytearray(1 << 20)
+        view = memoryview(buffer)
+        while True:
+            n = sock.recv_into(buffer)
+            if not n:
+                break
+            if started is None:
+                started = time.perf_counter()
+            total += n
+            frames.feed(view[:n])
+        elapsed = time.perf_counter() - started
+    finally:
+        sock.close()
+    return total, elapsed, frames.payload
 
 
 class FrameCounter:
     """
-    Count the payload bytes of a multiplexed stream (8-byte frame headers).
+    Count the payload bytes of a multiplexed stream (8-byte frame headers),
+    in time linear in the bytes fed, whatever the size of each read (the
+    previous version sliced the rest of a read at every frame: quadratic in
+    the read's size, so it charged more to whichever side delivered larger
+    reads).
     """
 
     def __init__(self):
@@ -186,16 +194,21 @@ class FrameCounter:
         self._left = 0
 
     def feed(self, data):
-        while data:
+        """
+        @param data: the next bytes of the stream (C{bytes} or a
+            C{memoryview}).
+        """
+        position, end = 0, len(data)
+        while position < end:
             if self._left:
-                taken = min(self._left, len(data))
+                taken = min(self._left, end - position)
                 self.payload += taken
                 self._left -= taken
-                data = data[taken:]
+                position += taken
                 continue
             needed = 8 - len(self._header)
-            self._header += data[:needed]
-            data = data[needed:]
+            self._header += bytes(data[position:position + needed])
+            position += needed
             if len(self._header) == 8:
                 self._left = int.from_bytes(self._header[4:8], "big")
                 self._header = b""
@@ -256,14 +269,50 @@ def measure_logs(direct, swarm):
     return ("logs MB/s", logs_direct, logs_swarm)
 
 
+#: The order of the attach reads in even runs (odd runs swap the sides).
+ATTACH_ORDER = ("direct", "swarmd", "swarmd", "direct")
+
+
 def measure_attach(engine, direct, swarm, options, manager_url, run):
-    attach_direct, a1 = attach_throughput(engine, *direct, options.megabytes,
-                                          "direct%d" % (run,), manager_url)
-    attach_swarm, a2 = attach_throughput(engine, *swarm, options.megabytes,
-                                         "swarm%d" % (run,), manager_url)
-    if a1 != a2:
-        raise RuntimeError("attach through swarmd: %d bytes, direct %d" % (a2, a1))
-    return ("attach MB/s", attach_direct, attach_swarm)
+    """
+    Attach throughput: each side reads a fresh container's C{--megabytes}
+    MB twice per run, in ABBA order (direct, swarmd, swarmd, direct in even
+    runs, swarmd, direct, direct, swarmd in odd ones), so a load change in
+    the machine during the run weighs on both sides alike instead of on
+    whichever came second.  Both sides read the same way (one socket,
+    1 MB C{recv_into}, the same frame counting) and must get every payload
+    byte.  A side's figure is its bytes over its seconds, both reads summed.
+    The four containers are created (and known to the manager) before the
+    first read, so the reads follow each other closely.
+    """
+    order = ATTACH_ORDER if run % 2 == 0 else tuple(
+        "swarmd" if side == "direct" else "direct" for side in ATTACH_ORDER)
+    addresses = {"direct": direct, "swarmd": swarm}
+    names = ["bench-attach-%d-%d-%s" % (run, i, side) for i, side in enumerate(order)]
+    for name in names:
+        engine.docker("rm", "-f", name, check=False)
+        engine.docker("create", "--name", name, "busybox", "sh", "-c",
+                      "sleep 1; head -c %d /dev/zero" % (options.megabytes * 1000000,))
+    # Made behind the manager's back: wait until its events brought them in.
+    wait_until_known(manager_url, names)
+    sums = {side: [0, 0.0] for side in addresses}
+
+    def start(name):
+        engine.docker("start", name)
+
+    try:
+        for name, side in zip(names, order, strict=True):
+            size, seconds, payload = attach_read(*addresses[side], name, start)
+            if payload != options.megabytes * 1000000:
+                raise RuntimeError("attach through %s: %d payload bytes, not %d"
+                                   % (side, payload, options.megabytes * 1000000))
+            sums[side][0] += size
+            sums[side][1] += seconds
+    finally:
+        for name in names:
+            engine.docker("rm", "-f", name, check=False)
+    return ("attach MB/s",) + tuple(sums[side][0] / sums[side][1] / 1e6
+                                    for side in ("direct", "swarmd"))
 
 
 def measure_creates(direct, swarm, options, run):
