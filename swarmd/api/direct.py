@@ -31,7 +31,6 @@ from functools import cached_property
 from io import BytesIO
 from urllib.parse import unquote_to_bytes
 
-from twisted.internet import tcp
 from twisted.python.failure import Failure
 from twisted.web.http import (
     NO_BODY_CODES,
@@ -42,6 +41,8 @@ from twisted.web.http import (
 )
 from twisted.web.http_headers import Headers
 from twisted.web.server import NOT_DONE_YET, Request, version
+
+from swarmd.api._send_now import send_now
 
 __all__ = ["DirectRequest", "answer", "answers_directly", "parse_head"]
 
@@ -288,13 +289,13 @@ def _finish(channel, request, body):
             # Not copied behind its head, nor again for what one send left:
             # the head goes at once, the body leaves from its own bytes
             # (a 25 MB container list was copied twice on its way out).
-            send(channel.transport, b"".join(pieces))
+            send_now(channel.transport, b"".join(pieces))
             channel.transport.write(body)
             body = None
         else:
             pieces.append(body)
     if body is not None:
-        send(channel.transport, b"".join(pieces))
+        send_now(channel.transport, b"".join(pieces))
     factory = getattr(channel, "factory", None)
     if factory is not None:
         factory.log(request)
@@ -333,26 +334,3 @@ class _Body:
 #: Bodies up to this many bytes are joined to their head and sent in one
 #: write; larger ones are written apart (L{_finish}).
 JOINED_AT_MOST = 256 * 1024
-
-
-def send(transport, data):
-    """
-    Write C{data} to C{transport}: on a plain TCP connection with nothing
-    waiting to be written, sent at once instead of in the reactor's next
-    turn (which would also ask epoll to watch the socket for writing, then
-    to stop).
-
-    @param transport: the channel's transport (TCP, or TLS over it).
-    """
-    if (type(transport) is tcp.Server and transport.connected
-            and not transport.disconnecting and not transport.dataBuffer
-            and not getattr(transport, "_tempDataLen", 1)):
-        try:
-            sent = transport.socket.send(data)
-        except OSError:
-            # EAGAIN, or an error the transport finds again on its write.
-            sent = 0
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)

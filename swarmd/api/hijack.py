@@ -26,6 +26,7 @@ from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from swarmd._gc import MMAP_THRESHOLD
+from swarmd.api._send_now import send_now
 from swarmd.api.proxy import HOP_BY_HOP
 from swarmd.engine import EngineError, EngineUnreachable, host_header
 from swarmd.engine.endpoints import connect_protocol
@@ -220,33 +221,6 @@ class _ClientSide(Protocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         counters.open -= 1
         self.engine.transport.loseConnection()
-
-
-def send_now(transport, data):
-    """
-    Write C{data} on C{transport}: straight to its socket when nothing is
-    waiting to be sent before it (a plain TCP or UNIX connection), what the
-    socket did not take through the transport's buffer as usual.
-
-    Twisted's C{write} only buffers and asks the reactor to watch the socket
-    for writing: relaying one read then costs two reactor turns and two
-    C{epoll_ctl} calls (start, then stop watching).  Sending at once costs
-    one C{send}; the transport's buffer, its back-pressure (pausing its
-    producer past C{bufferSize}) and its error handling are unchanged for
-    whatever is left.
-    """
-    if (isinstance(transport, Connection) and transport.connected
-            and not transport.disconnecting and not transport._writeDisconnecting
-            and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)):
-        try:
-            sent = transport.socket.send(data)
-        except OSError:
-            # Would block, or failed: the reactor's write finds out.
-            sent = 0
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)
 
 
 def half_close(transport):

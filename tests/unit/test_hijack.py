@@ -32,8 +32,9 @@ from twisted.web.client import HTTPConnectionPool
 from zope.interface import implementer
 
 from swarmd.api import hijack as hijack_module
+from swarmd.api._send_now import send_now
 from swarmd.api.errors import write_error
-from swarmd.api.hijack import counters, hijack, send_now
+from swarmd.api.hijack import counters, hijack
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.testing.conformance.engine import HijackedStream, http_request
 from swarmd.testing.memory import TrackingSite
