@@ -22,7 +22,6 @@ bench/results/proxy.jsonl.
 """
 
 import argparse
-import http.client
 import json
 import os
 import socket
@@ -35,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import creates, percentiles, timed_get  # noqa: E402
+from _common import creates, paired_gets, percentiles  # noqa: E402
 
 from swarmd.testing.lab import Lab  # noqa: E402
 from swarmd.testing.manager import ManagerProcess  # noqa: E402
@@ -47,31 +46,6 @@ READ_TIMEOUT = 120
 
 #: Requests sent before measuring (connection set-up, caches).
 WARMUP = 20
-
-
-def paired_latencies(direct, swarm, path, count):
-    """
-    C{count} GETs of C{path} to each side, on one keep-alive connection per
-    side, the sides alternating request by request (so both see the same
-    load from the rest of the machine), after a warm-up.
-
-    @param direct: C{(host, port)} of the engine.
-    @param swarm: C{(host, port)} of the manager.
-    @return: C{(direct seconds, swarmd seconds)}, a list each.
-    """
-    sides = [http.client.HTTPConnection(*address, timeout=READ_TIMEOUT)
-             for address in (direct, swarm)]
-    samples = ([], [])
-    try:
-        for i in range(count + WARMUP):
-            for side, connection in enumerate(sides):
-                seconds = timed_get(connection, path)
-                if i >= WARMUP:
-                    samples[side].append(seconds)
-    finally:
-        for connection in sides:
-            connection.close()
-    return samples
 
 
 def read_head(sock):
@@ -247,7 +221,10 @@ def measure(engine, direct, swarm, options, manager_url, run):
                         ("ps", "/v1.41/containers/json?all=1")):
         if label not in only:
             continue
-        direct_samples, swarm_samples = paired_latencies(direct, swarm, path, options.requests)
+        # The two sides alternate request by request (both see the same
+        # load from the rest of the machine), after a warm-up.
+        direct_samples, swarm_samples = paired_gets([direct, swarm], path, options.requests,
+                                                    warmup=WARMUP, timeout=READ_TIMEOUT)
         d = percentiles(direct_samples)
         s = percentiles(swarm_samples)
         rows.append((label + " p50 ms", d[0], s[0]))

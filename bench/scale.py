@@ -9,8 +9,8 @@ Measures the time until every engine is healthy, C{GET /info} and
 C{GET /containers/json?all=1} latency (p50/p90/p99 over --calls calls on one
 keep-alive connection; then again alternating call by call with a bare
 server sending the same answer's bytes, C{_bare_server.py}: the floor the
-client and the machine set for an answer that size), create+start through the manager (p50/p90/p99 over
---creates creates) next to the same create+start sent straight to one
+client and the machine set for an answer that size), create+start through
+the manager (p50/p90/p99 over --creates creates) next to the same create+start sent straight to one
 simulated engine (the simulator's own time), C{GET /metrics} latency (a
 Prometheus scrape, p50/p90/p99 over --scrapes scrapes, after the creates),
 C{GET /info} again while another connection scrapes C{/metrics} non-stop
