@@ -563,8 +563,14 @@ class HijackTests(TestCase):
         self.assertEqual(len(self.engine.failures), 1)
 
     @inlineCallbacks
-    def test_back_pressure(self):
-        """A client that does not read pauses the engine's connection instead of buffering."""
+    def stalled(self, flood):
+        """
+        A hijacked stream whose client stopped reading while the engine
+        floods it (C{flood(engine transport)}), until the manager paused the
+        engine's side or ~10 s passed.
+
+        @return: C{(client stream, flood, engine side, client side)}.
+        """
         stream = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.front),
                                        Counter())
         self.addCleanup(stream.transport.abortConnection)
@@ -573,14 +579,21 @@ class HijackTests(TestCase):
         yield engine.requested
         stream.transport.pauseProducing()
         engine.transport.write(UPGRADED)
-        total = 32 * 1024 * 1024
-        flood = Flood(engine.transport, total)
+        flood = flood(engine.transport)
         [engine_side] = self.engine.client.endpoint.protocols
         client_side = self.site.transports[0]
         for _ in range(2000):
             if flood.paused and engine_side.transport not in reactor.getReaders():
                 break
             yield deferLater(reactor, 0.005, lambda: None)
+        return stream, flood, engine_side, client_side
+
+    @inlineCallbacks
+    def test_back_pressure(self):
+        """A client that does not read pauses the engine's connection instead of buffering."""
+        total = 32 * 1024 * 1024
+        stream, flood, engine_side, client_side = yield self.stalled(
+            lambda transport: Flood(transport, total))
         self.assertTrue(flood.paused)
         self.assertNotIn(engine_side.transport, reactor.getReaders())
         self.assertLess(flood.written, total)
@@ -593,22 +606,9 @@ class HijackTests(TestCase):
     @inlineCallbacks
     def test_back_pressure_bounded_and_in_order(self):
         """A stalled client bounds what the manager holds; every byte then arrives in order."""
-        stream = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", self.front),
-                                       Counter())
-        self.addCleanup(stream.transport.abortConnection)
-        stream.transport.write(http_request("POST", "/hijack", {}))
-        engine = yield self.server.next_engine()
-        yield engine.requested
-        stream.transport.pauseProducing()
-        engine.transport.write(UPGRADED)
         total = 16 * 1024 * 1024
-        flood = NumberedFlood(engine.transport, total, chunk=40000)
-        [engine_side] = self.engine.client.endpoint.protocols
-        client_side = self.site.transports[0]
-        for _ in range(2000):
-            if flood.paused and engine_side.transport not in reactor.getReaders():
-                break
-            yield deferLater(reactor, 0.005, lambda: None)
+        stream, flood, engine_side, client_side = yield self.stalled(
+            lambda transport: NumberedFlood(transport, total, chunk=40000))
         self.assertNotIn(engine_side.transport, reactor.getReaders())
         # Paused once past the client's buffer size, by at most one read.
         self.assertLessEqual(_buffered(client_side),
