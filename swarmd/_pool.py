@@ -1,8 +1,19 @@
 """
-HTTP connection pools that do not log a line per connection: Twisted's
+HTTP connection pools that do not log a line per connection (Twisted's
 client factory is noisy, so every pooled connection to an engine or a
-store wrote "Starting factory" and "Stopping factory" at info.
+store wrote "Starting factory" and "Stopping factory" at info), and whose
+closed connections are freed by reference counting.
+
+A closed Twisted client connection is a reference cycle: its transport and
+its connector point at each other, as do the connector and the endpoint's
+wrapping factory.  The cyclic collector frees it, unless the manager froze
+it while it was open (L{swarmd._gc.FreezeSurvivors}): then it is never
+freed.  Creates placed each on another engine make a connection each: at
+1,000 engines, 150 creates in a row left ~1,400 objects of cyclic garbage
+for each full collection to free, or to leak.
 """
+
+from typing import Any
 
 from twisted.web.client import HTTPConnectionPool, _HTTP11ClientFactory
 
@@ -11,10 +22,43 @@ __all__ = ["QuietFactory", "quiet_pool"]
 
 class QuietFactory(_HTTP11ClientFactory):
     """
-    A pool's connection factory without a log line per new connection.
+    A pool's connection factory (one per connection) without a log line per
+    new connection, which unlinks its connection's cycle once it closed.
     """
 
     noisy = False
+    _protocol = None
+
+    def buildProtocol(self, addr):
+        protocol = _HTTP11ClientFactory.buildProtocol(self, addr)
+        self._protocol = protocol
+        return protocol
+
+    def doStop(self):
+        # Called by the connector once its connection is lost, after the
+        # connector and the transport have done their part.
+        super().doStop()
+        protocol, self._protocol = self._protocol, None
+        unlink_closed(getattr(protocol, "transport", None))
+
+
+def unlink_closed(transport):
+    """
+    Drop the references that keep a closed client connection of Twisted's
+    in a cycle: the connector's to its transport, the wrapping factory's to
+    its connector.  Nothing of an open connection is touched.
+
+    @param transport: the connection's transport (a C{tcp.Client}), or
+        L{None}.
+    """
+    connector = getattr(transport, "connector", None)
+    if connector is None or getattr(connector, "state", None) != "disconnected":
+        return
+    if getattr(connector, "transport", None) is transport:
+        connector.transport = None
+    factory: Any = getattr(connector, "factory", None)
+    if getattr(factory, "_connector", None) is connector:
+        factory._connector = None
 
 
 def quiet_pool(reactor, persistent=True):
