@@ -1,12 +1,16 @@
 """
-L{swarmd._pool}: connections to engines and stores write no log line each.
+L{swarmd._pool}: connections to engines and stores write no log line each,
+and are freed by reference counting once closed.
 """
 
+import gc
+
 from twisted.internet import reactor
+from twisted.internet.task import deferLater
 from twisted.internet.testing import EventLoggingObserver
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
-from twisted.web.client import Agent
+from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -20,31 +24,41 @@ class _Hello(Resource):
         return b"hello"
 
 
-class QuietPoolTests(TestCase):
+class _PoolTestCase(TestCase):
+    """
+    A quiet pool in front of a loopback server answering C{hello}.
+    """
+
+    def setUp(self):
+        site = Site(_Hello())
+        site.noisy = False
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.pool = quiet_pool(reactor)
+        self.agent = Agent(reactor, pool=self.pool)
+        self.url = ("http://127.0.0.1:%d/" % (port.getHost().port,)).encode()
+
+    async def hello(self):
+        """One request through the pool, then its connections closed."""
+        response = await self.agent.request(b"GET", self.url)
+        self.assertEqual(await readBody(response), b"hello")
+        await self.pool.closeCachedConnections()
+
+
+class QuietPoolTests(_PoolTestCase):
     """
     A request through a quiet pool leaves no "Starting factory" line.
     """
 
     async def test_no_line_per_connection(self):
         """A pooled connection made and closed logs nothing about its factory."""
-        site = Site(_Hello())
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        pool = quiet_pool(reactor)
         logged = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
-        agent = Agent(reactor, pool=pool)
-        url = "http://127.0.0.1:%d/" % (port.getHost().port,)
-        response = await agent.request(b"GET", url.encode())
-        from twisted.web.client import readBody
-
-        self.assertEqual(await readBody(response), b"hello")
-        await pool.closeCachedConnections()
+        await self.hello()
         texts = [e.get("log_format", "") or "" for e in logged]
         self.assertFalse([t for t in texts if "factory" in t.lower()], texts)
 
 
-class ClosedConnectionTests(TestCase):
+class ClosedConnectionTests(_PoolTestCase):
     """
     A closed pooled connection leaves no reference cycle: reference counting
     frees it, even if the manager froze it while it was open.
@@ -52,26 +66,11 @@ class ClosedConnectionTests(TestCase):
 
     async def test_no_cycle_left(self):
         """After the pool closed its connection, the collector finds none of it."""
-        import gc
-
-        site = Site(_Hello())
-        site.noisy = False
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
-        self.addCleanup(port.stopListening)
-        pool = quiet_pool(reactor)
-        agent = Agent(reactor, pool=pool)
-        url = "http://127.0.0.1:%d/" % (port.getHost().port,)
-        from twisted.web.client import readBody
-
         gc.collect()
         self.addCleanup(gc.set_debug, 0)
         gc.set_debug(gc.DEBUG_SAVEALL)
         for _ in range(3):
-            response = await agent.request(b"GET", url.encode())
-            self.assertEqual(await readBody(response), b"hello")
-            await pool.closeCachedConnections()
-        from twisted.internet.task import deferLater
-
+            await self.hello()
         await deferLater(reactor, 0.05, lambda: None)
         gc.collect()
         gc.set_debug(0)
