@@ -116,16 +116,17 @@ class ContainerRoutes(EngineRouting):
         and served again while its entries are the same objects (at 30,000
         containers the answer is 25 MB: building it is most of a list).
         """
+        # Kept as a tuple: one of bytes only is untracked by the cyclic
+        # collector once it has seen it, where a list of 150,000 entries
+        # would be walked by every full collection for as long as it is kept.
+        entries = tuple(entries)
         last_entries, last_body = self._last_list
-        if len(entries) == len(last_entries) and tuple(entries) == last_entries:
+        if entries == last_entries:
             # Entries are compared by identity first: unchanged ones are
             # the very bytes objects of the last list.
             return last_body
         body = join_entries(entries)
-        # Kept as a tuple: one of bytes only is untracked by the cyclic
-        # collector once it has seen it, where a list of 150,000 entries
-        # would be walked by every full collection for as long as it is kept.
-        self._last_list = (tuple(entries), body)
+        self._last_list = (entries, body)
         return body
 
     @staticmethod

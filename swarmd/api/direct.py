@@ -46,6 +46,10 @@ from swarmd.api._send_now import send_now
 
 __all__ = ["DirectRequest", "answer", "answers_directly", "parse_head"]
 
+#: Bodies up to this many bytes are joined to their head and sent in one
+#: write; larger ones are written apart (L{_finish}).
+JOINED_AT_MOST = 256 * 1024
+
 #: A request target the fast lane may take: printable ASCII, no space.
 #: (Twisted takes a few more bytes; those requests take its path.)
 _TARGET = re.compile(rb"/[!-~]*\Z")
@@ -329,8 +333,3 @@ class _Body:
 
     def render(self, request):
         return self._body
-
-
-#: Bodies up to this many bytes are joined to their head and sent in one
-#: write; larger ones are written apart (L{_finish}).
-JOINED_AT_MOST = 256 * 1024

@@ -131,5 +131,3 @@ class PipelinedGets(Protocol):
     def connectionLost(self, reason):  # type: ignore[override]  # Twisted always passes the reason
         if self.done is not None:
             self._finish(reason)
-
-

@@ -17,6 +17,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from swarmd._log import observer
+from swarmd.api.direct import answers_directly
 from swarmd.api.errors import write_error
 from swarmd.api.hijack import tunnel
 from swarmd.engine.endpoints import engine_endpoint, host_header
@@ -60,12 +61,17 @@ class ReplicaGate(Resource):
         here (L{swarmd.api.direct}): one served locally, never forwarded,
         and if the API's resource says so.
         """
-        inner = getattr(self.inner, "answers_directly", None)
-        return (inner is not None and (self.election.is_primary() or LOCAL_PATHS.match(path))
-                and inner(method, path))
+        return self._serves_here(path) and answers_directly(self.inner, method, path)
+
+    def _serves_here(self, path):
+        """
+        Whether a request for C{path} is answered by this manager: it is the
+        primary, or the path is one a replica answers itself.
+        """
+        return bool(self.election.is_primary() or LOCAL_PATHS.match(path))
 
     def render(self, request):
-        if self.election.is_primary() or LOCAL_PATHS.match(request.path):
+        if self._serves_here(request.path):
             return self.inner.render(request)
         primary = self.election.known_primary()
         if primary is not None:

@@ -16,6 +16,7 @@ from prometheus_client.exposition import generate_latest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from swarmd.api.direct import answers_directly
 from swarmd.metrics._definitions import ENGINE_STATES, meaning
 
 __all__ = ["InstrumentedRoot", "MetricsPage", "cooperator", "metrics_site", "render_pieces"]
@@ -210,8 +211,7 @@ class InstrumentedRoot(Resource):
         here (L{swarmd.api.direct}): not C{/metrics}, and if the API's
         resource says so.
         """
-        inner = getattr(self._inner, "answers_directly", None)
-        return path != METRICS_PATH and inner is not None and inner(method, path)
+        return path != METRICS_PATH and answers_directly(self._inner, method, path)
 
 
 class MetricsPage(Resource):
