@@ -108,16 +108,17 @@ class ContainerRoutes(EngineRouting):
             chosen = self._chosen(ordered, show_all, filters, predicate)
         if limit > 0:
             chosen = chosen[:limit]
-        return self._list_body([c.listing_bytes(now) for c in chosen])
+        return self._list_body([c.listing_parts(now) for c in chosen])
 
     def _list_body(self, entries):
         """
-        Join encoded entries into a list answer; the last answer is kept
-        and served again while its entries are the same objects (at 30,000
-        containers the answer is 25 MB: building it is most of a list).
+        Join encoded entries (C{(head, tail)} pairs) into a list answer;
+        the last answer is kept and served again while its entries are the
+        same objects (at 30,000 containers the answer is 25 MB: building it
+        is most of a list).
         """
-        # Kept as a tuple: one of bytes only is untracked by the cyclic
-        # collector once it has seen it, where a list of 150,000 entries
+        # Kept as a tuple: one of tuples of bytes only is untracked by the
+        # cyclic collector once it has seen it, where a list of 150,000 entries
         # would be walked by every full collection for as long as it is kept.
         entries = tuple(entries)
         last_entries, last_body = self._last_list

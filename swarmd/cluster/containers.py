@@ -14,6 +14,7 @@ from typing import Any
 from swarmd.scheduler.node import SWARM_ID_LABEL
 
 _ZERO_YEAR = 1
+_NEVER = float("inf")
 
 
 def parse_time(text):
@@ -64,6 +65,108 @@ def human_duration(seconds):
     return "%d years" % (int(seconds / 3600) // 24 // 365)
 
 
+#: The encoded ends of list entries (C{,"Status":"Up 5 minutes"}}), by
+#: status text: shared by every entry that shows the same text.
+_TAILS: dict[str, bytes] = {}
+#: How many texts L{_TAILS} keeps before it starts again (texts are few:
+#: durations in seconds, minutes, hours..., times the exit codes and health
+#: states actually seen).
+_TAILS_KEPT = 4096
+
+
+def status_tail(text):
+    """
+    The end of a list entry whose C{Status} is C{text}: the key, its value
+    and the entry's closing brace, encoded.
+    """
+    tail = _TAILS.get(text)
+    if tail is None:
+        if len(_TAILS) >= _TAILS_KEPT:
+            _TAILS.clear()
+        tail = _TAILS[text] = b',"Status":' + json.dumps(text).encode("utf-8") + b"}"
+    return tail
+
+
+#: The end of the entry of a container whose node is not healthy.
+HOST_DOWN_TAIL = b',"Status":"Host Down"}'
+
+
+def status_clock(state, times):
+    """
+    Docker's human container status as a clock: C{(prefix, reference,
+    suffix)}.  At time C{now} the text is C{prefix +
+    human_duration(now - reference) + suffix}, or C{prefix} alone when
+    C{reference} is L{None} (a text no time changes).
+
+    @param state: the C{State} object of an inspect answer.
+    @param times: C{(started, finished)} parsed from C{state}.
+    """
+    started, finished = times
+    if state.get("Running"):
+        reference = started
+        if state.get("Paused"):
+            prefix, suffix = "Up ", " (Paused)"
+        elif state.get("Restarting"):
+            prefix, suffix = "Restarting (%d) " % (state.get("ExitCode", 0),), " ago"
+            if finished is not None:
+                reference = finished
+        else:
+            prefix, suffix = "Up ", ""
+            health = (state.get("Health") or {}).get("Status")
+            if health and health != "none":
+                if health == "starting":
+                    health = "health: starting"
+                suffix = " (%s)" % (health,)
+        if reference is None:
+            return (prefix + "Less than a second" + suffix, None, "")
+        return (prefix, reference, suffix)
+    if state.get("Status") == "removing":
+        return ("Removal In Progress", None, "")
+    if state.get("Dead") or state.get("Status") == "dead":
+        return ("Dead", None, "")
+    if started is None:
+        return ("Created", None, "")
+    if finished is None:
+        return ("", None, "")
+    return ("Exited (%d) " % (state.get("ExitCode", 0),), finished, " ago")
+
+
+def clock_text(clock, now):
+    """
+    The text of a L{status_clock} at time C{now}.
+    """
+    prefix, reference, suffix = clock
+    if reference is None:
+        return prefix
+    return prefix + human_duration(now - reference) + suffix
+
+
+def clock_tail(clock, now):
+    """
+    The encoded end of a list entry (L{status_tail}) showing a
+    L{status_clock} at time C{now}, and when it may change next (clock
+    seconds; infinity for a text no time changes).
+    """
+    prefix, reference, suffix = clock
+    if reference is None:
+        return status_tail(prefix), _NEVER
+    elapsed = int(now - reference)
+    key = (prefix, suffix, elapsed)
+    known = _CLOCK_TAILS.get(key)
+    if known is None:
+        if len(_CLOCK_TAILS) >= _TAILS_KEPT:
+            _CLOCK_TAILS.clear()
+        known = _CLOCK_TAILS[key] = (status_tail(prefix + human_duration(elapsed) + suffix),
+                                     stable_until(elapsed))
+    return known[0], reference + known[1]
+
+
+#: L{clock_tail}'s answers by clock text and whole seconds elapsed: the
+#: containers started together (a rollout, a simulator) roll over together,
+#: 30,000 at a time, mostly to the same few texts.
+_CLOCK_TAILS: dict[tuple[str, str, int], tuple[bytes, int]] = {}
+
+
 def state_string(state, now, times=None):
     """
     Docker's human container status (C{"Up 5 minutes"},
@@ -76,29 +179,7 @@ def state_string(state, now, times=None):
     """
     if times is None:
         times = (parse_time(state.get("StartedAt")), parse_time(state.get("FinishedAt")))
-    started, finished = times
-    if state.get("Running"):
-        up = human_duration(now - started) if started is not None else "Less than a second"
-        if state.get("Paused"):
-            return "Up %s (Paused)" % (up,)
-        if state.get("Restarting"):
-            since = human_duration(now - finished) if finished is not None else up
-            return "Restarting (%d) %s ago" % (state.get("ExitCode", 0), since)
-        health = (state.get("Health") or {}).get("Status")
-        if health and health != "none":
-            if health == "starting":
-                health = "health: starting"
-            return "Up %s (%s)" % (up, health)
-        return "Up %s" % (up,)
-    if state.get("Status") == "removing":
-        return "Removal In Progress"
-    if state.get("Dead") or state.get("Status") == "dead":
-        return "Dead"
-    if started is None:
-        return "Created"
-    if finished is None:
-        return ""
-    return "Exited (%d) %s ago" % (state.get("ExitCode", 0), human_duration(now - finished))
+    return clock_text(status_clock(state, times), now)
 
 
 def stable_until(elapsed):
@@ -118,23 +199,6 @@ def stable_until(elapsed):
     if elapsed % 1800 == 0:
         return elapsed + 1
     return (elapsed // 1800 + 1) * 1800
-
-
-def state_reference(state, times):
-    """
-    The time L{state_string}'s duration counts from, or L{None} when its
-    answer does not depend on the current time.
-    """
-    started, finished = times
-    if state.get("Running"):
-        if state.get("Restarting") and not state.get("Paused") and finished is not None:
-            return finished
-        return started
-    if state.get("Status") == "removing" or state.get("Dead") or state.get("Status") == "dead":
-        return None
-    if started is None:
-        return None
-    return finished
 
 
 def _command(info):
@@ -332,7 +396,7 @@ class Container:
         (L{slim}); the whole answer is kept compressed for L{inspect_bytes}.
     """
 
-    __slots__ = ("_created", "_listing", "_packed", "_times", "engine", "info")
+    __slots__ = ("_clock", "_created", "_listing", "_packed", "engine", "info")
 
     def __init__(self, engine, info, raw=None):
         """
@@ -349,7 +413,7 @@ class Container:
             raw = json.dumps(info, separators=(",", ":")).encode("utf-8")
         # Compact JSON, so the byte-level edits of inspect_bytes match.
         self._packed = _pack(raw)
-        self._times = None
+        self._clock = None
         self._created = None
         self._listing = None
 
@@ -450,66 +514,69 @@ class Container:
         """
         Docker's human status of the container at time C{now}.
         """
-        if self._times is None:
-            state = self.state
-            self._times = (parse_time(state.get("StartedAt")),
-                           parse_time(state.get("FinishedAt")))
-        return state_string(self.state, now, self._times)
+        return clock_text(self.status_clock(), now)
 
-    def _status_until(self, now):
+    def status_clock(self):
         """
-        When the status text at C{now} may change next (clock seconds;
-        infinity for a text that depends on no time).
+        The container's L{status_clock}, worked out once (its state is
+        fixed for the object's life).
         """
-        reference = state_reference(self.state, self._times)
-        if reference is None:
-            return float("inf")
-        return reference + stable_until(int(now - reference))
+        if self._clock is None:
+            state = self.state
+            times = (parse_time(state.get("StartedAt")), parse_time(state.get("FinishedAt")))
+            self._clock = status_clock(state, times)
+        return self._clock
 
     def listing_until(self):
         """
-        When the kept entry of L{listing_bytes} may next change by time
+        When the kept entry of L{listing_parts} may next change by time
         alone (its status text): infinity for never, 0 before it was made.
         """
         cached = self._listing
         return 0.0 if cached is None else cached[0]
 
-    def listing_bytes(self, now):
+    def listing_parts(self, now):
         """
         The encoded entry of this container in the manager's
-        C{GET /containers/json}: named C{/node/name}, ports bound on all
-        interfaces shown on the node's IP, C{"Host Down"} when its node is
-        not healthy.  Encoded once per distinct status text, and kept with
-        the time that text may change next, so a list does not work the
-        status of every container out again.
+        C{GET /containers/json}, as C{(head, tail)}: the entry is
+        C{head + tail}, the tail being its C{Status} (the last key) and
+        closing brace.  Named C{/node/name}, ports bound on all interfaces
+        shown on the node's IP, C{"Host Down"} when its node is not
+        healthy.  The head is encoded once per change of the engine's
+        specs; the tail is one of few shared objects, worked out again
+        only when the time its text may change has come, so a list does
+        not work the status of every container out again, and a status
+        that moves copies no entry.
         """
         engine = self.engine
         healthy = engine.healthy
+        revision = engine.specs_revision
         cached = self._listing
-        if (cached is not None and now < cached[0] and cached[1] is healthy
-                and cached[2] == engine.specs_revision):
-            return cached[4]
+        if cached is not None and cached[2] == revision:
+            if now < cached[0] and cached[1] is healthy:
+                return cached[3], cached[4]
+            head = cached[3]
+        else:
+            head = self._listing_head(engine)
         if healthy:
-            status = self.status_text(now)
-            until = self._status_until(now)
+            tail, until = clock_tail(self.status_clock(), now)
         else:
-            status, until = "Host Down", float("inf")
-        if cached is not None and cached[2] == engine.specs_revision:
-            if cached[3] == status and cached[1] is healthy:
-                self._listing = (until,) + cached[1:]
-                return cached[4]
-            # Only the status moved: the rest of the entry is kept encoded
-            # (Status is its last key), as the start of the entry (not a
-            # copy of its own: at 150,000 containers that was 120 MB).
-            head = cached[4][:cached[5]]
-        else:
-            summary = self.summary(now)
-            del summary["Status"]
-            summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
-            for port in summary["Ports"]:
-                if port.get("IP") == "0.0.0.0":
-                    port["IP"] = engine.ip
-            head = json.dumps(summary, separators=(",", ":")).encode("utf-8")[:-1]
-        data = head + b',"Status":' + json.dumps(status).encode("utf-8") + b"}"
-        self._listing = (until, healthy, engine.specs_revision, status, data, len(head))
-        return data
+            tail, until = HOST_DOWN_TAIL, _NEVER
+        self._listing = (until, healthy, revision, head, tail)
+        return head, tail
+
+    def listing_bytes(self, now):
+        """
+        The encoded entry of L{listing_parts}, whole.
+        """
+        head, tail = self.listing_parts(now)
+        return head + tail
+
+    def _listing_head(self, engine):
+        summary = self.summary(0.0)
+        del summary["Status"]
+        summary["Names"] = ["/" + engine.name + name for name in summary["Names"]]
+        for port in summary["Ports"]:
+            if port.get("IP") == "0.0.0.0":
+                port["IP"] = engine.ip
+        return json.dumps(summary, separators=(",", ":")).encode("utf-8")[:-1]

@@ -84,6 +84,28 @@ class TimeTests(SynchronousTestCase):
         healthy = dict(running, Health={"Status": "healthy"})
         self.assertEqual(state_string(healthy, NOW), "Up 5 minutes (healthy)")
 
+    def test_state_strings_edges(self):
+        """
+        The texts with no start or finish time, restarts, health states
+        Docker words differently, removal and death.
+        """
+        running = info("a", "x")["State"]
+        cases = [
+            (dict(running, StartedAt=""), "Up Less than a second"),
+            (dict(running, StartedAt="", Paused=True), "Up Less than a second (Paused)"),
+            (dict(running, Restarting=True, ExitCode=2), "Restarting (2) 5 minutes ago"),
+            (dict(running, Restarting=True, ExitCode=2, FinishedAt="2026-11-28T09:59:30Z"),
+             "Restarting (2) 30 seconds ago"),
+            (dict(running, Health={"Status": "starting"}), "Up 5 minutes (health: starting)"),
+            (dict(running, Health={"Status": "none"}), "Up 5 minutes"),
+            ({"Status": "removing", "Running": False}, "Removal In Progress"),
+            ({"Status": "exited", "Dead": True, "StartedAt": "2026-11-28T09:00:00Z"}, "Dead"),
+            ({"Status": "exited", "Running": False, "StartedAt": "2026-11-28T09:00:00Z",
+              "FinishedAt": "0001-01-01T00:00:00Z"}, ""),
+        ]
+        for state, text in cases:
+            self.assertEqual(state_string(state, NOW), text, state)
+
 
 class SummaryTests(SynchronousTestCase):
     """
