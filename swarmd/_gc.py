@@ -36,39 +36,6 @@ from swarmd._log import observer
 #: quarter of what the last one left), so no later one takes much longer.
 SLOW_COLLECTION = 0.02
 
-#: glibc's C{M_MMAP_THRESHOLD} parameter of C{mallopt}, and the value the
-#: manager fixes it at (glibc's default start).
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 128 * 1024
-
-
-def fix_mmap_threshold(load=None):
-    """
-    Keep glibc from raising its mmap threshold: by default each large block
-    freed raises it to that block's size (up to 32 MB), so the next answers
-    of that size come from the heap, where what is freed stays in the
-    process.  A manager serving 25-120 MB C{ps -a} answers and 1-5 MB
-    C{/info} answers then grows by that much for good (at 1,000 engines,
-    ~140 MB after the benchmark's load on 255 MB idle).  Fixed, every
-    block over 128 KB is mapped on its own and given back when freed.
-
-    @param load: loads the C library (tests give a double); by default
-        C{ctypes.CDLL("libc.so.6")}.
-    @return: whether the threshold was fixed (not on a C library other
-        than glibc).
-    """
-    try:
-        if load is None:
-            import ctypes
-
-            libc = ctypes.CDLL("libc.so.6")
-        else:
-            libc = load()
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    except (OSError, AttributeError):
-        return False
-
-
 class FreezeSurvivors(Service):
     """
     While running, watch the collector's full collections; after one that

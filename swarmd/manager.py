@@ -155,10 +155,13 @@ def make_manager_service(config, reactor=None, status=None):
     # The cluster runs for as long as the manager does.
     RunningService(cluster).setServiceParent(service)
     # Long-lived objects leave the collector's full collections (swarmd._gc).
-    from swarmd._gc import FreezeSurvivors, fix_mmap_threshold
+    from swarmd._gc import FreezeSurvivors
+    from swarmd._malloc import GiveBackFreed, fix_mmap_threshold
 
     FreezeSurvivors(reactor).setServiceParent(service)
-    fix_mmap_threshold()
+    # Large answers reuse the heap's pages; the freed ones go back (swarmd._malloc).
+    if fix_mmap_threshold():
+        GiveBackFreed(reactor).setServiceParent(service)
     # Rescheduling is the scheduling manager's: a replicated manager runs
     # it only while it is the primary (PrimaryOnly, below).
     grace = config.cluster_opts.reschedule_grace

@@ -4,7 +4,7 @@ timer and a L{Clock}.
 """
 
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from swarmd._gc import SLOW_COLLECTION, FreezeSurvivors
 
@@ -101,39 +101,3 @@ class FreezeSurvivorsTests(SynchronousTestCase):
         finally:
             service.stopService()
         self.assertNotIn(service._collected, gc.callbacks)
-
-
-class MmapThresholdTests(SynchronousTestCase):
-    def test_fixed(self):
-        """mallopt(M_MMAP_THRESHOLD, 128 KB) is called."""
-        from swarmd._gc import M_MMAP_THRESHOLD, MMAP_THRESHOLD, fix_mmap_threshold
-
-        calls = []
-
-        class LibC:
-            def mallopt(self, param, value):
-                calls.append((param, value))
-                return 1
-
-        self.assertTrue(fix_mmap_threshold(LibC))
-        self.assertEqual(calls, [(M_MMAP_THRESHOLD, MMAP_THRESHOLD)])
-
-    def test_no_glibc(self):
-        """Without glibc (no library, or no mallopt) nothing happens."""
-        from swarmd._gc import fix_mmap_threshold
-
-        def missing():
-            raise OSError("libc.so.6: cannot open shared object file")
-
-        self.assertFalse(fix_mmap_threshold(missing))
-        self.assertFalse(fix_mmap_threshold(object))
-
-    def test_real(self):
-        """With glibc the real call succeeds."""
-        import platform
-
-        from swarmd._gc import fix_mmap_threshold
-
-        if platform.libc_ver()[0] != "glibc":
-            raise SkipTest("not glibc")
-        self.assertTrue(fix_mmap_threshold())
