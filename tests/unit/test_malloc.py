@@ -10,6 +10,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from swarmd._malloc import (
     M_MMAP_THRESHOLD,
+    M_TRIM_THRESHOLD,
     MMAP_THRESHOLD,
     TRIM_INTERVAL,
     GiveBackFreed,
@@ -36,10 +37,11 @@ def _missing():
 
 class MmapThresholdTests(SynchronousTestCase):
     def test_fixed(self):
-        """mallopt(M_MMAP_THRESHOLD, 32 MB) is called."""
+        """mallopt(M_MMAP_THRESHOLD, 32 MB) and mallopt(M_TRIM_THRESHOLD, 64 MB) are called."""
         libc = FakeLibC()
         self.assertTrue(fix_mmap_threshold(lambda: libc))
-        self.assertEqual(libc.calls, [("mallopt", M_MMAP_THRESHOLD, 32 * 1024 * 1024)])
+        self.assertEqual(libc.calls, [("mallopt", M_MMAP_THRESHOLD, 32 * 1024 * 1024),
+                                      ("mallopt", M_TRIM_THRESHOLD, 64 * 1024 * 1024)])
         self.assertEqual(MMAP_THRESHOLD, 32 * 1024 * 1024)
 
     def test_no_glibc(self):
