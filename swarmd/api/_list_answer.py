@@ -3,17 +3,21 @@ The whole container list (C{GET /containers/json?all=1}, no filter) kept
 between calls and brought up to date by what changed, not by a look at
 every container.
 
-Each container keeps its encoded entry and the moment its status text may
-next change (L{swarmd.cluster.containers.Container.listing_bytes}).  The
-list keeps the entries in the index's order, a heap of those moments, and
-each engine's health and specs as it last saw them: a call re-encodes the
-entries whose moment passed and those of the engines that changed, then
-joins the entries once.  Anything else about a container (its state, its
-name) comes with a new index order, which makes the list again.
+Each entry is a head (everything but its C{Status}) and a tail (the
+C{Status} and the closing brace: one shared object per text), from
+L{swarmd.cluster.containers.Container.listing_parts}.  The list keeps the
+answer's pieces in the index's order, each entry's status clock and the
+moment its text may next change (L{DueMoments}), and each engine's health
+and specs as it last saw them: a call works out again the tails whose
+moment passed and encodes again the entries of the engines that changed,
+then joins the pieces once.  Anything else about a container (its state,
+its name) comes with a new index order, which makes the list again.
 
 At 30,000 containers a call used to check every container's kept entry
 (29 % of the call in a profile) and compare 30,000 entries with the last
-answer's.
+answer's; then, when the statuses of containers started together rolled
+over together, to copy every entry that moved (~140 ms for 30,000 against
+~40 ms as tails).
 """
 
 import heapq
