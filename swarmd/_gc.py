@@ -1,8 +1,6 @@
 """
-The manager's cyclic garbage collector: L{FreezeSurvivors} moves the
-objects that outlive a slow full collection out of its reach, and
-L{TimedFullCollections} runs full collections on a timer instead of when an
-allocation happens to cross CPython's thresholds.
+L{FreezeSurvivors}: the manager's objects that outlive a slow full
+collection of the cyclic garbage collector are moved out of its reach.
 
 A manager's heap is mostly long-lived: engines, their cached containers,
 their events streams, the scheduler's node views, C{/info}'s node blocks.
@@ -28,7 +26,6 @@ import gc
 import time
 
 from twisted.application.service import Service
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from swarmd._log import observer
@@ -38,60 +35,6 @@ from swarmd._log import observer
 #: (CPython starts one when the survivors of the young generations reach a
 #: quarter of what the last one left), so no later one takes much longer.
 SLOW_COLLECTION = 0.02
-
-#: Seconds between two full collections (L{TimedFullCollections}).
-FULL_COLLECTION_INTERVAL = 10.0
-
-#: The oldest generation's threshold while full collections are timed: out
-#: of reach (CPython counts young collections against it).
-_NEVER = 2 ** 31 - 1
-
-
-class TimedFullCollections(Service):
-    """
-    While running, CPython starts no full collection by itself; one runs
-    every C{interval} seconds instead.  The young generations are collected
-    as before, so the short-lived cycles (a request's, ~49 objects) still go
-    at once.
-
-    CPython starts a full collection from whichever allocation finds a
-    quarter more objects survived the young generations than the last one
-    left: during a run of creates at 1,000 engines, every ~0.5 s (every ~30
-    creates), each one 5-70 ms, so that a few creates in a hundred waited
-    behind one; at 5,000 engines, while engines connect, every second,
-    35-220 ms each.  On a timer, a run of creates meets one every
-    C{interval} seconds.
-    """
-
-    def __init__(self, clock, interval=FULL_COLLECTION_INTERVAL, collector=gc):
-        """
-        @param clock: the reactor the collections are scheduled with.
-        @param collector: the C{gc} module (tests give a double).
-        """
-        self._clock = clock
-        self._interval = interval
-        self._gc = collector
-        self._thresholds = None
-        self._loop = None
-
-    def startService(self):
-        Service.startService(self)
-        self._thresholds = self._gc.get_threshold()
-        young, middle = self._thresholds[:2]
-        self._gc.set_threshold(young, middle, _NEVER)
-        self._loop = LoopingCall(self._gc.collect, 2)
-        self._loop.clock = self._clock
-        self._loop.start(self._interval, now=False)
-
-    def stopService(self):
-        Service.stopService(self)
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
-        if self._thresholds is not None:
-            self._gc.set_threshold(*self._thresholds)
-            self._thresholds = None
-
 
 class FreezeSurvivors(Service):
     """

@@ -154,12 +154,11 @@ def make_manager_service(config, reactor=None, status=None):
     service.election = None
     # The cluster runs for as long as the manager does.
     RunningService(cluster).setServiceParent(service)
-    # Long-lived objects leave the full collections, which run on a timer (swarmd._gc).
-    from swarmd._gc import FreezeSurvivors, TimedFullCollections
+    # Long-lived objects leave the collector's full collections (swarmd._gc).
+    from swarmd._gc import FreezeSurvivors
     from swarmd._malloc import GiveBackFreed, fix_mmap_threshold
 
     FreezeSurvivors(reactor).setServiceParent(service)
-    TimedFullCollections(reactor).setServiceParent(service)
     # Large answers reuse the heap's pages; the freed ones go back (swarmd._malloc).
     if fix_mmap_threshold():
         GiveBackFreed(reactor).setServiceParent(service)

@@ -1,14 +1,12 @@
 """
-Tests for L{swarmd._gc.FreezeSurvivors} and L{swarmd._gc.TimedFullCollections},
-with collector doubles, a fake timer and a L{Clock}.
+Tests for L{swarmd._gc.FreezeSurvivors}, with a collector double, a fake
+timer and a L{Clock}.
 """
-
-import gc
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from swarmd._gc import SLOW_COLLECTION, FreezeSurvivors, TimedFullCollections
+from swarmd._gc import SLOW_COLLECTION, FreezeSurvivors
 
 
 class FakeCollector:
@@ -103,61 +101,3 @@ class FreezeSurvivorsTests(SynchronousTestCase):
         finally:
             service.stopService()
         self.assertNotIn(service._collected, gc.callbacks)
-
-
-class ThresholdCollector:
-    """
-    A C{gc} double for L{TimedFullCollections}: thresholds and collections.
-    """
-
-    def __init__(self):
-        self.thresholds = (700, 10, 10)
-        self.collected = []
-
-    def get_threshold(self):
-        return self.thresholds
-
-    def set_threshold(self, *thresholds):
-        self.thresholds = thresholds
-
-    def collect(self, generation=2):
-        self.collected.append(generation)
-        return 0
-
-
-class TimedFullCollectionsTests(SynchronousTestCase):
-    def test_timed(self):
-        """
-        While running, the oldest generation's threshold is out of reach and
-        a full collection runs every interval; stopped, the thresholds are
-        CPython's again and nothing more runs.
-        """
-        clock, collector = Clock(), ThresholdCollector()
-        service = TimedFullCollections(clock, interval=10.0, collector=collector)
-        service.startService()
-        self.assertEqual(collector.thresholds[:2], (700, 10))
-        self.assertGreater(collector.thresholds[2], 10 ** 9)
-        clock.advance(9.9)
-        self.assertEqual(collector.collected, [])
-        clock.advance(0.1)
-        clock.advance(10.0)
-        self.assertEqual(collector.collected, [2, 2])
-        service.stopService()
-        self.assertEqual(collector.thresholds, (700, 10, 10))
-        clock.advance(30.0)
-        self.assertEqual(collector.collected, [2, 2])
-        self.assertEqual(clock.getDelayedCalls(), [])
-
-    def test_real_collector(self):
-        """With the real collector, thresholds are set and given back."""
-        before = gc.get_threshold()
-        clock = Clock()
-        service = TimedFullCollections(clock, interval=1.0)
-        service.startService()
-        try:
-            self.assertEqual(gc.get_threshold()[:2], before[:2])
-            self.assertNotEqual(gc.get_threshold()[2], before[2])
-            clock.advance(1.0)
-        finally:
-            service.stopService()
-        self.assertEqual(gc.get_threshold(), before)
