@@ -118,8 +118,9 @@ class ContainerRoutes(EngineRouting):
         is most of a list).
         """
         # Kept as a tuple: one of tuples of bytes only is untracked by the
-        # cyclic collector once it has seen it (the pairs, then the tuple), where a list of 150,000 entries
-        # would be walked by every full collection for as long as it is kept.
+        # cyclic collector once it has seen it (the pairs, then the tuple),
+        # where a list of 150,000 entries would be walked by every full
+        # collection for as long as it is kept.
         entries = tuple(entries)
         last_entries, last_body = self._last_list
         if entries == last_entries:
