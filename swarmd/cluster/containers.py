@@ -141,6 +141,12 @@ def clock_text(clock, now):
     return prefix + human_duration(now - reference) + suffix
 
 
+#: L{clock_tail}'s answers by clock text and whole seconds elapsed: the
+#: containers started together (a rollout, a simulator) roll over together,
+#: 30,000 at a time, mostly to the same few texts.
+_CLOCK_TAILS: dict[tuple[str, str, int], tuple[bytes, int]] = {}
+
+
 def clock_tail(clock, now):
     """
     The encoded end of a list entry (L{status_tail}) showing a
@@ -159,12 +165,6 @@ def clock_tail(clock, now):
         known = _CLOCK_TAILS[key] = (status_tail(prefix + human_duration(elapsed) + suffix),
                                      stable_until(elapsed))
     return known[0], reference + known[1]
-
-
-#: L{clock_tail}'s answers by clock text and whole seconds elapsed: the
-#: containers started together (a rollout, a simulator) roll over together,
-#: 30,000 at a time, mostly to the same few texts.
-_CLOCK_TAILS: dict[tuple[str, str, int], tuple[bytes, int]] = {}
 
 
 def state_string(state, now, times=None):

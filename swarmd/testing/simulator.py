@@ -131,9 +131,9 @@ def main(argv=None, reactor=None):
     first = (options.subnet_base - 1) * PER_SUBNET
     engines = build_engines(reactor, options.engines, options.containers, options.seed, first)
     # What was built lives as long as the process: out of the collector's
-    # full collections, which walked it all (tens of ms per 1,000 engines)
-    # in the middle of the manager's creates.  A real dockerd's collector
-    # runs beside its requests, not in front of them.
+    # full collections, which walked it all in the middle of the manager's
+    # creates.  A real dockerd's collector runs beside its requests, not in
+    # front of them.
     gc.collect()
     gc.freeze()
 
