@@ -565,13 +565,6 @@ class Container:
         self._listing = (until, healthy, revision, head, tail)
         return head, tail
 
-    def listing_bytes(self, now):
-        """
-        The encoded entry of L{listing_parts}, whole.
-        """
-        head, tail = self.listing_parts(now)
-        return head + tail
-
     def _listing_head(self, engine):
         summary = self.summary(0.0)
         del summary["Status"]
