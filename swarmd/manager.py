@@ -156,11 +156,11 @@ def make_manager_service(config, reactor=None, status=None):
     RunningService(cluster).setServiceParent(service)
     # Long-lived objects leave the collector's full collections (swarmd._gc).
     from swarmd._gc import FreezeSurvivors
-    from swarmd._malloc import GiveBackFreed, fix_mmap_threshold
+    from swarmd._malloc import GiveBackFreed, fix_thresholds
 
     FreezeSurvivors(reactor).setServiceParent(service)
     # Large answers reuse the heap's pages; the freed ones go back (swarmd._malloc).
-    if fix_mmap_threshold():
+    if fix_thresholds():
         GiveBackFreed(reactor).setServiceParent(service)
     # Rescheduling is the scheduling manager's: a replicated manager runs
     # it only while it is the primary (PrimaryOnly, below).

@@ -14,7 +14,7 @@ from swarmd._malloc import (
     MMAP_THRESHOLD,
     TRIM_INTERVAL,
     GiveBackFreed,
-    fix_mmap_threshold,
+    fix_thresholds,
 )
 
 
@@ -39,21 +39,21 @@ class MmapThresholdTests(SynchronousTestCase):
     def test_fixed(self):
         """mallopt(M_MMAP_THRESHOLD, 32 MB) and mallopt(M_TRIM_THRESHOLD, 64 MB) are called."""
         libc = FakeLibC()
-        self.assertTrue(fix_mmap_threshold(lambda: libc))
+        self.assertTrue(fix_thresholds(lambda: libc))
         self.assertEqual(libc.calls, [("mallopt", M_MMAP_THRESHOLD, 32 * 1024 * 1024),
                                       ("mallopt", M_TRIM_THRESHOLD, 64 * 1024 * 1024)])
         self.assertEqual(MMAP_THRESHOLD, 32 * 1024 * 1024)
 
     def test_no_glibc(self):
         """Without glibc (no library, or no mallopt) nothing happens."""
-        self.assertFalse(fix_mmap_threshold(_missing))
-        self.assertFalse(fix_mmap_threshold(object))
+        self.assertFalse(fix_thresholds(_missing))
+        self.assertFalse(fix_thresholds(object))
 
     def test_real(self):
         """With glibc the real call succeeds."""
         if platform.libc_ver()[0] != "glibc":
             raise SkipTest("not glibc")
-        self.assertTrue(fix_mmap_threshold())
+        self.assertTrue(fix_thresholds())
 
 
 class GiveBackFreedTests(SynchronousTestCase):
