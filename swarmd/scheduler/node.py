@@ -234,6 +234,8 @@ _CACHE_INPUTS = {
     "_label_values": ("containers",),
     "image_refs": ("images",),
     "host_ports": ("containers",),
+    "spread_order": ("health_indicator", "containers"),
+    "binpack_order": ("health_indicator", "containers"),
 }
 
 _SLOTS = re.compile(r"[+-]?[0-9]+\Z")
@@ -320,6 +322,24 @@ class Node:
         Bytes of memory reserved by all containers (C{HostConfig.Memory}).
         """
         return self._usage[1]
+
+    @cached_property
+    def spread_order(self):
+        """
+        Where spread ranks this node for a container asking for neither
+        CPUs nor memory (lowest first): healthiest, then fewest containers.
+        Kept with the view, which never changes (see
+        L{swarmd.scheduler.strategies}).
+        """
+        return (-self.health_indicator, len(self.containers))
+
+    @cached_property
+    def binpack_order(self):
+        """
+        Where binpack ranks this node for a container asking for neither
+        CPUs nor memory (lowest first): healthiest, then most containers.
+        """
+        return (-self.health_indicator, -len(self.containers))
 
     @cached_property
     def slots(self):

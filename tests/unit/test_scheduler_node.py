@@ -181,6 +181,24 @@ class CopyTests(SynchronousTestCase):
         self.assertEqual(rescaled.used_cpus, 2)
         self.assertEqual(node.used_cpus, 1)
 
+    def test_orders(self):
+        """
+        The strategies' kept orders follow the health and the container
+        count, through evolve and with_container.
+        """
+        node = self.node()
+        count = len(node.containers)
+        self.assertEqual((node.spread_order, node.binpack_order),
+                         ((-100, count), (-100, -count)))
+        relabelled = node.evolve(labels={"containerslots": "1"})
+        self.assertIs(relabelled.spread_order, node.spread_order)
+        sick = node.evolve(healthy=False, health_indicator=34)
+        self.assertEqual((sick.spread_order, sick.binpack_order),
+                         ((-34, count), (-34, -count)))
+        grown = sick.with_container(inspect_container("b"))
+        self.assertEqual((grown.spread_order, grown.binpack_order),
+                         ((-34, count + 1), (-34, -count - 1)))
+
 
 class ReferenceTests(SynchronousTestCase):
     """

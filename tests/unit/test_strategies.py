@@ -18,7 +18,7 @@ from swarmd.scheduler import (
     strategy_for,
     strategy_names,
 )
-from swarmd.scheduler.strategies import weigh
+from swarmd.scheduler.strategies import _weighed, weigh
 from swarmd.testing.conformance.scheduler import make_istrategy_tests
 from swarmd.testing.nodes import GIB, FakeStrategy, inspect_container, make_node
 
@@ -196,6 +196,47 @@ class BinpackTests(SynchronousTestCase):
                  make_node("well")]
         self.assertEqual(names(BinpackStrategy().rank(request(memory=GIB), nodes)),
                          ["well", "sick"])
+
+
+class KeptOrderTests(SynchronousTestCase):
+    """
+    For a container asking for neither CPUs nor memory, spread and binpack
+    sort by the orders views keep; the ranking is the one weighing gives.
+    """
+
+    def test_same_as_weighing(self):
+        """
+        Over random health indicators, container counts and node orders, the
+        kept-order ranking is the weighed one.
+        """
+        rng = random.Random(17)
+        for trial in range(200):
+            nodes = [make_node("n%d" % i, health_indicator=rng.choice([0, 33, 67, 100]),
+                               containers=busy("n%d" % i, rng.randrange(4)))
+                     for i in range(rng.randrange(1, 12))]
+            config = request()
+            for strategy, factor, sign in ((SpreadStrategy(), -10, 1),
+                                           (BinpackStrategy(), 10, -1)):
+                weighed = sorted(_weighed(config, nodes, factor, sign))
+                self.assertEqual(names(strategy.rank(config, nodes)),
+                                 names([w[3] for w in weighed]), (trial, strategy.name))
+
+    def test_health_first(self):
+        """
+        With nothing asked, the healthier node still comes first.
+        """
+        nodes = [make_node("sick", health_indicator=67),
+                 make_node("well", containers=busy("w", 4))]
+        self.assertEqual(names(SpreadStrategy().rank(request(), nodes)), ["well", "sick"])
+        self.assertEqual(names(BinpackStrategy().rank(request(), nodes)), ["well", "sick"])
+
+    def test_no_nodes(self):
+        """
+        No node at all is still "no resources".
+        """
+        for strategy in (SpreadStrategy(), BinpackStrategy()):
+            e = self.assertRaises(NoResources, strategy.rank, request(), [])
+            self.assertEqual(str(e), "no resources available to schedule container")
 
 
 class RandomTests(SynchronousTestCase):
