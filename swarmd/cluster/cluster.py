@@ -91,6 +91,8 @@ class Cluster(EngineListener):
         # IDs of cached containers kept out of the index: stale copies of
         # rescheduled containers (see supersede).
         self._superseded = set()
+        # Called with an engine's address when it changes: see watch_views.
+        self._view_watchers: list = []
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
         #: Told of engine errors and refreshes, discovery errors and
@@ -186,6 +188,7 @@ class Cluster(EngineListener):
                         limiter=self._bookkeeping)
         self.engines[address] = engine
         self._node_list = None
+        self._view_changed(address)
         return engine.start()
 
     def _remove_engine(self, address):
@@ -194,6 +197,7 @@ class Cluster(EngineListener):
         self._node_list = None
         if engine is None:
             return None
+        self._view_changed(address)
         engine.stop()
         for container in list(engine.containers.values()):
             self.containers.replace(container, None)
@@ -430,8 +434,24 @@ class Cluster(EngineListener):
                 "You have to remove (or rename) that container to be able to reuse that name."
                 % (normalize_name(name), owner_id), 409)
 
+    def watch_views(self, changed):
+        """
+        Have C{changed} called with an engine's address each time what the
+        cluster knows of it may have changed (its containers, lists, state,
+        health), and when it joins or leaves: so a watcher can look again
+        at what changed alone instead of at every engine.
+
+        @param changed: a callable taking the address.
+        """
+        self._view_watchers.append(changed)
+
+    def _view_changed(self, address):
+        for changed in self._view_watchers:
+            changed(address)
+
     def engine_view_changed(self, engine):
         self._changed.add(engine.address)
+        self._view_changed(engine.address)
 
     def nodes(self):
         """

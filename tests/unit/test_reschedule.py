@@ -397,6 +397,76 @@ class RescheduleTests(SynchronousTestCase):
             {sid: [c.id for c in copies] for sid, copies in self.watchdog._scan().items()},
             {SWARM_ID: [self.lab.cluster.container("web").id], "6" * 64: [other]})
 
+    def test_idle_check_looks_at_no_engine(self):
+        """
+        A check with no engine changed since the last one does not look at
+        any engine: what it costs does not grow with the cluster.
+        """
+        self.place()
+        self.watchdog.check()
+        cluster = self.lab.cluster
+        engines = cluster.engines
+
+        class Watched(dict):
+            looked = 0
+
+            def get(self, *args):
+                Watched.looked += 1
+                return dict.get(self, *args)
+
+            def __getitem__(self, key):
+                Watched.looked += 1
+                return dict.__getitem__(self, key)
+
+            def values(self):
+                Watched.looked += 1
+                return dict.values(self)
+
+            def items(self):
+                Watched.looked += 1
+                return dict.items(self)
+
+        cluster.engines = Watched(engines)
+        self.addCleanup(setattr, cluster, "engines", engines)
+        self.watchdog.check()
+        self.watchdog.check()
+        self.assertEqual(Watched.looked, 0)
+        self.assertEqual(list(self.watchdog._scan()), [SWARM_ID])
+
+    def test_engine_left(self):
+        """
+        An engine that leaves discovery takes its copies and its down time
+        with it.
+        """
+        self.place()
+        self.kill()
+        self.wait_unhealthy()
+        self.watchdog.check()
+        self.assertEqual(list(self.watchdog._scan()), [SWARM_ID])
+        address = self.lab.engine("n3").address
+        self.lab.cluster.set_addresses([a for a in self.lab.cluster.engines if a != address])
+        self.watchdog.check()
+        self.assertEqual(self.watchdog._scan(), {})
+        self.assertNotIn(address, self.watchdog._down_since)
+
+    def test_down_before_restart(self):
+        """
+        A node down when the service stopped is found down again when it
+        starts (a replica that becomes the primary), with a new grace.
+        """
+        self.place()
+        self.kill()
+        self.wait_unhealthy()
+        self.watchdog.stopService()
+        self.lab.advance(GRACE * 2)
+        self.watchdog.startService()
+        self.lab.advance(GRACE - 2)
+        self.assertEqual(self.copies(), {"n3": [("web", True)]})
+        self.lab.advance(4)
+        self.assertEqual(sorted(self.copies()), sorted(["n3", self.lab.cluster.container(
+            "web").engine.name]))
+        self.assertNotEqual(self.lab.cluster.container("web").engine.name, "n3")
+
     def test_removed_container_leaves_index(self):
         """A container gone from its engine's cache is not a copy any more."""
         container_id = self.place()
