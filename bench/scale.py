@@ -185,7 +185,9 @@ def main(argv=None):
         phase("ps-floor")
         ps_paired, ps_floor = ps_against_floor(host, port, folder, options.calls)
         phase("create")
+        create_cpu = meter.cpu_seconds()
         create = creates(host, port, options.creates, "bench")
+        create_cpu_ms = 1e3 * (meter.cpu_seconds() - create_cpu) / options.creates
         phase("scrape")
         scrape = timed_gets(host, port, "/metrics", options.scrapes)
         info_scraped = while_scraping(host, port, lambda: timed_gets(
@@ -220,7 +222,8 @@ def main(argv=None):
         for name, (p50, p90, p99) in rows:
             print("%-20s %10.2f %10.2f %10.2f" % (name, p50, p90, p99))
         print("/metrics: %d series, %d bytes" % (series, len(exposition)))
-        print("manager CPU per ps -a: %.1f ms" % (ps_cpu_ms,))
+        print("manager CPU per ps -a: %.1f ms, per create+start: %.1f ms"
+              % (ps_cpu_ms, create_cpu_ms))
         print("manager RSS: %.0f MB idle, %.0f MB after load" % (idle_rss, load_rss))
         print("manager CPU: %.1f %% idle, %.1f %% under load" % (idle_cpu, load_cpu))
         summary = {
@@ -230,6 +233,7 @@ def main(argv=None):
             "healthy_cpu_s": round(healthy_cpu_s, 2),
             "sim_cpu_s": round(sim_cpu_s, 2),
             "ps_cpu_ms": round(ps_cpu_ms, 2),
+            "create_cpu_ms": round(create_cpu_ms, 2),
             "info_p99_ms": round(percentiles(info)[2], 2),
             "ps_p99_ms": round(percentiles(ps)[2], 2),
             "ps_paired_p99_ms": round(percentiles(ps_paired)[2], 2),
