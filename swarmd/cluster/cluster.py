@@ -93,6 +93,9 @@ class Cluster(EngineListener):
         self._superseded = set()
         # Called with an engine's address when it changes: see watch_views.
         self._view_watchers: list = []
+        # Address -> engine, of the engines with calls under way: the ones
+        # _watch_engines looks at (see engine_busy).
+        self._busy: dict = {}
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
         #: Told of engine errors and refreshes, discovery errors and
@@ -129,14 +132,31 @@ class Cluster(EngineListener):
 
     def _watch_engines(self):
         """
-        Look for hung engines (L{Engine.watch}); one engine's error never
-        stops the loop.
+        Look for hung engines (L{Engine.watch}) among those with calls under
+        way (they said so: L{engine_busy}), and stop watching those that
+        have none left; one engine's error never stops the loop.
+
+        Looking at every engine instead, 2.5 times a second, took 4 ms a
+        time at 5,000 engines, and up to 20 ms with cold caches.
         """
-        for engine in list(self.engines.values()):
+        busy = self._busy
+        for address, engine in list(busy.items()):
+            if address not in self.engines or self.engines[address] is not engine:
+                # It left (or another took its address).
+                del busy[address]
+                continue
             try:
-                engine.watch()
+                watched = engine.watch()
             except Exception:
-                self._log.failure("watching engine {address} failed", address=engine.address)
+                self._log.failure("watching engine {address} failed", address=address)
+                continue
+            if not watched and busy.get(address) is engine:
+                del busy[address]
+
+    def engine_busy(self, engine):
+        address = engine.address
+        if self.engines.get(address) is engine:
+            self._busy[address] = engine
 
     def _discovery_failed(self, failure):
         self.metrics.discovery_failed(failure)
@@ -194,6 +214,7 @@ class Cluster(EngineListener):
     def _remove_engine(self, address):
         engine = self.engines.pop(address, None)
         self._views.pop(address, None)
+        self._busy.pop(address, None)
         self._node_list = None
         if engine is None:
             return None

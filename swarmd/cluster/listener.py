@@ -32,6 +32,12 @@ class EngineListener:
         C{revision} (cached state), C{state} or C{failures}.
         """
 
+    def engine_busy(self, engine):
+        """
+        A call to C{engine} started while none was under way: until it has
+        none again (L{Engine.watch} says), it is to be watched for a hang.
+        """
+
     def engine_failed(self, engine, error):
         """
         A call to C{engine} failed with C{error} (L{Engine.failed}).

@@ -284,3 +284,9 @@ class ICallRecord(Interface):
     answered_at = Attribute(
         "When the engine last answered anything (clock seconds), or L{None}."
     )
+
+    on_busy = Attribute(
+        "L{None}, or a callable (no argument) called each time a time-bound "
+        "call starts while none was under way (C{outstanding} was empty): "
+        "so an engine is watched for hangs only while it has calls under way."
+    )

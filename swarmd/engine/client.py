@@ -125,6 +125,8 @@ class EngineClient:
         L{swarmd.cluster.engine.Engine.watch}).
     @ivar answered_at: when the engine last answered anything (a response
         head, an error answer, events on its stream), or L{None}.
+    @ivar on_busy: L{None}, or called when a time-bound call starts while
+        none was under way (see L{ICallRecord}).
     """
 
     def __init__(self, address, reactor=None, tls=None, timeout=10.0, connect_timeout=5.0,
@@ -166,6 +168,7 @@ class EngineClient:
         self._base = "http://" + host_header(address)
         self.outstanding = {}
         self.answered_at = None
+        self.on_busy = None
 
     def __repr__(self):
         return "<EngineClient %s>" % (self.address,)
@@ -212,6 +215,8 @@ class EngineClient:
 
             timer = self._reactor.callLater(timeout, expire)
             token = object()
+            if not self.outstanding and self.on_busy is not None:
+                self.on_busy()
             self.outstanding[token] = self._reactor.seconds()
 
         def failed(failure):

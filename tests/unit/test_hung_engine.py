@@ -240,8 +240,10 @@ class HungEngineTests(SynchronousTestCase):
     def test_slow_call_on_live_engine(self):
         """A long call on an engine that still answers its ping is not a hang."""
         engine = self.lab.engine("n2")
-        # A pull that takes minutes, with nothing else asked of the engine.
+        # A pull that takes minutes, with nothing else asked of the engine
+        # (the client says when a call starts while none was under way).
         engine.client.outstanding[object()] = self.lab.clock.seconds()
+        engine.client.on_busy()
         for _ in range(5):
             self.lab.advance(2.5)
             # Each silence made it stalled and sent a ping, answered at once.
@@ -249,6 +251,38 @@ class HungEngineTests(SynchronousTestCase):
                              (HEALTHY, False, 0))
         answered = [e for e in self.logged if "answers again" in e.get("log_format", "")]
         self.assertEqual({e["engine"] for e in answered}, {"n2"})
+
+    def test_idle_engines_not_watched(self):
+        """
+        The cluster watches only the engines with calls under way: an idle
+        cluster's watch loop looks at no engine, whatever its size.
+        """
+        watched = []
+        for name in ("n1", "n2", "n3"):
+            engine = self.lab.engine(name)
+            real = engine.watch
+            engine.watch = lambda real=real, name=name: (watched.append(name), real())[1]
+        self.lab.advance(1)
+        watched[:] = []
+        self.lab.advance(5)
+        self.assertEqual(watched, [])
+        engine = self._hang_with_a_call("n2")
+        self.lab.advance(1.5)
+        self.assertEqual(set(watched), {"n2"})
+        self.assertTrue(engine.stalled)
+        self.lab.agents["n2"].resume()
+        self.lab.advance(1)
+        self.assertFalse(engine.stalled)
+        watched[:] = []
+        self.lab.advance(5)
+        self.assertEqual(watched, [])
+
+    def test_left_engine_not_watched(self):
+        """An engine that left discovery with calls under way is not watched any more."""
+        engine = self._hang_with_a_call("n2")
+        self.lab.cluster.set_addresses([self.lab.addresses["n1"], self.lab.addresses["n3"]])
+        self.lab.advance(10)
+        self.assertEqual((engine.stalled, engine.failures), (False, 0))
 
     def test_engine_without_call_tracking(self):
         """Clients that keep no record of their calls are left alone."""
@@ -409,3 +443,24 @@ class OutcomeTests(SynchronousTestCase):
         self.failureResultOf(client.inspect_container("x"), EngineError)
         self.assertEqual(client.answered_at, 5)
         self.assertEqual(client.outstanding, {})
+
+    def test_busy_told_once(self):
+        """
+        C{on_busy} is called when a call starts while none was under way,
+        not for each call of a burst.
+        """
+        clock, client = self._client(Deferred)
+        told = []
+        client.on_busy = lambda: told.append(clock.seconds())
+        first = client.list_containers()
+        second = client.inspect_container("x")
+        self.assertEqual(told, [0])
+        for d in (first, second):
+            d.cancel()
+            self.failureResultOf(d)
+        self.assertEqual(client.outstanding, {})
+        clock.advance(3)
+        third = client.list_containers()
+        self.assertEqual(told, [0, 3])
+        third.cancel()
+        self.failureResultOf(third)
