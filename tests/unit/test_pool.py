@@ -15,6 +15,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from swarmd._pool import quiet_pool
+from swarmd.engine import EngineClient
 
 
 class _Hello(Resource):
@@ -77,5 +78,43 @@ class ClosedConnectionTests(_PoolTestCase):
         found = sorted({type(o).__name__ for o in gc.garbage
                         if type(o).__name__ in ("Client", "Connector", "_WrappingFactory",
                                                 "QuietFactory")})
+        del gc.garbage[:]
+        self.assertEqual(found, [])
+
+
+class _Json(Resource):
+    isLeaf = True
+
+    def render(self, request):
+        request.setHeader(b"Content-Type", b"application/json")
+        return b"{}"
+
+
+class OneConnectionTests(TestCase):
+    """
+    A connection of its own (an engine client's pipelined batch read, as
+    attach, exec and long answers make) leaves no reference cycle once
+    closed either.
+    """
+
+    async def test_no_cycle_left(self):
+        """After a batch read's connection closed, the collector finds none of it."""
+        site = Site(_Json())
+        site.noisy = False
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        client = EngineClient("127.0.0.1:%d" % (port.getHost().port,), reactor)
+        self.addCleanup(client.close)
+        gc.collect()
+        self.addCleanup(gc.set_debug, 0)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        for _ in range(3):
+            self.assertEqual(await client.get_many(["/info", "/version"]), [{}, {}])
+        await deferLater(reactor, 0.05, lambda: None)
+        gc.collect()
+        gc.set_debug(0)
+        found = sorted({type(o).__name__ for o in gc.garbage
+                        if type(o).__name__ in ("Client", "Connector", "_WrappingFactory",
+                                                "_OneProtocol", "PipelinedGets")})
         del gc.garbage[:]
         self.assertEqual(found, [])
