@@ -158,7 +158,7 @@ def make_manager_service(config, reactor=None, status=None):
     from swarmd._gc import FreezeSurvivors
     from swarmd._malloc import GiveBackFreed, fix_thresholds
 
-    FreezeSurvivors(reactor).setServiceParent(service)
+    FreezeSurvivors().setServiceParent(service)
     # Large answers reuse the heap's pages; the freed ones go back (swarmd._malloc).
     if fix_thresholds():
         GiveBackFreed(reactor).setServiceParent(service)
