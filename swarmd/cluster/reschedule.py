@@ -169,8 +169,8 @@ class RescheduleWatchdog(Service):
         self._look_again()
         now = self._clock.seconds()
         engines = self.cluster.engines
-        due = [engines[address] for address, since in list(self._down_since.items())
-               if now - since >= self.grace]
+        due = [engine for address, since in list(self._down_since.items())
+               if now - since >= self.grace and (engine := engines.get(address)) is not None]
         copies = self._scan()
         for engine in due:
             for container in self._with_policy(engine):
