@@ -1,6 +1,6 @@
 """
-Tests for L{swarmd._gc.FreezeSurvivors}, with a collector double, a fake
-timer and a L{Clock}.
+Tests for L{swarmd._gc.FreezeSurvivors}, with a collector double and a
+fake timer, then with the real collector.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
