@@ -42,6 +42,10 @@ MAX_EXECS = 10000
 #: Engines are watched for hangs this many times per ping timeout.
 WATCHES_PER_PING_TIMEOUT = 5
 
+#: Seconds between two updates of the node views in the background (see
+#: Cluster._fresh_views).
+VIEWS_INTERVAL = 2.0
+
 
 class Cluster(EngineListener):
     """
@@ -98,6 +102,8 @@ class Cluster(EngineListener):
         self._busy: dict = {}
         self._watcher = LoopingCall(self._watch_engines)
         self._watcher.clock = clock
+        self._viewer = LoopingCall(self._fresh_views)
+        self._viewer.clock = clock
         #: Told of engine errors and refreshes, discovery errors and
         #: events (L{swarmd.metrics.ManagerMetrics.attach} sets it).
         self.metrics = ClusterObserver()
@@ -112,6 +118,8 @@ class Cluster(EngineListener):
         if not self._watcher.running:
             self._watcher.start(self.options.ping_timeout / WATCHES_PER_PING_TIMEOUT,
                                 now=False)
+        if not self._viewer.running:
+            self._viewer.start(VIEWS_INTERVAL, now=False)
 
     def stop(self):
         """
@@ -126,6 +134,8 @@ class Cluster(EngineListener):
             self._watch = None
         if self._watcher.running:
             self._watcher.stop()
+        if self._viewer.running:
+            self._viewer.stop()
         self.creations.stop()
         closing = [self._remove_engine(address) for address in list(self.engines)]
         return DeferredList([d for d in closing if d is not None], consumeErrors=True)
@@ -485,6 +495,26 @@ class Cluster(EngineListener):
 
         @return: a new C{list} of L{swarmd.scheduler.Node}, in engine order.
         """
+        nodes = list(self._fresh_views())
+        if self.pending:
+            positions = self._positions
+            for entry in self.pending.values():
+                position = positions.get(entry.engine.address)
+                if position is not None:
+                    nodes[position] = nodes[position].with_container(entry.info)
+        return nodes
+
+    def _fresh_views(self):
+        """
+        The kept list of node views, those of the engines that changed since
+        made again.  Also run every L{VIEWS_INTERVAL} seconds, so the views
+        are ready before a create needs them: at 5,000 engines the first
+        create after a start built every view (5,000 nodes, 150,000
+        containers), and the next full collection walked them all (94-122
+        ms), two of a run's slowest creates.
+
+        @return: the kept C{list}, which the caller must not change.
+        """
         node_list = self._node_list
         if node_list is not None and self._changed:
             positions = self._positions
@@ -508,14 +538,7 @@ class Cluster(EngineListener):
                     node_list.append(self._view(engine, self._views.get(address)))
             self._node_list, self._positions = node_list, positions
         self._changed.clear()
-        nodes = list(node_list)
-        if self.pending:
-            positions = self._positions
-            for entry in self.pending.values():
-                position = positions.get(entry.engine.address)
-                if position is not None:
-                    nodes[position] = nodes[position].with_container(entry.info)
-        return nodes
+        return node_list
 
     def _view(self, engine, cached):
         """

@@ -115,6 +115,33 @@ class ViewTests(SynchronousTestCase):
         self.assertIs(after["n2"], first["n2"])
         self.assertEqual([c["Id"] for c in after["n1"].containers], ["c1"])
 
+    def test_views_made_in_the_background(self):
+        """
+        The views are made every VIEWS_INTERVAL seconds, before any create
+        asks: the first nodes() then makes none, and a changed engine's view
+        is made again by the next background update.
+        """
+        from swarmd.cluster import cluster as cluster_module
+
+        cluster, clients, clock, discovery = make_cluster(n=3)
+        self.addCleanup(cluster.stop)
+        made = []
+        real = cluster._view
+        cluster._view = lambda engine, cached: (made.append(engine.name), real(engine, cached))[1]
+        clock.advance(cluster_module.VIEWS_INTERVAL)
+        self.assertEqual(sorted(made), ["n1", "n2", "n3"])
+        made[:] = []
+        first = {n.name: n for n in cluster.nodes()}
+        self.assertEqual(made, [])
+        clients["127.0.0.1:2377"].containers["c1"] = inspect("c1", "web")
+        cluster.engines["127.0.0.1:2377"].refresh_containers()
+        clock.advance(cluster_module.VIEWS_INTERVAL)
+        self.assertEqual(made, ["n2"])
+        after = {n.name: n for n in cluster.nodes()}
+        self.assertEqual(made, ["n2"])
+        self.assertIs(after["n1"], first["n1"])
+        self.assertEqual([c["Id"] for c in after["n2"].containers], ["c1"])
+
     def test_health_change_updates_view(self):
         """A health change shows in the view without a rebuild of its containers."""
         cluster, clients, clock, discovery = make_cluster(n=1)
