@@ -15,7 +15,7 @@ from typing import Any
 from OpenSSL.SSL import Error as TLSError
 from OpenSSL.SSL import WantReadError, ZeroReturnError
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.tcp import Connection
 from twisted.protocols.policies import ProtocolWrapper
@@ -47,6 +47,23 @@ ERROR_BODY_TIMEOUT = 10
 #: default mmap threshold (128 KB, over which each read would cost an
 #: C{mmap}, page faults and an C{munmap}) for a process that did not fix it.
 ENGINE_READ_SIZE = 112 * 1024
+
+#: Seconds the engine's connection goes unread after a small read that came
+#: within L{BULK_SECONDS} of the previous one, so what the engine writes
+#: meanwhile is relayed in one read and one send instead of one per write.
+#: dockerd writes an attach stream 4 KB at a time: a relay that keeps up
+#: reads, sends and wakes the client for each (see "Attach" in
+#: C{bench/README.md}).  A read after a quiet moment is never held:
+#: interactive output waits at most this long, and only behind output that
+#: came in the same instant.
+HOLD_SECONDS = 0.001
+
+#: Reads closer together than this make a stream a bulk one.
+BULK_SECONDS = 0.002
+
+#: A read of this many bytes or more is not held after: the engine writes
+#: faster than a hold would gain (a hold must never cap the throughput).
+SMALL_READ = 64 * 1024
 
 #: Statuses after which the connection carries the raw stream.
 HIJACK_STATUSES = (101, 200)
@@ -135,12 +152,16 @@ class _EngineSide(Protocol):
     def __init__(self):
         self.head: Deferred[bytes] = Deferred()
         self.peer: _ClientSide | None = None
+        #: The engine's reads once spliced, when they may be held.
+        self.reads: HeldReads | None = None
         self._buffer = b""
         self._want = None
 
     def dataReceived(self, data):
         if self.peer is not None:
             send_now(self.peer.transport, data)
+            if self.reads is not None:
+                self.reads.relayed(len(data))
             return
         self._buffer += data
         if not self.head.called:
@@ -189,11 +210,81 @@ class _EngineSide(Protocol):
         pass
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self.reads is not None:
+            self.reads.cancel()
         if not self.head.called:
             self.head.errback(reason)
         if self.peer is not None:
             self.peer.transport.loseConnection()
         self._check_want(True)
+
+
+@implementer(IPushProducer)
+class HeldReads:
+    """
+    The reads of a spliced engine connection, as the client's connection
+    sees them (its producer): paused while the client's buffer is full, as
+    Twisted would pause the transport itself, and also for
+    L{HOLD_SECONDS} after a small read in a bulk stream (L{relayed}).
+    Reading resumes only once neither asks for the pause.
+    """
+
+    def __init__(self, transport, clock):
+        """
+        @param transport: the engine's connection (TCP or TLS).
+        @param clock: an L{IReactorTime} for the holds.
+        """
+        self._transport = transport
+        self._clock = clock
+        self._full = False
+        self._hold = None
+        self._last = None
+
+    @property
+    def held(self):
+        """
+        Whether a hold is under way.
+        """
+        return self._hold is not None
+
+    def relayed(self, size):
+        """
+        A read of C{size} bytes was relayed: hold the next one if the
+        stream is a bulk one and the read was small.
+        """
+        now = self._clock.seconds()
+        bulk = self._last is not None and now - self._last < BULK_SECONDS
+        self._last = now
+        if bulk and size < SMALL_READ and self._hold is None:
+            self._transport.pauseProducing()
+            self._hold = self._clock.callLater(HOLD_SECONDS, self._release)
+
+    def _release(self):
+        self._hold = None
+        if not self._full:
+            self._transport.resumeProducing()
+
+    def cancel(self):
+        """
+        Drop a hold under way (the connection is gone).
+        """
+        if self._hold is not None:
+            if self._hold.active():
+                self._hold.cancel()
+            self._hold = None
+
+    def pauseProducing(self):
+        self._full = True
+        self._transport.pauseProducing()
+
+    def resumeProducing(self):
+        self._full = False
+        if self._hold is None:
+            self._transport.resumeProducing()
+
+    def stopProducing(self):
+        self.cancel()
+        self._transport.stopProducing()
 
 
 @implementer(IHalfCloseableProtocol)
@@ -387,7 +478,8 @@ async def _splice(request, engine, engine_side, path, body, clock):
     if pending:
         client.write(pending)
     engine_side.peer = client_side
-    _splice_both(client, engine_side, leftover)
+    engine_side.reads = HeldReads(engine_side.transport, clock)
+    _splice_both(client, engine_side, leftover, engine_side.reads)
     return HIJACKED
 
 
@@ -414,10 +506,11 @@ def _take_client(request, other_side):
     return client_side, leftover
 
 
-def _splice_both(client, other_side, leftover):
-    # Back-pressure both ways: a slow reader pauses the other side's reads.
+def _splice_both(client, other_side, leftover, reads=None):
+    # Back-pressure both ways: a slow reader pauses the other side's reads
+    # (through C{reads}, the L{HeldReads} of the other side, if given).
     set_read_size(other_side.transport, ENGINE_READ_SIZE)
-    client.registerProducer(other_side.transport, True)
+    client.registerProducer(reads if reads is not None else other_side.transport, True)
     other_side.transport.registerProducer(client, True)
     if leftover:
         other_side.transport.write(leftover)

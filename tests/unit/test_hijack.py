@@ -24,7 +24,7 @@ from twisted.internet.endpoints import (
 )
 from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -34,7 +34,7 @@ from zope.interface import implementer
 from swarmd.api import hijack as hijack_module
 from swarmd.api._send_now import send_now
 from swarmd.api.errors import write_error
-from swarmd.api.hijack import counters, hijack
+from swarmd.api.hijack import BULK_SECONDS, HOLD_SECONDS, SMALL_READ, HeldReads, counters, hijack
 from swarmd.engine import EngineError, EngineUnreachable
 from swarmd.testing.conformance.engine import HijackedStream, http_request
 from swarmd.testing.memory import TrackingSite
@@ -583,10 +583,25 @@ class HijackTests(TestCase):
         [engine_side] = self.engine.client.endpoint.protocols
         client_side = self.site.transports[0]
         for _ in range(2000):
-            if flood.paused and engine_side.transport not in reactor.getReaders():
+            if (flood.paused and engine_side.transport not in reactor.getReaders()
+                    and not engine_side.reads.held):
                 break
             yield deferLater(reactor, 0.005, lambda: None)
         return stream, flood, engine_side, client_side
+
+    @inlineCallbacks
+    def reading(self, engine_side):
+        """
+        Wait until no hold is under way on the engine's reads.
+
+        @return: a L{Deferred} firing with whether the engine's connection
+            is read then.
+        """
+        for _ in range(200):
+            if not engine_side.reads.held:
+                break
+            yield deferLater(reactor, 0.005, lambda: None)
+        return engine_side.transport in reactor.getReaders()
 
     @inlineCallbacks
     def test_back_pressure(self):
@@ -601,7 +616,7 @@ class HijackTests(TestCase):
         stream.transport.resumeProducing()
         self.assertEqual((yield stream.wait_count(total)), total)
         self.assertTrue(stream.head.startswith(b"HTTP/1.1 101 UPGRADED\r\n"))
-        self.assertIn(engine_side.transport, reactor.getReaders())
+        self.assertTrue((yield self.reading(engine_side)))
 
     @inlineCallbacks
     def test_back_pressure_bounded_and_in_order(self):
@@ -656,6 +671,31 @@ class HijackTests(TestCase):
         yield stream.wait_for(lambda data: len(data) >= len(UPGRADED) + len(big))
         self.assertEqual(stream.body, big)
 
+    @inlineCallbacks
+    def test_small_writes_relayed_whole(self):
+        """
+        An engine writing a stream 4 KB at a time, each write in its own
+        turn (as dockerd writes attach output), gets every byte to the
+        client in order whether or not reads were held, and is read again
+        at the end; the client's connection pauses the engine's reads
+        through their L{HeldReads}.
+        """
+        stream, engine = yield self.spliced()
+        [engine_side] = self.engine.client.endpoint.protocols
+        client_side = self.site.transports[0]
+        self.assertIsInstance(engine_side.reads, HeldReads)
+        self.assertIs(client_side.producer, engine_side.reads)
+        sha = hashlib.sha256()
+        for number in range(500):
+            data = (b"%08d" % (number,)) * 513
+            sha.update(data)
+            engine.transport.write(data)
+            yield deferLater(reactor, 0, lambda: None)
+        total = 500 * 8 * 513
+        yield stream.wait_for(lambda data: len(data) >= len(UPGRADED) + total)
+        self.assertEqual(hashlib.sha256(stream.body).hexdigest(), sha.hexdigest())
+        self.assertTrue((yield self.reading(engine_side)))
+
     # -- helpers ----------------------------------------------------------------------
 
     def _normal_request(self):
@@ -698,3 +738,95 @@ class SendNowTests(SynchronousTestCase):
         wrapper.makeConnection(below)
         send_now(wrapper, b"through")
         self.assertEqual(below.value(), b"through")
+
+
+class HeldReadsTests(SynchronousTestCase):
+    """
+    L{HeldReads}: holds in bulk streams, and back-pressure, on one
+    transport's reads.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.transport = StringTransport()
+        self.reads = HeldReads(self.transport, self.clock)
+
+    def bulk(self, size=4104):
+        """
+        Two reads of C{size} bytes, close together.
+        """
+        self.reads.relayed(size)
+        self.clock.advance(BULK_SECONDS / 4)
+        self.reads.relayed(size)
+
+    def test_first_read_not_held(self):
+        """A read after a quiet moment (here the first) is relayed and reading goes on."""
+        self.reads.relayed(10)
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.transport.producerState, "producing")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_reads_apart_not_held(self):
+        """Small reads further apart than BULK_SECONDS (typing, a prompt) are never held."""
+        for _ in range(5):
+            self.reads.relayed(10)
+            self.clock.advance(BULK_SECONDS * 1.5)
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_small_read_in_bulk_held(self):
+        """A small read soon after another pauses reading for HOLD_SECONDS, then it resumes."""
+        self.bulk()
+        self.assertTrue(self.reads.held)
+        self.assertEqual(self.transport.producerState, "paused")
+        self.clock.advance(HOLD_SECONDS * 0.9)
+        self.assertEqual(self.transport.producerState, "paused")
+        self.clock.advance(HOLD_SECONDS * 0.1)
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_large_read_not_held(self):
+        """A read of SMALL_READ bytes or more is not held after, however close."""
+        self.bulk(SMALL_READ)
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_back_pressure_outlasts_hold(self):
+        """A full client buffer keeps reading paused past the hold's end, until it drains."""
+        self.bulk()
+        self.reads.pauseProducing()
+        self.clock.advance(HOLD_SECONDS)
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.transport.producerState, "paused")
+        self.reads.resumeProducing()
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_hold_outlasts_back_pressure(self):
+        """A client buffer drained during a hold resumes reading only at the hold's end."""
+        self.bulk()
+        self.reads.pauseProducing()
+        self.reads.resumeProducing()
+        self.assertEqual(self.transport.producerState, "paused")
+        self.clock.advance(HOLD_SECONDS)
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_back_pressure_alone(self):
+        """Without a hold, the client's pause and resume reach the transport as they come."""
+        self.reads.pauseProducing()
+        self.assertEqual(self.transport.producerState, "paused")
+        self.reads.resumeProducing()
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_cancel(self):
+        """A cancelled hold (its connection gone) leaves no call pending."""
+        self.bulk()
+        self.reads.cancel()
+        self.assertFalse(self.reads.held)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_stop_producing(self):
+        """The client's connection gone stops the transport and drops the hold."""
+        self.bulk()
+        self.reads.stopProducing()
+        self.assertEqual(self.transport.producerState, "stopped")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
