@@ -9,7 +9,10 @@ Measures inspect and ps latency (p50/p99, one keep-alive connection per
 side, the two sides alternating request by request),
 logs throughput (a container that wrote N MB), attach throughput (a
 container writing N MB to an attached client, each side twice per run in
-ABBA order) and create+start of a
+ABBA order, the container logging nothing: with the default json-file
+driver dockerd would also write each of its 200 MB of zero bytes as
+"\u0000", 1.2 GB per read, and the page cache's writeback then slowed
+whichever reads came later) and create+start of a
 container that keeps running (p50 of --creates pairs, the two sides
 alternating), --runs times on the same engine.  Prints each run's table,
 each ratio of every run with their median, and the targets (issue 17:
@@ -260,7 +263,9 @@ def measure_attach(engine, direct, swarm, options, manager_url, run):
     1 MB C{recv_into}, the same frame counting) and must get every payload
     byte.  A side's figure is its bytes over its seconds, both reads summed.
     The four containers are created (and known to the manager) before the
-    first read, so the reads follow each other closely.
+    first read, so the reads follow each other closely; they log nothing
+    (C{--log-driver none}), so the figure is the attach stream's, not the
+    disk's (see the module's docstring).
     """
     order = ATTACH_ORDER if run % 2 == 0 else tuple(
         "swarmd" if side == "direct" else "direct" for side in ATTACH_ORDER)
@@ -268,7 +273,7 @@ def measure_attach(engine, direct, swarm, options, manager_url, run):
     names = ["bench-attach-%d-%d-%s" % (run, i, side) for i, side in enumerate(order)]
     for name in names:
         engine.docker("rm", "-f", name, check=False)
-        engine.docker("create", "--name", name, "busybox", "sh", "-c",
+        engine.docker("create", "--name", name, "--log-driver", "none", "busybox", "sh", "-c",
                       "sleep 1; head -c %d /dev/zero" % (options.megabytes * 1000000,))
     # Made behind the manager's back: wait until its events brought them in.
     wait_until_known(manager_url, names)
