@@ -52,8 +52,8 @@ ENGINE_READ_SIZE = 112 * 1024
 #: within L{BULK_SECONDS} of the previous one, so what the engine writes
 #: meanwhile is relayed in one read and one send instead of one per write.
 #: dockerd writes an attach stream 4 KB at a time: a relay that keeps up
-#: reads, sends and wakes the client for each (see "Attach" in
-#: C{bench/README.md}).  A read after a quiet moment is never held:
+#: reads, sends and wakes the client every few of them (the sixth pass of
+#: issue 17 in C{bench/README.md}).  A read after a quiet moment is never held:
 #: interactive output waits at most this long, and only behind output that
 #: came in the same instant.
 HOLD_SECONDS = 0.001
