@@ -269,8 +269,8 @@ class HeldReads:
         Drop a hold under way (the connection is gone).
         """
         if self._hold is not None:
-            if self._hold.active():
-                self._hold.cancel()
+            # Still pending: _release clears it before anything else.
+            self._hold.cancel()
             self._hold = None
 
     def pauseProducing(self):
