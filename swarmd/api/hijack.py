@@ -25,6 +25,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
+from swarmd.api._half_open import HalfOpenClients, connection_failed
 from swarmd.api._send_now import send_now
 from swarmd.api.proxy import HOP_BY_HOP
 from swarmd.engine import EngineError, EngineUnreachable, host_header
@@ -99,6 +100,9 @@ class HijackCounters:
 
 
 counters = HijackCounters()
+
+#: The spliced clients that closed their side (see L{_half_open}).
+half_open = HalfOpenClients()
 
 
 def build_request(method, path, headers, host, body):
@@ -303,14 +307,23 @@ class _ClientSide(Protocol):
         send_now(self.engine.transport, data)
 
     def readConnectionLost(self):
+        if connection_failed(self.transport):
+            # A reset taken for a half-close (see _half_open): the client
+            # is gone.
+            self.transport.abortConnection()
+            return
         # stdin closed: pass the half-close on to the engine.
         half_close(self.engine.transport)
+        if not isinstance(self.transport, ProtocolWrapper):
+            # Twisted no longer reads it (TLS's own transport still does).
+            half_open.add(self.transport)
 
     def writeConnectionLost(self):
         pass
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         counters.open -= 1
+        half_open.discard(self.transport)
         self.engine.transport.loseConnection()
 
 
@@ -533,7 +546,8 @@ def keep_alive(transport):
     Probe an idle hijacked client connection, so one whose client vanished
     after closing its side (a FIN, indistinguishable from the docker CLI's
     end of stdin) is dropped once its peer no longer answers, instead of
-    being held for as long as the container stays silent.
+    being held for as long as the container stays silent: the failed probes
+    leave an error on its socket, which L{half_open} finds.
     """
     while isinstance(transport, ProtocolWrapper):
         transport = transport.transport

@@ -22,16 +22,19 @@ from twisted.internet.endpoints import (
     TCP4ServerEndpoint,
     connectProtocol,
 )
+from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHalfCloseableProtocol, IPushProducer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock, deferLater
 from twisted.internet.testing import StringTransport
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web.client import HTTPConnectionPool
 from zope.interface import implementer
 
 from swarmd.api import hijack as hijack_module
+from swarmd.api._half_open import CHECK_SECONDS, HalfOpenClients, connection_failed
 from swarmd.api._send_now import send_now
 from swarmd.api.errors import write_error
 from swarmd.api.hijack import BULK_SECONDS, HOLD_SECONDS, SMALL_READ, HeldReads, counters, hijack
@@ -354,6 +357,8 @@ class HijackTests(TestCase):
         self.addCleanup(front_port.stopListening)
         self.front = front_port.getHost().port
         self.addCleanup(self._close_all)
+        self.clock = Clock()
+        self.patch(hijack_module, "half_open", HalfOpenClients(self.clock))
 
     def _close_all(self):
         self.site.drop_all()
@@ -458,6 +463,72 @@ class HijackTests(TestCase):
         yield stream.wait_end()
         yield engine.lost
         self.assertEqual(stream.body, b"after eof")
+
+    @inlineCallbacks
+    def until(self, condition, what):
+        """
+        Wait (up to ~10 s) until C{condition()} holds.
+        """
+        for _ in range(2000):
+            if condition():
+                return
+            yield deferLater(reactor, 0.005, lambda: None)
+        self.fail("never: " + what)
+
+    @inlineCallbacks
+    def test_client_reset_after_half_close(self):
+        """
+        A client reset after it closed its side (no longer read by the
+        manager) is found at the next look, which closes the engine's
+        connection; until then both are held.
+        """
+        stream, engine = yield self.spliced()
+        stream.close_write()
+        yield engine.stdin_closed
+        client_side = self.site.transports[0]
+        [engine_side] = self.engine.client.endpoint.protocols
+        self.assertEqual(len(hijack_module.half_open), 1)
+        stream.transport.abortConnection()
+        yield self.until(lambda: connection_failed(client_side), "the reset reached the front")
+        yield deferLater(reactor, 0.05, lambda: None)
+        self.assertFalse(engine_side.transport.disconnected)
+        self.clock.advance(CHECK_SECONDS)
+        yield self.until(lambda: engine_side.transport.disconnected, "the engine's closed")
+        self.assertTrue(client_side.disconnected)
+        self.assertEqual(len(hijack_module.half_open), 0)
+
+    @inlineCallbacks
+    def test_client_end_after_half_close_forgotten(self):
+        """A half-closed client that then closes normally is no longer looked at."""
+        stream, engine = yield self.spliced()
+        stream.close_write()
+        yield engine.stdin_closed
+        self.assertEqual(len(hijack_module.half_open), 1)
+        engine.transport.loseConnection()
+        yield stream.wait_end()
+        yield self.until(lambda: self.site.transports[0].disconnected, "the client closed")
+        self.assertEqual(len(hijack_module.half_open), 0)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    @inlineCallbacks
+    def test_reset_taken_for_half_close(self):
+        """
+        A reset the reactor took for a clean end of the client's side (epoll
+        reporting the hang-up before the input, as it may while the reset is
+        processed on another CPU) drops both connections instead of passing
+        a half-close on to the engine and holding them.
+        """
+        stream, engine = yield self.spliced()
+        client_side = self.site.transports[0]
+        [engine_side] = self.engine.client.endpoint.protocols
+        # The reactor no longer reads it, as when the race happens.
+        client_side.stopReading()
+        stream.transport.abortConnection()
+        yield self.until(lambda: connection_failed(client_side), "the reset reached the front")
+        client_side.readConnectionLost(Failure(ConnectionDone()))
+        yield self.until(lambda: engine_side.transport.disconnected, "the engine's closed")
+        self.assertTrue(client_side.disconnected)
+        self.assertEqual(len(hijack_module.half_open), 0)
 
     @inlineCallbacks
     def test_engine_ends_stream(self):
