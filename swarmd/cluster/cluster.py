@@ -18,6 +18,7 @@ from swarmd._log import (
     ENGINE_STATE,
     observer,
 )
+from swarmd.cluster._listing_warmer import ListingWarmer
 from swarmd.cluster.containers import Container
 from swarmd.cluster.creation import Creations, PendingContainer, normalize_name
 from swarmd.cluster.engine import Engine, EngineListener, EngineOptions
@@ -104,6 +105,9 @@ class Cluster(EngineListener):
         self._watcher.clock = clock
         self._viewer = LoopingCall(self._fresh_views)
         self._viewer.clock = clock
+        #: Makes the list entries of containers as they come (see
+        #: L{swarmd.cluster._listing_warmer}).
+        self._warmer = ListingWarmer(clock)
         #: Told of engine errors and refreshes, discovery errors and
         #: events (L{swarmd.metrics.ManagerMetrics.attach} sets it).
         self.metrics = ClusterObserver()
@@ -136,6 +140,7 @@ class Cluster(EngineListener):
             self._watcher.stop()
         if self._viewer.running:
             self._viewer.stop()
+        self._warmer.stop()
         self.creations.stop()
         closing = [self._remove_engine(address) for address in list(self.engines)]
         return DeferredList([d for d in closing if d is not None], consumeErrors=True)
@@ -287,8 +292,10 @@ class Cluster(EngineListener):
             self.containers.replace(old, None)
             return
         self.containers.replace(old, new)
-        if new is not None and new.swarm_id:
-            self.creations.drop(new.swarm_id, engine)
+        if new is not None:
+            self._warmer.add(new)
+            if new.swarm_id:
+                self.creations.drop(new.swarm_id, engine)
 
     def engine_state_changed(self, engine, old, new):
         self._log.info("engine {address} ({engine}) {old} -> {new}", address=engine.address,

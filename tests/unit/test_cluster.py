@@ -142,6 +142,30 @@ class ViewTests(SynchronousTestCase):
         self.assertIs(after["n1"], first["n1"])
         self.assertEqual([c["Id"] for c in after["n2"].containers], ["c1"])
 
+    def test_list_entries_made_in_the_background(self):
+        """
+        The list entries of containers an engine reports are made on a
+        later turn, before any list asks; one read again gets its own.
+        """
+        cluster, clients, clock, discovery = make_cluster(n=1)
+        self.addCleanup(cluster.stop)
+        client = clients["127.0.0.1:2376"]
+        client.containers["c1"] = inspect("c1", "web")
+        client.containers["c2"] = inspect("c2", "db")
+        engine = cluster.engines["127.0.0.1:2376"]
+        engine.refresh_containers()
+        first = {c.name: c for c in engine.containers.values()}
+        self.assertEqual([c.listing_until() for c in first.values()], [0.0, 0.0])
+        clock.advance(0)
+        self.assertNotIn(0.0, [c.listing_until() for c in first.values()])
+        client.containers["c1"] = inspect("c1", "web", status="exited")
+        engine.refresh_container("c1")
+        web = engine.containers["c1"]
+        self.assertIsNot(web, first["web"])
+        self.assertEqual(web.listing_until(), 0.0)
+        clock.advance(0)
+        self.assertNotEqual(web.listing_until(), 0.0)
+
     def test_health_change_updates_view(self):
         """A health change shows in the view without a rebuild of its containers."""
         cluster, clients, clock, discovery = make_cluster(n=1)
