@@ -6,13 +6,17 @@ after a start does not encode them all in one reactor turn.
 Each container's entry in C{GET /containers/json} is kept once made
 (L{swarmd.cluster.containers.Container.listing_parts}), and a container
 read again after a change is a new object.  Made on demand, the first list
-after a start made 30,000 entries in 0.7-0.9 s and 150,000 in 3.0-3.9 s,
-the reactor serving nothing else meanwhile; made here as containers come,
+after a start made 30,000 entries in 0.7-0.9 s and 150,000 in 3.0-6.7 s
+(by machine), the reactor serving nothing else meanwhile; made here as containers come,
 the same work is spread over the start, a few milliseconds at a time.
 """
 
 from collections import deque
 from time import perf_counter
+
+from twisted.logger import Logger
+
+from swarmd._log import observer
 
 #: Seconds of encoding per slice at most.
 SLICE_SECONDS = 0.004
@@ -24,10 +28,13 @@ PAUSE_SECONDS = 0.005
 
 class ListingWarmer:
     """
-    Makes the list entries of the containers it is given, oldest first, a
-    slice at a time.  A container whose entry was made meanwhile, or that
-    its engine's cache no longer holds (read again, or gone), is skipped.
+    Makes the list entries of the containers it is given, in the order they
+    came, a slice at a time.  A container whose entry was made meanwhile, or
+    that its engine's cache no longer holds (read again, or gone), is
+    skipped; one whose entry cannot be made is logged and skipped.
     """
+
+    _log = Logger(observer=observer)
 
     def __init__(self, clock, timer=perf_counter):
         """
@@ -69,7 +76,11 @@ class ListingWarmer:
             container = queue.popleft()
             if (container.listing_until() == 0.0
                     and container.engine.containers.get(container.id) is container):
-                container.listing_parts(now)
+                try:
+                    container.listing_parts(now)
+                except Exception:
+                    self._log.failure("making the list entry of {container}",
+                                      container=container)
                 if timer() >= deadline:
                     break
         if queue:

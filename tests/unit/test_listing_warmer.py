@@ -111,6 +111,17 @@ class ListingWarmerTests(SynchronousTestCase):
         self.clock.advance(0)
         self.assertEqual((old.made, gone.made, new.made), (0, 0, 1))
 
+    def test_failure_skipped(self):
+        """An entry that cannot be made is logged and skipped; the others are made."""
+        broken, fine = self.container(1), self.container(2)
+        broken.listing_parts = lambda now: 1 / 0
+        self.warmer.add(broken)
+        self.warmer.add(fine)
+        self.clock.advance(0)
+        self.assertEqual(fine.made, 1)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_stop(self):
         """Stopping drops the backlog and the next slice."""
         containers = [self.container(n, SLICE_SECONDS) for n in range(3)]
