@@ -5,10 +5,12 @@ bytes to send, so a reset or a failed keep-alive probe after that goes
 unnoticed as long as the container stays silent, and with it the
 connection to the engine.  L{HalfOpenClients} looks at them now and then.
 
-A reset can also be mistaken for a half-close: epoll may report a socket's
-hang-up before its readability when the reset is being processed on
-another CPU, and Twisted reads a hang-up without input as a clean end of
-the client's side.  L{connection_failed} tells them apart.
+A reset can also be mistaken for a half-close: under load, about one
+aborted attach in a thousand reached the protocol as C{readConnectionLost}
+(the reactor's clean end of the client's side) while the socket still held
+its C{ECONNRESET}.  Twisted reads an epoll hang-up without input as such an
+end; which way the kernel got there was not pinned down.
+L{connection_failed} tells them apart.
 """
 
 import socket

@@ -513,10 +513,10 @@ class HijackTests(TestCase):
     @inlineCallbacks
     def test_reset_taken_for_half_close(self):
         """
-        A reset the reactor took for a clean end of the client's side (epoll
-        reporting the hang-up before the input, as it may while the reset is
-        processed on another CPU) drops both connections instead of passing
-        a half-close on to the engine and holding them.
+        A reset the reactor took for a clean end of the client's side (seen
+        under load: C{readConnectionLost} on a socket holding its
+        C{ECONNRESET}) drops both connections instead of passing a
+        half-close on to the engine and holding them.
         """
         stream, engine = yield self.spliced()
         client_side = self.site.transports[0]
