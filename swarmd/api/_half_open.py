@@ -27,10 +27,18 @@ CHECK_SECONDS = 10
 _TCP_CLOSE = 7
 
 
-def _socket_of(transport):
+def tcp_transport(transport):
+    """
+    @return: the transport under C{transport}'s wrappers (TLS), if any: the
+        one holding the socket.
+    """
     while isinstance(transport, ProtocolWrapper):
         transport = transport.transport
-    handle = getattr(transport, "getHandle", lambda: None)()
+    return transport
+
+
+def _socket_of(transport):
+    handle = getattr(tcp_transport(transport), "getHandle", lambda: None)()
     return handle if isinstance(handle, socket.socket) else None
 
 

@@ -25,7 +25,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
-from swarmd.api._half_open import HalfOpenClients, connection_failed
+from swarmd.api._half_open import HalfOpenClients, connection_failed, tcp_transport
 from swarmd.api._send_now import send_now
 from swarmd.api.proxy import HOP_BY_HOP
 from swarmd.engine import EngineError, EngineUnreachable, host_header
@@ -535,8 +535,7 @@ def set_read_size(transport, size):
     layer, if any).  It is also the size past which its own write buffer
     pauses its producer.
     """
-    while isinstance(transport, ProtocolWrapper):
-        transport = transport.transport
+    transport = tcp_transport(transport)
     if isinstance(transport, Connection):
         transport.bufferSize = size
 
@@ -549,8 +548,7 @@ def keep_alive(transport):
     being held for as long as the container stays silent: the failed probes
     leave an error on its socket, which L{half_open} finds.
     """
-    while isinstance(transport, ProtocolWrapper):
-        transport = transport.transport
+    transport = tcp_transport(transport)
     handle = getattr(transport, "getHandle", lambda: None)()
     if handle is None or not hasattr(transport, "setTcpKeepAlive"):
         return
